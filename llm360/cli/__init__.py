@@ -1,0 +1,1 @@
+"""The ``llm360`` command: thin click commands over the library."""

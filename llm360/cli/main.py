@@ -1,0 +1,36 @@
+"""``llm360``: the command group; each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from llm360 import __version__
+from llm360.cli.release_cmd import release
+from llm360.cli.verify_cmd import verify
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="llm360")
+@click.option("--verbose", is_flag=True, help="Show tracebacks for errors.")
+def cli(verbose: bool) -> None:
+    """Package, sign, verify and publish fully open LLM pretraining releases.
+
+    \b
+    The flow:  llm360 data prepare -> llm360 train -> llm360 release build
+               -> llm360 verify / push / pull / train --resume-from
+    Exit codes: 0 ok, 1 verification failed, 2 usage or bad input, 3 other errors.
+    """
+
+
+cli.add_command(release)
+cli.add_command(verify)
+
+
+def main() -> None:
+    cli(prog_name="llm360")
+
+
+if __name__ == "__main__":
+    main()

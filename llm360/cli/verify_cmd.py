@@ -1,0 +1,47 @@
+"""``llm360 verify``: prove every byte of a release is what its manifest says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from llm360.cli._render import echo_json, progress_bar, run_command
+from llm360.registry.verify import verify_release
+
+__all__ = ["verify"]
+
+
+@click.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("--root", type=click.Path(path_type=Path),
+              help="Folder holding the artifacts (default: the run the release was built from, "
+                   "else the manifest's folder).")
+@click.option("--strict", is_flag=True, help="Fail on files on disk the manifest does not list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify(manifest: Path, root: Path | None, strict: bool, as_json: bool) -> None:
+    """Verify MANIFEST (RELEASE/manifest.json) and every artifact it lists.
+
+    Checks the schema, each artifact's presence, size and sha256, files the manifest does not
+    list, lineage (parents exist, no cycles, steps and tokens grow) and every field against the
+    run's own records. Exit 0 verified, 1 verification failed, 2 bad input.
+    """
+
+    def body() -> int:
+        with progress_bar("verifying", enabled=not as_json) as (advance, set_total):
+            report = verify_release(manifest, root, strict=strict, progress=advance,
+                                    on_total=set_total)
+        if as_json:
+            echo_json(report.as_data())
+        else:
+            for problem in report.problems:
+                fails = problem.code != "extra" or report.strict
+                click.echo(f"{'FAIL' if fails else 'warn'} {problem.message}")
+            for note in report.notes:
+                click.echo(f"note: {note}")
+            verdict = "VERIFIED" if report.ok else "FAILED"
+            click.echo(f"{verdict}: {report.files_checked} files, {report.bytes_checked} bytes "
+                       f"checked against {report.root}; manifest sha256 {report.manifest_sha256}")
+        return 0 if report.ok else 1
+
+    run_command(body)

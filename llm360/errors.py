@@ -1,0 +1,74 @@
+"""Every error llm360 raises on purpose.
+
+Each error carries a one-line ``message``, an optional ``hint`` saying what to do, and the
+process ``exit_code`` the CLI uses: 1 verification failed, 2 usage or bad input, 3 other.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Llm360Error",
+    "InputError",
+    "SchemaError",
+    "UnsafePathError",
+    "VerificationError",
+    "SigningError",
+    "HubError",
+    "TrainingError",
+]
+
+
+class Llm360Error(Exception):
+    """Base class: a message a person can act on, a hint, and an exit code."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(Llm360Error):
+    """Bad input: a missing, unreadable or malformed file or argument (exit 2)."""
+
+    exit_code = 2
+
+
+class SchemaError(InputError):
+    """A JSON or YAML document does not match its schema; names the file and JSON path."""
+
+    def __init__(self, message: str, *, file: str, json_path: str, hint: str | None = None) -> None:
+        super().__init__(f"{file}: {json_path}: {message}", hint=hint)
+        self.file = file
+        self.json_path = json_path
+        self.detail = message
+
+
+class UnsafePathError(InputError):
+    """A path escapes its root, is absolute, or goes through a symbolic link."""
+
+
+class VerificationError(Llm360Error):
+    """The bytes, the manifest or the signature are not what was signed (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, artifact: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.artifact = artifact
+
+
+class SigningError(Llm360Error):
+    """Signing could not be done (no identity token, unreadable key, ...)."""
+
+
+class HubError(Llm360Error):
+    """The Hugging Face Hub refused or failed a request."""
+
+
+class TrainingError(Llm360Error):
+    """Training could not start or continue (bad config, incompatible checkpoint, ...)."""

@@ -1,0 +1,90 @@
+"""Safe paths inside a root, file listing, and atomic writes."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from llm360.errors import InputError, UnsafePathError
+
+__all__ = ["check_relpath", "resolve_inside", "list_files", "write_atomic", "IGNORED_DIRS"]
+
+#: folders inside a run that are never artifacts (the hash cache lives in ``.llm360``)
+IGNORED_DIRS = frozenset({".llm360", ".git", "__pycache__"})
+
+
+def check_relpath(rel: str, *, where: str = "path") -> PurePosixPath:
+    """``rel`` as a relative POSIX path with no '..', or ``UnsafePathError``."""
+    if not rel or "\x00" in rel or "\\" in rel:
+        raise UnsafePathError(f"{where}: {rel!r} is not a relative POSIX path")
+    pure = PurePosixPath(rel)
+    if pure.is_absolute() or (len(rel) > 1 and rel[1] == ":"):
+        raise UnsafePathError(f"{where}: {rel!r} is an absolute path; only paths inside the "
+                              "run directory are allowed")
+    if any(part in ("..", ".") for part in rel.split("/")) or "//" in rel or rel.endswith("/"):
+        raise UnsafePathError(f"{where}: {rel!r} escapes or is not normalised inside the run "
+                              "directory", hint="manifest paths are relative, with no '..'")
+    return pure
+
+
+def resolve_inside(root: Path, rel: str, *, where: str = "path") -> Path:
+    """``root/rel``, refusing escapes and any symbolic link along the way."""
+    parts = check_relpath(rel, where=where).parts
+    current = Path(root)
+    for part in parts:
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            return Path(root).joinpath(*parts)
+        if stat.S_ISLNK(mode):
+            raise UnsafePathError(f"{where}: {rel!r} goes through a symbolic link "
+                                  f"({current}); llm360 refuses links in a run or release")
+    return current
+
+
+def list_files(root: Path) -> list[str]:
+    """Every regular file below ``root`` as sorted relative POSIX paths; links are refused."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"{root}: no such directory")
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        base = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
+        for d in dirnames:
+            if (base / d).is_symlink():
+                raise UnsafePathError(f"{base / d}: symbolic link in the run directory",
+                                      hint="copy the target in place of the link")
+        for name in filenames:
+            path = base / name
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                raise UnsafePathError(f"{path}: symbolic link in the run directory",
+                                      hint="copy the target in place of the link")
+            if stat.S_ISREG(st.st_mode):
+                out.append(path.relative_to(root).as_posix())
+    out.sort()
+    return out
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode if mode is not None else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

@@ -1,0 +1,166 @@
+"""The checkpoint graph: parents, forks and merges, and which data each checkpoint has seen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llm360.registry.hashing import root_digest
+from llm360.registry.models import Checkpoint, Manifest
+
+__all__ = ["Problem", "check", "ancestors", "data_seen", "children", "roots"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Problem:
+    """One thing wrong with a release: the artifact or checkpoint it concerns, and what."""
+
+    code: str
+    path: str
+    message: str
+
+
+def _by_name(manifest: Manifest) -> dict[str, Checkpoint]:
+    return {c.name: c for c in manifest.checkpoints}
+
+
+def check(manifest: Manifest) -> list[Problem]:
+    """Lineage and reference invariants of a manifest, each broken one as a ``Problem``.
+
+    Every parent exists; no cycles; step and tokens seen grow along every edge; each
+    checkpoint's data chunks exist; every path the manifest mentions is an artifact; chunk
+    digests agree with their artifacts.
+    """
+    problems: list[Problem] = []
+    ckpts = _by_name(manifest)
+    arts = {a.path: a for a in manifest.artifacts}
+    chunk_ids = {c.index for c in manifest.data.chunks}
+
+    def add(code: str, path: str, message: str) -> None:
+        problems.append(Problem(code=code, path=path, message=message))
+
+    seen_names: set[str] = set()
+    for c in manifest.checkpoints:
+        if c.name in seen_names:
+            add("lineage", c.name, f"checkpoint {c.name} is listed twice")
+        seen_names.add(c.name)
+        for parent_name in c.parents:
+            parent = ckpts.get(parent_name)
+            if parent is None:
+                add("lineage", c.name, f"checkpoint {c.name}: parent {parent_name} is not in "
+                    "the release")
+                continue
+            if c.step <= parent.step:
+                add("lineage", c.name, f"checkpoint {c.name}: step {c.step} does not grow from "
+                    f"parent {parent_name} (step {parent.step})")
+            if c.tokens_seen <= parent.tokens_seen:
+                add("lineage", c.name, f"checkpoint {c.name}: tokens_seen {c.tokens_seen} does "
+                    f"not grow from parent {parent_name} ({parent.tokens_seen})")
+        for k in c.data_chunks:
+            if k not in chunk_ids:
+                add("lineage", c.name, f"checkpoint {c.name}: data chunk {k} is not in the "
+                    "release")
+    cycle = _find_cycle(ckpts)
+    if cycle:
+        add("lineage", cycle[0], "checkpoint cycle: " + " -> ".join(cycle))
+
+    seen_paths: set[str] = set()
+    for a in manifest.artifacts:
+        if a.path in seen_paths:
+            add("reference", a.path, f"{a.path}: artifact listed twice")
+        seen_paths.add(a.path)
+    for where, path in _referenced_paths(manifest):
+        if path not in arts:
+            add("reference", path, f"{where} refers to {path}, which is not an artifact")
+    for i, chunk in enumerate(manifest.data.chunks):
+        art = arts.get(chunk.path)
+        if art is not None and art.sha256 != chunk.sha256:
+            add("reference", chunk.path, f"$.data.chunks[{i}].sha256 differs from the artifact "
+                f"{chunk.path}")
+    for i, c in enumerate(manifest.checkpoints):
+        prefix = f"checkpoints/{c.name}/"
+        if all(f in arts and f.startswith(prefix) for f in c.files):
+            digest = root_digest((f[len(prefix):], arts[f].sha256) for f in c.files)
+            if digest != c.root_digest:
+                add("reference", c.name, f"$.checkpoints[{i}].root_digest of {c.name} does not "
+                    "match its files")
+    return problems
+
+
+def _referenced_paths(manifest: Manifest) -> list[tuple[str, str]]:
+    refs = [("$.model.config", manifest.model.config), ("$.data.index", manifest.data.index),
+            ("$.training.config", manifest.training.config)]
+    if manifest.model.tokenizer:
+        refs.append(("$.model.tokenizer", manifest.model.tokenizer))
+    if manifest.training.data_config:
+        refs.append(("$.training.data_config", manifest.training.data_config))
+    if manifest.code.provenance:
+        refs.append(("$.code.provenance", manifest.code.provenance))
+    refs += [(f"$.data.chunks[{i}].path", c.path) for i, c in enumerate(manifest.data.chunks)]
+    for i, c in enumerate(manifest.checkpoints):
+        refs += [(f"$.checkpoints[{i}].files[{j}]", f) for j, f in enumerate(c.files)]
+        if c.eval:
+            refs.append((f"$.checkpoints[{i}].eval", c.eval))
+    refs += [(f"$.logs[{i}]", p) for i, p in enumerate(manifest.logs)]
+    refs += [(f"$.evals[{i}]", p) for i, p in enumerate(manifest.evals)]
+    return refs
+
+
+def _find_cycle(ckpts: dict[str, Checkpoint]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    for start in sorted(ckpts):
+        if state.get(start):
+            continue
+        stack: list[tuple[str, int]] = [(start, 0)]
+        path: list[str] = []
+        while stack:
+            name, i = stack.pop()
+            if i == 0:
+                state[name] = 1
+                path.append(name)
+            parents = [p for p in ckpts[name].parents if p in ckpts]
+            if i < len(parents):
+                stack.append((name, i + 1))
+                nxt = parents[i]
+                if state.get(nxt) == 1:
+                    return path[path.index(nxt):] + [nxt]
+                if not state.get(nxt):
+                    stack.append((nxt, 0))
+            else:
+                state[name] = 2
+                path.pop()
+    return None
+
+
+def ancestors(manifest: Manifest, name: str) -> list[str]:
+    """Every checkpoint ``name`` descends from, nearest first (breadth-first)."""
+    ckpts = _by_name(manifest)
+    out: list[str] = []
+    frontier = list(ckpts[name].parents) if name in ckpts else []
+    while frontier:
+        nxt = []
+        for p in frontier:
+            if p not in out and p in ckpts:
+                out.append(p)
+                nxt.extend(ckpts[p].parents)
+        frontier = nxt
+    return out
+
+
+def data_seen(manifest: Manifest, name: str) -> list[int]:
+    """Sorted data chunks a checkpoint has been trained on, through all its ancestors."""
+    ckpts = _by_name(manifest)
+    seen: set[int] = set()
+    for n in [name, *ancestors(manifest, name)]:
+        if n in ckpts:
+            seen.update(ckpts[n].data_chunks)
+    return sorted(seen)
+
+
+def children(manifest: Manifest, name: str) -> list[str]:
+    """Checkpoints that list ``name`` as a parent (more than one means a fork)."""
+    return [c.name for c in manifest.checkpoints if name in c.parents]
+
+
+def roots(manifest: Manifest) -> list[str]:
+    """Checkpoints with no parent."""
+    return [c.name for c in manifest.checkpoints if not c.parents]

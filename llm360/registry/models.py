@@ -1,0 +1,164 @@
+"""The release manifest v1 as frozen, keyword-only dataclasses.
+
+These mirror ``schemas/manifest.v1.schema.json`` one to one; ``serialize`` converts them to and
+from canonical JSON. Optional fields are ``None`` when absent and are left out of the JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ARTIFACT_KINDS",
+    "Licenses",
+    "Release",
+    "Model",
+    "Artifact",
+    "DataChunk",
+    "Data",
+    "Checkpoint",
+    "Training",
+    "Code",
+    "Environment",
+    "Manifest",
+]
+
+SCHEMA_VERSION = "llm360.manifest/v1"
+
+ARTIFACT_KINDS = (
+    "weights", "optimizer", "rng", "trainer_state", "checkpoint_config", "generation_config",
+    "data_chunk", "data_index", "config", "tokenizer", "log", "eval", "provenance", "metadata",
+    "other",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Licenses:
+    weights: str
+    code: str
+    data: str
+    documentation: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Release:
+    name: str
+    version: str
+    created: str
+    licenses: Licenses
+    description: str | None = None
+    authors: tuple[str, ...] = ()
+    language: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    links: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Model:
+    architecture: str
+    parameters: int
+    config: str
+    config_sha256: str
+    tokenizer: str | None = None
+    tokenizer_sha256: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Artifact:
+    path: str
+    kind: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataChunk:
+    index: int
+    path: str
+    sha256: str
+    sequences: int
+    tokens: int
+    merkle_root: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Data:
+    index: str
+    seq_len: int
+    chunks: tuple[DataChunk, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checkpoint:
+    """One checkpoint: a node of the lineage graph.
+
+    ``data_chunks`` are the chunks trained on between the parents and this checkpoint;
+    ``root_digest`` is the OMS v1.0 root digest of ``files`` (see ``hashing.root_digest``).
+    """
+
+    name: str
+    step: int
+    tokens_seen: int
+    parents: tuple[str, ...]
+    data_chunks: tuple[int, ...]
+    files: tuple[str, ...]
+    root_digest: str
+    metrics: Mapping[str, float]
+    eval: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Training:
+    config: str
+    backend: str
+    world_size: int
+    precision: str
+    data_config: str | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Code:
+    packages: Mapping[str, str]
+    provenance: str | None = None
+    repository: str | None = None
+    commit: str | None = None
+    dirty: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Environment:
+    python: str
+    platform: str
+    hardware: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Manifest:
+    release: Release
+    model: Model
+    artifacts: tuple[Artifact, ...]
+    data: Data
+    checkpoints: tuple[Checkpoint, ...]
+    training: Training
+    logs: tuple[str, ...]
+    evals: tuple[str, ...]
+    code: Code
+    environment: Environment
+    schema_version: str = SCHEMA_VERSION
+
+    def artifact(self, path: str) -> Artifact | None:
+        """The artifact at ``path``, or None."""
+        return self._artifacts_by_path().get(path)
+
+    def checkpoint(self, name: str) -> Checkpoint | None:
+        """The checkpoint called ``name``, or None."""
+        for ckpt in self.checkpoints:
+            if ckpt.name == name:
+                return ckpt
+        return None
+
+    def _artifacts_by_path(self) -> dict[str, Artifact]:
+        return {a.path: a for a in self.artifacts}

@@ -1,0 +1,73 @@
+"""Load the JSON Schemas shipped in ``llm360/schemas`` and validate documents against them.
+
+``$ref``s between schema files are resolved offline through a ``referencing`` registry; formats
+are checked. A failure raises ``SchemaError`` naming the file and the JSON path of the problem.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+
+from llm360.errors import SchemaError
+
+__all__ = ["SCHEMAS", "schema", "validate", "iter_errors"]
+
+SCHEMAS = (
+    "common", "manifest", "run_metadata", "data_index", "trainer_state", "eval", "provenance",
+    "train_config", "data_config", "model_config", "train_log",
+)
+
+
+@functools.cache
+def _load() -> tuple[dict[str, dict], Registry]:
+    docs: dict[str, dict] = {}
+    root = resources.files("llm360.schemas")
+    for name in SCHEMAS:
+        docs[name] = json.loads(root.joinpath(f"{name}.v1.schema.json").read_text("utf-8"))
+    registry: Registry = Registry().with_resources(
+        (doc["$id"], Resource.from_contents(doc)) for doc in docs.values()
+    )
+    return docs, registry
+
+
+def schema(name: str) -> dict:
+    """The schema document called ``name`` (e.g. ``"manifest"``)."""
+    return _load()[0][name]
+
+
+@functools.cache
+def _validator(name: str) -> Draft202012Validator:
+    docs, registry = _load()
+    return Draft202012Validator(
+        docs[name], registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def iter_errors(data: Any, name: str) -> list[ValidationError]:
+    """Every schema error of ``data`` against schema ``name``."""
+    return list(_validator(name).iter_errors(data))
+
+
+def validate(data: Any, name: str, *, source: str) -> None:
+    """Raise ``SchemaError`` for the most relevant error of ``data`` against schema ``name``."""
+    error = best_match(_validator(name).iter_errors(data))
+    if error is not None:
+        raise SchemaError(describe(error), file=source, json_path=error.json_path)
+
+
+def describe(error: ValidationError) -> str:
+    """A short message for one error; uses the schema's ``description`` for patterns."""
+    sub = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator in ("pattern", "format") and "description" in sub:
+        return f"{error.instance!r} is not {sub['description']}"
+    if error.validator == "const":
+        return f"{error.instance!r} should be {error.validator_value!r}"
+    message = error.message
+    return message if len(message) <= 200 else message[:197] + "..."

@@ -1,0 +1,162 @@
+"""The only place dicts exist: canonical JSON (RFC 8785) in and out, dataclasses to and from data.
+
+``canonical_json`` gives the same bytes for equal documents, so equal manifests hash the same.
+``to_data``/``from_data`` convert any of the frozen dataclasses in ``models`` generically from
+their type hints; documents are validated against their schema before ``from_data`` sees them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import rfc8785
+import yaml
+
+from llm360.errors import InputError
+from llm360.registry.models import SCHEMA_VERSION, Manifest
+
+__all__ = [
+    "canonical_json",
+    "to_data",
+    "from_data",
+    "parse_json",
+    "read_json",
+    "read_yaml",
+    "manifest_to_bytes",
+    "manifest_from_bytes",
+    "load_manifest",
+]
+
+T = TypeVar("T")
+
+
+def canonical_json(data: Any) -> bytes:
+    """RFC 8785 canonical JSON: sorted keys, no whitespace, shortest number forms."""
+    try:
+        return rfc8785.dumps(data)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise InputError(f"cannot write canonical JSON: {exc}") from exc
+
+
+def to_data(obj: Any) -> Any:
+    """A dataclass tree as plain JSON data; None-valued fields are left out."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out = {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if value is not None:
+                out[f.name] = to_data(value)
+        return out
+    if isinstance(obj, Mapping):
+        return {str(k): to_data(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_data(v) for v in obj]
+    return obj
+
+
+def from_data(cls: type[T], data: Any) -> T:
+    """Build ``cls`` (a dataclass, or a typing form of them) from validated JSON data."""
+    return _convert(cls, data)
+
+
+def _convert(tp: Any, data: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return None if data is None else _convert(args[0], data)
+    if origin is tuple:
+        (item,) = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        return tuple(_convert(item, v) for v in data)
+    if origin in (Mapping, dict, typing.Mapping):
+        _, value_type = typing.get_args(tp)
+        return {k: _convert(value_type, v) for k, v in data.items()}
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        kwargs = {f.name: _convert(hints[f.name], data[f.name])
+                  for f in dataclasses.fields(tp) if f.name in data}
+        return tp(**kwargs)
+    if tp is float and isinstance(data, int):
+        return float(data)
+    return data
+
+
+def parse_json(raw: bytes, *, source: str) -> Any:
+    """Parse UTF-8 JSON bytes; errors name ``source`` and the line and column."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x})",
+                         hint="llm360 reads JSON and YAML as UTF-8 only") from exc
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        what = "truncated JSON" if exc.pos >= len(text.rstrip()) else "malformed JSON"
+        raise InputError(f"{source}: {what}: {exc.msg} at line {exc.lineno} column {exc.colno}") \
+            from exc
+    except ValueError as exc:
+        raise InputError(f"{source}: malformed JSON: {exc}") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_json(path: Path, *, source: str | None = None) -> Any:
+    """Read and parse one JSON file; a missing or unreadable file is an ``InputError``."""
+    return parse_json(_read_bytes(path, source), source=source or str(path))
+
+
+def read_yaml(path: Path, *, source: str | None = None) -> Any:
+    """Read one YAML file with the safe loader."""
+    source = source or str(path)
+    raw = _read_bytes(path, source)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{source}: malformed YAML: {str(exc).splitlines()[0]}") from exc
+
+
+def _read_bytes(path: Path, source: str | None) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{source or path}: file not found") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{source or path}: is a directory, expected a file") from exc
+    except OSError as exc:
+        raise InputError(f"{source or path}: cannot read: {exc.strerror}") from exc
+
+
+def manifest_to_bytes(manifest: Manifest) -> bytes:
+    """The manifest as canonical JSON bytes (what is hashed and signed)."""
+    return canonical_json(to_data(manifest))
+
+
+def manifest_from_bytes(raw: bytes, *, source: str = "manifest.json") -> Manifest:
+    """Parse, check the schema version, validate and build a ``Manifest``."""
+    from llm360.registry.schema import validate
+
+    data = parse_json(raw, source=source)
+    if isinstance(data, dict) and "schema_version" in data \
+            and data["schema_version"] != SCHEMA_VERSION:
+        raise InputError(
+            f"{source}: unsupported schema_version {data['schema_version']!r}",
+            hint=f"this llm360 reads {SCHEMA_VERSION!r}; upgrade llm360 or rebuild the release",
+        )
+    validate(data, "manifest", source=source)
+    return from_data(Manifest, data)
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read, validate and build the manifest at ``path``."""
+    return manifest_from_bytes(_read_bytes(path, str(path)), source=str(path))

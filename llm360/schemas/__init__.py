@@ -1,0 +1,1 @@
+"""JSON Schemas (Draft 2020-12) for the run directory and the release manifest."""
