@@ -18,8 +18,11 @@ __all__ = ["verify"]
               help="Folder holding the artifacts (default: the run the release was built from, "
                    "else the manifest's folder).")
 @click.option("--strict", is_flag=True, help="Fail on files on disk the manifest does not list.")
+@click.option("--allow-unsigned", is_flag=True,
+              help="Accept a manifest with no signature (the report says it is unsigned).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify(manifest: Path, root: Path | None, strict: bool, as_json: bool) -> None:
+def verify(manifest: Path, root: Path | None, strict: bool, allow_unsigned: bool,
+           as_json: bool) -> None:
     """Verify MANIFEST (RELEASE/manifest.json) and every artifact it lists.
 
     Checks the schema, each artifact's presence, size and sha256, files the manifest does not
@@ -30,7 +33,7 @@ def verify(manifest: Path, root: Path | None, strict: bool, as_json: bool) -> No
     def body() -> int:
         with progress_bar("verifying", enabled=not as_json) as (advance, set_total):
             report = verify_release(manifest, root, strict=strict, progress=advance,
-                                    on_total=set_total)
+                                    on_total=set_total, allow_unsigned=allow_unsigned)
         if as_json:
             echo_json(report.as_data())
         else:

@@ -20,7 +20,10 @@ from llm360.registry.lineage import Problem
 from llm360.registry.models import Manifest
 from llm360.registry.serialize import manifest_from_bytes, to_data
 
-__all__ = ["Report", "Problem", "verify_release", "default_root"]
+__all__ = ["Report", "Problem", "verify_release", "default_root", "BUNDLE_FILE"]
+
+#: the Sigstore bundle over the manifest, beside it in the release folder
+BUNDLE_FILE = "manifest.sigstore.json"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,7 +76,7 @@ def default_root(manifest_path: Path) -> Path:
 def verify_release(manifest_path: Path, root: Path | None = None, *, strict: bool = False,
                    progress: Callable[[int], None] | None = None,
                    on_total: Callable[[int], None] | None = None,
-                   check_bytes: bool = True) -> Report:
+                   check_bytes: bool = True, allow_unsigned: bool = False) -> Report:
     """Verify a release's manifest and every byte it lists against ``root``.
 
     Bad input (a missing, malformed or wrong-version manifest, a missing root) raises
@@ -91,8 +94,17 @@ def verify_release(manifest_path: Path, root: Path | None = None, *, strict: boo
     if not root.is_dir():
         raise InputError(f"{root}: root directory not found",
                          hint="pass --root with the run directory the release was built from")
-    problems: list[Problem] = list(lineage.check(manifest))
+    problems: list[Problem] = []
     notes: list[str] = []
+    signature: dict = {"method": "none", "verified": False}
+    if not (manifest_path.parent / BUNDLE_FILE).is_file():
+        if allow_unsigned:
+            notes.append("the manifest is unsigned: accepted because of --allow-unsigned")
+        else:
+            problems.append(Problem(code="signature", path=BUNDLE_FILE, message=(
+                f"{manifest_path.name} is unsigned (no {BUNDLE_FILE} beside it); "
+                "pass --allow-unsigned to check the bytes anyway")))
+    problems += lineage.check(manifest)
     files_checked = bytes_checked = 0
     if check_bytes:
         digests, byte_problems = _check_artifacts(manifest, root, progress, on_total)
@@ -106,7 +118,8 @@ def verify_release(manifest_path: Path, root: Path | None = None, *, strict: boo
             problems += _field_problems(manifest, root, notes)
     return Report(manifest=str(manifest_path), manifest_sha256=hashlib.sha256(raw).hexdigest(),
                   root=str(root), files_checked=files_checked, bytes_checked=bytes_checked,
-                  problems=tuple(problems), strict=strict, notes=tuple(notes))
+                  problems=tuple(problems), strict=strict, notes=tuple(notes),
+                  signature=signature)
 
 
 def _check_artifacts(manifest: Manifest, root: Path, progress, on_total
