@@ -1,0 +1,83 @@
+import copy
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llm360.errors import SchemaError
+from llm360.registry.build import build_manifest
+from llm360.registry.schema import SCHEMAS, schema, validate
+from llm360.registry.serialize import to_data
+
+CASES = json.loads((Path(__file__).parents[2] / "fixtures/schema_cases.json").read_text())
+STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+@pytest.fixture(scope="module")
+def bases(tmp_path_factory) -> dict:
+    from llm360.registry.synthetic import write_synthetic_run
+
+    run = write_synthetic_run(tmp_path_factory.mktemp("schema") / "run")
+    manifest, _ = build_manifest(run, created="2026-11-27T00:00:00Z", use_cache=False)
+    load = lambda rel: json.loads((run / rel).read_text())  # noqa: E731
+    return {
+        "manifest": to_data(manifest),
+        "trainer_state": load("checkpoints/ckpt_001/trainer_state.json"),
+        "data_index": load("data/index.json"),
+        "eval": load("evals/ckpt_000.json"),
+        "provenance": load("code/provenance.json"),
+        "run_metadata": yaml.safe_load((run / "llm360.yaml").read_text()),
+    }
+
+
+def _walk(doc, path: str):
+    steps = [m.group(1) if m.group(1) is not None else int(m.group(2))
+             for m in STEP.finditer(path[1:])]
+    for step in steps[:-1]:
+        doc = doc[step]
+    return doc, steps[-1]
+
+
+def _apply(doc, case: dict):
+    doc = copy.deepcopy(doc)
+    for path, value in case.get("set", {}).items():
+        parent, key = _walk(doc, path)
+        parent[key] = value
+    for path in case.get("delete", []):
+        parent, key = _walk(doc, path)
+        del parent[key]
+    return doc
+
+
+def _id(case: dict) -> str:
+    return f"{case['schema']}:{json.dumps(case.get('set') or case.get('delete') or 'base')}"
+
+
+@pytest.mark.parametrize("case", CASES["valid"], ids=_id)
+def test_valid_documents_are_accepted(bases, case) -> None:
+    validate(_apply(bases[case["base"]], case), case["schema"], source="case.json")
+
+
+@pytest.mark.parametrize("case", CASES["invalid"], ids=_id)
+def test_invalid_documents_are_rejected_at_their_path(bases, case) -> None:
+    with pytest.raises(SchemaError) as info:
+        validate(_apply(bases[case["base"]], case), case["schema"], source="case.json")
+    assert info.value.file == "case.json"
+    assert info.value.json_path == case["json_path"]
+    assert str(info.value).startswith(f"case.json: {case['json_path']}: ")
+
+
+def test_every_schema_is_draft_2020_12_with_an_id() -> None:
+    for name in SCHEMAS:
+        doc = schema(name)
+        assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert doc["$id"].endswith(f"/{name}.v1.schema.json")
+
+
+def test_unsafe_path_message_is_readable(bases) -> None:
+    doc = copy.deepcopy(bases["manifest"])
+    doc["artifacts"][0]["path"] = "../../etc/passwd"
+    with pytest.raises(SchemaError, match=r"'\.\./\.\./etc/passwd' is not a relative POSIX path"):
+        validate(doc, "manifest", source="m.json")
