@@ -45,9 +45,24 @@ def schema(name: str) -> dict:
 @functools.cache
 def _validator(name: str) -> Draft202012Validator:
     docs, registry = _load()
-    return Draft202012Validator(
-        docs[name], registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
+    resolved = _resolve_refs(docs[name], registry.resolver(base_uri=docs[name]["$id"]))
+    return Draft202012Validator(resolved, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _resolve_refs(node: Any, resolver) -> Any:
+    """``node`` with every ``$ref`` replaced by its target, looked up once through the
+    registry (our schemas are not recursive); validating then needs no lookups at all."""
+    if isinstance(node, list):
+        return [_resolve_refs(item, resolver) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        resolved = resolver.lookup(node["$ref"])
+        target = _resolve_refs(resolved.contents, resolved.resolver)
+        siblings = {k: _resolve_refs(v, resolver) for k, v in node.items() if k != "$ref"}
+        return {**target, **siblings}
+    return {k: (v if k in ("$defs", "const", "enum") else _resolve_refs(v, resolver))
+            for k, v in node.items()}
 
 
 def iter_errors(data: Any, name: str) -> list[ValidationError]:

@@ -1,0 +1,104 @@
+"""Hashing engine throughput against plain hashlib loops, and incremental rebuild cost.
+
+Prints, on the same page-cached files in one run:
+  * the engine's throughput (``hash_files``, no cache),
+  * a plain hashlib loop over the same files with 1 and 2 threads, and the ratio,
+  * a full ``release build`` against an incremental one after one new checkpoint,
+  * this process's peak memory.
+
+    .venv/bin/python benchmarks/bench_hash.py [--gib 2] [--checkpoints 40] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from llm360.registry._files import list_files
+from llm360.registry.build import build_release
+from llm360.registry.hashing import hash_files
+
+
+def plain_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def write_run(root: Path, checkpoints: int, weight_bytes: int) -> None:
+    """In a child process, so generating 2 GiB of tensors does not count as our memory."""
+    code = ("import sys; from llm360.registry.synthetic import write_synthetic_run as w; "
+            f"w(sys.argv[1], checkpoints={checkpoints}, weight_bytes={weight_bytes}, "
+            "seq_len=128, rows=64)")
+    subprocess.run([sys.executable, "-c", code, str(root)], check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gib", type=float, default=2.0, help="size of the run (GiB)")
+    parser.add_argument("--checkpoints", type=int, default=40,
+                        help="checkpoints in the run (Amber has 360; more makes one a smaller share)")
+    parser.add_argument("--dir", type=Path, help="scratch folder (default: a temp folder)")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(dir=args.dir))
+    try:
+        run = scratch / "run"
+        weight_bytes = int(args.gib * (1 << 30) / args.checkpoints)
+        print(f"writing a {args.gib} GiB run with {args.checkpoints} checkpoints in {run} ...")
+        write_run(run, args.checkpoints, weight_bytes)
+        files = list_files(run)
+        paths = [run / f for f in files]
+        total = sum(p.stat().st_size for p in paths)
+        for p in paths:  # page-cache every byte
+            plain_sha256(p)
+        gib = total / (1 << 30)
+
+        t1, ref1 = timed(lambda: [plain_sha256(p) for p in paths])
+        with ThreadPoolExecutor(2) as pool:
+            t2, ref2 = timed(lambda: list(pool.map(plain_sha256, paths)))
+        te, engine = timed(lambda: hash_files(run, files, workers=2))
+        assert [d.sha256 for d in engine] == ref1 == ref2
+        print(f"\n{len(files)} files, {gib:.2f} GiB, page-cached")
+        print(f"  hashlib loop, 1 thread : {gib / t1:6.2f} GiB/s ({t1:.2f} s)")
+        print(f"  hashlib loop, 2 threads: {gib / t2:6.2f} GiB/s ({t2:.2f} s)")
+        print(f"  llm360 engine          : {gib / te:6.2f} GiB/s ({te:.2f} s)")
+        print(f"  engine / 2-thread loop : {t2 / te:6.3f}   (target >= 0.9)")
+
+        release = scratch / "release"
+        time.sleep(1.2)  # let the files settle past the cache's racy window
+        tf, _ = timed(lambda: build_release(run, release, created="2026-11-27T00:00:00Z"))
+        print(f"\nfull build (cold cache)      : {tf:.2f} s")
+        write_run(run, args.checkpoints + 1, weight_bytes)  # one new checkpoint
+        ti, _ = timed(lambda: build_release(run, release, created="2026-11-27T00:00:00Z"))
+        new_bytes = sum((run / "checkpoints" / f"ckpt_{args.checkpoints:03d}" / f).stat().st_size
+                        for f in os.listdir(run / "checkpoints" / f"ckpt_{args.checkpoints:03d}"))
+        print(f"incremental build (+1 ckpt)  : {ti:.2f} s, new bytes {new_bytes / (1 << 20):.0f} MiB")
+        print(f"incremental / full           : {ti / tf:6.3f}")
+        full_now = sum((run / f).stat().st_size for f in list_files(run))
+        print(f"  (the new checkpoint is {new_bytes / full_now:.1%} of the run; "
+              "target incremental <= 5% of full is met when that share is small)")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"\npeak memory of this process  : {peak:.0f} MiB (target < 200 MiB)")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
