@@ -1,0 +1,56 @@
+"""The main job end to end on the embedded defaults (``make demo``).
+
+Runs, as a user would, each ``llm360`` command in turn: prepare the embedded corpus (the Python
+standard library), train the tiny preset over three data chunks, generate a demo signing key,
+build and sign the release (manifest, Sigstore bundle, OMS signatures, cards, plots), verify it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _run(*args: str) -> None:
+    cmd = ["llm360", *args]
+    print(f"\n$ {shlex.join(cmd)}", flush=True)
+    result = subprocess.run([sys.executable, "-m", "llm360.cli.main", *args])
+    if result.returncode != 0:
+        sys.exit(f"demo: `{shlex.join(cmd)}` failed with exit code {result.returncode}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("demo"),
+                        help="folder for the run, key and release (replaced)")
+    parser.add_argument("--chunks", type=int, default=3)
+    args = parser.parse_args(argv)
+    out = args.out.resolve()
+    if out.exists():
+        shutil.rmtree(out)
+    run, release, keys = out / "run", out / "release", out / "keys"
+    _run("data", "prepare", "--run", str(run), "--chunks", str(args.chunks))
+    _run("train", "--run", str(run), "--preset", "tiny")
+    print("\nThe key below is a DEMO key made for this run only: never sign a real release "
+          "with it.")
+    _run("keygen", "--private", str(keys / "demo-key.pem"), "--public",
+         str(keys / "demo-key.pub.pem"))
+    _run("release", "build", str(run), "--out", str(release), "--sign", "key", "--key",
+         str(keys / "demo-key.pem"))
+    _run("verify", str(release / "manifest.json"), "--key", str(keys / "demo-key.pub.pem"))
+    print(f"""
+demo done:
+  run directory  {run}
+  release        {release}/manifest.json  (signed: manifest.sigstore.json, signatures/)
+  model card     {release}/README.md  (checkpoint cards in {release}/cards/)
+  data card      {release}/DATA_CARD.md
+  plots          {release}/plots/
+  demo key       {keys}/demo-key.pub.pem  (DEMO ONLY)""")
+
+
+if __name__ == "__main__":
+    main()
