@@ -5,7 +5,11 @@ from __future__ import annotations
 import click
 
 from llm360 import __version__
+from llm360.cli.card_cmd import card
+from llm360.cli.data_cmd import data
+from llm360.cli.keygen_cmd import keygen
 from llm360.cli.release_cmd import release
+from llm360.cli.train_cmd import train
 from llm360.cli.verify_cmd import verify
 
 __all__ = ["cli", "main"]
@@ -26,6 +30,10 @@ def cli(verbose: bool) -> None:
 
 cli.add_command(release)
 cli.add_command(verify)
+cli.add_command(keygen)
+cli.add_command(card)
+cli.add_command(data)
+cli.add_command(train)
 
 
 def main() -> None:

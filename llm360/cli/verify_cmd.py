@@ -20,9 +20,19 @@ __all__ = ["verify"]
 @click.option("--strict", is_flag=True, help="Fail on files on disk the manifest does not list.")
 @click.option("--allow-unsigned", is_flag=True,
               help="Accept a manifest with no signature (the report says it is unsigned).")
+@click.option("--key", type=click.Path(path_type=Path),
+              help="Verify a key-signed release with this public key (PEM).")
+@click.option("--identity", help="Keyless: the signer's certificate identity (with --issuer).")
+@click.option("--issuer", help="Keyless: the signer's OIDC issuer URL (with --identity).")
+@click.option("--offline", is_flag=True,
+              help="Keyless: use the trusted root embedded in sigstore-python (no network).")
+@click.option("--trust-config", type=click.Path(path_type=Path),
+              help="Keyless: a ClientTrustConfig JSON (private Sigstore instance).")
+@click.option("--staging", is_flag=True, help="Keyless: Sigstore's staging instance.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(manifest: Path, root: Path | None, strict: bool, allow_unsigned: bool,
-           as_json: bool) -> None:
+           key: Path | None, identity: str | None, issuer: str | None, offline: bool,
+           trust_config: Path | None, staging: bool, as_json: bool) -> None:
     """Verify MANIFEST (RELEASE/manifest.json) and every artifact it lists.
 
     Checks the schema, each artifact's presence, size and sha256, files the manifest does not
@@ -33,7 +43,10 @@ def verify(manifest: Path, root: Path | None, strict: bool, allow_unsigned: bool
     def body() -> int:
         with progress_bar("verifying", enabled=not as_json) as (advance, set_total):
             report = verify_release(manifest, root, strict=strict, progress=advance,
-                                    on_total=set_total, allow_unsigned=allow_unsigned)
+                                    on_total=set_total, allow_unsigned=allow_unsigned,
+                                    key=key, identity=identity, issuer=issuer,
+                                    offline=offline, trust_config=trust_config,
+                                    staging=staging)
         if as_json:
             echo_json(report.as_data())
         else:
@@ -42,6 +55,14 @@ def verify(manifest: Path, root: Path | None, strict: bool, allow_unsigned: bool
                 click.echo(f"{'FAIL' if fails else 'warn'} {problem.message}")
             for note in report.notes:
                 click.echo(f"note: {note}")
+            sig = report.signature or {}
+            if sig.get("verified"):
+                who = (f"key {sig.get('key_fingerprint', '')[:16]}..." if sig.get("method") == "key"
+                       else f"{sig.get('identity')} ({sig.get('issuer')})")
+                click.echo(f"signature: {sig.get('method')}, signed by {who}; "
+                           f"{sig.get('checkpoints_verified', 0)} checkpoint signatures verified")
+            elif sig.get("unsigned"):
+                click.echo("signature: none (the manifest is unsigned)")
             verdict = "VERIFIED" if report.ok else "FAILED"
             click.echo(f"{verdict}: {report.files_checked} files, {report.bytes_checked} bytes "
                        f"checked against {report.root}; manifest sha256 {report.manifest_sha256}")

@@ -76,11 +76,22 @@ def default_root(manifest_path: Path) -> Path:
 def verify_release(manifest_path: Path, root: Path | None = None, *, strict: bool = False,
                    progress: Callable[[int], None] | None = None,
                    on_total: Callable[[int], None] | None = None,
-                   check_bytes: bool = True, allow_unsigned: bool = False) -> Report:
-    """Verify a release's manifest and every byte it lists against ``root``.
+                   check_bytes: bool = True, allow_unsigned: bool = False,
+                   key: Path | None = None, identity: str | None = None,
+                   issuer: str | None = None, offline: bool = False,
+                   trust_config: Path | None = None, staging: bool = False) -> Report:
+    """Verify a release's signature, its manifest and every byte it lists against ``root``.
 
-    Bad input (a missing, malformed or wrong-version manifest, a missing root) raises
-    ``InputError``; everything that differs is a ``Problem`` in the report.
+    The signature comes first (``manifest.sigstore.json`` beside the manifest, checked with the
+    pinned public ``key`` or the keyless ``identity`` + ``issuer``; ``offline`` /
+    ``trust_config`` / ``staging`` choose the Sigstore trust root), then the manifest's sha256
+    against the signed subject, then each checkpoint's OMS signature, then every byte. A broken
+    signature link is a ``Problem`` with code ``signature`` and nothing else is checked. An
+    unsigned manifest fails unless ``allow_unsigned``.
+
+    Bad input (a missing, malformed or wrong-version manifest, a missing root, an identity
+    without an issuer, a signed release without ``key``/``identity``) raises ``InputError``;
+    everything that differs is a ``Problem`` in the report.
     """
     manifest_path = Path(manifest_path)
     try:
@@ -89,21 +100,28 @@ def verify_release(manifest_path: Path, root: Path | None = None, *, strict: boo
         raise InputError(f"{manifest_path}: manifest not found") from None
     except IsADirectoryError:
         raise InputError(f"{manifest_path}: is a directory; pass RELEASE/manifest.json") from None
-    manifest = manifest_from_bytes(raw, source=str(manifest_path))
+    from llm360.registry.signing import check_checkpoint_signatures, check_manifest_signature
+
     root = Path(root) if root is not None else default_root(manifest_path)
     if not root.is_dir():
         raise InputError(f"{root}: root directory not found",
                          hint="pass --root with the run directory the release was built from")
-    problems: list[Problem] = []
+    sig = check_manifest_signature(manifest_path, raw, key=key, identity=identity,
+                                   issuer=issuer, offline=offline, trust_config=trust_config,
+                                   staging=staging, allow_unsigned=allow_unsigned)
+    signature = sig.info
     notes: list[str] = []
-    signature: dict = {"method": "none", "verified": False}
-    if not (manifest_path.parent / BUNDLE_FILE).is_file():
-        if allow_unsigned:
-            notes.append("the manifest is unsigned: accepted because of --allow-unsigned")
-        else:
-            problems.append(Problem(code="signature", path=BUNDLE_FILE, message=(
-                f"{manifest_path.name} is unsigned (no {BUNDLE_FILE} beside it); "
-                "pass --allow-unsigned to check the bytes anyway")))
+    if signature.get("unsigned") and allow_unsigned:
+        notes.append("the manifest is unsigned: accepted because of --allow-unsigned")
+    if not sig.ok and not signature.get("unsigned"):
+        notes.append("nothing else was checked: the signature link is broken")
+        return Report(manifest=str(manifest_path),
+                      manifest_sha256=hashlib.sha256(raw).hexdigest(), root=str(root),
+                      files_checked=0, bytes_checked=0, problems=tuple(sig.problems),
+                      strict=strict, notes=tuple(notes), signature=signature)
+    manifest = manifest_from_bytes(raw, source=str(manifest_path))
+    problems: list[Problem] = list(sig.problems)
+    problems += check_checkpoint_signatures(manifest_path.parent, manifest, sig)
     problems += lineage.check(manifest)
     files_checked = bytes_checked = 0
     if check_bytes:

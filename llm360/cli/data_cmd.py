@@ -1,0 +1,57 @@
+"""``llm360 data prepare``: corpus -> tokenizer -> shuffled, hashed data chunks of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from llm360.cli._render import echo_json, run_command
+
+__all__ = ["data"]
+
+
+@click.group("data")
+def data() -> None:
+    """Prepare the training data of a run directory."""
+
+
+@data.command("prepare")
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Run directory to write tokenizer/, data/ and config/data.json into.")
+@click.option("--corpus", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help=".txt or .jsonl ('text' field) file; repeatable. Default: the Python "
+                   "standard library's own source files.")
+@click.option("--chunks", default=3, show_default=True, type=click.IntRange(1),
+              help="Number of data chunks (one checkpoint after each).")
+@click.option("--seq-len", default=128, show_default=True, type=click.IntRange(2),
+              help="Tokens per sequence (>= 64 for the memorization score).")
+@click.option("--seed", default=1234, show_default=True, type=int, help="Shuffle seed.")
+@click.option("--vocab-size", default=512, show_default=True, type=click.IntRange(258),
+              help="Byte-level BPE vocabulary size.")
+@click.option("--max-corpus-bytes", default=400_000, show_default=True, type=click.IntRange(1),
+              help="Size bound of the default (standard library) corpus.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def prepare(run_dir: Path, corpus: tuple[Path, ...], chunks: int, seq_len: int, seed: int,
+            vocab_size: int, max_corpus_bytes: int, as_json: bool) -> None:
+    """Tokenize a corpus into fixed-length sequences, shuffle them with a recorded seed and
+    split them into hashed chunks (plus a held-out set for evaluations)."""
+
+    def body() -> int:
+        from llm360.train.data import prepare_data
+
+        r = prepare_data(run_dir, corpus=list(corpus) or None, chunks=chunks, seq_len=seq_len,
+                         seed=seed, vocab_size=vocab_size, max_corpus_bytes=max_corpus_bytes)
+        if as_json:
+            echo_json({"run": str(r.run_dir), "chunks": r.chunks,
+                       "sequences_per_chunk": r.sequences_per_chunk,
+                       "heldout_sequences": r.heldout_sequences, "seq_len": r.seq_len,
+                       "vocab_size": r.vocab_size, "tokens": r.tokens,
+                       "chunk_sha256": list(r.chunk_sha256)})
+        else:
+            click.echo(f"prepared {r.chunks} chunks x {r.sequences_per_chunk} sequences x "
+                       f"{r.seq_len} tokens ({r.tokens} tokens, vocab {r.vocab_size}, "
+                       f"{r.heldout_sequences} held out) in {r.run_dir}")
+        return 0
+
+    run_command(body)

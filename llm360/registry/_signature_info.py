@@ -1,0 +1,97 @@
+"""What a Sigstore bundle says about its signer, for the cards (describes; does not verify).
+
+Key bundles carry ``verificationMaterial.publicKey.hint``; keyless bundles a Fulcio certificate
+whose subject alternative name is the identity and whose extension 1.3.6.1.4.1.57264.1.8
+(or the older .1.1) is the OIDC issuer. ``cryptography`` is imported only to read that
+certificate; verification itself belongs to ``registry.signing``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from llm360.errors import InputError
+
+__all__ = ["SignatureInfo", "describe_signature"]
+
+_ISSUER_V2 = "1.3.6.1.4.1.57264.1.8"
+_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignatureInfo:
+    """How a release is signed: ``method`` is "unsigned", "key" or "sigstore"."""
+
+    method: str
+    identity: str | None = None
+    issuer: str | None = None
+    key_hint: str | None = None
+    bundle: str | None = None
+
+
+def describe_signature(bundle_path: Path | None) -> SignatureInfo:
+    """Read ``bundle_path`` (RELEASE/manifest.sigstore.json); "unsigned" when it is absent."""
+    if bundle_path is None or not Path(bundle_path).is_file():
+        return SignatureInfo(method="unsigned")
+    name = Path(bundle_path).name
+    try:
+        bundle = json.loads(Path(bundle_path).read_bytes())
+        material = bundle.get("verificationMaterial") or {}
+    except (ValueError, AttributeError) as exc:
+        raise InputError(f"{bundle_path}: not a Sigstore bundle ({exc})") from exc
+    if "publicKey" in material:
+        hint = (material.get("publicKey") or {}).get("hint")
+        return SignatureInfo(method="key", key_hint=hint or None, bundle=name)
+    raw = (material.get("certificate") or {}).get("rawBytes")
+    if raw is None:
+        chain = (material.get("x509CertificateChain") or {}).get("certificates") or [{}]
+        raw = chain[0].get("rawBytes")
+    identity = issuer = None
+    if raw:
+        identity, issuer = _certificate_identity(base64.b64decode(raw))
+    return SignatureInfo(method="sigstore", identity=identity, issuer=issuer, bundle=name)
+
+
+def _certificate_identity(der: bytes) -> tuple[str | None, str | None]:
+    from cryptography import x509
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return None, None
+    identity = None
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        for general in san:
+            value = general.value
+            if isinstance(value, str):
+                identity = value
+                break
+    except x509.ExtensionNotFound:
+        pass
+    issuer = None
+    for oid, der_string in ((_ISSUER_V2, True), (_ISSUER_V1, False)):
+        try:
+            ext = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(oid)).value
+        except x509.ExtensionNotFound:
+            continue
+        value = ext.value if isinstance(ext, x509.UnrecognizedExtension) else None
+        if value:
+            issuer = _der_utf8(value) if der_string else value.decode("utf-8", "replace")
+            if issuer:
+                break
+    return identity, issuer
+
+
+def _der_utf8(value: bytes) -> str | None:
+    """The text of a DER UTF8String (tag 0x0c)."""
+    if len(value) < 2 or value[0] != 0x0C:
+        return None
+    length, start = value[1], 2
+    if length & 0x80:
+        n = length & 0x7F
+        length, start = int.from_bytes(value[2:2 + n], "big"), 2 + n
+    return value[start:start + length].decode("utf-8", "replace")

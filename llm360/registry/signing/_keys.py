@@ -1,0 +1,203 @@
+"""Air-gapped signing: ECDSA P-256 keys and DSSE bundles with ``publicKey`` material.
+
+sigstore-python neither signs nor verifies these bundles, so this is ``cryptography``. The
+bundle is the one the OpenSSF ``model_signing`` key signer writes (bundle v0.3, ``publicKey.hint``
+= sha256 of the PEM SubjectPublicKeyInfo, no transparency-log entry): no trusted timestamp, no
+transparency; the public key is pinned out of band.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from llm360.errors import InputError, SigningError
+from llm360.registry._files import write_atomic
+from llm360.registry.signing._statement import IN_TOTO_PAYLOAD_TYPE
+
+__all__ = ["BUNDLE_MEDIA_TYPE", "generate_key_pair", "write_key_pair", "load_private_key",
+           "load_public_key", "key_fingerprint", "pae", "sign_key_bundle", "KeyBundleResult",
+           "verify_key_bundle", "KeyVerifyError"]
+
+BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+_CURVES = {"secp256r1": hashes.SHA256, "secp384r1": hashes.SHA384, "secp521r1": hashes.SHA512}
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE v1 pre-authentication encoding."""
+    t = payload_type.encode("utf-8")
+    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+
+
+def _hash_for(key: ec.EllipticCurvePublicKey) -> hashes.HashAlgorithm:
+    try:
+        return _CURVES[key.curve.name]()
+    except KeyError:
+        raise InputError(f"unsupported key curve {key.curve.name}",
+                         hint="use an ECDSA P-256 key (llm360 keygen)") from None
+
+
+def key_fingerprint(public_key: ec.EllipticCurvePublicKey) -> str:
+    """sha256 (hex) of the PEM SubjectPublicKeyInfo: the bundle's ``publicKey.hint``."""
+    pem = public_key.public_bytes(serialization.Encoding.PEM,
+                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(pem).hexdigest()
+
+
+def generate_key_pair(passphrase: bytes | None = None) -> tuple[bytes, bytes]:
+    """(private PEM, public PEM) of a fresh ECDSA P-256 key; PKCS#8, encrypted if asked."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    enc = (serialization.BestAvailableEncryption(passphrase) if passphrase
+           else serialization.NoEncryption())
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                enc)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, public
+
+
+def write_key_pair(private_path: Path, public_path: Path, *, passphrase: bytes | None = None,
+                   force: bool = False) -> str:
+    """Write a new key pair; the private key is created 0600 (never readable by others, not
+    even briefly) and an existing key is never overwritten unless ``force``. Returns the
+    public key's fingerprint."""
+    private_path, public_path = Path(private_path), Path(public_path)
+    if private_path.resolve() == public_path.resolve():
+        raise InputError("--private and --public name the same file")
+    if not force:
+        for p in (private_path, public_path):
+            if p.exists():
+                raise InputError(f"{p}: exists; refusing to overwrite a key",
+                                 hint="choose another path or pass --force")
+    private, public = generate_key_pair(passphrase)
+    private_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{private_path.name}.", suffix=".tmp",
+                               dir=private_path.parent)  # mkstemp creates it 0600
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(private)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if force:
+            os.replace(tmp, private_path)
+        else:
+            try:
+                os.link(tmp, private_path)  # fails if it appeared meanwhile: no overwrite
+            except FileExistsError:
+                raise InputError(f"{private_path}: exists; refusing to overwrite a key",
+                                 hint="choose another path or pass --force") from None
+            os.unlink(tmp)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    write_atomic(public_path, public, mode=0o644)
+    return key_fingerprint(load_public_key(public_path))
+
+
+def load_private_key(path: Path, passphrase: bytes | None = None) -> ec.EllipticCurvePrivateKey:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SigningError(f"{path}: cannot read the private key ({exc.strerror})") from None
+    try:
+        key = serialization.load_pem_private_key(data, passphrase)
+    except TypeError:
+        raise SigningError(f"{path}: the private key is encrypted" if passphrase is None else
+                           f"{path}: the key is not encrypted but a passphrase was given",
+                           hint="pass --passphrase-file" if passphrase is None else None
+                           ) from None
+    except ValueError:
+        raise SigningError(f"{path}: not a PEM private key, or a wrong passphrase") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise SigningError(f"{path}: not an elliptic-curve key",
+                           hint="create one with llm360 keygen")
+    _hash_for(key.public_key())
+    return key
+
+
+def load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the public key ({exc.strerror})") from None
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError:
+        raise InputError(f"{path}: not a PEM public key") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise InputError(f"{path}: not an elliptic-curve public key")
+    _hash_for(key)
+    return key
+
+
+def sign_key_bundle(key: ec.EllipticCurvePrivateKey, statement: bytes) -> bytes:
+    """A Sigstore bundle v0.3 (JSON bytes): DSSE envelope over ``statement``, publicKey hint."""
+    sig = key.sign(pae(IN_TOTO_PAYLOAD_TYPE, statement), ec.ECDSA(_hash_for(key.public_key())))
+    bundle = {
+        "mediaType": BUNDLE_MEDIA_TYPE,
+        "verificationMaterial": {"publicKey": {"hint": key_fingerprint(key.public_key())},
+                                 "tlogEntries": []},
+        "dsseEnvelope": {"payload": base64.b64encode(statement).decode("ascii"),
+                         "payloadType": IN_TOTO_PAYLOAD_TYPE,
+                         "signatures": [{"sig": base64.b64encode(sig).decode("ascii")}]},
+    }
+    return json.dumps(bundle, sort_keys=True, indent=2).encode("utf-8") + b"\n"
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyBundleResult:
+    payload_type: str
+    payload: bytes
+    fingerprint: str
+
+
+class KeyVerifyError(Exception):
+    """Why a key bundle did not verify; ``kind`` is 'key' (another key signed it) or
+    'signature' (payload or signature changed)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def verify_key_bundle(bundle: dict, public_key: ec.EllipticCurvePublicKey) -> KeyBundleResult:
+    """Check the DSSE signature of a parsed publicKey bundle with ``public_key``."""
+    fingerprint = key_fingerprint(public_key)
+    hint = ((bundle.get("verificationMaterial") or {}).get("publicKey") or {}).get("hint")
+    if hint and hint != fingerprint:
+        raise KeyVerifyError(f"signed with another key (fingerprint {hint[:16]}...), not with "
+                             f"the given public key ({fingerprint[:16]}...)", "key")
+    env = bundle.get("dsseEnvelope") or {}
+    try:
+        payload = base64.b64decode(env["payload"], validate=True)
+        sigs = [base64.b64decode(s["sig"], validate=True) for s in env["signatures"]]
+        payload_type = env["payloadType"]
+    except (KeyError, TypeError, binascii.Error):
+        raise KeyVerifyError("the bundle's DSSE envelope is malformed", "signature") from None
+    message = pae(payload_type, payload)
+    for sig in sigs:
+        try:
+            public_key.verify(sig, message, ec.ECDSA(_hash_for(public_key)))
+            return KeyBundleResult(payload_type=payload_type, payload=payload,
+                                   fingerprint=fingerprint)
+        except InvalidSignature:
+            continue
+    if hint:
+        raise KeyVerifyError("the signature does not match the bundle's payload: the signed "
+                             "statement or the signature was changed", "signature")
+    raise KeyVerifyError("no signature in the bundle verifies with the given public key",
+                         "key")

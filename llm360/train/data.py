@@ -1,0 +1,259 @@
+"""Corpus -> tokenizer -> fixed-length sequences -> seeded shuffle -> data chunks (+ held-out rows).
+
+The default corpus needs no download: the Python files of the interpreter's own standard library
+(sorted, bounded in size). ``.txt`` files (one document each) and ``.jsonl`` files (a ``"text"``
+field per line) can be given instead. Everything is a pure function of the corpus bytes, the
+options and the seed, so the same inputs give the same chunk hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import load_file, save
+
+from llm360.errors import InputError, TrainingError
+from llm360.registry._files import write_atomic
+from llm360.registry.hashing import rows_merkle_root
+from llm360.registry.serialize import canonical_json
+
+__all__ = ["Document", "prepare_data", "PrepareResult", "RunData", "load_run_data",
+           "default_corpus", "read_corpus", "train_tokenizer", "EOS_TOKEN"]
+
+EOS_TOKEN = "<|endoftext|>"
+DEFAULT_MAX_BYTES = 400_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Document:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrepareResult:
+    run_dir: Path
+    chunks: int
+    sequences_per_chunk: int
+    heldout_sequences: int
+    seq_len: int
+    vocab_size: int
+    tokens: int
+    chunk_sha256: tuple[str, ...]
+
+
+def default_corpus(max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Document], dict]:
+    """The standard library's top-level ``*.py`` files in name order, up to ``max_bytes``."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(p for p in stdlib.glob("*.py") if p.is_file())
+    docs, total = [], 0
+    for path in files:
+        if total >= max_bytes:
+            break
+        raw = path.read_bytes()[: max_bytes - total]  # the last file is cut at the bound
+        text = raw.decode("utf-8", errors="ignore")
+        docs.append(Document(id=f"python-stdlib:{path.name}", text=text))
+        total += len(raw)
+    if not docs:
+        raise InputError(f"{stdlib}: no Python files found for the default corpus",
+                         hint="pass --corpus FILE")
+    names = [d.id.split(":", 1)[1] for d in docs]
+    source = {"kind": "python-stdlib", "python": platform.python_version(),
+              "files": len(docs), "bytes": total, "max_bytes": max_bytes,
+              "file_list_sha256": hashlib.sha256("\n".join(names).encode()).hexdigest()}
+    return docs, source
+
+
+def read_corpus(paths: list[Path]) -> tuple[list[Document], list[dict]]:
+    """Documents of ``.txt`` files (whole file) and ``.jsonl`` files (``text`` per line)."""
+    docs: list[Document] = []
+    sources: list[dict] = []
+    for path in paths:
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read the corpus file: {exc.strerror}") from exc
+        if path.suffix == ".jsonl":
+            for lineno, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    text = json.loads(line)["text"]
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise InputError(f"{path}:{lineno}: expected a JSON object with a "
+                                     f"'text' string ({exc})") from exc
+                if not isinstance(text, str):
+                    raise InputError(f"{path}:{lineno}: 'text' is not a string")
+                docs.append(Document(id=f"{path.name}:{lineno}", text=text))
+        elif path.suffix == ".txt":
+            docs.append(Document(id=path.name, text=raw.decode("utf-8", errors="replace")))
+        else:
+            raise InputError(f"{path}: corpus files must be .txt or .jsonl")
+        sources.append({"kind": "file", "name": path.name, "bytes": len(raw),
+                        "sha256": hashlib.sha256(raw).hexdigest()})
+    if not docs:
+        raise InputError("the corpus has no documents")
+    return docs, sources
+
+
+def train_tokenizer(docs: list[Document], vocab_size: int):
+    """A byte-level BPE tokenizer trained on ``docs`` (deterministic)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    if vocab_size < 257 + 1:
+        raise InputError(f"--vocab-size {vocab_size} is too small for byte-level BPE (min 258)")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, show_progress=False,
+                                  special_tokens=[EOS_TOKEN],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator((d.text for d in docs), trainer=trainer, length=len(docs))
+    return tok
+
+
+def _sequences(tok, docs: list[Document], seq_len: int) -> tuple[np.ndarray, list[list[int]]]:
+    """Rows [n, seq_len] of the concatenated token stream (EOS after each document) and, per
+    row, the indices of the documents it overlaps."""
+    eos = tok.token_to_id(EOS_TOKEN)
+    encoded = tok.encode_batch([d.text for d in docs])
+    parts, starts, pos = [], [], 0
+    for enc in encoded:
+        ids = enc.ids + [eos]
+        starts.append(pos)
+        parts.append(np.asarray(ids, dtype=np.int32))
+        pos += len(ids)
+    stream = np.concatenate(parts)
+    n = len(stream) // seq_len
+    rows = stream[: n * seq_len].reshape(n, seq_len)
+    starts_a = np.asarray(starts)
+    first = np.searchsorted(starts_a, np.arange(n) * seq_len, side="right") - 1
+    last = np.searchsorted(starts_a, (np.arange(n) + 1) * seq_len - 1, side="right") - 1
+    return rows, [list(range(a, b + 1)) for a, b in zip(first.tolist(), last.tolist())]
+
+
+def _st_bytes(arr: np.ndarray) -> bytes:
+    return save({"tokens": np.ascontiguousarray(arr, dtype=np.int32)}, metadata={"format": "pt"})
+
+
+def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int = 3,
+                 seq_len: int = 128, seed: int = 1234, vocab_size: int = 512,
+                 max_corpus_bytes: int = DEFAULT_MAX_BYTES,
+                 heldout_fraction: float = 0.05) -> PrepareResult:
+    """Write tokenizer/, data/ and config/data.json of the run directory ``run_dir``."""
+    run_dir = Path(run_dir)
+    if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()):
+        raise InputError(f"{run_dir}: the run already has checkpoints; preparing new data "
+                         "would change what they were trained on", hint="use a new --run")
+    if chunks < 1 or seq_len < 2:
+        raise InputError("--chunks must be >= 1 and --seq-len >= 2")
+    if corpus:
+        docs, sources = read_corpus(list(corpus))
+    else:
+        docs, source = default_corpus(max_corpus_bytes)
+        sources = [source]
+    tok = train_tokenizer(docs, vocab_size)
+    rows, row_docs = _sequences(tok, docs, seq_len)
+    perm = np.random.Generator(np.random.PCG64(seed)).permutation(len(rows))
+    n_held = min(max(16, int(round(len(rows) * heldout_fraction))), len(rows) // 4)
+    train_ids, held_ids = perm[: len(perm) - n_held], perm[len(perm) - n_held:]
+    per_chunk = len(train_ids) // chunks
+    if per_chunk >= 8:
+        per_chunk -= per_chunk % 8  # whole batches for every power-of-two batch size <= 8
+    if per_chunk < 1:
+        raise InputError(f"the corpus gives {len(rows)} sequences of {seq_len} tokens: too few "
+                         f"for {chunks} chunks", hint="use a bigger corpus or fewer chunks")
+    tok_bytes = tok.to_str().encode("utf-8")
+    write_atomic(run_dir / "tokenizer" / "tokenizer.json", tok_bytes)
+    index_chunks, digests = [], []
+    for k in range(chunks):
+        ids = train_ids[k * per_chunk:(k + 1) * per_chunk]
+        arr = rows[ids]
+        raw = _st_bytes(arr)
+        rel = f"data/chunk_{k:03d}.safetensors"
+        write_atomic(run_dir / rel, raw)
+        digest = hashlib.sha256(raw).hexdigest()
+        digests.append(digest)
+        doc_ids = sorted({docs[d].id for i in ids.tolist() for d in row_docs[i]})
+        index_chunks.append({"index": k, "path": rel, "sha256": digest, "sequences": len(arr),
+                             "tokens": int(arr.size), "merkle_root": rows_merkle_root(arr),
+                             "sources": doc_ids})
+    held = rows[held_ids]
+    write_atomic(run_dir / "data" / "heldout.safetensors", _st_bytes(held))
+    index = {"schema_version": "llm360.data_index/v1", "seq_len": seq_len, "dtype": "int32",
+             "chunks": index_chunks}
+    write_atomic(run_dir / "data" / "index.json", canonical_json(index))
+    import tokenizers
+
+    corpus_digest = hashlib.sha256(canonical_json(
+        [[d.id, hashlib.sha256(d.text.encode("utf-8")).hexdigest()] for d in docs])).hexdigest()
+    data_cfg = {
+        "seq_len": seq_len, "num_chunks": chunks, "seed": seed,
+        "sequences_per_chunk": per_chunk, "total_sequences": int(len(rows)),
+        "unused_sequences": int(len(train_ids) - per_chunk * chunks),
+        "shuffle": "numpy.random.Generator(PCG64(seed)).permutation over all sequences; "
+                   "the last heldout.sequences go to the held-out set",
+        "heldout": {"path": "data/heldout.safetensors", "sequences": int(len(held)),
+                    "fraction": heldout_fraction},
+        "sources": sources,
+        "corpus": {"documents": len(docs), "sha256": corpus_digest,
+                   "tokens": int(sum(len(r) for r in rows))},
+        "tokenizer": {"type": "byte-level-bpe", "path": "tokenizer/tokenizer.json",
+                      "vocab_size": tok.get_vocab_size(), "requested_vocab_size": vocab_size,
+                      "min_frequency": 2, "special_tokens": [EOS_TOKEN],
+                      "eos_token_id": tok.token_to_id(EOS_TOKEN),
+                      "sha256": hashlib.sha256(tok_bytes).hexdigest(),
+                      "library": f"tokenizers {tokenizers.__version__}"},
+    }
+    write_atomic(run_dir / "config" / "data.json", canonical_json(data_cfg))
+    return PrepareResult(run_dir=run_dir, chunks=chunks, sequences_per_chunk=per_chunk,
+                         heldout_sequences=int(len(held)), seq_len=seq_len,
+                         vocab_size=tok.get_vocab_size(), tokens=per_chunk * chunks * seq_len,
+                         chunk_sha256=tuple(digests))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunData:
+    """The prepared data of a run, checked against its index."""
+
+    seq_len: int
+    chunks: tuple[np.ndarray, ...]
+    heldout: np.ndarray
+    index: dict
+    config: dict
+    vocab_size: int
+    eos_token_id: int
+    index_digest: str
+
+
+def load_run_data(run_dir: Path) -> RunData:
+    """Read data/ and config/data.json; every chunk's sha256 must match data/index.json."""
+    run_dir = Path(run_dir)
+    try:
+        index_raw = (run_dir / "data" / "index.json").read_bytes()
+        index = json.loads(index_raw)
+        cfg = json.loads((run_dir / "config" / "data.json").read_bytes())
+    except FileNotFoundError as exc:
+        raise InputError(f"{run_dir}: no prepared data ({exc.filename} is missing)",
+                         hint=f"run `llm360 data prepare --run {run_dir}` first") from exc
+    except ValueError as exc:
+        raise InputError(f"{run_dir}: data/index.json or config/data.json is not JSON") from exc
+    chunks = []
+    for c in index["chunks"]:
+        raw = (run_dir / c["path"]).read_bytes()
+        if hashlib.sha256(raw).hexdigest() != c["sha256"]:
+            raise TrainingError(f"{run_dir / c['path']}: sha256 differs from data/index.json",
+                                hint="the data changed after `data prepare`; prepare it again")
+        chunks.append(load_file(str(run_dir / c["path"]))["tokens"])
+    heldout = load_file(str(run_dir / cfg["heldout"]["path"]))["tokens"]
+    return RunData(seq_len=index["seq_len"], chunks=tuple(chunks), heldout=heldout,
+                   index=index, config=cfg, vocab_size=cfg["tokenizer"]["vocab_size"],
+                   eos_token_id=cfg["tokenizer"]["eos_token_id"],
+                   index_digest=hashlib.sha256(canonical_json(index)).hexdigest())

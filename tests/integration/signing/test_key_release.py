@@ -1,0 +1,157 @@
+"""--sign key: build a signed release, verify it with the public key, and the rejection
+matrix (each broken link with its own message)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from llm360.errors import InputError
+from llm360.registry.build import build_release
+from llm360.registry.signing import signing_step, write_key_pair
+from llm360.registry.verify import verify_release
+
+
+def _sig_messages(report) -> list[str]:
+    return [p.message for p in report.failures if p.code == "signature"]
+
+
+def test_round_trip(key_release: Path, key_pair) -> None:
+    release = key_release.parent
+    assert (release / "manifest.sigstore.json").is_file()
+    for ckpt in ("ckpt_000", "ckpt_001", "ckpt_002"):
+        assert (release / "signatures" / ckpt / "model.sig").is_file()
+    report = verify_release(key_release, key=key_pair[1])
+    assert report.ok, report.failures
+    assert report.signature["method"] == "key"
+    assert report.signature["verified"] is True
+    assert report.signature["checkpoints_verified"] == 3
+    assert len(report.signature["key_fingerprint"]) == 64
+    assert report.files_checked > 0
+
+
+def test_bundle_shape(key_release: Path) -> None:
+    bundle = json.loads((key_release.parent / "manifest.sigstore.json").read_bytes())
+    assert bundle["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
+    assert set(bundle["verificationMaterial"]) == {"publicKey", "tlogEntries"}
+    env = bundle["dsseEnvelope"]
+    assert env["payloadType"] == "application/vnd.in-toto+json"
+    statement = json.loads(base64.b64decode(env["payload"]))
+    assert statement["predicateType"] == "https://slsa.dev/provenance/v1"
+    assert statement["subject"][0]["name"] == "manifest.json"
+
+
+def test_tampered_manifest(key_release: Path, key_pair) -> None:
+    data = json.loads(key_release.read_bytes())
+    data["release"]["description"] = "something else"
+    key_release.write_text(json.dumps(data, sort_keys=True, separators=(",", ":")))
+    report = verify_release(key_release, key=key_pair[1])
+    assert not report.ok
+    (msg,) = _sig_messages(report)
+    assert "manifest.json was changed after it was signed" in msg
+    assert report.files_checked == 0
+
+
+def test_tampered_bundle_payload(key_release: Path, key_pair) -> None:
+    path = key_release.parent / "manifest.sigstore.json"
+    bundle = json.loads(path.read_bytes())
+    statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
+    statement["predicate"]["buildDefinition"]["internalParameters"]["worldSize"] = 4096
+    bundle["dsseEnvelope"]["payload"] = base64.b64encode(
+        json.dumps(statement).encode()).decode()
+    path.write_text(json.dumps(bundle))
+    report = verify_release(key_release, key=key_pair[1])
+    (msg,) = _sig_messages(report)
+    assert "bad signature" in msg and "statement or the signature was changed" in msg
+
+
+def test_bundle_of_another_manifest(synthetic_run: Path, key_pair, key_release: Path,
+                                    tmp_path: Path) -> None:
+    other = build_release(synthetic_run, tmp_path / "other", created="2027-01-01T00:00:00Z",
+                          extra_steps=(signing_step("key", key_path=key_pair[0]),))
+    shutil.copy(other.manifest_path.parent / "manifest.sigstore.json",
+                key_release.parent / "manifest.sigstore.json")
+    report = verify_release(key_release, key=key_pair[1])
+    (msg,) = _sig_messages(report)
+    assert "signs another manifest" in msg and "2027-01-01" in msg
+
+
+def test_wrong_key(key_release: Path, tmp_path: Path) -> None:
+    _, other_public = tmp_path / "o.pem", tmp_path / "o.pub"
+    write_key_pair(tmp_path / "o.pem", other_public)
+    report = verify_release(key_release, key=other_public)
+    (msg,) = _sig_messages(report)
+    assert "wrong key" in msg and "signed with another key" in msg
+
+
+def test_identity_given_for_key_release(key_release: Path) -> None:
+    report = verify_release(key_release, identity="someone@example.com",
+                            issuer="https://accounts.google.com")
+    (msg,) = _sig_messages(report)
+    assert "signed with a key" in msg and "someone@example.com" in msg
+
+
+def test_unsigned(synthetic_run: Path, tmp_path: Path, key_pair) -> None:
+    result = build_release(synthetic_run, tmp_path / "plain", created="2026-11-27T00:00:00Z")
+    report = verify_release(result.manifest_path, key=key_pair[1])
+    (msg,) = _sig_messages(report)
+    assert "unsigned" in msg
+    assert report.signature["unsigned"] is True
+    allowed = verify_release(result.manifest_path, allow_unsigned=True)
+    assert allowed.ok and any("unsigned" in n for n in allowed.notes)
+
+
+def test_tampered_checkpoint_signature(key_release: Path, key_pair) -> None:
+    path = key_release.parent / "signatures" / "ckpt_001" / "model.sig"
+    bundle = json.loads(path.read_bytes())
+    statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
+    statement["predicate"]["resources"][0]["digest"] = "0" * 64
+    bundle["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    path.write_text(json.dumps(bundle))
+    report = verify_release(key_release, key=key_pair[1])
+    (msg,) = _sig_messages(report)
+    assert msg.startswith("signatures/ckpt_001/model.sig: bad signature")
+    (path.parent.parent / "ckpt_002" / "model.sig").unlink()
+    report = verify_release(key_release, key=key_pair[1])
+    assert any("ckpt_002/model.sig: missing" in m for m in _sig_messages(report))
+
+
+def test_tampered_bytes_after_good_signature(key_release: Path, key_pair,
+                                             synthetic_run: Path) -> None:
+    weights = synthetic_run / "checkpoints" / "ckpt_000" / "model.safetensors"
+    raw = bytearray(weights.read_bytes())
+    raw[-1] ^= 1
+    weights.write_bytes(bytes(raw))
+    report = verify_release(key_release, key=key_pair[1])
+    assert report.signature["verified"] is True
+    assert [p.code for p in report.failures] == ["sha256"]
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({}, "pass --key"),
+    ({"identity": "a@b.c"}, "both --identity and --issuer"),
+    ({"issuer": "https://x"}, "both --identity and --issuer"),
+])
+def test_usage_errors(key_release: Path, kwargs, words) -> None:
+    with pytest.raises(InputError, match=words):
+        verify_release(key_release, **kwargs)
+
+
+def test_key_and_identity_together(key_release: Path, key_pair) -> None:
+    with pytest.raises(InputError, match="not both"):
+        verify_release(key_release, key=key_pair[1], identity="a@b.c", issuer="https://x")
+
+
+def test_bad_passphrase_fails_before_hashing(tmp_path: Path) -> None:
+    from llm360.errors import SigningError
+
+    write_key_pair(tmp_path / "k.pem", tmp_path / "k.pub", passphrase=b"secret")
+    with pytest.raises(SigningError, match="encrypted"):
+        signing_step("key", key_path=tmp_path / "k.pem")
+    with pytest.raises(SigningError, match="wrong passphrase"):
+        signing_step("key", key_path=tmp_path / "k.pem", passphrase=b"nope")
+    assert signing_step("key", key_path=tmp_path / "k.pem", passphrase=b"secret") is not None

@@ -1,0 +1,237 @@
+"""Cards: golden files, Hub metadata, missing facts left out, deterministic plots."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llm360.errors import VerificationError
+from llm360.registry import _plots
+from llm360.registry.build import build_manifest
+from llm360.registry.cards import describe_signature, render_files
+from llm360.registry.serialize import canonical_json, manifest_to_bytes
+from llm360.registry.synthetic import write_synthetic_run
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "cards"
+CREATED = "2026-11-27T00:00:00Z"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PLACEHOLDERS = ("None", "TODO", "N/A", "unknown", "placeholder", "nan", "null")
+
+
+def _fixed_run(root: Path, *, evals: bool = True) -> Path:
+    """The synthetic run with provenance pinned, so the manifest is the same on every machine."""
+    write_synthetic_run(root)
+    (root / "code/provenance.json").write_bytes(canonical_json({
+        "schema_version": "llm360.provenance/v1",
+        "code": {"repository": "https://example.org/llm360.git", "commit": "0" * 40,
+                 "dirty": False},
+        "packages": {"numpy": "2.0.0", "torch": "2.13.0"},
+        "environment": {"python": "3.11.7", "platform": "linux-x86_64", "hardware": "2 CPU"}}))
+    if not evals:
+        for path in (root / "evals").iterdir():
+            path.unlink()
+        (root / "evals").rmdir()
+    return root
+
+
+def _render(root: Path, *, signature_dir: Path | None = None):
+    manifest, records = build_manifest(root, created=CREATED, use_cache=False)
+    raw = manifest_to_bytes(manifest)
+    return manifest, raw, render_files(manifest, raw, records.root, signature_dir=signature_dir)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    root = _fixed_run(tmp_path_factory.mktemp("cards") / "run")
+    return _render(root)
+
+
+def _header(text: str) -> dict:
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n", 2)[1])
+
+
+@pytest.mark.parametrize("rel", ["README.md", "DATA_CARD.md", "cards/ckpt_000.md",
+                                 "cards/ckpt_001.md", "cards/ckpt_002.md"])
+def test_cards_match_golden(rendered, rel, update_golden):
+    text = rendered[2][rel].decode("utf-8")
+    golden = GOLDEN / rel
+    if update_golden:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert golden.is_file(), f"{golden} missing: run pytest --update-golden"
+    assert text == golden.read_text(encoding="utf-8"), \
+        f"{rel} differs from {golden}; if intended, refresh with pytest --update-golden"
+
+
+def test_model_card_metadata_round_trips_through_huggingface_hub(rendered):
+    from huggingface_hub import ModelCard
+
+    manifest, _, files = rendered
+    text = files["README.md"].decode("utf-8")
+    header = _header(text)
+    assert header["license"] == "apache-2.0"
+    assert "llm360" in header["tags"]
+    assert header["library_name"] == "transformers"
+    assert header["pipeline_tag"] == "text-generation"
+    assert header["language"] == ["code"]
+    card = ModelCard(text, ignore_metadata_errors=False)
+    assert ModelCard(str(card)).data.to_dict() == card.data.to_dict()
+    final = manifest.checkpoints[-1]
+    results = {r.metric_type: r.metric_value for r in card.data.eval_results}
+    assert results["heldout_perplexity"] == pytest.approx(final.metrics["heldout_perplexity"])
+    assert set(results) == {k for k in final.metrics if not k.startswith("train_")}
+    ckpt = ModelCard(files["cards/ckpt_001.md"].decode(), ignore_metadata_errors=False)
+    assert ckpt.data.to_dict()["llm360_checkpoint"] == "ckpt_001"
+    assert ckpt.data.to_dict()["llm360_parents"] == ["ckpt_000"]
+
+
+def test_cards_state_what_the_manifest_says(rendered):
+    manifest, raw, files = rendered
+    readme = files["README.md"].decode()
+    import hashlib
+
+    assert hashlib.sha256(raw).hexdigest() in readme
+    assert "llm360 verify manifest.json --allow-unsigned" in readme
+    assert "| `lr` | 0.001 |" in readme  # hyperparameters from config/train.json
+    assert "--resume-from checkpoints/ckpt_002" in readme
+    assert "| Data | PSF-2.0 |" in readme
+    assert "Model Openness" not in readme
+    ckpt = files["cards/ckpt_002.md"].decode()
+    assert "chunks 0, 1, 2" in ckpt  # data seen through its ancestors
+    data = files["DATA_CARD.md"].decode()
+    for chunk in manifest.data.chunks:
+        assert chunk.sha256 in data and chunk.merkle_root in data
+    for text in (readme, ckpt, data):
+        assert "/tmp" not in text and str(Path.home()) not in text
+
+
+def test_data_card_snippet_verifies_a_chunk(rendered, tmp_path):
+    manifest, _, files = rendered
+    text = files["DATA_CARD.md"].decode()
+    snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
+    run = _fixed_run(tmp_path / "run")
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(run)
+    try:
+        exec(compile(snippet, "DATA_CARD.md", "exec"), {"print": lambda *a: None})
+    finally:
+        os.chdir(cwd)
+
+
+def test_card_without_evals_has_no_eval_section_and_no_placeholders(tmp_path):
+    _, _, files = _render(_fixed_run(tmp_path / "run", evals=False))
+    readme = files["README.md"].decode()
+    header = _header(readme)
+    assert "model-index" not in header
+    assert "## Evaluation" not in readme
+    assert "perplexity" not in readme.lower() and "memorization" not in readme.lower()
+    assert "plots/heldout_perplexity.png" not in files
+    assert "plots/memorization.png" not in files
+    assert "plots/train_loss.png" in files
+    for rel, data in files.items():
+        if rel.endswith(".md"):
+            words = data.decode().replace("-", " ").replace("`", " ").split()
+            for bad in PLACEHOLDERS:
+                assert bad not in words, f"{rel} contains {bad!r}"
+
+
+def test_run_files_are_checked_against_the_manifest(tmp_path):
+    root = _fixed_run(tmp_path / "run")
+    manifest, records = build_manifest(root, created=CREATED, use_cache=False)
+    with open(root / "logs/train.jsonl", "ab") as fh:
+        fh.write(b'{"step": 99, "loss": 0.1, "tokens_seen": 9999}\n')
+    with pytest.raises(VerificationError) as err:
+        render_files(manifest, manifest_to_bytes(manifest), root)
+    assert err.value.artifact == "logs/train.jsonl"
+
+
+def test_missing_run_renders_manifest_facts_only(rendered):
+    manifest, raw, _ = rendered
+    files = render_files(manifest, raw, None)
+    readme = files["README.md"].decode()
+    assert "Hyperparameters" not in readme
+    assert "plots/train_loss.png" not in files and "plots/heldout_perplexity.png" in files
+
+
+def test_plots_are_png_and_byte_identical(rendered):
+    manifest, raw, files = rendered
+    plots = {k: v for k, v in files.items() if k.startswith("plots/")}
+    assert set(plots) == set(_plots.PLOT_FILES.values())
+    again = render_files(manifest, raw, None)
+    for rel, data in plots.items():
+        assert data.startswith(PNG_MAGIC)
+        assert b"Software" not in data and b"matplotlib" not in data.lower()
+        if rel in again:
+            assert again[rel] == data, f"{rel} differs between two renders"
+    import matplotlib.image
+
+    import io
+
+    image = matplotlib.image.imread(io.BytesIO(plots["plots/train_loss.png"]), format="png")
+    assert image.shape[:2] == (400, 640)
+
+
+def test_forks_are_separate_lines(rendered):
+    manifest, raw, _ = rendered
+    c0, c1, c2 = manifest.checkpoints
+    forked = dataclasses.replace(manifest, checkpoints=(
+        c0, c1, dataclasses.replace(c2, parents=("ckpt_000",))))
+    lines = _plots.branches(forked)
+    assert [[c.name for c in line] for line in lines] == [["ckpt_000", "ckpt_001"],
+                                                          ["ckpt_000", "ckpt_002"]]
+    files = render_files(forked, manifest_to_bytes(forked), None)
+    assert "(fork)" in files["README.md"].decode()
+    assert "a fork" in files["cards/ckpt_002.md"].decode()
+    segments = _plots.log_segments([{"step": 1, "tokens_seen": 1, "loss": 3.0},
+                                    {"step": 2, "tokens_seen": 2, "loss": 2.0},
+                                    {"step": 2, "tokens_seen": 2, "loss": 2.5},
+                                    {"step": 3, "tokens_seen": 3}], "loss")
+    assert [s.x for s in segments] == [(1.0, 2.0), (2.0,)]
+
+
+def test_hub_links_give_repo_commands(rendered):
+    manifest, _, _ = rendered
+    release = dataclasses.replace(manifest.release, links={
+        "hub": "https://huggingface.co/acme/tiny",
+        "hub_dataset": "https://huggingface.co/datasets/acme/tiny-data"})
+    hubbed = dataclasses.replace(manifest, release=release)
+    files = render_files(hubbed, manifest_to_bytes(hubbed), None)
+    readme = files["README.md"].decode()
+    assert 'from_pretrained("acme/tiny", revision="ckpt_002")' in readme
+    assert "llm360 verify --hub acme/tiny --allow-unsigned" in readme
+    assert _header(readme)["datasets"] == ["acme/tiny-data"]
+    ckpt = files["cards/ckpt_001.md"].decode()
+    assert "llm360 verify --hub acme/tiny --revision ckpt_001" in ckpt
+
+
+def test_signature_is_described(rendered, shared_dir, tmp_path):
+    manifest, raw, _ = rendered
+    fixtures = shared_dir / "fixtures" / "sigstore"
+    key = describe_signature(fixtures / "managed-key-happy-path" / "bundle.sigstore.json")
+    assert key.method == "key" and key.key_hint
+    keyless = fixtures / "happy-path-v0.3" / "bundle.sigstore.json"
+    (tmp_path / "manifest.sigstore.json").write_bytes(keyless.read_bytes())
+    files = render_files(manifest, raw, None, signature_dir=tmp_path)
+    readme = files["README.md"].decode()
+    assert "--issuer https://token.actions.githubusercontent.com" in readme
+    assert "--identity https://github.com/sigstore-conformance/" in readme
+    assert describe_signature(tmp_path / "absent.json").method == "unsigned"
+    json.loads(keyless.read_text())  # the fixture itself is untouched
+
+
+def test_cards_module_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = ("import sys, llm360.registry.cards, llm360.cli.card_cmd; "
+            "bad = [m for m in ('torch', 'matplotlib', 'huggingface_hub') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
