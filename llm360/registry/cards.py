@@ -21,14 +21,14 @@ from urllib.parse import urlparse
 from llm360.errors import InputError, Llm360Error, VerificationError
 from llm360.registry import _plots, lineage
 from llm360.registry._files import resolve_inside, write_atomic
-from llm360.registry._signature_info import SignatureInfo, describe_signature
+from llm360.registry.signing._describe import SignatureInfo, describe_signature
+from llm360.registry.signing._verify import BUNDLE_FILE
 from llm360.registry.models import Checkpoint, Manifest
 from llm360.registry.serialize import manifest_from_bytes, parse_json
 
 __all__ = ["CardResult", "SignatureInfo", "cards_step", "describe_signature", "render_cards",
-           "render_files", "write_cards", "BUNDLE_FILE"]
+           "render_files", "write_cards"]
 
-BUNDLE_FILE = "manifest.sigstore.json"
 
 _METRIC_LABELS = {
     "train_loss": "Train loss", "heldout_loss": "Held-out loss",

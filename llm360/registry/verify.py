@@ -20,10 +20,7 @@ from llm360.registry.lineage import Problem
 from llm360.registry.models import Manifest
 from llm360.registry.serialize import manifest_from_bytes, to_data
 
-__all__ = ["Report", "Problem", "verify_release", "default_root", "BUNDLE_FILE"]
-
-#: the Sigstore bundle over the manifest, beside it in the release folder
-BUNDLE_FILE = "manifest.sigstore.json"
+__all__ = ["Report", "Problem", "verify_release", "default_root"]
 
 
 @dataclass(frozen=True, kw_only=True)
