@@ -87,7 +87,8 @@ def test_resume_in_a_fresh_process_is_byte_identical(trained_run, tmp_path: Path
     for name in CKPT_FILES:
         rel = f"checkpoints/ckpt_002/{name}"
         assert (copy / rel).read_bytes() == (run / rel).read_bytes(), rel
-    assert (copy / "evals/ckpt_002.json").read_bytes() == (run / "evals/ckpt_002.json").read_bytes()
+    rel = "evals/ckpt_002.json"
+    assert (copy / rel).read_bytes() == (run / rel).read_bytes()
     assert _tree(copy) == _tree(run)
 
 
