@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out.resolve()
     if out.exists():
         shutil.rmtree(out)
-    run, release, keys = out / "run", out / "release", out / "keys"
+    run, release, keys = out / "llm360-tiny", out / "release", out / "keys"
     _run("data", "prepare", "--run", str(run), "--chunks", str(args.chunks))
     _run("train", "--run", str(run), "--preset", "tiny")
     print("\nThe key below is a DEMO key made for this run only: never sign a real release "
