@@ -335,9 +335,6 @@ def _context(manifest: Manifest, manifest_bytes: bytes, inputs: _RunInputs, sig:
         "plots": {k: (v if v in plots else None) for k, v in _plots.PLOT_FILES.items()},
         "hub": hub, "manifest_sha256": manifest_sha, "signature": sig,
         "verify_command": f"llm360 verify manifest.json {verify_args}",
-        "hub_verify_command": (f"llm360 verify --hub {hub['repo']} {verify_args}"
-                               if hub["repo"] else None),
-        "verify_args": verify_args,
         "licenses": [("Weights", release.licenses.weights), ("Code", release.licenses.code),
                      ("Data", release.licenses.data),
                      ("Documentation", release.licenses.documentation)],

@@ -98,7 +98,7 @@ def test_cards_state_what_the_manifest_says(rendered):
     assert hashlib.sha256(raw).hexdigest() in readme
     assert "llm360 verify manifest.json --allow-unsigned" in readme
     assert "| `lr` | 0.001 |" in readme  # hyperparameters from config/train.json
-    assert "--resume-from checkpoints/ckpt_002" in readme
+    assert "--resume-from RUN/checkpoints/ckpt_002" in readme
     assert "| Data | PSF-2.0 |" in readme
     assert "Model Openness" not in readme
     ckpt = files["cards/ckpt_002.md"].decode()
@@ -205,10 +205,11 @@ def test_hub_links_give_repo_commands(rendered):
     files = render_files(hubbed, manifest_to_bytes(hubbed), None)
     readme = files["README.md"].decode()
     assert 'from_pretrained("acme/tiny", revision="ckpt_002")' in readme
-    assert "llm360 verify --hub acme/tiny --allow-unsigned" in readme
+    assert "--hub" not in readme and "llm360 pull" not in readme  # no such commands yet
     assert _header(readme)["datasets"] == ["acme/tiny-data"]
     ckpt = files["cards/ckpt_001.md"].decode()
-    assert "llm360 verify --hub acme/tiny --revision ckpt_001" in ckpt
+    assert 'from_pretrained("acme/tiny", revision="ckpt_001")' in ckpt
+    assert "--hub" not in ckpt
 
 
 def test_signature_is_described(rendered, shared_dir, tmp_path):
