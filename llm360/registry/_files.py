@@ -70,8 +70,14 @@ def list_files(root: Path) -> list[str]:
     return out
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+def write_atomic(path: Path, data: bytes, *, mode: int | None = None,
+                 exclusive: bool = False) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder.
+
+    The temporary file is created 0600 and gets ``mode`` (default 0644) before it takes the
+    final name: ``os.replace``, or with ``exclusive`` a hard link that raises
+    ``FileExistsError`` rather than replace an existing file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -81,7 +87,11 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode if mode is not None else 0o644)
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)

@@ -12,8 +12,6 @@ import base64
 import binascii
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,30 +78,11 @@ def write_key_pair(private_path: Path, public_path: Path, *, passphrase: bytes |
                 raise InputError(f"{p}: exists; refusing to overwrite a key",
                                  hint="choose another path or pass --force")
     private, public = generate_key_pair(passphrase)
-    private_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{private_path.name}.", suffix=".tmp",
-                               dir=private_path.parent)  # mkstemp creates it 0600
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(private)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if force:
-            os.replace(tmp, private_path)
-        else:
-            try:
-                os.link(tmp, private_path)  # fails if it appeared meanwhile: no overwrite
-            except FileExistsError:
-                raise InputError(f"{private_path}: exists; refusing to overwrite a key",
-                                 hint="choose another path or pass --force") from None
-            os.unlink(tmp)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    try:  # created 0600 and linked into place: never readable by others, never clobbered
+        write_atomic(private_path, private, mode=0o600, exclusive=not force)
+    except FileExistsError:
+        raise InputError(f"{private_path}: exists; refusing to overwrite a key",
+                         hint="choose another path or pass --force") from None
     write_atomic(public_path, public, mode=0o644)
     return key_fingerprint(load_public_key(public_path))
 

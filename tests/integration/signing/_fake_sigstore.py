@@ -6,7 +6,7 @@ The real sigstore-python client code runs against it unpatched: ``SigningContext
 from_trust_config`` -> ``Signer`` (POST /api/v2/signingCert, SCT check) -> ``sign_dsse`` (POST
 /api/v1/log/entries) and ``Verifier(trusted_root=...)``. It relies on the wire formats of
 Fulcio v2 and Rekor v1 and on sigstore 4.x's bundle checks (Merkle inclusion proof, signed
-checkpoint, SET); the test extra pins sigstore==4.5.1.
+checkpoint, SET); setup.cfg keeps sigstore within 4.x (tested with 4.5.1).
 
 Identity tokens are unsigned-checked JWTs: sigstore-python reads the claims but never verifies
 the token's signature client side; this fake Fulcio takes the identity from ``email`` (or
