@@ -203,6 +203,13 @@ def _license_fields(spdx: str) -> dict:
     return {"license": hub} if hub in _HUB_LICENSES else {"license": "other", "license_name": hub}
 
 
+def _source(source) -> str:
+    """One corpus source of config/data.json as a line: its fields as `key`: value pairs."""
+    if isinstance(source, Mapping):
+        return "; ".join(f"`{k}`: {v}" for k, v in _flatten(source))
+    return str(source)
+
+
 def _flatten(data: Mapping, prefix: str = "") -> list[tuple[str, str]]:
     rows = []
     for key in sorted(data):
@@ -322,7 +329,7 @@ def _context(manifest: Manifest, manifest_bytes: bytes, inputs: _RunInputs, sig:
         "hyperparameters": _flatten(inputs.train_config) if inputs.train_config else [],
         "train_config_path": manifest.training.config,
         "data_config": _flatten(inputs.data_config) if inputs.data_config else [],
-        "data_sources": [str(s) for s in (inputs.data_config or {}).get("sources") or []],
+        "data_sources": [_source(s) for s in (inputs.data_config or {}).get("sources") or []],
         "tokenizer": _flatten((inputs.data_config or {}).get("tokenizer") or {}),
         "seq_len": manifest.data.seq_len, "chunks": chunks, "data_index": manifest.data.index,
         "total_tokens": _num(sum(c.tokens for c in manifest.data.chunks)),
