@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,10 +140,3 @@ def _check_log(root: Path, rel: str) -> None:
             if not validator.is_valid(record):
                 validate(record, "train_log", source=f"{source}:{lineno}")
 
-
-def iter_log(root: Path, rel: str):
-    """The records of one JSONL log, in order."""
-    with open(Path(root) / rel, "rb") as fh:
-        for raw in fh:
-            if raw.strip():
-                yield json.loads(raw)

@@ -20,9 +20,6 @@ class Backend(Protocol):
     world_size: int
     module: torch.nn.Module
 
-    @property
-    def is_main(self) -> bool: ...
-
     def step(self, batch: np.ndarray, lr: float) -> tuple[float, float]: ...
 
     def export_state(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]: ...

@@ -93,10 +93,6 @@ class DeepSpeedBackend:
         self.module = self.engine.module
         self.micro = cfg.batch_size // self.world_size
 
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
     def step(self, batch: np.ndarray, lr: float) -> tuple[float, float]:
         x, y = split_batch(batch[self.rank * self.micro:(self.rank + 1) * self.micro])
         for group in self.opt.param_groups:

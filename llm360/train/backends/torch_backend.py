@@ -33,10 +33,6 @@ class TorchBackend:
         self.opt = torch.optim.AdamW(adamw_param_groups(model, cfg.weight_decay), lr=cfg.lr,
                                      betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, foreach=False)
 
-    @property
-    def is_main(self) -> bool:
-        return True
-
     def step(self, batch: np.ndarray, lr: float) -> tuple[float, float]:
         x, y = split_batch(batch)
         for group in self.opt.param_groups:
