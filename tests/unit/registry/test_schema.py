@@ -81,3 +81,11 @@ def test_unsafe_path_message_is_readable(bases) -> None:
     doc["artifacts"][0]["path"] = "../../etc/passwd"
     with pytest.raises(SchemaError, match=r"'\.\./\.\./etc/passwd' is not a relative POSIX path"):
         validate(doc, "manifest", source="m.json")
+
+
+def test_formats_are_checked() -> None:
+    from jsonschema import Draft202012Validator
+
+    checker = Draft202012Validator.FORMAT_CHECKER
+    assert {"date-time", "uri"} <= set(checker.checkers), "install jsonschema[format-nongpl]"
+    assert not checker.conforms("2026-02-30T00:00:00Z", "date-time")
