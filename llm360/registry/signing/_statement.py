@@ -29,9 +29,9 @@ IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
 OMS_PREDICATE = "https://model_signing/signature/v1.0"
 #: how to read externalParameters / internalParameters / resolvedDependencies (docs/signing.md)
-BUILD_TYPE = "https://llm360.ai/buildtypes/pretrain-release/v1"
+BUILD_TYPE = "https://llm360.dev/buildtypes/pretrain-release/v1"
 #: the builder that assembled and signed the statement
-BUILDER_ID = "https://llm360.ai/builders/llm360-release/v1"
+BUILDER_ID = "https://llm360.dev/builders/llm360-release/v1"
 MANIFEST_SUBJECT = "manifest.json"
 #: paths an OMS verifier skips when it hashes a checkpoint folder (model_signing's git
 #: defaults, plus the signature and card a Hub checkpoint branch carries beside the files)
