@@ -226,8 +226,9 @@ def train(run_dir: Path, opts: TrainOptions = TrainOptions(), *,
         backend.import_state(start.model, start.optimizer)
         ck.restore_rng(start.rng)
     if chunk >= len(data.chunks):
-        raise TrainingError(f"nothing left to train: the checkpoint is after the last data "
-                            f"chunk ({len(data.chunks)} chunks)")
+        raise InputError(f"nothing left to train: the checkpoint is after the last data "
+                         f"chunk ({len(data.chunks)} chunks)",
+                         hint="prepare more data chunks, or resume from an earlier checkpoint")
     if main and opts.record:
         ck.clean_staging(run_dir)
         if parent_state is None:

@@ -31,7 +31,7 @@ def test_prepare_train_release(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "already has checkpoints" in r.output
     r = runner.invoke(cli, ["train", "--run", str(run), "--resume-from",
                             str(run / "checkpoints/ckpt_001")])
-    assert r.exit_code == 3 and "nothing left to train" in r.output
+    assert r.exit_code == 2 and "nothing left to train" in r.output
     r = runner.invoke(cli, ["train", "--run", str(tmp_path / "nothing")])
     assert r.exit_code == 2 and "data prepare" in r.output
     r = runner.invoke(cli, ["release", "build", str(run), "--out", str(tmp_path / "rel"),
