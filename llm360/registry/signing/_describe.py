@@ -15,7 +15,7 @@ from pathlib import Path
 
 from llm360.errors import InputError
 
-__all__ = ["SignatureInfo", "describe_signature"]
+__all__ = ["SignatureInfo", "describe_signature", "certificate_identity"]
 
 _ISSUER_V2 = "1.3.6.1.4.1.57264.1.8"
 _ISSUER_V1 = "1.3.6.1.4.1.57264.1.1"
@@ -62,14 +62,20 @@ def _certificate_identity(der: bytes) -> tuple[str | None, str | None]:
         cert = x509.load_der_x509_certificate(der)
     except ValueError:
         return None, None
-    identity = None
+    identities, issuer = certificate_identity(cert)
+    return (identities[0] if identities else None), issuer
+
+
+def certificate_identity(cert) -> tuple[list[str], str | None]:
+    """(SAN identities, OIDC issuer) of a Fulcio certificate (``cryptography`` x509)."""
+    from cryptography import x509
+
+    identities: list[str] = []
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        for general in san:
-            value = general.value
-            if isinstance(value, str):
-                identity = value
-                break
+        identities += [g.value for g in san if isinstance(g.value, str)]
+        identities += [o.value.decode("utf-8", "replace")
+                       for o in san.get_values_for_type(x509.OtherName)]
     except x509.ExtensionNotFound:
         pass
     issuer = None
@@ -83,7 +89,7 @@ def _certificate_identity(der: bytes) -> tuple[str | None, str | None]:
             issuer = _der_utf8(value) if der_string else value.decode("utf-8", "replace")
             if issuer:
                 break
-    return identity, issuer
+    return identities, issuer
 
 
 def _der_utf8(value: bytes) -> str | None:

@@ -9,13 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm360.errors import InputError, SigningError
+from llm360.registry.signing._describe import certificate_identity
 
 __all__ = ["sign_statements", "KeylessResult", "KeylessVerifyError", "verify_keyless_bundle",
-           "make_verifier", "certificate_identity"]
-
-_OIDC_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1"
-_OIDC_ISSUER_V2 = "1.3.6.1.4.1.57264.1.8"
-
+           "make_verifier"]
 
 def _trust_config(trust_config: Path | None, staging: bool, offline: bool):
     from sigstore.models import ClientTrustConfig
@@ -91,32 +88,6 @@ def make_verifier(*, offline: bool = False, trust_config: Path | None = None,
         raise InputError(f"cannot load the Sigstore trusted root: {type(exc).__name__}: {exc}",
                          hint="pass --offline to use the root embedded in sigstore-python, "
                               "or --trust-config FILE") from None
-
-
-def certificate_identity(cert) -> tuple[list[str], str | None]:
-    """(SAN identities, OIDC issuer) of a Fulcio certificate, for messages."""
-    from cryptography import x509
-
-    idents: list[str] = []
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        idents += san.get_values_for_type(x509.RFC822Name)
-        idents += san.get_values_for_type(x509.UniformResourceIdentifier)
-        idents += [o.value.decode("utf-8", "replace")
-                   for o in san.get_values_for_type(x509.OtherName)]
-    except x509.ExtensionNotFound:
-        pass
-    issuer = None
-    for oid in (_OIDC_ISSUER_V1, _OIDC_ISSUER_V2):
-        try:
-            value = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(oid)).value.value
-        except x509.ExtensionNotFound:
-            continue
-        if oid == _OIDC_ISSUER_V2 and len(value) > 2 and value[0] == 0x0C:
-            value = value[2:] if value[1] < 0x80 else value[2 + (value[1] & 0x7F):]
-        issuer = value.decode("utf-8", "replace")
-        break
-    return idents, issuer
 
 
 @dataclass(frozen=True, kw_only=True)
