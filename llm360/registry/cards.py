@@ -89,17 +89,23 @@ def cards_step() -> Callable:
     after the signing steps so the cards can describe the signature."""
 
     def step(staging_dir: Path, manifest: Manifest, manifest_bytes: bytes, records) -> None:
+        # the build has just validated these records and hashed their bytes: use them as read
+        logs = tuple(rec for rel in records.logs
+                     for rec in _log_records(resolve_inside(records.root, rel).read_bytes()))
+        inputs = _RunInputs(train_config=records.train_config, data_config=records.data_config,
+                            data_index=records.data_index, log_records=logs)
         write_cards(manifest, manifest_bytes, records.root, staging_dir,
-                    signature_dir=staging_dir)
+                    signature_dir=staging_dir, inputs=inputs)
 
     step.__name__ = "cards_step"
     return step
 
 
 def write_cards(manifest: Manifest, manifest_bytes: bytes, root: Path | None, out_dir: Path, *,
-                signature_dir: Path | None = None) -> list[str]:
+                signature_dir: Path | None = None, inputs: _RunInputs | None = None) -> list[str]:
     """Render and write (atomically, file by file) the cards; returns the relative paths."""
-    files = render_files(manifest, manifest_bytes, root, signature_dir=signature_dir)
+    files = render_files(manifest, manifest_bytes, root, signature_dir=signature_dir,
+                         inputs=inputs)
     out_dir = Path(out_dir)
     for rel, data in files.items():
         write_atomic(out_dir / rel, data)
@@ -110,9 +116,13 @@ def write_cards(manifest: Manifest, manifest_bytes: bytes, root: Path | None, ou
 
 
 def render_files(manifest: Manifest, manifest_bytes: bytes, root: Path | None, *,
-                 signature_dir: Path | None = None) -> dict[str, bytes]:
-    """Relative path -> bytes of README.md, DATA_CARD.md, cards/*.md and plots/*.png."""
-    inputs = _read_inputs(manifest, root)
+                 signature_dir: Path | None = None,
+                 inputs: _RunInputs | None = None) -> dict[str, bytes]:
+    """Relative path -> bytes of README.md, DATA_CARD.md, cards/*.md and plots/*.png.
+
+    ``inputs`` are the run's records when the caller already holds them verified; otherwise
+    they are read from ``root`` and checked against the manifest's digests."""
+    inputs = inputs if inputs is not None else _read_inputs(manifest, root)
     signature = describe_signature(Path(signature_dir) / BUNDLE_FILE if signature_dir else None)
     plots = _plots.render_plots(manifest, inputs.log_records)
     ctx = _context(manifest, manifest_bytes, inputs, signature, set(plots), signature_dir)
@@ -148,6 +158,10 @@ def _read_listed(manifest: Manifest, root: Path | None, rel: str | None) -> byte
     return data
 
 
+def _log_records(raw: bytes) -> list[dict]:
+    return [json.loads(line) for line in raw.splitlines() if line.strip()]
+
+
 def _read_inputs(manifest: Manifest, root: Path | None) -> _RunInputs:
     def load(rel: str | None) -> dict | None:
         raw = _read_listed(manifest, root, rel)
@@ -157,7 +171,7 @@ def _read_inputs(manifest: Manifest, root: Path | None) -> _RunInputs:
     for rel in manifest.logs:
         raw = _read_listed(manifest, root, rel)
         if raw is not None:
-            records += [json.loads(line) for line in raw.splitlines() if line.strip()]
+            records += _log_records(raw)
     return _RunInputs(train_config=load(manifest.training.config),
                       data_config=load(manifest.training.data_config),
                       data_index=load(manifest.data.index), log_records=tuple(records))
