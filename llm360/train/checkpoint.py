@@ -10,6 +10,7 @@ Safetensors files carry exactly ``{"format": "pt"}`` as metadata, which keeps th
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import shutil
@@ -105,12 +106,15 @@ def same_files(a: Path, b: Path) -> bool:
                                       for n in names_a)
 
 
-def save_checkpoint(run_dir: Path, name: str, state: CheckpointState) -> str:
+def save_checkpoint(run_dir: Path, name: str, state: CheckpointState, *,
+                    digests: dict[str, str] | None = None) -> str:
     """Write checkpoint ``name`` into ``run_dir/checkpoints/`` atomically.
 
     Returns ``"written"``, or ``"identical"`` when a checkpoint of that name already holds the
     very same bytes (a reproduced resume). Raises ``FileExistsError`` when a *different*
-    checkpoint of that name exists; existing checkpoints are never overwritten.
+    checkpoint of that name exists; existing checkpoints are never overwritten. ``digests``,
+    when given, is filled with each file's sha256 (taken from the bytes as they are written,
+    so nobody has to read the checkpoint back to hash it).
     """
     run_dir = Path(run_dir)
     final = run_dir / "checkpoints" / name
@@ -119,7 +123,10 @@ def save_checkpoint(run_dir: Path, name: str, state: CheckpointState) -> str:
     tmp = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=staging_root))
     try:
         for filename, produce in _files(state):
-            write_atomic(tmp / filename, produce())
+            data = produce()
+            write_atomic(tmp / filename, data)
+            if digests is not None:
+                digests[filename] = hashlib.sha256(data).hexdigest()
         os.chmod(tmp, 0o755)
         if final.exists():
             if same_files(tmp, final):

@@ -26,6 +26,7 @@ import yaml
 
 from llm360.errors import InputError, TrainingError
 from llm360.registry._files import write_atomic
+from llm360.registry.hashing import root_digest
 from llm360.registry.serialize import canonical_json
 from llm360.train import checkpoint as ck
 from llm360.train.config import (NUMERIC_EXCLUDE, ModelConfig, TrainConfig, config_digest,
@@ -285,21 +286,21 @@ def train(run_dir: Path, opts: TrainOptions = TrainOptions(), *,
                                       rng=ck.capture_rng(), trainer_state=state,
                                       config=hf_config(mcfg),
                                       generation_config=generation_config(mcfg))
+            written: dict[str, str] = {}
             try:
-                status = ck.save_checkpoint(run_dir, name, ckpt)
+                status = ck.save_checkpoint(run_dir, name, ckpt, digests=written)
             except FileExistsError:
                 # never overwrite a different checkpoint: this continuation becomes a fork
                 suffix, result.forked = _fork_suffix(run_dir), True
                 name = f"ckpt_{k:03d}{suffix}"
                 state.update(checkpoint=name, lineage=suffix.lstrip("-"))
-                status = ck.save_checkpoint(run_dir, name, ckpt)
+                status = ck.save_checkpoint(run_dir, name, ckpt, digests=written)
             if status == "written":
                 _Log(run_dir, suffix).append(lines, after_step=step - len(lines))
             record = evaluate(backend.module, data, cfg=tcfg, name=name, step=step,
                               tokens_seen=tokens, seen_chunks=list(range(k + 1)))
             write_atomic(run_dir / "evals" / f"{name}.json", canonical_json(record))
-            parent = {"name": name,
-                      "root_digest": ck.folder_root_digest(run_dir / "checkpoints" / name)}
+            parent = {"name": name, "root_digest": root_digest(written.items())}
             result.checkpoints.append({"name": name, "status": status, "step": step,
                                        "tokens_seen": tokens,
                                        "train_loss": state["metrics"]["train_loss"],
