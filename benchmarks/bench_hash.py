@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from llm360.registry._files import list_files
-from llm360.registry.build import build_release
+from llm360.registry.build import BuildOptions, build_release
 from llm360.registry.hashing import hash_files
 
 
@@ -83,10 +83,12 @@ def main() -> None:
 
         release = scratch / "release"
         time.sleep(1.2)  # let the files settle past the cache's racy window
-        tf, _ = timed(lambda: build_release(run, release, created="2026-11-27T00:00:00Z"))
+        tf, _ = timed(lambda: build_release(run, release,
+                                            options=BuildOptions(created="2026-11-27T00:00:00Z")))
         print(f"\nfull build (cold cache)      : {tf:.2f} s")
         write_run(run, args.checkpoints + 1, weight_bytes)  # one new checkpoint
-        ti, _ = timed(lambda: build_release(run, release, created="2026-11-27T00:00:00Z"))
+        ti, _ = timed(lambda: build_release(run, release,
+                                            options=BuildOptions(created="2026-11-27T00:00:00Z")))
         new_bytes = sum((run / "checkpoints" / f"ckpt_{args.checkpoints:03d}" / f).stat().st_size
                         for f in os.listdir(run / "checkpoints" / f"ckpt_{args.checkpoints:03d}"))
         print(f"incremental build (+1 ckpt)  : {ti:.2f} s, new bytes {new_bytes / (1 << 20):.0f} MiB")

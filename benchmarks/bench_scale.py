@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from llm360.registry.build import build_release
+from llm360.registry.build import BuildOptions, build_release
+from llm360.registry.policy import TrustPolicy
 from llm360.registry.serialize import manifest_from_bytes
 from llm360.registry.synthetic import write_synthetic_run
 from llm360.registry.verify import verify_release
@@ -35,17 +36,18 @@ def main() -> None:
         time.sleep(1.2)  # let the files settle past the cache's racy window
         created = "2026-11-27T00:00:00Z"
         start = time.perf_counter()
-        build_release(run, scratch / "release", created=created)
+        build_release(run, scratch / "release", options=BuildOptions(created=created))
         cold = time.perf_counter() - start
         start = time.perf_counter()
-        result = build_release(run, scratch / "release", created=created)
+        result = build_release(run, scratch / "release", options=BuildOptions(created=created))
         warm = time.perf_counter() - start
         raw = result.manifest_path.read_bytes()
         start = time.perf_counter()
         manifest_from_bytes(raw)
         validate = time.perf_counter() - start
         start = time.perf_counter()
-        report = verify_release(result.manifest_path, check_bytes=False, allow_unsigned=True)
+        report = verify_release(result.manifest_path,
+                                policy=TrustPolicy(check_bytes=False, allow_unsigned=True))
         meta = time.perf_counter() - start
         assert report.ok, report.problems
         print(f"manifest: {len(raw) / 1024:.0f} KiB, {len(result.manifest.artifacts)} artifacts")

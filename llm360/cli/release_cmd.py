@@ -10,7 +10,7 @@ import click
 
 from llm360.cli._render import echo_json, progress_bar, run_command
 from llm360.errors import InputError
-from llm360.registry.build import build_release, format_created
+from llm360.registry.build import format_created
 
 __all__ = ["release"]
 
@@ -52,13 +52,15 @@ def _passphrase(path: Path | None) -> bytes | None:
 @release.command("build")
 @click.argument("run_dir", metavar="RUN", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
-              help="Release folder to write (replaced atomically if it holds a release).")
+              help="Release folder to write: new, empty, or a release llm360 wrote (then "
+                   "replaced atomically). Anything else is refused.")
 @click.option("--created", help="Pin the release time (ISO 8601); default SOURCE_DATE_EPOCH "
               "or now. Pinned, an unchanged run rebuilds to byte-identical output.")
 @click.option("--no-cache", is_flag=True, help="Hash every byte again, ignoring RUN/.llm360/.")
 @click.option("--sign", "sign", type=click.Choice(["none", "key", "sigstore"]), default="none",
-              show_default=True, help="Sign the manifest (SLSA provenance) and every checkpoint "
-              "(OMS model.sig): with a private key, or keyless with Sigstore.")
+              show_default=True, help="Sign the manifest (SLSA provenance), the release's "
+              "cards and plots, and every checkpoint (OMS model.sig): with a private key, or "
+              "keyless with Sigstore.")
 @click.option("--key", "key_path", type=click.Path(path_type=Path),
               help="--sign key: the ECDSA private key (PEM, from llm360 keygen).")
 @click.option("--passphrase-file", type=click.Path(path_type=Path),
@@ -69,48 +71,74 @@ def _passphrase(path: Path | None) -> bytes | None:
 @click.option("--staging", is_flag=True, help="--sign sigstore: use Sigstore's staging instance.")
 @click.option("--trust-config", type=click.Path(path_type=Path),
               help="--sign sigstore: a ClientTrustConfig JSON for a private Sigstore instance.")
-@click.option("--no-cards", is_flag=True,  # cards (issue 5)
+@click.option("--no-cards", is_flag=True,
               help="Do not render README.md, cards/, DATA_CARD.md and plots/.")
+@click.option("--metadata-only", is_flag=True,
+              help="Leave the artifacts in RUN (the release then verifies with --root RUN "
+                   "only); by default the release holds every artifact (hard links where RUN "
+                   "and the release share a file system, copies otherwise).")
+@click.option("--allow-missing-records", is_flag=True,
+              help="Accept checkpoints without their eval or the log lines of their steps "
+                   "(absent on purpose, e.g. imported checkpoints).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def build(run_dir: Path, out_dir: Path, created: str | None, no_cache: bool, sign: str,
           key_path: Path | None, passphrase_file: Path | None, identity_token: str | None,
-          staging: bool, trust_config: Path | None, as_json: bool,
-          no_cards: bool = False) -> None:
-    """Package the run directory RUN into a release at --out.
+          staging: bool, trust_config: Path | None, no_cards: bool, metadata_only: bool,
+          allow_missing_records: bool, as_json: bool) -> None:
+    """Package the run directory RUN into a self-contained release at --out.
 
     Validates every record of RUN against its schema, hashes every file (cached in
-    RUN/.llm360/ so a rebuild hashes only new bytes), and writes RELEASE/manifest.json.
+    RUN/.llm360/ so a rebuild hashes only new bytes), checks each claim it signs against the
+    bytes (chunk rows, tokens and Merkle roots, parents' root digests, an eval and log lines
+    for every checkpoint), then writes RELEASE/: the run's artifacts, manifest.json, cards and
+    plots, release-files.json and, when signed, the signatures. The folder is assembled beside
+    --out and swapped into place; an interrupted build leaves the previous release.
     """
 
     def body() -> int:
-        from llm360.registry.signing import signing_step
+        from llm360.registry.build import BuildOptions, build_release
+        from llm360.registry.signing import make_signer
 
-        step = signing_step(sign, key_path=key_path,
-                            passphrase=_passphrase(passphrase_file),
-                            identity_token=identity_token if sign == "sigstore" else None,
-                            trust_config=trust_config, staging=staging)
-        steps = (step,) if step is not None else ()
-        # cards (issue 5): rendered last, after signing, so they describe the signature
+        signer = make_signer(sign, key_path=key_path, passphrase=_passphrase(passphrase_file),
+                             identity_token=identity_token if sign == "sigstore" else None,
+                             trust_config=trust_config, staging=staging)
+        steps = []
         if not no_cards:
             from llm360.registry.cards import cards_step
 
-            steps += (cards_step(),)
+            steps.append(cards_step())
+        options = BuildOptions(created=_created(created), use_cache=not no_cache,
+                               metadata_only=metadata_only,
+                               allow_missing_records=allow_missing_records)
         with progress_bar("hashing", enabled=not as_json) as (advance, set_total):
-            result = build_release(run_dir, out_dir, created=_created(created), progress=advance,
-                                   on_total=set_total, use_cache=not no_cache,
-                                   extra_steps=steps)
+            result = build_release(run_dir, out_dir, options=options, signer=signer,
+                                   steps=steps, progress=advance, on_total=set_total)
+        release_dir = result.manifest_path.parent
         if as_json:
             echo_json({"manifest": str(result.manifest_path), "sha256": result.manifest_sha256,
                        "files": result.files, "bytes": result.bytes,
-                       "checkpoints": len(result.manifest.checkpoints), "signed": sign})
+                       "checkpoints": len(result.manifest.checkpoints), "signed": sign,
+                       "layout": "metadata-only" if metadata_only else "full",
+                       "linked": result.linked, "copied": result.copied,
+                       "release_files": result.release_files})
+            return 0
+        click.echo(f"release {result.manifest.release.name} "
+                   f"{result.manifest.release.version}: {result.files} files, "
+                   f"{result.bytes} bytes, {len(result.manifest.checkpoints)} checkpoints")
+        if metadata_only:
+            click.echo(f"metadata only: the artifacts stay in {run_dir} (verify with "
+                       f"--root {run_dir})")
         else:
-            click.echo(f"release {result.manifest.release.name} "
-                       f"{result.manifest.release.version}: {result.files} files, "
-                       f"{result.bytes} bytes, {len(result.manifest.checkpoints)} checkpoints")
-            click.echo(f"manifest {result.manifest_path} (sha256 {result.manifest_sha256})")
-            if sign != "none":
-                click.echo(f"signed ({sign}): {result.manifest_path.parent}/"
-                           "manifest.sigstore.json and signatures/<checkpoint>/model.sig")
+            click.echo(f"artifacts in {release_dir}: {result.linked} hard-linked, "
+                       f"{result.copied} copied")
+        click.echo(f"manifest {result.manifest_path} (sha256 {result.manifest_sha256})")
+        if allow_missing_records:
+            click.echo("--allow-missing-records: checkpoints without evals or log lines were "
+                       "accepted")
+        if sign != "none":
+            click.echo(f"signed ({sign}): {release_dir}/manifest.sigstore.json (manifest and "
+                       f"{result.release_files} release files) and "
+                       "signatures/<checkpoint>/model.sig")
         return 0
 
     run_command(body)

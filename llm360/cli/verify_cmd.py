@@ -1,4 +1,4 @@
-"""``llm360 verify``: prove every byte of a release is what its manifest says."""
+"""``llm360 verify``: prove every byte of a release is what its signer signed."""
 
 from __future__ import annotations
 
@@ -7,65 +7,86 @@ from pathlib import Path
 import click
 
 from llm360.cli._render import echo_json, progress_bar, run_command
-from llm360.registry.verify import verify_release
 
 __all__ = ["verify"]
 
 
 @click.command()
-@click.argument("manifest", type=click.Path(path_type=Path))
+@click.argument("release", metavar="RELEASE", type=click.Path(path_type=Path))
 @click.option("--root", type=click.Path(path_type=Path),
-              help="Folder holding the artifacts (default: the run the release was built from, "
-                   "else the manifest's folder).")
-@click.option("--strict", is_flag=True, help="Fail on files on disk the manifest does not list.")
-@click.option("--allow-unsigned", is_flag=True,
-              help="Accept a manifest with no signature (the report says it is unsigned).")
+              help="The run directory holding the artifacts of a --metadata-only release "
+                   "(a full release holds them itself).")
 @click.option("--key", type=click.Path(path_type=Path),
-              help="Verify a key-signed release with this public key (PEM).")
-@click.option("--identity", help="Keyless: the signer's certificate identity (with --issuer).")
+              help="Verify a key-signed release with this public key (PEM). A signature is "
+                   "then required.")
+@click.option("--identity", help="Keyless: the signer's certificate identity (with --issuer). "
+              "A signature is then required.")
 @click.option("--issuer", help="Keyless: the signer's OIDC issuer URL (with --identity).")
 @click.option("--offline", is_flag=True,
               help="Keyless: use the trusted root embedded in sigstore-python (no network).")
 @click.option("--trust-config", type=click.Path(path_type=Path),
               help="Keyless: a ClientTrustConfig JSON (private Sigstore instance).")
 @click.option("--staging", is_flag=True, help="Keyless: Sigstore's staging instance.")
+@click.option("--expect-version", help="Fail unless the release is this version (catches a "
+              "rollback to an older, validly signed release).")
+@click.option("--allow-unsigned", is_flag=True,
+              help="WEAKENS: accept a manifest with no signature (only without --key or "
+                   "--identity; printed in the report).")
+@click.option("--allow-extra", is_flag=True,
+              help="WEAKENS: accept files that nobody signed (printed in the report).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify(manifest: Path, root: Path | None, strict: bool, allow_unsigned: bool,
-           key: Path | None, identity: str | None, issuer: str | None, offline: bool,
-           trust_config: Path | None, staging: bool, as_json: bool) -> None:
-    """Verify MANIFEST (RELEASE/manifest.json) and every artifact it lists.
+def verify(release: Path, root: Path | None, key: Path | None, identity: str | None,
+           issuer: str | None, offline: bool, trust_config: Path | None, staging: bool,
+           expect_version: str | None, allow_unsigned: bool, allow_extra: bool,
+           as_json: bool) -> None:
+    """Verify RELEASE (a release folder or its manifest.json) and every file in it.
 
-    Checks the schema, each artifact's presence, size and sha256, files the manifest does not
-    list, lineage (parents exist, no cycles, steps and tokens grow) and every field against the
-    run's own records. Exit 0 verified, 1 verification failed, 2 bad input.
+    Checks, in order, and names what broke: the signature (with the pinned --key, or the
+    keyless --identity and --issuer), the manifest's and the release-file list's sha256
+    against the signed statement, each checkpoint's OMS signature, then every file: each
+    artifact and each card, plot and signature is present with its signed size and sha256,
+    and any file nobody signed fails. Then lineage (parents exist, no cycles, steps and tokens
+    grow) and every manifest field against the run's own records and chunk bytes.
+    Exit 0 verified, 1 verification failed, 2 bad input.
     """
 
     def body() -> int:
+        from llm360.registry.policy import TrustPolicy
+        from llm360.registry.verify import verify_release
+
+        policy = TrustPolicy(key=key, identity=identity, issuer=issuer, offline=offline,
+                             trust_config=trust_config, staging=staging,
+                             allow_unsigned=allow_unsigned, allow_extra=allow_extra,
+                             expect_version=expect_version)
         with progress_bar("verifying", enabled=not as_json) as (advance, set_total):
-            report = verify_release(manifest, root, strict=strict, progress=advance,
-                                    on_total=set_total, allow_unsigned=allow_unsigned,
-                                    key=key, identity=identity, issuer=issuer,
-                                    offline=offline, trust_config=trust_config,
-                                    staging=staging)
+            report = verify_release(release, root, policy=policy, progress=advance,
+                                    on_total=set_total)
         if as_json:
             echo_json(report.as_data())
         else:
-            for problem in report.problems:
-                fails = problem.code != "extra" or report.strict
-                click.echo(f"{'FAIL' if fails else 'warn'} {problem.message}")
-            for note in report.notes:
-                click.echo(f"note: {note}")
-            sig = report.signature or {}
-            if sig.get("verified"):
-                who = (f"key {sig.get('key_fingerprint', '')[:16]}..." if sig.get("method") == "key"
-                       else f"{sig.get('identity')} ({sig.get('issuer')})")
-                click.echo(f"signature: {sig.get('method')}, signed by {who}; "
-                           f"{sig.get('checkpoints_verified', 0)} checkpoint signatures verified")
-            elif sig.get("unsigned"):
-                click.echo("signature: none (the manifest is unsigned)")
-            verdict = "VERIFIED" if report.ok else "FAILED"
-            click.echo(f"{verdict}: {report.files_checked} files, {report.bytes_checked} bytes "
-                       f"checked against {report.root}; manifest sha256 {report.manifest_sha256}")
+            render_report(report)
         return 0 if report.ok else 1
 
     run_command(body)
+
+
+def render_report(report) -> None:
+    """The report as lines: each problem, notes, what was verified and by whom, the verdict."""
+    for problem in report.problems:
+        click.echo(f"{'FAIL' if report.fails(problem) else 'warn'} {problem.message}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    sig = report.signature or {}
+    if sig.get("verified"):
+        who = (f"key {sig.get('key_fingerprint', '')[:16]}..." if sig.get("method") == "key"
+               else f"{sig.get('identity')} ({sig.get('issuer')})")
+        click.echo(f"signature: {sig.get('method')}, signed by {who}; "
+                   f"{sig.get('checkpoints_verified', 0)} checkpoint signatures verified")
+    elif sig.get("unsigned"):
+        click.echo("signature: none (the manifest is unsigned)")
+    rel = report.release or {}
+    if rel:
+        click.echo(f"release: {rel['name']} version {rel['version']}, created {rel['created']}")
+    verdict = "VERIFIED" if report.ok else "FAILED"
+    click.echo(f"{verdict}: {report.files_checked} files, {report.bytes_checked} bytes "
+               f"checked in {report.root}; manifest sha256 {report.manifest_sha256}")

@@ -3,9 +3,13 @@
 Nothing below this package imports torch (a test keeps it so).
 """
 
-from llm360.registry.build import BuildResult, build_release
+from llm360.registry.build import BuildContext, BuildOptions, BuildResult, BuildStep, build_release
 from llm360.registry.models import Manifest
+from llm360.registry.policy import TrustPolicy
 from llm360.registry.serialize import load_manifest
-from llm360.registry.verify import Report, verify_release
+from llm360.registry.sources import ArtifactSource, LocalSource, Located
+from llm360.registry.verify import Report, verify, verify_release
 
-__all__ = ["BuildResult", "Manifest", "Report", "build_release", "load_manifest", "verify_release"]
+__all__ = ["ArtifactSource", "BuildContext", "BuildOptions", "BuildResult", "BuildStep",
+           "LocalSource", "Located", "Manifest", "Report", "TrustPolicy", "build_release",
+           "load_manifest", "verify", "verify_release"]

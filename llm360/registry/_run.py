@@ -35,6 +35,7 @@ class RunRecords:
     logs: tuple[str, ...]
     provenance: dict
     tokenizer: str | None
+    logged_steps: frozenset[int] = frozenset()  # every step that has a log line
 
 
 def artifact_kind(rel: str) -> str:
@@ -108,8 +109,9 @@ def read_run(root: Path, *, only: set[str] | None = None) -> RunRecords:
     for name in sorted(ckpt_dirs - set(trainer_states)):
         raise InputError(f"{root}/checkpoints/{name}: checkpoint without trainer_state.json")
     logs = tuple(rel for rel in files if rel.startswith("logs/") and rel.endswith(".jsonl"))
+    logged_steps: set[int] = set()
     for rel in logs:
-        _check_log(root, rel)
+        logged_steps |= _check_log(root, rel)
     tokenizer = "tokenizer/tokenizer.json" if "tokenizer/tokenizer.json" in present else None
     return RunRecords(
         root=root,
@@ -126,11 +128,14 @@ def read_run(root: Path, *, only: set[str] | None = None) -> RunRecords:
         logs=logs,
         provenance=load("code/provenance.json", "provenance"),
         tokenizer=tokenizer,
+        logged_steps=frozenset(logged_steps),
     )
 
 
-def _check_log(root: Path, rel: str) -> None:
+def _check_log(root: Path, rel: str) -> set[int]:
+    """Validate every line of a log; the steps it records."""
     validator = _validator("train_log")
+    steps: set[int] = set()
     source = str(root / rel)
     with open(root / rel, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
@@ -139,4 +144,6 @@ def _check_log(root: Path, rel: str) -> None:
             record = parse_json(raw, source=f"{source}:{lineno}")
             if not validator.is_valid(record):
                 validate(record, "train_log", source=f"{source}:{lineno}")
+            steps.add(record["step"])
+    return steps
 

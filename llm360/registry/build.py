@@ -1,41 +1,112 @@
-"""Run directory -> release manifest.
+"""Run directory -> release.
 
 ``assemble`` turns a run's validated records plus file digests into a ``Manifest`` (pure, used by
-both build and verify); ``build_release`` reads, hashes (with the cache), assembles, validates and
-writes ``RELEASE/manifest.json`` atomically.
+both build and verify). ``build_release`` reads, hashes (with the cache), checks every claim it
+is about to sign against the bytes, lays the release out in a staging folder (artifacts, the
+manifest, checkpoint signatures, whatever ``BuildStep``s render, the signed list of release
+files, the release signature) and swaps it into place, never half-written.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
-import shutil
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
-from llm360.errors import InputError
+from llm360.errors import InputError, UnsafePathError
 from llm360.registry import lineage
-from llm360.registry._files import write_atomic
+from llm360.registry._chunks import ChunkFacts, chunk_facts
+from llm360.registry._files import list_files, write_atomic
 from llm360.registry._run import RunRecords, artifact_kind, read_run
 from llm360.registry._safetensors import count_parameters
 from llm360.registry.hashing import FileDigest, HashCache, hash_files, root_digest
 from llm360.registry.models import (
-    Artifact, Checkpoint, Code, Data, DataChunk, Environment, Licenses, Manifest, Model, Release,
+    Artifact,
+    Checkpoint,
+    Code,
+    Data,
+    DataChunk,
+    Environment,
+    Licenses,
+    Manifest,
+    Model,
+    Release,
     Training,
+)
+from llm360.registry.release_dir import (
+    INCOMPLETE_MARK,
+    MANIFEST_FILE,
+    RELEASE_FILES,
+    ReleaseFile,
+    ReleaseFiles,
+    discard,
+    finish_staging,
+    materialize,
+    new_staging,
+    prepare_out,
+    release_files_bytes,
+    swap_into_place,
 )
 from llm360.registry.schema import validate
 from llm360.registry.serialize import manifest_to_bytes, to_data
+from llm360.registry.signing import (
+    BUNDLE_FILE,
+    SIGNATURES_DIR,
+    SignatureInfo,
+    Signer,
+    describe_signature,
+)
 
-__all__ = ["BuildResult", "assemble", "build_manifest", "build_release", "format_created",
-           "SOURCE_FILE", "CACHE_FILE"]
+__all__ = ["BuildContext", "BuildOptions", "BuildResult", "BuildStep", "RESERVED_NAMES",
+           "assemble", "build_manifest", "build_release", "format_created", "CACHE_FILE"]
 
-#: where a release remembers the run directory it was built from (not part of the release)
-SOURCE_FILE = ".llm360-source.json"
 #: the hash cache, inside the run directory (never an artifact)
 CACHE_FILE = Path(".llm360") / "hash-cache.json"
+#: top-level names a release writes itself; a run file of that name would collide with them
+RESERVED_NAMES = frozenset({MANIFEST_FILE, BUNDLE_FILE, RELEASE_FILES, "publication.json",
+                            "README.md", "DATA_CARD.md", "cards", "plots", SIGNATURES_DIR})
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildOptions:
+    """How to build: ``created`` pins the release time; ``use_cache`` trusts the run's hash
+    cache (stat-checked); ``metadata_only`` leaves the artifacts in the run directory (the
+    release then verifies with ``--root RUN`` only); ``allow_missing_records`` accepts a
+    checkpoint without its eval or the log lines of its steps."""
+
+    created: str | None = None
+    use_cache: bool = True
+    metadata_only: bool = False
+    allow_missing_records: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildContext:
+    """What a build step sees: the release being assembled in ``release_dir`` (a staging
+    folder until the swap), the validated run, and the release it will replace, if any."""
+
+    run_dir: Path
+    release_dir: Path
+    manifest: Manifest
+    manifest_bytes: bytes
+    records: RunRecords
+    signature: SignatureInfo
+    previous: Path | None
+
+
+class BuildStep(Protocol):
+    """A step that writes release files (cards, plots) into ``ctx.release_dir``. Steps run
+    after the checkpoint signatures and before the release signature, which covers what
+    they wrote; a step may skip work whose inputs are unchanged since ``ctx.previous``."""
+
+    name: str
+
+    def run(self, ctx: BuildContext) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +116,9 @@ class BuildResult:
     manifest_sha256: str
     files: int
     bytes: int
+    linked: int = 0
+    copied: int = 0
+    release_files: int = 0
 
 
 def format_created(when: datetime | None = None) -> str:
@@ -53,8 +127,10 @@ def format_created(when: datetime | None = None) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: str) -> Manifest:
-    """The manifest a run's records and file digests describe."""
+def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: str,
+             chunks: dict[str, ChunkFacts] | None = None) -> Manifest:
+    """The manifest a run's records and file digests describe; ``chunks`` (facts read from
+    the chunk files) replace what ``data/index.json`` claims where given."""
     meta = records.metadata
     artifacts = tuple(Artifact(path=d.path, kind=artifact_kind(d.path), size=d.size,
                                sha256=d.sha256) for d in sorted(digests.values(),
@@ -77,12 +153,17 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
         ))
     checkpoints.sort(key=lambda c: (c.step, c.tokens_seen, c.name))
     index = records.data_index
-    chunks = tuple(DataChunk(index=c["index"], path=c["path"],
-                             sha256=digests[c["path"]].sha256 if c["path"] in digests
-                             else c["sha256"],
-                             sequences=c["sequences"], tokens=c["tokens"],
-                             merkle_root=c["merkle_root"]) for c in index["chunks"])
-    final = _final_weights(records, checkpoints)
+    facts = chunks or {}
+    data_chunks = []
+    for c in index["chunks"]:
+        got = facts.get(c["path"])
+        data_chunks.append(DataChunk(
+            index=c["index"], path=c["path"],
+            sha256=digests[c["path"]].sha256 if c["path"] in digests else c["sha256"],
+            sequences=got.sequences if got else c["sequences"],
+            tokens=got.tokens if got else c["tokens"],
+            merkle_root=got.merkle_root if got else c["merkle_root"]))
+    final = _final_weights(checkpoints)
     train = records.train_config
     prov = records.provenance
     code = prov["code"]
@@ -101,7 +182,7 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
             tokenizer_sha256=digests[records.tokenizer].sha256 if records.tokenizer else None,
         ),
         artifacts=artifacts,
-        data=Data(index="data/index.json", seq_len=index["seq_len"], chunks=chunks),
+        data=Data(index="data/index.json", seq_len=index["seq_len"], chunks=tuple(data_chunks)),
         checkpoints=tuple(checkpoints),
         training=Training(
             config="config/train.json", backend=train["backend"],
@@ -118,7 +199,7 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
     )
 
 
-def _final_weights(records: RunRecords, checkpoints: list[Checkpoint]) -> str | None:
+def _final_weights(checkpoints: list[Checkpoint]) -> str | None:
     for ckpt in reversed(checkpoints):
         for path in ckpt.files:
             if artifact_kind(path) == "weights":
@@ -126,17 +207,32 @@ def _final_weights(records: RunRecords, checkpoints: list[Checkpoint]) -> str | 
     return None
 
 
-def consistency_problems(records: RunRecords, manifest: Manifest) -> list[tuple[str, str]]:
+def consistency_problems(records: RunRecords, manifest: Manifest, *,
+                         chunks: dict[str, ChunkFacts] | None = None,
+                         allow_missing_records: bool = False) -> list[tuple[str, str]]:
     """(path, message) for each place the run's own records disagree with its bytes."""
     problems = []
+    seq_len = records.data_index["seq_len"]
     for i, chunk in enumerate(records.data_index["chunks"]):
         art = manifest.artifact(chunk["path"])
+        where = f"$.chunks[{i}]"
         if art is None:
-            problems.append(("data/index.json",
-                             f"$.chunks[{i}].path: {chunk['path']} is not in the run"))
-        elif art.sha256 != chunk["sha256"]:
+            problems.append(("data/index.json", f"{where}.path: {chunk['path']} is not in the run"))
+            continue
+        if art.sha256 != chunk["sha256"]:
             problems.append((chunk["path"], f"sha256 {art.sha256[:12]}... differs from "
-                             f"data/index.json $.chunks[{i}].sha256 {chunk['sha256'][:12]}..."))
+                             f"data/index.json {where}.sha256 {chunk['sha256'][:12]}..."))
+        got = (chunks or {}).get(chunk["path"])
+        if got is None:
+            continue
+        for field, have in (("sequences", got.sequences), ("tokens", got.tokens),
+                            ("merkle_root", got.merkle_root)):
+            if chunk[field] != have:
+                problems.append(("data/index.json", f"{where}.{field}: says {chunk[field]!r}, "
+                                 f"the chunk file gives {have!r}"))
+        if got.seq_len != seq_len:
+            problems.append((chunk["path"], f"rows of {got.seq_len} tokens, data/index.json "
+                             f"$.seq_len says {seq_len}"))
     roots = {c.name: c.root_digest for c in manifest.checkpoints}
     for name, state in records.trainer_states.items():
         for j, parent in enumerate(state["parents"]):
@@ -145,84 +241,144 @@ def consistency_problems(records: RunRecords, manifest: Manifest) -> list[tuple[
                 problems.append((f"checkpoints/{name}/trainer_state.json",
                                  f"$.parents[{j}].root_digest does not match checkpoint "
                                  f"{parent['name']} as it is on disk"))
+    if not allow_missing_records:
+        problems += _missing_records(records, manifest)
+    return problems
+
+
+def _missing_records(records: RunRecords, manifest: Manifest) -> list[tuple[str, str]]:
+    """A checkpoint whose eval or whose log lines are missing (a run killed mid-save)."""
+    problems = []
+    evaluated = {rec["checkpoint"] for rec in records.evals.values()}
+    steps = records.logged_steps
+    by_name = {c.name: c for c in manifest.checkpoints}
+    for ckpt in manifest.checkpoints:
+        where = f"checkpoints/{ckpt.name}"
+        if ckpt.name not in evaluated:
+            problems.append((where, f"checkpoint {ckpt.name} has no eval (evals/{ckpt.name}"
+                             ".json)"))
+        start = max((by_name[p].step for p in ckpt.parents if p in by_name), default=0)
+        missing = [s for s in range(start + 1, ckpt.step + 1) if s not in steps]
+        if missing:
+            problems.append((where, f"checkpoint {ckpt.name}: {len(missing)} of its steps "
+                             f"have no log line (first: step {missing[0]})"))
     return problems
 
 
 def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], None] | None = None,
-                   on_total: Callable[[int], None] | None = None,
-                   use_cache: bool = True) -> tuple[Manifest, RunRecords]:
-    """Read, hash and assemble; raises ``InputError`` on any inconsistency."""
+                   on_total: Callable[[int], None] | None = None, use_cache: bool = True,
+                   allow_missing_records: bool = False) -> tuple[Manifest, RunRecords]:
+    """Read, hash, check every claim against the bytes and assemble; raises ``InputError``
+    on any inconsistency (naming the first and counting the rest)."""
     records = read_run(run_dir)
     if on_total is not None:
         on_total(sum(os.stat(records.root / p).st_size for p in records.files))
-    cache = HashCache(records.root / CACHE_FILE) if use_cache else None
+    cache_dir = _cache_dir(records.root) if use_cache else None
+    cache = HashCache(cache_dir / CACHE_FILE.name) if cache_dir is not None else None
     digests = {d.path: d for d in hash_files(records.root, records.files, cache=cache,
                                              progress=progress)}
-    manifest = assemble(records, digests, created=created)
-    problems = consistency_problems(records, manifest)
+    chunks = {c["path"]: chunk_facts(records.root, c["path"], digests[c["path"]].sha256,
+                                     cache_dir=cache_dir)
+              for c in records.data_index["chunks"] if c["path"] in digests}
+    manifest = assemble(records, digests, created=created, chunks=chunks)
+    problems = consistency_problems(records, manifest, chunks=chunks,
+                                    allow_missing_records=allow_missing_records)
     problems += [(p.path, p.message) for p in lineage.check(manifest)]
     if problems:
         path, message = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise InputError(f"{records.root / path}: {message}{more}",
-                         hint="the run directory is inconsistent; fix it before releasing")
+        hint = "the run directory is inconsistent; fix it before releasing"
+        if any("no eval" in m or "no log line" in m for _, m in problems):
+            hint = ("resume the run to redo what is missing, or pass --allow-missing-records "
+                    "if it is absent on purpose")
+        raise InputError(f"{records.root / path}: {message}{more}", hint=hint)
     validate(to_data(manifest), "manifest", source="manifest.json (built)")
     return manifest, records
 
 
-def build_release(run_dir: Path, out_dir: Path, *, created: str | None = None,
+def _cache_dir(root: Path) -> Path:
+    """``RUN/.llm360``, refused when it (or what it holds) is a symbolic link: the build
+    writes its caches there and must never write outside the run."""
+    folder = root / CACHE_FILE.parent
+    for path in (folder, folder / CACHE_FILE.name):
+        if path.is_symlink():
+            raise UnsafePathError(f"{path}: is a symbolic link; llm360 writes its cache there "
+                                  "and refuses links in a run",
+                                  hint="remove the link (the folder holds only caches)")
+    return folder
+
+
+def build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions = BuildOptions(),
+                  signer: Signer | None = None, steps: Sequence[BuildStep] = (),
                   progress: Callable[[int], None] | None = None,
-                  on_total: Callable[[int], None] | None = None,
-                  extra_steps: tuple[Callable[[Path, Manifest, bytes, RunRecords], None], ...] = (),
-                  use_cache: bool = True) -> BuildResult:
+                  on_total: Callable[[int], None] | None = None) -> BuildResult:
     """Build the release of ``run_dir`` into ``out_dir``, all or nothing.
 
-    The release is assembled in a temporary sibling folder (``extra_steps`` add signatures,
-    cards and plots there) and then moved into place, so ``out_dir`` is never half-written.
+    ``out_dir`` must be new, empty, or a release this tool wrote (nothing else in it); it is
+    never inside the run and never holds it. The order is fixed: artifacts, manifest,
+    checkpoint signatures, ``steps``, ``release-files.json``, the release signature, swap.
     """
     run_dir, out_dir = Path(run_dir).resolve(), Path(out_dir).resolve()
-    if out_dir == run_dir or run_dir in out_dir.parents:
-        raise InputError(f"{out_dir}: the release folder must not be inside the run directory",
-                         hint="choose --out outside RUN")
-    if out_dir.exists() and not (out_dir / "manifest.json").is_file() and any(out_dir.iterdir()):
-        raise InputError(f"{out_dir}: exists and is not a release; refusing to overwrite it")
-    manifest, records = build_manifest(run_dir, created=created or format_created(),
-                                       progress=progress, on_total=on_total, use_cache=use_cache)
+    previous = prepare_out(out_dir, run_dir)
+    manifest, records = build_manifest(
+        run_dir, created=options.created or format_created(), progress=progress,
+        on_total=on_total, use_cache=options.use_cache,
+        allow_missing_records=options.allow_missing_records)
+    artifact_paths = [a.path for a in manifest.artifacts]
+    if not options.metadata_only:
+        clash = sorted(p for p in artifact_paths if p.split("/")[0] in RESERVED_NAMES)
+        if clash:
+            raise InputError(f"{run_dir / clash[0]}: the release writes a file of this name "
+                             "itself", hint="rename or move it out of the run directory, or "
+                             "build with --metadata-only")
     raw = manifest_to_bytes(manifest)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    manifest_sha = hashlib.sha256(raw).hexdigest()
+    staging = new_staging(out_dir)
     try:
-        write_atomic(staging / "manifest.json", raw)
-        write_atomic(staging / SOURCE_FILE, manifest_source_json(run_dir))
-        for step in extra_steps:
-            step(staging, manifest, raw, records)
-        _swap_into_place(staging, out_dir)
+        placed = (materialize(run_dir, staging, artifact_paths) if not options.metadata_only
+                  else None)
+        write_atomic(staging / MANIFEST_FILE, raw)
+        signature = SignatureInfo(method="unsigned")
+        if signer is not None:
+            for name, bundle in signer.sign_checkpoints(manifest).items():
+                write_atomic(staging / SIGNATURES_DIR / name / "model.sig", bundle)
+            if manifest.checkpoints:
+                first = manifest.checkpoints[0].name
+                signature = dataclasses.replace(describe_signature(
+                    staging / SIGNATURES_DIR / first / "model.sig"), bundle=BUNDLE_FILE)
+            else:
+                signature = SignatureInfo(method=signer.method)
+        ctx = BuildContext(run_dir=run_dir, release_dir=staging, manifest=manifest,
+                           manifest_bytes=raw, records=records, signature=signature,
+                           previous=previous)
+        for step in steps:
+            step.run(ctx)
+        release_files = _release_files(staging, manifest_sha, set(artifact_paths),
+                                       metadata_only=options.metadata_only)
+        if signer is not None:
+            bundle = signer.sign_release(manifest, raw,
+                                         release_files=release_files_bytes(release_files),
+                                         train_config=records.train_config)
+            write_atomic(staging / BUNDLE_FILE, bundle)
+        finish_staging(staging, release_files)
+        swap_into_place(staging, out_dir)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        discard(staging)
         raise
-    return BuildResult(manifest=manifest, manifest_path=out_dir / "manifest.json",
-                       manifest_sha256=hashlib.sha256(raw).hexdigest(),
-                       files=len(manifest.artifacts),
-                       bytes=sum(a.size for a in manifest.artifacts))
+    return BuildResult(manifest=manifest, manifest_path=out_dir / MANIFEST_FILE,
+                       manifest_sha256=manifest_sha, files=len(manifest.artifacts),
+                       bytes=sum(a.size for a in manifest.artifacts),
+                       linked=placed.linked if placed else 0,
+                       copied=placed.copied if placed else 0,
+                       release_files=len(release_files.files))
 
 
-def manifest_source_json(run_dir: Path) -> bytes:
-    import json
-
-    return json.dumps({"run": str(run_dir)}, sort_keys=True).encode("utf-8")
-
-
-def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    os.chmod(staging, 0o755)
-    if not out_dir.exists():
-        os.rename(staging, out_dir)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
-    os.rmdir(old)
-    os.rename(out_dir, old)
-    try:
-        os.rename(staging, out_dir)
-    except BaseException:
-        os.rename(old, out_dir)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+def _release_files(staging: Path, manifest_sha: str, artifacts: set[str], *,
+                   metadata_only: bool) -> ReleaseFiles:
+    own = [p for p in list_files(staging)
+           if p not in artifacts and p not in (MANIFEST_FILE, INCOMPLETE_MARK, BUNDLE_FILE,
+                                                RELEASE_FILES)]
+    return ReleaseFiles(
+        manifest_sha256=manifest_sha, layout="metadata-only" if metadata_only else "full",
+        files=tuple(ReleaseFile(path=d.path, size=d.size, sha256=d.sha256)
+                    for d in hash_files(staging, own)))

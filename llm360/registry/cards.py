@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -21,10 +21,10 @@ from urllib.parse import urlparse
 from llm360.errors import InputError, Llm360Error, VerificationError
 from llm360.registry import _plots, lineage
 from llm360.registry._files import resolve_inside, write_atomic
-from llm360.registry.signing._describe import SignatureInfo, describe_signature
-from llm360.registry.signing._verify import BUNDLE_FILE
 from llm360.registry.models import Checkpoint, Manifest
 from llm360.registry.serialize import manifest_from_bytes, parse_json
+from llm360.registry.signing._describe import SignatureInfo, describe_signature
+from llm360.registry.signing._verify import BUNDLE_FILE
 
 __all__ = ["CardResult", "SignatureInfo", "cards_step", "describe_signature", "render_cards",
            "render_files", "write_cards"]
@@ -68,44 +68,52 @@ class _RunInputs:
 def render_cards(manifest_path: Path, out_dir: Path, *, root: Path | None = None) -> CardResult:
     """Render every card and plot of the release at ``manifest_path`` into ``out_dir``.
 
-    ``root`` holds the run files (default: the run the release was built from); the signature
-    bundle is looked for beside the manifest.
+    ``root`` holds the run files (default: the release folder itself, which holds every
+    artifact; a metadata-only release needs its run directory); the signature bundle is looked
+    for beside the manifest.
     """
-    from llm360.registry.verify import default_root
-
     manifest_path = Path(manifest_path)
+    if manifest_path.is_dir():
+        manifest_path = manifest_path / "manifest.json"
     try:
         raw = manifest_path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{manifest_path}: manifest not found") from None
     manifest = manifest_from_bytes(raw, source=str(manifest_path))
-    root = Path(root) if root is not None else default_root(manifest_path)
-    files = write_cards(manifest, raw, root, Path(out_dir), signature_dir=manifest_path.parent)
+    root = Path(root) if root is not None else manifest_path.parent
+    signature = describe_signature(manifest_path.parent / BUNDLE_FILE)
+    files = write_cards(manifest, raw, root, Path(out_dir), signature=signature,
+                        signature_dir=manifest_path.parent)
     return CardResult(out_dir=Path(out_dir), files=tuple(files))
 
 
-def cards_step() -> Callable:
-    """A ``build_release`` extra step that renders the cards into the staging folder; run it
-    after the signing steps so the cards can describe the signature."""
+class CardsStep:
+    """The build step that renders the cards and plots into the release being assembled."""
 
-    def step(staging_dir: Path, manifest: Manifest, manifest_bytes: bytes, records) -> None:
+    name = "cards"
+
+    def run(self, ctx) -> None:
         # the build has just validated these records and hashed their bytes: use them as read
+        records = ctx.records
         logs = tuple(rec for rel in records.logs
                      for rec in _log_records(resolve_inside(records.root, rel).read_bytes()))
         inputs = _RunInputs(train_config=records.train_config, data_config=records.data_config,
                             data_index=records.data_index, log_records=logs)
-        write_cards(manifest, manifest_bytes, records.root, staging_dir,
-                    signature_dir=staging_dir, inputs=inputs)
+        write_cards(ctx.manifest, ctx.manifest_bytes, records.root, ctx.release_dir,
+                    signature=ctx.signature, signature_dir=ctx.release_dir, inputs=inputs)
 
-    step.__name__ = "cards_step"
-    return step
+
+def cards_step() -> CardsStep:
+    """The cards ``BuildStep`` for ``build_release(steps=...)``."""
+    return CardsStep()
 
 
 def write_cards(manifest: Manifest, manifest_bytes: bytes, root: Path | None, out_dir: Path, *,
-                signature_dir: Path | None = None, inputs: _RunInputs | None = None) -> list[str]:
+                signature: SignatureInfo, signature_dir: Path | None = None,
+                inputs: _RunInputs | None = None) -> list[str]:
     """Render and write (atomically, file by file) the cards; returns the relative paths."""
-    files = render_files(manifest, manifest_bytes, root, signature_dir=signature_dir,
-                         inputs=inputs)
+    files = render_files(manifest, manifest_bytes, root, signature=signature,
+                         signature_dir=signature_dir, inputs=inputs)
     out_dir = Path(out_dir)
     for rel, data in files.items():
         write_atomic(out_dir / rel, data)
@@ -116,14 +124,16 @@ def write_cards(manifest: Manifest, manifest_bytes: bytes, root: Path | None, ou
 
 
 def render_files(manifest: Manifest, manifest_bytes: bytes, root: Path | None, *,
-                 signature_dir: Path | None = None,
+                 signature: SignatureInfo | None = None, signature_dir: Path | None = None,
                  inputs: _RunInputs | None = None) -> dict[str, bytes]:
     """Relative path -> bytes of README.md, DATA_CARD.md, cards/*.md and plots/*.png.
 
     ``inputs`` are the run's records when the caller already holds them verified; otherwise
     they are read from ``root`` and checked against the manifest's digests."""
     inputs = inputs if inputs is not None else _read_inputs(manifest, root)
-    signature = describe_signature(Path(signature_dir) / BUNDLE_FILE if signature_dir else None)
+    if signature is None:
+        signature = describe_signature(Path(signature_dir) / BUNDLE_FILE if signature_dir
+                                       else None)
     plots = _plots.render_plots(manifest, inputs.log_records)
     ctx = _context(manifest, manifest_bytes, inputs, signature, set(plots), signature_dir)
     env = _environment()

@@ -21,7 +21,7 @@ __all__ = ["SCHEMAS", "schema", "validate", "iter_errors"]
 
 SCHEMAS = (
     "common", "manifest", "run_metadata", "data_index", "trainer_state", "eval", "provenance",
-    "train_config", "data_config", "model_config", "train_log",
+    "train_config", "data_config", "model_config", "train_log", "release_files",
 )
 
 

@@ -1,31 +1,58 @@
-"""Manifest -> report: schema, every artifact's presence, size and sha256, extra files, lineage,
-and (when the root is a run directory) every manifest field against what the run says."""
+"""Manifest -> report: the signature chain, then every file a source holds against what was
+signed, then (for a folder laid out like a run) every manifest field against the run's records.
+
+``verify(source, policy)`` is the one verifier; ``verify_release`` opens a local release folder
+(or a metadata-only release with its run directory) as a ``LocalSource``. What fails:
+
+* a broken signature link (nothing else is then checked), an unsigned manifest unless
+  ``allow_unsigned`` (and never when a key or identity is named);
+* a listed artifact or release file that is missing, of another size or another sha256;
+* any file the source holds that neither the manifest nor the signed ``release-files.json``
+  lists, unless ``allow_extra``;
+* lineage, a manifest field the run's records contradict, a version other than
+  ``expect_version``.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from llm360.errors import InputError, Llm360Error
 from llm360.registry import lineage
-from llm360.registry._files import list_files, resolve_inside
-from llm360.registry._run import read_run
-from llm360.registry.build import SOURCE_FILE, assemble
-from llm360.registry.hashing import FileDigest, hash_files
+from llm360.registry._chunks import chunk_facts
+from llm360.registry._run import artifact_kind, read_run
+from llm360.registry.build import assemble
+from llm360.registry.hashing import FileDigest
 from llm360.registry.lineage import Problem
 from llm360.registry.models import Manifest
-from llm360.registry.serialize import manifest_from_bytes, to_data
+from llm360.registry.policy import TrustPolicy
+from llm360.registry.release_dir import (
+    INCOMPLETE_MARK,
+    MANIFEST_FILE,
+    PUBLICATION_FILE,
+    RELEASE_FILES,
+    ReleaseFiles,
+    read_release_files,
+)
+from llm360.registry.serialize import manifest_from_bytes, parse_json, to_data
+from llm360.registry.signing import (
+    BUNDLE_FILE,
+    SignatureCheck,
+    check_checkpoint_signatures,
+    check_manifest_signature,
+)
+from llm360.registry.sources import ArtifactSource, LocalSource, Located
 
-__all__ = ["Report", "Problem", "verify_release", "default_root"]
+__all__ = ["Report", "Problem", "TrustPolicy", "verify", "verify_release", "release_folder"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Report:
-    """What ``verify`` found: problems (each naming its artifact) and what was checked."""
+    """What ``verify`` found: problems (each naming its file) and what was checked."""
 
     manifest: str
     manifest_sha256: str
@@ -33,14 +60,18 @@ class Report:
     files_checked: int
     bytes_checked: int
     problems: tuple[Problem, ...]
-    strict: bool
+    allow_extra: bool = False
     notes: tuple[str, ...] = ()
     signature: dict = field(default_factory=dict)
+    release: dict = field(default_factory=dict)
+    opt_outs: tuple[str, ...] = ()
+
+    def fails(self, problem: Problem) -> bool:
+        return not (problem.code == "extra" and self.allow_extra)
 
     @property
     def failures(self) -> tuple[Problem, ...]:
-        """Problems that fail verification (extra files only under ``strict``)."""
-        return tuple(p for p in self.problems if p.code != "extra" or self.strict)
+        return tuple(p for p in self.problems if self.fails(p))
 
     @property
     def ok(self) -> bool:
@@ -50,154 +81,211 @@ class Report:
         return {
             "ok": self.ok, "manifest": self.manifest, "manifest_sha256": self.manifest_sha256,
             "root": self.root, "files_checked": self.files_checked,
-            "bytes_checked": self.bytes_checked, "strict": self.strict,
-            "notes": list(self.notes), "signature": self.signature,
+            "bytes_checked": self.bytes_checked, "release": self.release,
+            "opt_outs": list(self.opt_outs), "notes": list(self.notes),
+            "signature": self.signature,
             "problems": [{"code": p.code, "path": p.path, "message": p.message,
-                          "fails": p.code != "extra" or self.strict} for p in self.problems],
+                          "fails": self.fails(p)} for p in self.problems],
         }
 
 
-def default_root(manifest_path: Path) -> Path:
-    """The run directory the release was built from, else the manifest's own folder."""
-    release = Path(manifest_path).parent
-    source = release / SOURCE_FILE
-    try:
-        run = Path(json.loads(source.read_text("utf-8"))["run"])
-        if run.is_dir():
-            return run
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return release
+def release_folder(target: Path) -> tuple[Path, Path]:
+    """(release folder, manifest path) for ``RELEASE`` or ``RELEASE/manifest.json``."""
+    target = Path(target)
+    if target.is_dir():
+        target = target / MANIFEST_FILE
+    if not target.is_file():
+        raise InputError(f"{target}: manifest not found",
+                         hint="pass a release folder or its manifest.json")
+    return target.parent, target
 
 
-def verify_release(manifest_path: Path, root: Path | None = None, *, strict: bool = False,
+def verify_release(target: Path, root: Path | None = None, *,
+                   policy: TrustPolicy = TrustPolicy(),
                    progress: Callable[[int], None] | None = None,
-                   on_total: Callable[[int], None] | None = None,
-                   check_bytes: bool = True, allow_unsigned: bool = False,
-                   key: Path | None = None, identity: str | None = None,
-                   issuer: str | None = None, offline: bool = False,
-                   trust_config: Path | None = None, staging: bool = False) -> Report:
-    """Verify a release's signature, its manifest and every byte it lists against ``root``.
-
-    The signature comes first (``manifest.sigstore.json`` beside the manifest, checked with the
-    pinned public ``key`` or the keyless ``identity`` + ``issuer``; ``offline`` /
-    ``trust_config`` / ``staging`` choose the Sigstore trust root), then the manifest's sha256
-    against the signed subject, then each checkpoint's OMS signature, then every byte. A broken
-    signature link is a ``Problem`` with code ``signature`` and nothing else is checked. An
-    unsigned manifest fails unless ``allow_unsigned``.
-
-    Bad input (a missing, malformed or wrong-version manifest, a missing root, an identity
-    without an issuer, a signed release without ``key``/``identity``) raises ``InputError``;
-    everything that differs is a ``Problem`` in the report.
-    """
-    manifest_path = Path(manifest_path)
-    try:
-        raw = manifest_path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{manifest_path}: manifest not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{manifest_path}: is a directory; pass RELEASE/manifest.json") from None
-    from llm360.registry.signing import check_checkpoint_signatures, check_manifest_signature
-
-    root = Path(root) if root is not None else default_root(manifest_path)
-    if not root.is_dir():
+                   on_total: Callable[[int], None] | None = None) -> Report:
+    """Verify the release folder ``target`` (or its ``manifest.json``); ``root`` holds the
+    artifacts of a metadata-only release (its run directory)."""
+    release_dir, manifest_path = release_folder(target)
+    if (release_dir / INCOMPLETE_MARK).exists():
+        raise InputError(f"{release_dir}: an unfinished release (a build was interrupted)",
+                         hint="rerun llm360 release build; it cleans this folder up")
+    if root is not None and not Path(root).is_dir():
         raise InputError(f"{root}: root directory not found",
                          hint="pass --root with the run directory the release was built from")
-    sig = check_manifest_signature(manifest_path, raw, key=key, identity=identity,
-                                   issuer=issuer, offline=offline, trust_config=trust_config,
-                                   staging=staging, allow_unsigned=allow_unsigned)
-    signature = sig.info
-    notes: list[str] = []
-    if signature.get("unsigned") and allow_unsigned:
+    source = LocalSource(release_dir, root)
+    return verify(source, policy, progress=progress, on_total=on_total,
+                  manifest_name=manifest_path.name)
+
+
+def verify(source: ArtifactSource, policy: TrustPolicy, *,
+           progress: Callable[[int], None] | None = None,
+           on_total: Callable[[int], None] | None = None,
+           manifest_name: str = MANIFEST_FILE) -> Report:
+    """Verify the release ``source`` holds, under ``policy``."""
+    raw = source.read_bytes(manifest_name)
+    if raw is None:
+        raise InputError(f"{source.description}: no {manifest_name}")
+    where = f"{source.description}/{manifest_name}"
+    sha = hashlib.sha256(raw).hexdigest()
+    sig = check_manifest_signature(raw, source.read_bytes(BUNDLE_FILE), policy)
+    notes = [f"{flag} is in force" for flag in policy.opt_outs()]
+    base = dict(manifest=where, manifest_sha256=sha, root=source.description,
+                allow_extra=policy.allow_extra, opt_outs=policy.opt_outs(),
+                signature=sig.info)
+    if sig.info.get("unsigned") and sig.ok:
         notes.append("the manifest is unsigned: accepted because of --allow-unsigned")
-    if not sig.ok and not signature.get("unsigned"):
+    if not sig.ok and not sig.info.get("unsigned"):
         notes.append("nothing else was checked: the signature link is broken")
-        return Report(manifest=str(manifest_path),
-                      manifest_sha256=hashlib.sha256(raw).hexdigest(), root=str(root),
-                      files_checked=0, bytes_checked=0, problems=tuple(sig.problems),
-                      strict=strict, notes=tuple(notes), signature=signature)
-    manifest = manifest_from_bytes(raw, source=str(manifest_path))
+        return Report(files_checked=0, bytes_checked=0, problems=tuple(sig.problems),
+                      notes=tuple(notes), **base)
+    manifest = manifest_from_bytes(raw, source=where)
+    release = {"name": manifest.release.name, "version": manifest.release.version,
+               "created": manifest.release.created}
     problems: list[Problem] = list(sig.problems)
-    problems += check_checkpoint_signatures(manifest_path.parent, manifest, sig)
+    if policy.expect_version is not None and manifest.release.version != policy.expect_version:
+        problems.append(Problem(code="version", path=MANIFEST_FILE, message=(
+            f"release {manifest.release.name} is version {manifest.release.version} (created "
+            f"{manifest.release.created}), expected {policy.expect_version}")))
+    problems += check_checkpoint_signatures(source.read_bytes, manifest, sig)
     problems += lineage.check(manifest)
+    release_files, rf_problems = _release_files(source, sig, sha, notes)
+    problems += rf_problems
+    if release_files is not None and release_files.layout == "metadata-only" \
+            and isinstance(source, LocalSource) and not source.separate_root:
+        raise InputError(f"{source.description}: a metadata-only release; its artifacts are "
+                         "in the run directory", hint="pass --root RUN")
     files_checked = bytes_checked = 0
-    if check_bytes:
-        digests, byte_problems = _check_artifacts(manifest, root, progress, on_total)
+    if policy.check_bytes:
+        expected = _expected(manifest, release_files)
+        own = {MANIFEST_FILE, manifest_name, BUNDLE_FILE, RELEASE_FILES, PUBLICATION_FILE}
+        located = source.locate(set(expected) | own, progress=progress, on_total=on_total)
+        byte_problems = _compare(located, expected, own, manifest)
         problems += byte_problems
-        files_checked = len(digests)
-        bytes_checked = sum(d.size for d in digests.values())
-        problems += _extra_files(manifest, root, manifest_path.parent)
-        if byte_problems:
-            notes.append("manifest fields were not compared with the run's records: bytes differ")
-        else:
-            problems += _field_problems(manifest, root, notes)
-    return Report(manifest=str(manifest_path), manifest_sha256=hashlib.sha256(raw).hexdigest(),
-                  root=str(root), files_checked=files_checked, bytes_checked=bytes_checked,
-                  problems=tuple(problems), strict=strict, notes=tuple(notes),
-                  signature=signature)
+        problems += _publication(source, located, sha, notes)
+        checked = [loc for loc in located if loc.path in expected and loc.size is not None]
+        files_checked = len(checked)
+        bytes_checked = sum(loc.size for loc in checked)
+        if isinstance(source, LocalSource):
+            if byte_problems:
+                notes.append("manifest fields were not compared with the run's records: "
+                             "bytes differ")
+            else:
+                problems += _field_problems(manifest, source.artifact_root, notes)
+    else:
+        notes.append("bytes were not checked (--metadata-only): only the signed metadata was")
+    return Report(files_checked=files_checked, bytes_checked=bytes_checked,
+                  problems=tuple(problems), notes=tuple(notes), release=release, **base)
 
 
-def _check_artifacts(manifest: Manifest, root: Path, progress, on_total
-                     ) -> tuple[dict[str, FileDigest], list[Problem]]:
-    problems: list[Problem] = []
-    present: list[str] = []
-    for art in manifest.artifacts:
-        full = resolve_inside(root, art.path, where="manifest artifact")
-        if full.is_file():
-            present.append(art.path)
-        else:
-            problems.append(Problem(code="missing", path=art.path,
-                                    message=f"{art.path}: missing from {root}"))
-    if on_total is not None:
-        on_total(sum(os.stat(root / p).st_size for p in present))
-    digests = {d.path: d for d in hash_files(root, present, progress=progress)}
-    for art in manifest.artifacts:
-        got = digests.get(art.path)
-        if got is None:
+def _release_files(source: ArtifactSource, sig: SignatureCheck, manifest_sha: str,
+                   notes: list[str]) -> tuple[ReleaseFiles | None, list[Problem]]:
+    """The release's own files, trusted only as far as the signature covers them."""
+    raw = source.read_bytes(RELEASE_FILES)
+    signed = sig.info.get("release_files_sha256")
+
+    def problem(message: str) -> list[Problem]:
+        return [Problem(code="signature", path=RELEASE_FILES, message=message)]
+
+    if sig.info.get("verified") and signed is None:
+        notes.append("the signature covers the manifest only (a release built before cards "
+                     "were signed): its cards, plots and signatures count as unlisted files")
+        return None, []
+    if raw is None:
+        return None, (problem(f"{RELEASE_FILES}: missing, but the signature covers it")
+                      if signed else [])
+    if signed is not None and hashlib.sha256(raw).hexdigest() != signed:
+        return None, problem(f"{RELEASE_FILES} was changed after it was signed (it lists "
+                             "the cards, plots and signatures of the release)")
+    rf = read_release_files(raw, source=f"{source.description}/{RELEASE_FILES}")
+    if rf.manifest_sha256 != manifest_sha:
+        return None, problem(f"{RELEASE_FILES} belongs to another manifest "
+                             f"(sha256 {rf.manifest_sha256[:16]}...)")
+    return rf, []
+
+
+def _expected(manifest: Manifest, rf: ReleaseFiles | None) -> dict[str, tuple[int, str]]:
+    """release path -> (size, sha256) of every file that was signed."""
+    out = {a.path: (a.size, a.sha256) for a in manifest.artifacts}
+    if rf is not None:
+        out.update({f.path: (f.size, f.sha256) for f in rf.files})
+    return out
+
+
+def _compare(located: list[Located], expected: dict[str, tuple[int, str]], own: set[str],
+             manifest: Manifest) -> list[Problem]:
+    by_sha: dict[str, str] = {}
+    for ckpt in manifest.checkpoints:
+        for path in ckpt.files:
+            art = manifest.artifact(path)
+            if art is not None and artifact_kind(path) == "weights":
+                by_sha.setdefault(art.sha256, path)
+    problems = []
+    for loc in located:
+        if loc.path is None or (loc.path not in expected and loc.path not in own):
+            problems.append(Problem(code="extra", path=loc.where, message=(
+                f"{loc.where}: not signed (neither the manifest nor {RELEASE_FILES} lists it)")))
             continue
-        if got.size != art.size:
-            problems.append(Problem(code="size", path=art.path, message=(
-                f"{art.path}: size {got.size} bytes, manifest says {art.size}")))
-        elif got.sha256 != art.sha256:
-            problems.append(Problem(code="sha256", path=art.path, message=(
-                f"{art.path}: sha256 {got.sha256[:16]}... differs from the manifest's "
-                f"{art.sha256[:16]}...")))
-    return digests, problems
+        if loc.path not in expected:
+            continue  # the manifest, its bundle, the release-file list: checked above
+        size, sha = expected[loc.path]
+        if loc.size is None:
+            problems.append(Problem(code="missing", path=loc.path,
+                                    message=f"{loc.where}: missing"))
+        elif loc.size != size:
+            problems.append(Problem(code="size", path=loc.path, message=(
+                f"{loc.where}: size {loc.size} bytes, signed {size}")))
+        elif loc.sha256 is None:
+            problems.append(Problem(code="unchecked", path=loc.path,
+                                    message=f"{loc.where}: its sha256 could not be read"))
+        elif loc.sha256 != sha:
+            same = by_sha.get(loc.sha256)
+            extra = f" (these are the bytes of {same})" if same and same != loc.path else ""
+            problems.append(Problem(code="sha256", path=loc.path, message=(
+                f"{loc.where}: sha256 {loc.sha256[:16]}... differs from the signed "
+                f"{sha[:16]}...{extra}")))
+    return problems
 
 
-def _extra_files(manifest: Manifest, root: Path, release_dir: Path) -> list[Problem]:
-    listed = {a.path for a in manifest.artifacts}
-    own: set[str] = set()
+def _publication(source: ArtifactSource, located: list[Located], manifest_sha: str,
+                 notes: list[str]) -> list[Problem]:
+    """``publication.json`` is written by push after signing: it must name this manifest."""
+    if not any(loc.path == PUBLICATION_FILE and loc.size is not None for loc in located):
+        return []
+    raw = source.read_bytes(PUBLICATION_FILE)
     try:
-        rel = release_dir.resolve().relative_to(root.resolve())
-        prefix = "" if str(rel) == "." else rel.as_posix() + "/"
-        own = {prefix + p for p in list_files(release_dir)}
-        own |= {prefix + SOURCE_FILE}
-    except ValueError:
-        pass
-    return [Problem(code="extra", path=p, message=f"{p}: on disk but not in the manifest")
-            for p in list_files(root) if p not in listed and p not in own]
+        data = parse_json(raw or b"", source=PUBLICATION_FILE)
+        names = data.get("manifest_sha256") if isinstance(data, dict) else None
+    except InputError:
+        names = None
+    if names != manifest_sha:
+        return [Problem(code="extra", path=PUBLICATION_FILE, message=(
+            f"{PUBLICATION_FILE}: not signed, and it does not name this manifest"))]
+    notes.append(f"{PUBLICATION_FILE} (where push published the release) is not signed; it "
+                 "names this manifest and steers nothing")
+    return []
 
 
 def _field_problems(manifest: Manifest, root: Path, notes: list[str]) -> list[Problem]:
-    """Rebuild the manifest from the run's records (whose bytes were just verified) and
-    name every field that differs from what the manifest says."""
-
+    """Rebuild the manifest from the run's records (whose bytes were just verified), reading
+    each chunk's facts from its bytes, and name every field that differs."""
     if not (root / "llm360.yaml").is_file():
-        notes.append("root is not a run directory: manifest fields were not compared with the "
-                     "run's records")
+        notes.append("root is not laid out like a run: manifest fields were not compared with "
+                     "the run's records")
         return []
     try:
         listed = {a.path: FileDigest(path=a.path, size=a.size, sha256=a.sha256)
                   for a in manifest.artifacts}
         records = read_run(root, only=set(listed))
-        rebuilt = assemble(records, listed, created=manifest.release.created)
+        chunks = {c.path: chunk_facts(root, c.path, c.sha256) for c in manifest.data.chunks
+                  if c.path in listed}
+        rebuilt = assemble(records, listed, created=manifest.release.created, chunks=chunks)
     except (Llm360Error, KeyError) as exc:
         notes.append(f"the run's records could not be read for comparison: {exc}")
         return []
     problems = []
     for path, have, want in _diff(to_data(manifest), to_data(rebuilt), "$"):
-        if path.startswith("$.artifacts"):
+        if path.startswith("$.artifacts") and not path.endswith(".kind"):
             continue  # bytes are reported per artifact above
         problems.append(Problem(code="field", path=path, message=(
             f"{path}: manifest says {_short(have)}, the run says {_short(want)}")))
@@ -218,5 +306,3 @@ def _diff(a, b, path: str):
 def _short(value) -> str:
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= 60 else text[:57] + "..."
-
-

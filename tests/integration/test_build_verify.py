@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from llm360.errors import InputError, SchemaError, UnsafePathError
-from llm360.registry.build import build_release
+from llm360.registry.build import BuildOptions, build_release
+from llm360.registry.policy import TrustPolicy
 from llm360.registry.verify import verify_release
 
 CREATED = "2026-11-27T00:00:00Z"
@@ -16,26 +17,28 @@ CREATED = "2026-11-27T00:00:00Z"
 
 @pytest.fixture
 def release(synthetic_run: Path, tmp_path: Path) -> Path:
-    build_release(synthetic_run, tmp_path / "rel", created=CREATED)
+    build_release(synthetic_run, tmp_path / "rel", options=BuildOptions(created=CREATED))
     return tmp_path / "rel" / "manifest.json"
 
 
 def _verify(manifest: Path, **kw):
-    return verify_release(manifest, allow_unsigned=True, **kw)
+    return verify_release(manifest, policy=TrustPolicy(allow_unsigned=True, **kw))
 
 
 def test_clean_release_verifies(release: Path, synthetic_run: Path) -> None:
     report = _verify(release)
     assert report.ok, report.problems
-    assert report.root == str(synthetic_run.resolve())
+    assert report.root == str(release.parent)
     assert report.files_checked == len(json.loads(release.read_text())["artifacts"])
 
 
 def test_rebuild_is_byte_identical(synthetic_run: Path, release: Path, tmp_path: Path) -> None:
     first = release.read_bytes()
-    build_release(synthetic_run, tmp_path / "rel", created=CREATED)  # from the cache
+    build_release(synthetic_run, tmp_path / "rel",
+                  options=BuildOptions(created=CREATED))  # from the cache
     assert release.read_bytes() == first
-    build_release(synthetic_run, tmp_path / "rel2", created=CREATED, use_cache=False)
+    build_release(synthetic_run, tmp_path / "rel2",
+                  options=BuildOptions(created=CREATED, use_cache=False))
     assert (tmp_path / "rel2/manifest.json").read_bytes() == first
 
 
@@ -46,8 +49,8 @@ def _problems(report) -> list[tuple[str, str]]:
 WEIGHTS = "checkpoints/ckpt_001/model.safetensors"
 
 
-def test_flipped_byte(release: Path, synthetic_run: Path) -> None:
-    path = synthetic_run / WEIGHTS
+def test_flipped_byte(release: Path) -> None:
+    path = release.parent / WEIGHTS
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
@@ -56,32 +59,36 @@ def test_flipped_byte(release: Path, synthetic_run: Path) -> None:
     assert WEIGHTS in report.failures[0].message
 
 
-def test_truncation(release: Path, synthetic_run: Path) -> None:
-    path = synthetic_run / WEIGHTS
+def test_truncation(release: Path) -> None:
+    path = release.parent / WEIGHTS
     size = path.stat().st_size
     os.truncate(path, size - 10)
     report = _verify(release)
     assert _problems(report) == [("size", WEIGHTS)]
-    assert f"size {size - 10} bytes, manifest says {size}" in report.failures[0].message
+    assert f"size {size - 10} bytes, signed {size}" in report.failures[0].message
 
 
-def test_extra_file_warns_and_fails_when_strict(release: Path, synthetic_run: Path) -> None:
-    (synthetic_run / "checkpoints/ckpt_000/notes.txt").write_text("hi")
+@pytest.mark.parametrize("extra", ["checkpoints/ckpt_000/pytorch_model.bin",
+                                   "checkpoints/ckpt_000/adapter_config.json", "install.sh"])
+def test_unlisted_file_fails_unless_allowed(release: Path, extra: str) -> None:
+    (release.parent / extra).write_text("hi")
+    where = extra
     report = _verify(release)
-    assert report.ok and [(p.code, p.path) for p in report.problems] == [
-        ("extra", "checkpoints/ckpt_000/notes.txt")]
-    assert _problems(_verify(release, strict=True)) == [
-        ("extra", "checkpoints/ckpt_000/notes.txt")]
+    assert _problems(report) == [("extra", where)]
+    allowed = _verify(release, allow_extra=True)
+    assert allowed.ok and [(p.code, p.path) for p in allowed.problems] == [("extra", where)]
+    assert "--allow-extra is in force" in allowed.notes
 
 
-def test_missing_file(release: Path, synthetic_run: Path) -> None:
-    (synthetic_run / WEIGHTS).unlink()
+def test_missing_file(release: Path) -> None:
+    (release.parent / WEIGHTS).unlink()
     assert _problems(_verify(release)) == [("missing", WEIGHTS)]
 
 
-def test_renamed_file(release: Path, synthetic_run: Path) -> None:
-    os.rename(synthetic_run / WEIGHTS, synthetic_run / "checkpoints/ckpt_001/model.bak")
-    report = _verify(release, strict=True)
+def test_renamed_file(release: Path) -> None:
+    rel = release.parent
+    os.rename(rel / WEIGHTS, rel / "checkpoints/ckpt_001/model.bak")
+    report = _verify(release)
     assert sorted(_problems(report)) == [("extra", "checkpoints/ckpt_001/model.bak"),
                                          ("missing", WEIGHTS)]
 
@@ -108,13 +115,15 @@ def test_edited_manifest_field(release: Path, edit, code: str, where: str | None
     assert expected in _problems(report)
 
 
-def test_pulled_release_verifies_against_its_own_folder(release: Path, synthetic_run: Path,
-                                                         tmp_path: Path) -> None:
-    pulled = tmp_path / "pulled"
-    shutil.copytree(synthetic_run, pulled, ignore=shutil.ignore_patterns(".llm360"))
-    shutil.copy(release, pulled / "manifest.json")
-    report = _verify(pulled / "manifest.json", strict=True)
+def test_release_copied_alone_verifies(release: Path, synthetic_run: Path,
+                                       tmp_path: Path) -> None:
+    copied = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(release.parent, copied)
+    shutil.rmtree(synthetic_run)
+    report = _verify(copied)  # the folder, not only its manifest.json
     assert report.ok, report.problems
+    assert report.files_checked == len(json.loads(release.read_text())["artifacts"])
+    assert str(tmp_path / "run") not in (copied / "manifest.json").read_text()
 
 
 def test_unsigned_fails_without_allow_unsigned(release: Path) -> None:
@@ -129,7 +138,7 @@ def test_build_errors_name_file_and_path(synthetic_run: Path, tmp_path: Path) ->
     data["tokens_seen"] = "many"
     state.write_text(json.dumps(data))
     with pytest.raises(SchemaError) as info:
-        build_release(synthetic_run, tmp_path / "rel", created=CREATED)
+        build_release(synthetic_run, tmp_path / "rel", options=BuildOptions(created=CREATED))
     assert info.value.file.endswith("checkpoints/ckpt_001/trainer_state.json")
     assert info.value.json_path == "$.tokens_seen"
     assert not (tmp_path / "rel").exists()
@@ -138,14 +147,14 @@ def test_build_errors_name_file_and_path(synthetic_run: Path, tmp_path: Path) ->
 def test_build_refuses_pickles_links_and_missing_runs(synthetic_run: Path,
                                                        tmp_path: Path) -> None:
     with pytest.raises(InputError, match="run directory not found"):
-        build_release(tmp_path / "nope", tmp_path / "rel", created=CREATED)
+        build_release(tmp_path / "nope", tmp_path / "rel", options=BuildOptions(created=CREATED))
     (synthetic_run / "checkpoints/ckpt_000/extra.pt").write_bytes(b"\x80\x04")
     with pytest.raises(InputError, match="pickle files are never released"):
-        build_release(synthetic_run, tmp_path / "rel", created=CREATED)
+        build_release(synthetic_run, tmp_path / "rel", options=BuildOptions(created=CREATED))
     (synthetic_run / "checkpoints/ckpt_000/extra.pt").unlink()
     (synthetic_run / "data/link.safetensors").symlink_to(synthetic_run / WEIGHTS)
     with pytest.raises(UnsafePathError, match="symbolic link"):
-        build_release(synthetic_run, tmp_path / "rel", created=CREATED)
+        build_release(synthetic_run, tmp_path / "rel", options=BuildOptions(created=CREATED))
 
 
 def test_inconsistent_run_is_refused(synthetic_run: Path, tmp_path: Path) -> None:
@@ -155,7 +164,7 @@ def test_inconsistent_run_is_refused(synthetic_run: Path, tmp_path: Path) -> Non
     chunk.write_bytes(bytes(data))
     with pytest.raises(InputError, match=r"data/chunk_001.safetensors: sha256 .* differs from "
                                          r"data/index.json \$.chunks\[1\].sha256"):
-        build_release(synthetic_run, tmp_path / "rel", created=CREATED)
+        build_release(synthetic_run, tmp_path / "rel", options=BuildOptions(created=CREATED))
 
 
 def test_failed_rebuild_keeps_the_previous_release(synthetic_run: Path, release: Path,
@@ -163,6 +172,6 @@ def test_failed_rebuild_keeps_the_previous_release(synthetic_run: Path, release:
     before = release.read_bytes()
     (synthetic_run / "llm360.yaml").write_text("name: [unclosed\n")
     with pytest.raises(InputError, match="malformed YAML"):
-        build_release(synthetic_run, release.parent, created=CREATED)
+        build_release(synthetic_run, release.parent, options=BuildOptions(created=CREATED))
     assert release.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rel", "run"]

@@ -20,7 +20,7 @@ from llm360.registry.serialize import canonical_json
 
 __all__ = [
     "IN_TOTO_STATEMENT", "IN_TOTO_PAYLOAD_TYPE", "SLSA_PROVENANCE_V1", "OMS_PREDICATE",
-    "BUILD_TYPE", "BUILDER_ID", "MANIFEST_SUBJECT", "OMS_IGNORE_PATHS",
+    "BUILD_TYPE", "BUILDER_ID", "MANIFEST_SUBJECT", "RELEASE_FILES_SUBJECT", "OMS_IGNORE_PATHS",
     "provenance_statement", "oms_statement", "data_chunks_digest", "release_identity",
 ]
 
@@ -33,6 +33,8 @@ BUILD_TYPE = "https://llm360.dev/buildtypes/pretrain-release/v1"
 #: the builder that assembled and signed the statement
 BUILDER_ID = "https://llm360.dev/builders/llm360-release/v1"
 MANIFEST_SUBJECT = "manifest.json"
+#: the list of the release's own files (cards, plots, signatures) with their sha256
+RELEASE_FILES_SUBJECT = "release-files.json"
 #: paths an OMS verifier skips when it hashes a checkpoint folder (model_signing's git
 #: defaults, plus the signature and card a Hub checkpoint branch carries beside the files)
 OMS_IGNORE_PATHS = (".git", ".gitattributes", ".github", ".gitignore", "model.sig", "README.md")
@@ -61,12 +63,14 @@ def _sha(manifest: Manifest, path: str | None) -> dict[str, str] | None:
 
 def provenance_statement(manifest: Manifest, manifest_bytes: bytes, *,
                          train_config: Mapping[str, Any] | None = None,
+                         release_files: bytes | None = None,
                          parent_release: Mapping[str, str] | None = None,
                          builder_version: str | None = None) -> bytes:
     """The release statement as canonical JSON bytes (what the DSSE envelope carries).
 
     ``parent_release``: ``{"name", "uri" (optional), "sha256"}`` of the manifest of the release
-    this run continued from, if any.
+    this run continued from, if any. ``release_files``: the bytes of ``release-files.json``,
+    signed as a second subject so every card, plot and signature of the release is covered.
     """
     deps: list[dict[str, Any]] = []
     code = manifest.code
@@ -118,10 +122,14 @@ def provenance_statement(manifest: Manifest, manifest_bytes: bytes, *,
     builder: dict[str, Any] = {"id": BUILDER_ID}
     if builder_version:
         builder["version"] = {"llm360": builder_version}
+    subjects = [{"name": MANIFEST_SUBJECT,
+                 "digest": {"sha256": hashlib.sha256(manifest_bytes).hexdigest()}}]
+    if release_files is not None:
+        subjects.append({"name": RELEASE_FILES_SUBJECT,
+                         "digest": {"sha256": hashlib.sha256(release_files).hexdigest()}})
     statement = {
         "_type": IN_TOTO_STATEMENT,
-        "subject": [{"name": MANIFEST_SUBJECT,
-                     "digest": {"sha256": hashlib.sha256(manifest_bytes).hexdigest()}}],
+        "subject": subjects,
         "predicateType": SLSA_PROVENANCE_V1,
         "predicate": {
             "buildDefinition": {

@@ -7,19 +7,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from llm360.errors import InputError
 from llm360.registry.lineage import Problem
 from llm360.registry.models import Manifest
+from llm360.registry.policy import TrustPolicy
 from llm360.registry.signing._statement import (
-    IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT, MANIFEST_SUBJECT, OMS_PREDICATE,
+    IN_TOTO_PAYLOAD_TYPE,
+    IN_TOTO_STATEMENT,
+    MANIFEST_SUBJECT,
+    OMS_PREDICATE,
+    RELEASE_FILES_SUBJECT,
     SLSA_PROVENANCE_V1,
 )
 
-__all__ = ["BUNDLE_FILE", "SIGNATURES_DIR", "SignatureCheck", "check_manifest_signature",
-           "check_usage"]
+__all__ = ["BUNDLE_FILE", "SIGNATURES_DIR", "SignatureCheck", "check_checkpoint_signatures",
+           "check_manifest_signature", "check_usage"]
 
 BUNDLE_FILE = "manifest.sigstore.json"
 SIGNATURES_DIR = "signatures"
@@ -76,8 +82,7 @@ class _Checker:
         return None, f"{where}: the bundle has neither a public key nor a certificate"
 
     def _check_key(self, bundle: dict, where: str, info: dict):
-        from llm360.registry.signing._keys import KeyVerifyError, load_public_key, \
-            verify_key_bundle
+        from llm360.registry.signing._keys import KeyVerifyError, load_public_key, verify_key_bundle
 
         hint = (bundle["verificationMaterial"].get("publicKey") or {}).get("hint")
         if hint:
@@ -99,8 +104,11 @@ class _Checker:
         return self._payload(result.payload_type, result.payload, where)
 
     def _check_keyless(self, raw: bytes, where: str, info: dict):
-        from llm360.registry.signing._keyless import KeylessVerifyError, make_verifier, \
-            verify_keyless_bundle
+        from llm360.registry.signing._keyless import (
+            KeylessVerifyError,
+            make_verifier,
+            verify_keyless_bundle,
+        )
 
         if not self.identity:
             if self.key_path is not None:
@@ -149,15 +157,17 @@ def _subject_sha256(st: dict, name: str | None = None) -> str | None:
     return None
 
 
-def check_manifest_signature(manifest_path: Path, raw: bytes, *, key: Path | None = None,
-                             identity: str | None = None, issuer: str | None = None,
-                             offline: bool = False, trust_config: Path | None = None,
-                             staging: bool = False, allow_unsigned: bool = False
+def check_manifest_signature(raw: bytes, bundle: bytes | None, policy: TrustPolicy
                              ) -> SignatureCheck:
-    """Check ``manifest.sigstore.json`` beside ``manifest_path`` against the manifest bytes."""
-    check_usage(key=key, identity=identity, issuer=issuer)
+    """Check the release bundle (``bundle``: the bytes of ``manifest.sigstore.json``, None
+    when absent) against the manifest bytes ``raw``, under ``policy``.
+
+    Naming a key or an identity in the policy means a signature is required. On success
+    ``info["release_files_sha256"]`` is the signed digest of ``release-files.json`` (absent
+    for releases signed before release files were signed).
+    """
+    check_usage(key=policy.key, identity=policy.identity, issuer=policy.issuer)
     result = SignatureCheck()
-    bundle_path = Path(manifest_path).parent / BUNDLE_FILE
     info = result.info
     info.update(method="none", verified=False, bundle=BUNDLE_FILE)
 
@@ -165,16 +175,21 @@ def check_manifest_signature(manifest_path: Path, raw: bytes, *, key: Path | Non
         result.problems.append(Problem(code="signature", path=BUNDLE_FILE, message=message))
         return result
 
-    if not bundle_path.is_file():
+    if bundle is None:
         info["unsigned"] = True
-        if allow_unsigned:
+        if policy.names_signer:
+            who = f"the key {policy.key}" if policy.key is not None else policy.identity
+            return fail(f"manifest.json is unsigned (no {BUNDLE_FILE}), but a signature by "
+                        f"{who} is required")
+        if policy.allow_unsigned:
             return result
         return fail(f"manifest.json is unsigned: no {BUNDLE_FILE} beside it (pass "
                     "--allow-unsigned to check the bytes anyway)")
-    checker = _Checker(key=key, identity=identity, issuer=issuer, offline=offline,
-                       trust_config=trust_config, staging=staging)
+    checker = _Checker(key=policy.key, identity=policy.identity, issuer=policy.issuer,
+                       offline=policy.offline, trust_config=policy.trust_config,
+                       staging=policy.staging)
     result._checker = checker
-    payload, error = checker.check(bundle_path.read_bytes(), BUNDLE_FILE, info)
+    payload, error = checker.check(bundle, BUNDLE_FILE, info)
     if error:
         return fail(error)
     st, error = _statement(payload, BUNDLE_FILE, SLSA_PROVENANCE_V1)
@@ -194,9 +209,9 @@ def check_manifest_signature(manifest_path: Path, raw: bytes, *, key: Path | Non
             r = json.loads(raw)["release"]
             this_release = {"name": r["name"], "version": r["version"],
                             "created": r["created"]}
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             this_release = None
-        if signed_release and this_release and signed_release != this_release:
+        if isinstance(signed_release, dict) and this_release and signed_release != this_release:
             return fail(f"{BUNDLE_FILE}: the bundle signs another manifest (release "
                         f"{signed_release.get('name')} {signed_release.get('version')} created "
                         f"{signed_release.get('created')}), not this one ("
@@ -204,13 +219,17 @@ def check_manifest_signature(manifest_path: Path, raw: bytes, *, key: Path | Non
                         f"{this_release['created']})")
         return fail(f"manifest.json was changed after it was signed: its sha256 "
                     f"{have[:16]}... differs from the signed subject {str(signed)[:16]}...")
+    release_files = _subject_sha256(st, RELEASE_FILES_SUBJECT)
+    if isinstance(release_files, str):
+        info["release_files_sha256"] = release_files
     info["verified"] = True
     return result
 
 
-def check_checkpoint_signatures(release_dir: Path, manifest: Manifest,
+def check_checkpoint_signatures(read: Callable[[str], bytes | None], manifest: Manifest,
                                 check: SignatureCheck) -> list[Problem]:
-    """Each checkpoint's ``signatures/<ckpt>/model.sig`` (OMS v1.0) against the manifest."""
+    """Each checkpoint's ``signatures/<ckpt>/model.sig`` (OMS v1.0) against the manifest;
+    ``read`` gives a release file's bytes by its release path (None when absent)."""
     checker = check._checker
     if checker is None or not check.ok:
         return []
@@ -218,13 +237,13 @@ def check_checkpoint_signatures(release_dir: Path, manifest: Manifest,
     verified = 0
     for ckpt in manifest.checkpoints:
         rel = f"{SIGNATURES_DIR}/{ckpt.name}/model.sig"
-        path = Path(release_dir) / rel
-        if not path.is_file():
+        raw = read(rel)
+        if raw is None:
             problems.append(Problem(code="signature", path=rel,
                                     message=f"{rel}: missing (every checkpoint of a signed "
                                             "release has an OMS signature)"))
             continue
-        payload, error = checker.check(path.read_bytes(), rel, {})
+        payload, error = checker.check(raw, rel, {})
         st = None
         if not error:
             st, error = _statement(payload, rel, OMS_PREDICATE)

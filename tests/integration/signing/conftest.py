@@ -9,6 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from llm360.registry.build import BuildOptions
+
 _spec = importlib.util.spec_from_file_location(
     "llm360_tests_fake_sigstore", Path(__file__).with_name("_fake_sigstore.py"))
 fake_sigstore_module = importlib.util.module_from_spec(_spec)
@@ -51,9 +53,9 @@ def key_pair(tmp_path: Path) -> tuple[Path, Path]:
 def key_release(synthetic_run: Path, key_pair, tmp_path: Path) -> Path:
     """A release of the synthetic run signed with ``key_pair``; returns manifest.json."""
     from llm360.registry.build import build_release
-    from llm360.registry.signing import signing_step
+    from llm360.registry.signing import make_signer
 
-    step = signing_step("key", key_path=key_pair[0])
-    result = build_release(synthetic_run, tmp_path / "release", created="2026-11-27T00:00:00Z",
-                           extra_steps=(step,))
+    step = make_signer("key", key_path=key_pair[0])
+    result = build_release(synthetic_run, tmp_path / "release",
+                           options=BuildOptions(created="2026-11-27T00:00:00Z"), signer=step)
     return result.manifest_path

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from llm360.errors import SigningError
-from llm360.registry.build import build_release
-from llm360.registry.signing import signing_step
+from llm360.registry.build import BuildOptions, build_release
+from llm360.registry.policy import TrustPolicy
+from llm360.registry.signing import make_signer
 from llm360.registry.verify import verify_release
 
 IDENTITY = "release-bot@llm360.example"  # what the fake_sigstore fixture's tokens say
@@ -21,10 +22,11 @@ ISSUER = "https://oidc.llm360.example"
 
 @pytest.fixture
 def keyless_release(synthetic_run: Path, fake_sigstore, tmp_path: Path) -> Path:
-    step = signing_step("sigstore", identity_token=fake_sigstore.token(),
+    step = make_signer("sigstore", identity_token=fake_sigstore.token(),
                         trust_config=fake_sigstore.trust_config)
-    return build_release(synthetic_run, tmp_path / "release", created="2026-11-27T00:00:00Z",
-                         extra_steps=(step,)).manifest_path
+    return build_release(synthetic_run, tmp_path / "release",
+                         options=BuildOptions(created="2026-11-27T00:00:00Z"),
+                         signer=step).manifest_path
 
 
 def _sig_messages(report) -> list[str]:
@@ -37,8 +39,8 @@ def test_round_trip(keyless_release: Path, fake_sigstore) -> None:
     assert bundle["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
     assert "certificate" in bundle["verificationMaterial"]
     assert len(bundle["verificationMaterial"]["tlogEntries"]) == 1
-    report = verify_release(keyless_release, identity=IDENTITY, issuer=ISSUER,
-                            trust_config=trust)
+    report = verify_release(keyless_release, policy=TrustPolicy(identity=IDENTITY, issuer=ISSUER,
+                                                                trust_config=trust))
     assert report.ok, report.failures
     assert report.signature == {**report.signature, "method": "sigstore", "verified": True,
                                 "identity": IDENTITY, "issuer": ISSUER,
@@ -46,16 +48,18 @@ def test_round_trip(keyless_release: Path, fake_sigstore) -> None:
 
 
 def test_wrong_identity(keyless_release: Path, fake_sigstore) -> None:
-    report = verify_release(keyless_release, identity="mallory@llm360.example", issuer=ISSUER,
-                            trust_config=fake_sigstore.trust_config)
+    policy = TrustPolicy(identity="mallory@llm360.example", issuer=ISSUER,
+                         trust_config=fake_sigstore.trust_config)
+    report = verify_release(keyless_release, policy=policy)
     (msg,) = _sig_messages(report)
     assert "wrong identity" in msg and IDENTITY in msg
 
 
 def test_wrong_issuer(keyless_release: Path, fake_sigstore) -> None:
-    report = verify_release(keyless_release, identity=IDENTITY,
-                            issuer="https://token.actions.githubusercontent.com",
-                            trust_config=fake_sigstore.trust_config)
+    policy = TrustPolicy(identity=IDENTITY,
+                         issuer="https://token.actions.githubusercontent.com",
+                         trust_config=fake_sigstore.trust_config)
+    report = verify_release(keyless_release, policy=policy)
     (msg,) = _sig_messages(report)
     assert "wrong issuer" in msg and ISSUER in msg
 
@@ -67,8 +71,8 @@ def test_tampered_payload(keyless_release: Path, fake_sigstore) -> None:
     statement["predicate"]["buildDefinition"]["internalParameters"]["seed"] = 7
     bundle["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
     path.write_text(json.dumps(bundle))
-    report = verify_release(keyless_release, identity=IDENTITY, issuer=ISSUER,
-                            trust_config=fake_sigstore.trust_config)
+    report = verify_release(keyless_release, policy=TrustPolicy(identity=IDENTITY, issuer=ISSUER,
+                                                                trust_config=fake_sigstore.trust_config))
     (msg,) = _sig_messages(report)
     assert "bad signature" in msg
 
@@ -77,14 +81,15 @@ def test_tampered_manifest(keyless_release: Path, fake_sigstore) -> None:
     data = json.loads(keyless_release.read_bytes())
     data["release"]["authors"] = ["someone else"]
     keyless_release.write_text(json.dumps(data))
-    report = verify_release(keyless_release, identity=IDENTITY, issuer=ISSUER,
-                            trust_config=fake_sigstore.trust_config)
+    report = verify_release(keyless_release, policy=TrustPolicy(identity=IDENTITY, issuer=ISSUER,
+                                                                trust_config=fake_sigstore.trust_config))
     (msg,) = _sig_messages(report)
     assert "changed after it was signed" in msg
 
 
 def test_not_trusted_by_production_root(keyless_release: Path, tmp_path: Path) -> None:
-    report = verify_release(keyless_release, identity=IDENTITY, issuer=ISSUER, offline=True)
+    report = verify_release(keyless_release,
+                            policy=TrustPolicy(identity=IDENTITY, issuer=ISSUER, offline=True))
     (msg,) = _sig_messages(report)
     assert "bad signature" in msg
 
@@ -93,7 +98,7 @@ def test_key_given_for_keyless_release(keyless_release: Path, tmp_path: Path) ->
     from llm360.registry.signing import write_key_pair
 
     write_key_pair(tmp_path / "k.pem", tmp_path / "k.pub")
-    report = verify_release(keyless_release, key=tmp_path / "k.pub")
+    report = verify_release(keyless_release, policy=TrustPolicy(key=tmp_path / "k.pub"))
     (msg,) = _sig_messages(report)
     assert "signed keylessly" in msg
 
@@ -112,10 +117,10 @@ def test_no_token(synthetic_run: Path, fake_sigstore, tmp_path: Path, monkeypatc
                 "SIGSTORE_ID_TOKEN", "GITHUB_ACTIONS", "GOOGLE_SERVICE_ACCOUNT_NAME",
                 "BUILDKITE", "CIRCLECI", "GITLAB_CI"):
         monkeypatch.delenv(var, raising=False)
-    step = signing_step("sigstore", trust_config=fake_sigstore.trust_config)
+    step = make_signer("sigstore", trust_config=fake_sigstore.trust_config)
     with pytest.raises(SigningError, match="no identity token"):
-        build_release(synthetic_run, tmp_path / "r", created="2026-11-27T00:00:00Z",
-                      extra_steps=(step,))
+        build_release(synthetic_run, tmp_path / "r",
+                      options=BuildOptions(created="2026-11-27T00:00:00Z"), signer=step)
     assert not (tmp_path / "r").exists()
 
 

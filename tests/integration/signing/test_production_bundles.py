@@ -9,8 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry.signing._keyless import KeylessVerifyError, make_verifier, \
-    verify_keyless_bundle
+from llm360.registry.build import BuildOptions
+from llm360.registry.policy import TrustPolicy
+from llm360.registry.signing._keyless import (
+    KeylessVerifyError,
+    make_verifier,
+    verify_keyless_bundle,
+)
 
 BEACON = ("https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/"
           ".github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main")
@@ -74,10 +79,12 @@ def test_real_bundle_as_release_signature(fixtures: Path, tmp_path: Path,
     from llm360.registry.build import build_release
     from llm360.registry.verify import verify_release
 
-    result = build_release(synthetic_run, tmp_path / "rel", created="2026-11-27T00:00:00Z")
+    result = build_release(synthetic_run, tmp_path / "rel",
+                           options=BuildOptions(created="2026-11-27T00:00:00Z"))
     (result.manifest_path.parent / "manifest.sigstore.json").write_bytes(
         (fixtures / CASES[0][0]).read_bytes())
-    report = verify_release(result.manifest_path, identity=BEACON, issuer=GITHUB, offline=True)
+    report = verify_release(result.manifest_path,
+                            policy=TrustPolicy(identity=BEACON, issuer=GITHUB, offline=True))
     (problem,) = report.failures
     assert problem.code == "signature"
     assert "does not sign an llm360 manifest" in problem.message

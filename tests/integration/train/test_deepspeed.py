@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry.build import build_release
+from llm360.registry.build import BuildOptions, build_release
+from llm360.registry.policy import TrustPolicy
 from llm360.registry.verify import verify_release
 
 from .conftest import copy_data_only, free_port, llm360_cmd, subprocess_env
@@ -50,8 +51,10 @@ def test_zero2_two_processes_save_and_one_process_resumes(prepared_run: Path,
     st2 = json.loads((run / "checkpoints/ckpt_002/trainer_state.json").read_bytes())
     assert st2["train_config"]["world_size"] == 1 and st2["parents"][0]["name"] == "ckpt_001"
     assert st2["metrics"]["train_loss"] < st["metrics"]["train_loss"]
-    built = build_release(run, tmp_path / "release", created="2026-11-27T00:00:00Z")
-    assert verify_release(built.manifest_path, run, allow_unsigned=True).problems == ()
+    built = build_release(run, tmp_path / "release",
+                          options=BuildOptions(created="2026-11-27T00:00:00Z"))
+    assert verify_release(built.manifest_path, run,
+                          policy=TrustPolicy(allow_unsigned=True)).problems == ()
 
     # the same checkpoint resumes on the plain torch backend (numerically close, not bitwise:
     # ZeRO steps on flattened buffers)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry.build import build_release
+from llm360.registry.build import BuildOptions, build_release
 from llm360.registry.hashing import root_digest, sha256_file
 from llm360.registry.lineage import children
+from llm360.registry.policy import TrustPolicy
 from llm360.registry.schema import validate
 from llm360.registry.verify import verify_release
 
@@ -63,10 +64,11 @@ def test_run_directory_has_every_file_and_the_loss_falls(trained_run) -> None:
 
 def test_release_builds_and_verifies(trained_run, tmp_path: Path) -> None:
     run, _ = trained_run
-    built = build_release(run, tmp_path / "release", created="2026-11-27T00:00:00Z")
+    built = build_release(run, tmp_path / "release",
+                          options=BuildOptions(created="2026-11-27T00:00:00Z"))
     assert [c.name for c in built.manifest.checkpoints] == ["ckpt_000", "ckpt_001", "ckpt_002"]
     assert built.manifest.model.parameters > 900_000
-    report = verify_release(built.manifest_path, run, allow_unsigned=True)
+    report = verify_release(built.manifest_path, run, policy=TrustPolicy(allow_unsigned=True))
     assert report.problems == ()
 
 
@@ -101,9 +103,11 @@ def test_resume_with_other_hyperparameters_forks(run_copy: Path, tmp_path: Path)
     st = json.loads((run_copy / "checkpoints/ckpt_002-fork1/trainer_state.json").read_bytes())
     assert st["parents"][0]["name"] == "ckpt_001" and st["train_config"]["precision"] == "bf16"
     assert (run_copy / "logs/train-fork1.jsonl").is_file()
-    built = build_release(run_copy, tmp_path / "release", created="2026-11-27T00:00:00Z")
+    built = build_release(run_copy, tmp_path / "release",
+                          options=BuildOptions(created="2026-11-27T00:00:00Z"))
     assert children(built.manifest, "ckpt_001") == ["ckpt_002", "ckpt_002-fork1"]
-    assert verify_release(built.manifest_path, run_copy, allow_unsigned=True).problems == ()
+    assert verify_release(built.manifest_path, run_copy,
+                          policy=TrustPolicy(allow_unsigned=True)).problems == ()
 
 
 def test_resume_never_overwrites_a_different_checkpoint(run_copy: Path) -> None:

@@ -12,7 +12,11 @@ import pytest
 from llm360.registry.build import build_manifest
 from llm360.registry.serialize import manifest_to_bytes
 from llm360.registry.signing import (
-    BUILD_TYPE, data_chunks_digest, oms_statement, provenance_statement, statements_for,
+    BUILD_TYPE,
+    data_chunks_digest,
+    oms_statement,
+    provenance_statement,
+    statements_for,
 )
 
 
@@ -115,7 +119,10 @@ def test_oms_refuses_inconsistent_checkpoint(built) -> None:
 
 def test_statements_for_orders_release_then_checkpoints(built) -> None:
     manifest, raw, records = built
-    out = statements_for(manifest, raw, records)
+    out = statements_for(manifest, raw, train_config=records.train_config,
+                         release_files=b"{}")
     assert len(out) == 1 + len(manifest.checkpoints)
+    assert [s["name"] for s in json.loads(out[0])["subject"]] == ["manifest.json",
+                                                                   "release-files.json"]
     assert [json.loads(s)["subject"][0]["name"] for s in out[1:]] == \
         [c.name for c in manifest.checkpoints]

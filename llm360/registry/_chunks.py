@@ -1,0 +1,65 @@
+"""What a data chunk file says about itself, read from its bytes: rows, tokens, Merkle root.
+
+The build signs these facts, so it computes them from the chunk file rather than copying
+``data/index.json``. They are a pure function of the file's bytes, so they are cached by the
+file's sha256 (``RUN/.llm360/chunk-cache.json``): an unchanged chunk is not read twice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from llm360.errors import InputError
+from llm360.registry._files import resolve_inside, write_atomic
+from llm360.registry._safetensors import read_rows
+from llm360.registry.hashing import rows_merkle_root
+
+__all__ = ["ChunkFacts", "chunk_facts"]
+
+_CACHE = "chunk-cache.json"
+_VERSION = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChunkFacts:
+    sequences: int
+    seq_len: int
+    tokens: int
+    merkle_root: str
+
+
+def _load(cache_dir: Path) -> dict:
+    try:
+        data = json.loads((cache_dir / _CACHE).read_text("utf-8"))
+        if isinstance(data, dict) and data.get("version") == _VERSION:
+            return data.get("entries") or {}
+    except (OSError, ValueError, RecursionError):
+        pass
+    return {}
+
+
+def chunk_facts(root: Path, rel: str, sha256: str, *, cache_dir: Path | None = None
+                ) -> ChunkFacts:
+    """The facts of ``root/rel`` whose bytes hash to ``sha256``."""
+    entries = _load(cache_dir) if cache_dir is not None else {}
+    hit = entries.get(sha256)
+    if isinstance(hit, dict):
+        try:
+            return ChunkFacts(**hit)
+        except TypeError:
+            pass
+    rows = read_rows(resolve_inside(root, rel, where="data chunk"))
+    if rows.ndim != 2:
+        raise InputError(f"{root / rel}: the tokens tensor is not 2-D")
+    facts = ChunkFacts(sequences=int(rows.shape[0]), seq_len=int(rows.shape[1]),
+                       tokens=int(rows.size), merkle_root=rows_merkle_root(rows))
+    if cache_dir is not None:
+        entries[sha256] = asdict(facts)
+        try:
+            write_atomic(cache_dir / _CACHE, json.dumps(
+                {"version": _VERSION, "entries": entries}, sort_keys=True).encode("utf-8"))
+        except OSError:
+            pass  # a read-only run directory goes without the cache
+    return facts
