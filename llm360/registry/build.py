@@ -22,10 +22,12 @@ from llm360.registry._files import write_atomic
 from llm360.registry._run import RunRecords, artifact_kind, read_run
 from llm360.registry._safetensors import count_parameters
 from llm360.registry.hashing import FileDigest, HashCache, hash_files, root_digest
+from llm360.registry.merkle import LEGACY
 from llm360.registry.models import (
-    Artifact, Checkpoint, Code, Data, DataChunk, Environment, Licenses, Manifest, Model, Release,
-    Training,
+    LEGACY_SCHEMA_VERSION, SCHEMA_VERSION, Artifact, Checkpoint, Code, Data, DataChunk,
+    Environment, Licenses, Manifest, Model, Release, Training,
 )
+from llm360.registry.mof import default_component_licenses
 from llm360.registry.schema import validate
 from llm360.registry.serialize import manifest_to_bytes, to_data
 
@@ -53,9 +55,19 @@ def format_created(when: datetime | None = None) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: str) -> Manifest:
-    """The manifest a run's records and file digests describe."""
+def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: str,
+             schema_version: str = SCHEMA_VERSION) -> Manifest:
+    """The manifest a run's records and file digests describe, in ``schema_version`` (verify
+    rebuilds an ``llm360.manifest/v1`` manifest as v1: four licenses, legacy Merkle roots)."""
     meta = records.metadata
+    legacy = schema_version == LEGACY_SCHEMA_VERSION
+    merkle_format = records.data_index.get("merkle", LEGACY)
+    if legacy and merkle_format != LEGACY:
+        raise InputError(f"{records.root}/data/index.json: Merkle roots in the {merkle_format} "
+                         f"format cannot be described by a {schema_version} manifest")
+    four = {k: meta["licenses"][k] for k in ("weights", "code", "data", "documentation")}
+    licenses = Licenses(**four, components=None if legacy else default_component_licenses(
+        four, meta["licenses"].get("components")))
     artifacts = tuple(Artifact(path=d.path, kind=artifact_kind(d.path), size=d.size,
                                sha256=d.sha256) for d in sorted(digests.values(),
                                                                 key=lambda d: d.path))
@@ -89,7 +101,7 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
     return Manifest(
         release=Release(
             name=meta["name"], version=str(meta["version"]), created=created,
-            licenses=Licenses(**meta["licenses"]), description=meta.get("description"),
+            licenses=licenses, description=meta.get("description"),
             authors=tuple(meta.get("authors", ())), language=tuple(meta.get("language", ())),
             tags=tuple(meta.get("tags", ())), links=dict(meta.get("links", {})),
         ),
@@ -101,7 +113,8 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
             tokenizer_sha256=digests[records.tokenizer].sha256 if records.tokenizer else None,
         ),
         artifacts=artifacts,
-        data=Data(index="data/index.json", seq_len=index["seq_len"], chunks=chunks),
+        data=Data(index="data/index.json", seq_len=index["seq_len"], chunks=chunks,
+                  merkle=None if legacy else merkle_format),
         checkpoints=tuple(checkpoints),
         training=Training(
             config="config/train.json", backend=train["backend"],
@@ -115,6 +128,7 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
                   repository=code["repository"], commit=code["commit"], dirty=code["dirty"]),
         environment=Environment(**{k: prov["environment"][k]
                                    for k in ("python", "platform", "hardware")}),
+        schema_version=schema_version,
     )
 
 

@@ -362,6 +362,7 @@ def _context(manifest: Manifest, manifest_bytes: bytes, inputs: _RunInputs, sig:
         "metadata": _metadata(manifest, hub, extra, final_evals, release.name),
         "data_license": release.licenses.data,
         "example_chunk": chunks[0] if chunks else None,
+        "merkle_format": manifest.data.merkle_format,
     }
 
 

@@ -191,7 +191,8 @@ def _field_problems(manifest: Manifest, root: Path, notes: list[str]) -> list[Pr
         listed = {a.path: FileDigest(path=a.path, size=a.size, sha256=a.sha256)
                   for a in manifest.artifacts}
         records = read_run(root, only=set(listed))
-        rebuilt = assemble(records, listed, created=manifest.release.created)
+        rebuilt = assemble(records, listed, created=manifest.release.created,
+                           schema_version=manifest.schema_version)
     except (Llm360Error, KeyError) as exc:
         notes.append(f"the run's records could not be read for comparison: {exc}")
         return []
