@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from llm360 import __version__
+from llm360.cli.audit_cmd import audit
 from llm360.cli.card_cmd import card
 from llm360.cli.data_cmd import data
 from llm360.cli.keygen_cmd import keygen
@@ -34,6 +35,7 @@ cli.add_command(keygen)
 cli.add_command(card)
 cli.add_command(data)
 cli.add_command(train)
+cli.add_command(audit)
 
 
 def main() -> None:
