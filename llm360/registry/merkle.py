@@ -25,7 +25,7 @@ import numpy as np
 
 __all__ = ["RFC6962", "LEGACY", "FORMATS", "DEFAULT_FORMAT", "leaf_hash", "node_hash",
            "row_bytes", "row_leaves", "merkle_root", "rows_merkle_root", "inclusion_proof",
-           "root_from_proof"]
+           "inclusion_proofs", "root_from_proof"]
 
 RFC6962 = "rfc6962"
 LEGACY = "legacy"
@@ -91,16 +91,29 @@ def rows_merkle_root(rows, fmt: str = DEFAULT_FORMAT) -> str:
 def inclusion_proof(leaves: Sequence[bytes], index: int, fmt: str = DEFAULT_FORMAT
                     ) -> list[bytes]:
     """The audit path of leaf ``index``: sibling digests from the leaf up to the root."""
+    return inclusion_proofs(leaves, [index], fmt)[1][0]
+
+
+def inclusion_proofs(leaves: Sequence[bytes], indices: Sequence[int],
+                     fmt: str = DEFAULT_FORMAT) -> tuple[str, list[list[bytes]]]:
+    """(root hex, audit path of each leaf in ``indices``), building the tree once."""
     _check(fmt)
-    if not 0 <= index < len(leaves):
-        raise IndexError(f"leaf {index} is not in a tree of {len(leaves)} leaves")
-    path = []
-    for level in _levels(leaves, fmt)[:-1]:
-        sibling = index ^ 1
-        if sibling < len(level):
-            path.append(level[sibling])
-        index //= 2
-    return path
+    for index in indices:
+        if not 0 <= index < len(leaves):
+            raise IndexError(f"leaf {index} is not in a tree of {len(leaves)} leaves")
+    if not leaves:
+        return hashlib.sha256(b"").hexdigest(), []
+    levels = _levels(leaves, fmt)
+    paths = []
+    for index in indices:
+        path = []
+        for level in levels[:-1]:
+            sibling = index ^ 1
+            if sibling < len(level):
+                path.append(level[sibling])
+            index //= 2
+        paths.append(path)
+    return levels[-1][0].hex(), paths
 
 
 def root_from_proof(leaf: bytes, index: int, size: int, path: Sequence[bytes],

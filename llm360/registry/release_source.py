@@ -67,7 +67,7 @@ class ReleaseSource:
     def read(self, rel: str) -> bytes:
         """The bytes of artifact ``rel``, checked against the manifest's sha256."""
         raw = self.path(rel).read_bytes()
-        self._compare(rel, hashlib.sha256(raw).hexdigest(), len(raw))
+        self.compare_digest(rel, hashlib.sha256(raw).hexdigest(), len(raw))
         return raw
 
     def check(self, rel: str) -> Path:
@@ -76,10 +76,11 @@ class ReleaseSource:
 
         full = self.path(rel)
         size, digest = sha256_file(full)
-        self._compare(rel, digest, size)
+        self.compare_digest(rel, digest, size)
         return full
 
-    def _compare(self, rel: str, digest: str, size: int) -> None:
+    def compare_digest(self, rel: str, digest: str, size: int) -> None:
+        """Raise ``VerificationError`` unless (digest, size) are what the manifest lists."""
         art = self.artifact(rel)
         if digest != art.sha256 or size != art.size:
             raise VerificationError(f"{rel}: sha256 {digest[:16]}... differs from the "
