@@ -363,7 +363,15 @@ def _context(manifest: Manifest, manifest_bytes: bytes, inputs: _RunInputs, sig:
         "data_license": release.licenses.data,
         "example_chunk": chunks[0] if chunks else None,
         "merkle_format": manifest.data.merkle_format,
+        "openness": _openness(manifest),
     }
+
+
+def _openness(manifest: Manifest) -> str:
+    """The MOF class the release reaches with the cards being rendered beside it."""
+    from llm360.registry.audit import grade
+
+    return grade(manifest, release_files={"README.md", "DATA_CARD.md"}).label
 
 
 # ---- rendering -----------------------------------------------------------------------------
