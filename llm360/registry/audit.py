@@ -20,11 +20,11 @@ import yaml
 from llm360.errors import InputError
 from llm360.registry._files import write_atomic
 from llm360.registry.models import Manifest
-from llm360.registry.release_source import ReleaseSource
 from llm360.registry.mof import (
     CLASS_LABELS, COMPONENTS, FRAMEWORK, Component, default_component_licenses, is_open_license,
     is_type_appropriate,
 )
+from llm360.registry.release_source import ReleaseSource
 
 __all__ = ["ComponentResult", "AuditResult", "grade", "audit_release", "mot_record",
            "write_mot_yaml", "MOT_HEADER"]

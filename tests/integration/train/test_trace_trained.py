@@ -3,8 +3,6 @@ text that spans two rows, text never trained on, and the data order of each chec
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from safetensors.numpy import load_file
 
