@@ -44,6 +44,8 @@ def audit(release: str, root: Path | None, mot_yaml: Path | None, as_json: bool)
             echo_json(data)
             return 0
         click.echo(f"{result.release} {result.version} ({result.schema_version})")
+        click.echo("ok = present under an open license (counts), -- = absent, "
+                   "NO = present but the license is not open")
         for cls in (3, 2, 1):
             click.echo(f"  {_roman(cls)}:")
             for c in result.components:
