@@ -5,10 +5,13 @@ from __future__ import annotations
 import click
 
 from llm360 import __version__
+from llm360.cli.audit_cmd import audit
 from llm360.cli.card_cmd import card
 from llm360.cli.data_cmd import data
 from llm360.cli.keygen_cmd import keygen
+from llm360.cli.lineage_cmd import lineage
 from llm360.cli.release_cmd import release
+from llm360.cli.trace_cmd import trace
 from llm360.cli.train_cmd import train
 from llm360.cli.verify_cmd import verify
 
@@ -34,6 +37,9 @@ cli.add_command(keygen)
 cli.add_command(card)
 cli.add_command(data)
 cli.add_command(train)
+cli.add_command(audit)
+cli.add_command(lineage)
+cli.add_command(trace)
 
 
 def main() -> None:

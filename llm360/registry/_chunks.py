@@ -40,11 +40,13 @@ def _load(cache_dir: Path) -> dict:
     return {}
 
 
-def chunk_facts(root: Path, rel: str, sha256: str, *, cache_dir: Path | None = None
-                ) -> ChunkFacts:
-    """The facts of ``root/rel`` whose bytes hash to ``sha256``."""
+def chunk_facts(root: Path, rel: str, sha256: str, *, fmt: str,
+                cache_dir: Path | None = None) -> ChunkFacts:
+    """The facts of ``root/rel`` whose bytes hash to ``sha256``, its Merkle root in the
+    format ``fmt`` (``llm360.registry.merkle``)."""
     entries = _load(cache_dir) if cache_dir is not None else {}
-    hit = entries.get(sha256)
+    key = f"{fmt}:{sha256}"
+    hit = entries.get(key)
     if isinstance(hit, dict):
         try:
             return ChunkFacts(**hit)
@@ -54,9 +56,9 @@ def chunk_facts(root: Path, rel: str, sha256: str, *, cache_dir: Path | None = N
     if rows.ndim != 2:
         raise InputError(f"{root / rel}: the tokens tensor is not 2-D")
     facts = ChunkFacts(sequences=int(rows.shape[0]), seq_len=int(rows.shape[1]),
-                       tokens=int(rows.size), merkle_root=rows_merkle_root(rows))
+                       tokens=int(rows.size), merkle_root=rows_merkle_root(rows, fmt))
     if cache_dir is not None:
-        entries[sha256] = asdict(facts)
+        entries[key] = asdict(facts)
         try:
             write_atomic(cache_dir / _CACHE, json.dumps(
                 {"version": _VERSION, "entries": entries}, sort_keys=True).encode("utf-8"))

@@ -25,19 +25,12 @@ from llm360.registry._files import list_files, write_atomic
 from llm360.registry._run import RunRecords, artifact_kind, read_run
 from llm360.registry._safetensors import count_parameters
 from llm360.registry.hashing import FileDigest, HashCache, hash_files, root_digest
+from llm360.registry.merkle import LEGACY
 from llm360.registry.models import (
-    Artifact,
-    Checkpoint,
-    Code,
-    Data,
-    DataChunk,
-    Environment,
-    Licenses,
-    Manifest,
-    Model,
-    Release,
-    Training,
+    LEGACY_SCHEMA_VERSION, SCHEMA_VERSION, Artifact, Checkpoint, Code, Data, DataChunk,
+    Environment, Licenses, Manifest, Model, Release, Training,
 )
+from llm360.registry.mof import default_component_licenses
 from llm360.registry.release_dir import (
     INCOMPLETE_MARK,
     MANIFEST_FILE,
@@ -128,10 +121,20 @@ def format_created(when: datetime | None = None) -> str:
 
 
 def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: str,
-             chunks: dict[str, ChunkFacts] | None = None) -> Manifest:
-    """The manifest a run's records and file digests describe; ``chunks`` (facts read from
-    the chunk files) replace what ``data/index.json`` claims where given."""
+             chunks: dict[str, ChunkFacts] | None = None,
+             schema_version: str = SCHEMA_VERSION) -> Manifest:
+    """The manifest a run's records and file digests describe, in ``schema_version`` (verify
+    rebuilds an ``llm360.manifest/v1`` manifest as v1: four licenses, legacy Merkle roots);
+    ``chunks`` (facts read from the chunk files) replace what ``data/index.json`` claims."""
     meta = records.metadata
+    legacy = schema_version == LEGACY_SCHEMA_VERSION
+    merkle_format = records.data_index.get("merkle", LEGACY)
+    if legacy and merkle_format != LEGACY:
+        raise InputError(f"{records.root}/data/index.json: Merkle roots in the {merkle_format} "
+                         f"format cannot be described by a {schema_version} manifest")
+    four = {k: meta["licenses"][k] for k in ("weights", "code", "data", "documentation")}
+    licenses = Licenses(**four, components=None if legacy else default_component_licenses(
+        four, meta["licenses"].get("components")))
     artifacts = tuple(Artifact(path=d.path, kind=artifact_kind(d.path), size=d.size,
                                sha256=d.sha256) for d in sorted(digests.values(),
                                                                 key=lambda d: d.path))
@@ -170,7 +173,7 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
     return Manifest(
         release=Release(
             name=meta["name"], version=str(meta["version"]), created=created,
-            licenses=Licenses(**meta["licenses"]), description=meta.get("description"),
+            licenses=licenses, description=meta.get("description"),
             authors=tuple(meta.get("authors", ())), language=tuple(meta.get("language", ())),
             tags=tuple(meta.get("tags", ())), links=dict(meta.get("links", {})),
         ),
@@ -182,7 +185,8 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
             tokenizer_sha256=digests[records.tokenizer].sha256 if records.tokenizer else None,
         ),
         artifacts=artifacts,
-        data=Data(index="data/index.json", seq_len=index["seq_len"], chunks=tuple(data_chunks)),
+        data=Data(index="data/index.json", seq_len=index["seq_len"], chunks=tuple(data_chunks),
+                  merkle=None if legacy else merkle_format),
         checkpoints=tuple(checkpoints),
         training=Training(
             config="config/train.json", backend=train["backend"],
@@ -196,6 +200,7 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
                   repository=code["repository"], commit=code["commit"], dirty=code["dirty"]),
         environment=Environment(**{k: prov["environment"][k]
                                    for k in ("python", "platform", "hardware")}),
+        schema_version=schema_version,
     )
 
 
@@ -277,8 +282,9 @@ def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], Non
     cache = HashCache(cache_dir / CACHE_FILE.name) if cache_dir is not None else None
     digests = {d.path: d for d in hash_files(records.root, records.files, cache=cache,
                                              progress=progress)}
+    fmt = records.data_index.get("merkle", LEGACY)
     chunks = {c["path"]: chunk_facts(records.root, c["path"], digests[c["path"]].sha256,
-                                     cache_dir=cache_dir)
+                                     fmt=fmt, cache_dir=cache_dir)
               for c in records.data_index["chunks"] if c["path"] in digests}
     manifest = assemble(records, digests, created=created, chunks=chunks)
     problems = consistency_problems(records, manifest, chunks=chunks,

@@ -372,7 +372,16 @@ def _context(manifest: Manifest, manifest_bytes: bytes, inputs: _RunInputs, sig:
         "metadata": _metadata(manifest, hub, extra, final_evals, release.name),
         "data_license": release.licenses.data,
         "example_chunk": chunks[0] if chunks else None,
+        "merkle_format": manifest.data.merkle_format,
+        "openness": _openness(manifest),
     }
+
+
+def _openness(manifest: Manifest) -> str:
+    """The MOF class the release reaches with the cards being rendered beside it."""
+    from llm360.registry.audit import grade
+
+    return grade(manifest, release_files={"README.md", "DATA_CARD.md"}).label
 
 
 # ---- rendering -----------------------------------------------------------------------------

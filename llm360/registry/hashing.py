@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm360.errors import InputError
+from llm360.registry import merkle
 from llm360.registry._files import resolve_inside, write_atomic
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "hash_files",
     "root_digest",
     "merkle_root",
+    "rows_merkle_root",
     "DEFAULT_BLOCK",
 ]
 
@@ -179,20 +181,11 @@ def root_digest(digests: Iterable[tuple[str, str]]) -> str:
     return h.hexdigest()
 
 
-def merkle_root(leaves: Sequence[bytes]) -> str:
-    """Merkle root (hex) over leaf digests: a node is sha256(left || right); an odd last node
-    moves up unchanged; no leaves gives sha256 of the empty string."""
-    if not leaves:
-        return hashlib.sha256(b"").hexdigest()
-    level = list(leaves)
-    while len(level) > 1:
-        nxt = [hashlib.sha256(level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0].hex()
+def merkle_root(leaves: Sequence[bytes], fmt: str = merkle.DEFAULT_FORMAT) -> str:
+    """Merkle root (hex) over leaf digests; see ``llm360.registry.merkle`` for the formats."""
+    return merkle.merkle_root(leaves, fmt)
 
 
-def rows_merkle_root(rows) -> str:
-    """Merkle root over the sha256 of each row of a 2-D array (rows as little-endian bytes)."""
-    return merkle_root([hashlib.sha256(row.tobytes()).digest() for row in rows])
+def rows_merkle_root(rows, fmt: str = merkle.DEFAULT_FORMAT) -> str:
+    """Merkle root over the rows of a 2-D token array (rows as little-endian int32 bytes)."""
+    return merkle.rows_merkle_root(rows, fmt)

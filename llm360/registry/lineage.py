@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from llm360.registry.hashing import root_digest
 from llm360.registry.models import Checkpoint, Manifest
 
-__all__ = ["Problem", "check", "ancestors", "data_seen", "children", "roots"]
+__all__ = ["Problem", "Span", "check", "ancestors", "data_seen", "children", "roots",
+           "descendants", "spans", "data_order"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,3 +165,95 @@ def children(manifest: Manifest, name: str) -> list[str]:
 def roots(manifest: Manifest) -> list[str]:
     """Checkpoints with no parent."""
     return [c.name for c in manifest.checkpoints if not c.parents]
+
+
+def descendants(manifest: Manifest, name: str) -> list[str]:
+    """Every checkpoint that descends from ``name``, in manifest order (by step)."""
+    found: set[str] = set()
+    frontier = [name]
+    while frontier:
+        nxt = []
+        for n in frontier:
+            for child in children(manifest, n):
+                if child not in found:
+                    found.add(child)
+                    nxt.append(child)
+        frontier = nxt
+    return [c.name for c in manifest.checkpoints if c.name in found]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Span:
+    """The rows of one data chunk that one checkpoint trained on, since its parent.
+
+    Rows ``0 .. rows - 1`` of the chunk, in order; row ``r`` went into optimizer step
+    ``step_of(r)`` (None when the manifest does not pin steps to rows: the tokens between the
+    parent and the checkpoint are not a whole number of rows per step).
+    """
+
+    checkpoint: str
+    chunk: int
+    path: str
+    rows: int
+    tokens: int
+    first_step: int
+    last_step: int
+    start_step: int          # the parent's step: steps are 1-based after it
+    row_offset: int          # rows of the checkpoint's earlier chunks trained before this one
+    rows_per_step: int | None
+
+    def step_of(self, row: int) -> int | None:
+        """The optimizer step that trained chunk row ``row`` (None: not in this span or the
+        step is not known)."""
+        if not 0 <= row < self.rows or self.rows_per_step is None:
+            return None
+        return self.start_step + (self.row_offset + row) // self.rows_per_step + 1
+
+
+def spans(manifest: Manifest) -> list[Span]:
+    """What each checkpoint trained on since its parent, chunk by chunk, in manifest order.
+
+    From the manifest alone: the checkpoint trained ``(tokens_seen - parent tokens_seen) /
+    seq_len`` rows in ``step - parent step`` optimizer steps, taking the rows of its data
+    chunks in order from the first row (what ``llm360 train`` does). A merge counts from the
+    parent with the most steps.
+    """
+    ckpts = _by_name(manifest)
+    chunks = {c.index: c for c in manifest.data.chunks}
+    seq_len = manifest.data.seq_len
+    out: list[Span] = []
+    for c in manifest.checkpoints:
+        parents = [ckpts[p] for p in c.parents if p in ckpts]
+        base = max(parents, key=lambda p: (p.step, p.tokens_seen), default=None)
+        start_step = base.step if base else 0
+        start_tokens = base.tokens_seen if base else 0
+        steps = max(c.step - start_step, 0)
+        rows_total = max(c.tokens_seen - start_tokens, 0) // seq_len
+        per_step = rows_total // steps if steps and rows_total % steps == 0 else None
+        offset = 0
+        for k in c.data_chunks:
+            chunk = chunks.get(k)
+            if chunk is None:
+                continue
+            taken = max(min(chunk.sequences, rows_total - offset), 0)
+            if per_step:
+                first = start_step + offset // per_step + 1
+                last = start_step + (offset + max(taken, 1) - 1) // per_step + 1
+            else:
+                first, last = start_step + 1, c.step
+            out.append(Span(checkpoint=c.name, chunk=k, path=chunk.path, rows=taken,
+                            tokens=taken * seq_len, first_step=first, last_step=last,
+                            start_step=start_step, row_offset=offset, rows_per_step=per_step))
+            offset += taken
+    return out
+
+
+def data_order(manifest: Manifest, name: str) -> list[Span]:
+    """Every chunk span checkpoint ``name``'s weights have seen along its ancestry, in the
+    order trained (ancestors by step, then the checkpoint itself)."""
+    line = set(ancestors(manifest, name)) | {name}
+    order = {c.name: i for i, c in enumerate(manifest.checkpoints)}
+    mine = [s for s in spans(manifest) if s.checkpoint in line]
+    ckpts = _by_name(manifest)
+    return sorted(mine, key=lambda s: (ckpts[s.checkpoint].step, order[s.checkpoint],
+                                       s.row_offset))

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SCHEMA_VERSIONS",
+    "LEGACY_SCHEMA_VERSION",
     "ARTIFACT_KINDS",
     "Licenses",
     "Release",
@@ -25,7 +27,12 @@ __all__ = [
     "Manifest",
 ]
 
-SCHEMA_VERSION = "llm360.manifest/v1"
+#: what ``release build`` writes: v1 plus ``data.merkle`` and ``release.licenses.components``
+SCHEMA_VERSION = "llm360.manifest/v1.1"
+#: the first manifest version (chunk roots in the legacy Merkle format, four licenses)
+LEGACY_SCHEMA_VERSION = "llm360.manifest/v1"
+#: every version this llm360 reads and verifies
+SCHEMA_VERSIONS = (LEGACY_SCHEMA_VERSION, SCHEMA_VERSION)
 
 ARTIFACT_KINDS = (
     "weights", "optimizer", "rng", "trainer_state", "checkpoint_config", "generation_config",
@@ -36,10 +43,14 @@ ARTIFACT_KINDS = (
 
 @dataclass(frozen=True, kw_only=True)
 class Licenses:
+    """SPDX ids: four per kind, and (manifest v1.1) one per Model Openness Framework component
+    (``llm360.registry.mof.COMPONENT_KEYS``)."""
+
     weights: str
     code: str
     data: str
     documentation: str
+    components: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,9 +96,18 @@ class DataChunk:
 
 @dataclass(frozen=True, kw_only=True)
 class Data:
+    """The data chunks; ``merkle`` names the format of their Merkle roots (None in a v1
+    manifest, whose roots are ``legacy``; see ``llm360.registry.merkle``)."""
+
     index: str
     seq_len: int
     chunks: tuple[DataChunk, ...]
+    merkle: str | None = None
+
+    @property
+    def merkle_format(self) -> str:
+        """The Merkle format of the chunk roots: ``rfc6962`` or ``legacy``."""
+        return self.merkle or "legacy"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,7 +19,7 @@ import rfc8785
 import yaml
 
 from llm360.errors import InputError
-from llm360.registry.models import SCHEMA_VERSION, Manifest
+from llm360.registry.models import SCHEMA_VERSIONS, Manifest
 
 __all__ = [
     "canonical_json",
@@ -148,10 +148,11 @@ def manifest_from_bytes(raw: bytes, *, source: str = "manifest.json") -> Manifes
 
     data = parse_json(raw, source=source)
     if isinstance(data, dict) and "schema_version" in data \
-            and data["schema_version"] != SCHEMA_VERSION:
+            and data["schema_version"] not in SCHEMA_VERSIONS:
         raise InputError(
             f"{source}: unsupported schema_version {data['schema_version']!r}",
-            hint=f"this llm360 reads {SCHEMA_VERSION!r}; upgrade llm360 or rebuild the release",
+            hint=f"this llm360 reads {' and '.join(map(repr, SCHEMA_VERSIONS))}; upgrade llm360 "
+                 "or rebuild the release",
         )
     validate(data, "manifest", source=source)
     return from_data(Manifest, data)

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save as st_save
 
-from llm360.registry.hashing import root_digest, rows_merkle_root
+from llm360.registry import merkle
+from llm360.registry.hashing import root_digest
+from llm360.registry.merkle import rows_merkle_root
 from llm360.registry.serialize import canonical_json
 
 __all__ = ["write_synthetic_run"]
@@ -76,9 +78,11 @@ def write_synthetic_run(root: Path, *, checkpoints: int = 3, seq_len: int = 16,
         _write(root / rel, raw)
         chunks.append({"index": k, "path": rel, "sha256": hashlib.sha256(raw).hexdigest(),
                        "sequences": rows, "tokens": rows * seq_len,
-                       "merkle_root": rows_merkle_root(tokens), "sources": [f"doc-{k}"]})
+                       "merkle_root": rows_merkle_root(tokens, merkle.DEFAULT_FORMAT),
+                       "sources": [f"doc-{k}"]})
     _json(root / "data/index.json", {"schema_version": "llm360.data_index/v1",
-                                     "seq_len": seq_len, "dtype": "int32", "chunks": chunks})
+                                     "seq_len": seq_len, "dtype": "int32",
+                                     "merkle": merkle.DEFAULT_FORMAT, "chunks": chunks})
     parent: tuple[str, str] | None = None
     n_weights = max(1, weight_bytes // 4)
     log = io.BytesIO()

@@ -28,6 +28,7 @@ from llm360.registry._run import artifact_kind, read_run
 from llm360.registry.build import assemble
 from llm360.registry.hashing import FileDigest
 from llm360.registry.lineage import Problem
+from llm360.registry.merkle import LEGACY
 from llm360.registry.models import Manifest
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.release_dir import (
@@ -277,9 +278,11 @@ def _field_problems(manifest: Manifest, root: Path, notes: list[str]) -> list[Pr
         listed = {a.path: FileDigest(path=a.path, size=a.size, sha256=a.sha256)
                   for a in manifest.artifacts}
         records = read_run(root, only=set(listed))
-        chunks = {c.path: chunk_facts(root, c.path, c.sha256) for c in manifest.data.chunks
-                  if c.path in listed}
-        rebuilt = assemble(records, listed, created=manifest.release.created, chunks=chunks)
+        fmt = records.data_index.get("merkle", LEGACY)
+        chunks = {c.path: chunk_facts(root, c.path, c.sha256, fmt=fmt)
+                  for c in manifest.data.chunks if c.path in listed}
+        rebuilt = assemble(records, listed, created=manifest.release.created, chunks=chunks,
+                           schema_version=manifest.schema_version)
     except (Llm360Error, KeyError) as exc:
         notes.append(f"the run's records could not be read for comparison: {exc}")
         return []

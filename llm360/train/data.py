@@ -20,7 +20,8 @@ from safetensors.numpy import load_file, save
 
 from llm360.errors import InputError, TrainingError
 from llm360.registry._files import write_atomic
-from llm360.registry.hashing import rows_merkle_root
+from llm360.registry import merkle
+from llm360.registry.merkle import rows_merkle_root
 from llm360.registry.serialize import canonical_json
 
 __all__ = ["Document", "prepare_data", "PrepareResult", "RunData", "load_run_data",
@@ -183,12 +184,13 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
         digests.append(digest)
         doc_ids = sorted({docs[d].id for i in ids.tolist() for d in row_docs[i]})
         index_chunks.append({"index": k, "path": rel, "sha256": digest, "sequences": len(arr),
-                             "tokens": int(arr.size), "merkle_root": rows_merkle_root(arr),
+                             "tokens": int(arr.size),
+                             "merkle_root": rows_merkle_root(arr, merkle.DEFAULT_FORMAT),
                              "sources": doc_ids})
     held = rows[held_ids]
     write_atomic(run_dir / "data" / "heldout.safetensors", _st_bytes(held))
     index = {"schema_version": "llm360.data_index/v1", "seq_len": seq_len, "dtype": "int32",
-             "chunks": index_chunks}
+             "merkle": merkle.DEFAULT_FORMAT, "chunks": index_chunks}
     write_atomic(run_dir / "data" / "index.json", canonical_json(index))
     import tokenizers
 

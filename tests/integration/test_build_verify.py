@@ -102,6 +102,9 @@ def test_renamed_file(release: Path) -> None:
      "$.release.licenses.data"),
     (lambda m: m["data"]["chunks"][0].update(merkle_root="1" * 64), "field",
      "$.data.chunks[0].merkle_root"),
+    (lambda m: m["data"].update(merkle="legacy"), "field", "$.data.merkle"),
+    (lambda m: m["release"]["licenses"]["components"].update(datasets="CC0-1.0"), "field",
+     "$.release.licenses.components.datasets"),
     (lambda m: m["checkpoints"][2]["metrics"].update(heldout_loss=0.01), "field",
      "$.checkpoints[2].metrics.heldout_loss"),
 ])

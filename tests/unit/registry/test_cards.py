@@ -101,7 +101,8 @@ def test_cards_state_what_the_manifest_says(rendered):
     assert "| `lr` | 0.001 |" in readme  # hyperparameters from config/train.json
     assert "--resume-from RUN/checkpoints/ckpt_002" in readme
     assert "| Data | PSF-2.0 |" in readme
-    assert "Model Openness" not in readme
+    # the audit's class (the synthetic run has no paper, its data license PSF-2.0 is not open)
+    assert "Model Openness Framework: **Unclassified**" in readme
     ckpt = files["cards/ckpt_002.md"].decode()
     assert "chunks 0, 1, 2" in ckpt  # data seen through its ancestors
     data = files["DATA_CARD.md"].decode()

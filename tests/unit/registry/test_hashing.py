@@ -149,9 +149,9 @@ def test_root_digest_matches_oms_definition() -> None:
     assert root_digest(files) == expected.hexdigest()
 
 
-def test_merkle_root() -> None:
+def test_merkle_root_legacy_format() -> None:
     leaves = [hashlib.sha256(bytes([i])).digest() for i in range(3)]
     ab = hashlib.sha256(leaves[0] + leaves[1]).digest()
-    assert merkle_root(leaves) == hashlib.sha256(ab + leaves[2]).hexdigest()
-    assert merkle_root(leaves[:1]) == leaves[0].hex()
-    assert merkle_root([]) == hashlib.sha256(b"").hexdigest()
+    assert merkle_root(leaves, "legacy") == hashlib.sha256(ab + leaves[2]).hexdigest()
+    assert merkle_root(leaves[:1], "legacy") == leaves[0].hex()
+    assert merkle_root([], "legacy") == hashlib.sha256(b"").hexdigest()

@@ -64,3 +64,42 @@ def test_graph_queries_with_a_fork(manifest: Manifest) -> None:
     assert lineage.ancestors(m, "ckpt_002-fork1") == ["ckpt_001", "ckpt_000"]
     assert lineage.data_seen(m, "ckpt_002-fork1") == [0, 1, 2]
     assert lineage.roots(m) == ["ckpt_000"]
+
+
+def _forked(manifest: Manifest) -> Manifest:
+    """ckpt_001-fork1 restarts from ckpt_000 on chunk 1 with a batch of 1 row: 8 steps."""
+    c1 = manifest.checkpoint("ckpt_001")
+    fork = dataclasses.replace(c1, name="ckpt_001-fork1", step=c1.step + 4, parents=("ckpt_000",))
+    return dataclasses.replace(manifest, checkpoints=manifest.checkpoints + (fork,))
+
+
+def test_spans_pin_rows_to_steps(manifest: Manifest) -> None:
+    # synthetic: 8 rows of 16 tokens per chunk, 4 steps per checkpoint, so 2 rows a step
+    spans = {(s.checkpoint, s.chunk): s for s in lineage.spans(manifest)}
+    s = spans[("ckpt_001", 1)]
+    assert (s.rows, s.tokens, s.first_step, s.last_step) == (8, 128, 5, 8)
+    assert [s.step_of(r) for r in range(8)] == [5, 5, 6, 6, 7, 7, 8, 8]
+    assert s.step_of(8) is None
+
+
+def test_data_order_follows_each_line_of_a_fork(manifest: Manifest) -> None:
+    m = _forked(manifest)
+    main = [(s.checkpoint, s.chunk) for s in lineage.data_order(m, "ckpt_002")]
+    assert main == [("ckpt_000", 0), ("ckpt_001", 1), ("ckpt_002", 2)]
+    fork = lineage.data_order(m, "ckpt_001-fork1")
+    assert [(s.checkpoint, s.chunk) for s in fork] == [("ckpt_000", 0), ("ckpt_001-fork1", 1)]
+    assert (fork[1].first_step, fork[1].last_step, fork[1].rows_per_step) == (5, 12, 1)
+    assert lineage.descendants(m, "ckpt_000") == ["ckpt_001", "ckpt_002", "ckpt_001-fork1"]
+    assert lineage.descendants(m, "ckpt_001") == ["ckpt_002"]
+
+
+def test_a_merge_counts_from_its_latest_parent(manifest: Manifest) -> None:
+    m = _forked(manifest)
+    merge = dataclasses.replace(m.checkpoint("ckpt_002"), name="avg", step=20, tokens_seen=640,
+                                parents=("ckpt_002", "ckpt_001-fork1"), data_chunks=(2,))
+    m = dataclasses.replace(m, checkpoints=m.checkpoints + (merge,))
+    [span] = [s for s in lineage.spans(m) if s.checkpoint == "avg"]
+    # from ckpt_002 (step 12, 384 tokens): 16 rows in 8 steps; the 8 rows of chunk 2 in 4
+    assert (span.start_step, span.first_step, span.last_step) == (12, 13, 16)
+    assert {s.checkpoint for s in lineage.data_order(m, "avg")} == \
+        {"ckpt_000", "ckpt_001", "ckpt_002", "ckpt_001-fork1", "avg"}

@@ -1,0 +1,100 @@
+"""``llm360 lineage``: the checkpoint graph of a release, and the data a checkpoint has seen."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+
+from llm360.cli._render import echo_json, run_command
+
+__all__ = ["lineage"]
+
+
+@click.command()
+@click.argument("release")
+@click.option("--checkpoint", "name", metavar="NAME",
+              help="List every data chunk this checkpoint's weights have seen along its "
+                   "ancestry, in order, with tokens and the steps each chunk was trained in.")
+@click.option("--json", "as_json", is_flag=True, help="Print the graph (or the data) as JSON.")
+def lineage(release: str, name: str | None, as_json: bool) -> None:
+    """Show the checkpoint graph of RELEASE (RELEASE/manifest.json or the release folder) as a
+    tree: forks (one parent, several children) and merges (several parents) are marked, with
+    step and tokens seen per checkpoint. Read from the manifest alone.
+    """
+    from llm360.errors import InputError
+    from llm360.registry import lineage as lin
+    from llm360.registry.release_source import open_release
+
+    def body() -> int:
+        source = open_release(release)
+        manifest = source.manifest
+        if name is not None:
+            ckpt = manifest.checkpoint(name)
+            if ckpt is None:
+                known = ", ".join(c.name for c in manifest.checkpoints) or "none"
+                raise InputError(f"{source.manifest_path}: no checkpoint {name!r} "
+                                 f"(checkpoints: {known})")
+            order = lin.data_order(manifest, name)
+            if as_json:
+                echo_json({"checkpoint": name, "step": ckpt.step,
+                           "tokens_seen": ckpt.tokens_seen,
+                           "ancestry": list(reversed(lin.ancestors(manifest, name))),
+                           "data": [dataclasses.asdict(s) for s in order]})
+                return 0
+            total = sum(s.tokens for s in order)
+            click.echo(f"{name} (step {ckpt.step:,}, {ckpt.tokens_seen:,} tokens seen) was "
+                       f"trained on {len(order)} chunk spans, {total:,} tokens, in this order:")
+            for s in order:
+                rows = f"rows 0-{s.rows - 1}" if s.rows else "no rows"
+                click.echo(f"  chunk {s.chunk:>3}  {s.path}  {rows}  {s.tokens:,} tokens  "
+                           f"steps {s.first_step:,}-{s.last_step:,}  in {s.checkpoint}")
+            return 0
+        if as_json:
+            echo_json({"roots": lin.roots(manifest), "checkpoints": [
+                {"name": c.name, "step": c.step, "tokens_seen": c.tokens_seen,
+                 "parents": list(c.parents), "children": lin.children(manifest, c.name),
+                 "data_chunks": list(c.data_chunks)} for c in manifest.checkpoints]})
+            return 0
+        for line in tree_lines(manifest):
+            click.echo(line)
+        return 0
+
+    run_command(body)
+
+
+def tree_lines(manifest) -> list[str]:
+    """The checkpoint graph as an indented tree; a merge is drawn under its first parent and
+    named under the others."""
+    from llm360.registry import lineage as lin
+
+    ckpts = {c.name: c for c in manifest.checkpoints}
+    lines: list[str] = []
+
+    def label(name: str) -> str:
+        c = ckpts[name]
+        kids = lin.children(manifest, name)
+        marks = []
+        if len(kids) > 1:
+            marks.append(f"fork: {len(kids)} lines")
+        if len(c.parents) > 1:
+            marks.append("merge of " + " + ".join(c.parents))
+        chunks = ",".join(str(k) for k in c.data_chunks) or "-"
+        mark = f"  [{'; '.join(marks)}]" if marks else ""
+        return f"{name}  step {c.step:,}  tokens {c.tokens_seen:,}  chunks {chunks}{mark}"
+
+    def walk(name: str, prefix: str, last: bool, root: bool, parent: str | None) -> None:
+        c = ckpts[name]
+        joint = "" if root else ("└── " if last else "├── ")
+        if parent is not None and len(c.parents) > 1 and c.parents[0] != parent:
+            lines.append(f"{prefix}{joint}{name}  (merge: drawn under {c.parents[0]})")
+            return
+        lines.append(f"{prefix}{joint}{label(name)}")
+        kids = lin.children(manifest, name)
+        inner = prefix + ("" if root else ("    " if last else "│   "))
+        for i, kid in enumerate(kids):
+            walk(kid, inner, i == len(kids) - 1, False, name)
+
+    for r in lin.roots(manifest):
+        walk(r, "", True, True, None)
+    return lines
