@@ -139,3 +139,9 @@ def write_fork_run(root: Path, *, final_checkpoint: str | None = None) -> Path:
 def fork_run(tmp_path: Path) -> Path:
     """The run of ``write_fork_run``: a main line and one fork with another learning rate."""
     return write_fork_run(tmp_path / "forkrun")
+
+
+@pytest.fixture(scope="session")
+def fork_run_writer():
+    """``write_fork_run`` itself, for tests that write several (or module-scoped) fork runs."""
+    return write_fork_run

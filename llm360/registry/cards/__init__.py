@@ -75,7 +75,7 @@ def _keys(manifest: Manifest, manifest_sha: str, signature: SignatureInfo,
     return plots, cards
 
 
-def _render(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs,
+def _render_all(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs,
             signature_dir: Path | None) -> dict[str, bytes]:
     from llm360.registry.cards._assemble import build_view as _build, signed_checkpoints
     from llm360.registry.cards._plots import render_plots
@@ -96,7 +96,7 @@ def render_files(manifest: Manifest, manifest_bytes: bytes, root: Path | None, *
     ``inputs`` are the run's records when the caller already holds them verified; otherwise
     they are read from ``root`` and checked against the manifest's digests."""
     inputs = inputs if inputs is not None else read_inputs(manifest, root)
-    return _render(manifest, manifest_bytes, inputs, signature_dir)
+    return _render_all(manifest, manifest_bytes, inputs, signature_dir)
 
 
 def write_cards(manifest: Manifest, manifest_bytes: bytes, root: Path | None, out_dir: Path, *,
