@@ -62,7 +62,8 @@ def _keys(manifest: Manifest, manifest_sha: str, signature: SignatureInfo,
     """(plots key, cards key): what each group is a function of, by digest."""
     from llm360.registry.cards._render import renderer_version
 
-    digests = {p: manifest.artifact(p).sha256 for p in present}
+    arts = {a.path: a.sha256 for a in manifest.artifacts}
+    digests = {p: arts[p] for p in present}
     plot_inputs = {p: d for p, d in digests.items()
                    if p.startswith(("logs/", "evals/")) or p.endswith("/trainer_state.json")}
     version = renderer_version()
@@ -181,7 +182,8 @@ def cards_step() -> Callable:
         staging_dir = Path(staging_dir)
         signature = describe_signature(staging_dir / "manifest.sigstore.json")
         signed = signed_checkpoints(staging_dir, manifest)
-        present = [p for p in input_paths(manifest) if p in set(records.files)]
+        on_disk = set(records.files)
+        present = [p for p in input_paths(manifest) if p in on_disk]
         plots_key, cards_key = _keys(manifest, hashlib.sha256(manifest_bytes).hexdigest(),
                                      signature, signed, present)
         cache = RenderCache(records.root)

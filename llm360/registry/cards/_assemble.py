@@ -10,13 +10,12 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
-from llm360.registry import lineage
 from llm360.registry.cards import _plots
 from llm360.registry.cards._data import data_view
 from llm360.registry.cards._hub_meta import hub_links
 from llm360.registry.cards._inputs import RunInputs
-from llm360.registry.cards._lines import (Line, checkpoint_config, final_checkpoint, flatten,
-                                          lines as find_lines)
+from llm360.registry.cards._lines import (Line, checkpoint_config, data_seen_and_children,
+                                          final_checkpoint, flatten, lines as find_lines)
 from llm360.registry.cards._metrics import eval_set_for, metric_label
 from llm360.registry.cards._view import (
     CheckpointView, ConfigDiff, EvalGroup, FileRow, LineView, MetricView, PlotRef, ReleaseView,
@@ -112,7 +111,9 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
         return metric_label(key, details.get(name))
 
     labels = {k: label(k, c.name) for c in ckpts for k in c.metrics}
-    seen = {c.name: lineage.data_seen(manifest, c.name) for c in ckpts}
+    seen, kids = data_seen_and_children(manifest)
+    arts = {a.path: a for a in manifest.artifacts}
+    by_name = {c.name: c for c in ckpts}
     specs = _plots.plan_plots(manifest, line_list, inputs.logs,
                               chunks_seen={n: len(s) for n, s in seen.items()}, labels=labels)
     train_path = manifest.training.config
@@ -122,7 +123,7 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
                                  inputs.train_config, train_path)
 
     main_line = next((ln for ln in line_list if ln.is_main), None)
-    main_config = config_of(manifest.checkpoint(main_line.checkpoints[0]))[0] \
+    main_config = config_of(by_name.get(main_line.checkpoints[0]))[0] \
         if main_line else None
     columns = [m for m in _TABLE_METRICS if any(m in c.metrics for c in ckpts)]
     chunk_tokens = {ch.index: ch.tokens for ch in manifest.data.chunks}
@@ -135,10 +136,10 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
                        eval_set=eval_set(k, c.name))
             for k, v in sorted(c.metrics.items()))
         files = tuple(FileRow(path=f, size=num(a.size), sha256=a.sha256)
-                      for f in c.files if (a := manifest.artifact(f)) is not None)
+                      for f in c.files if (a := arts.get(f)) is not None)
         views.append(CheckpointView(
             name=c.name, step=num(c.step), tokens_seen=num(c.tokens_seen),
-            parents=tuple(c.parents), children=tuple(lineage.children(manifest, c.name)),
+            parents=tuple(c.parents), children=kids[c.name],
             line=line.name, line_label=line.label, is_fork=not line.is_main,
             is_final=final is not None and c.name == final.name,
             fork_point=line.fork_point if line.checkpoints[0] == c.name else None,
@@ -153,12 +154,12 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
             config_vs_main=_diffs([config, main_config]) if line is not main_line and config
             and main_config else (),
             step_int=c.step, tokens_seen_int=c.tokens_seen))
-    by_name = {v.name: v for v in views}
+    view_of = {v.name: v for v in views}
     line_views = tuple(LineView(name=ln.name, label=ln.label, is_main=ln.is_main,
                                 fork_point=ln.fork_point, checkpoints=ln.checkpoints,
-                                config_source=config_of(manifest.checkpoint(ln.checkpoints[0]))[1])
+                                config_source=config_of(by_name.get(ln.checkpoints[0]))[1])
                        for ln in line_list)
-    final_view = by_name[final.name] if final is not None else None
+    final_view = view_of[final.name] if final is not None else None
     groups: dict[str, list[MetricView]] = {}
     for m in (final_view.metrics if final_view else ()):
         if m.eval_set is not None:
@@ -175,7 +176,7 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
         packages=tuple(Row(key=k, value=v) for k, v in sorted(manifest.code.packages.items())),
         hyperparameters=_rows(inputs.train_config), train_config_path=train_path,
         lines=line_views,
-        config_diffs=_diffs([config_of(manifest.checkpoint(ln.checkpoints[0]))[0]
+        config_diffs=_diffs([config_of(by_name.get(ln.checkpoints[0]))[0]
                              for ln in line_list]) if len(line_list) > 1 else (),
         data=data_view(manifest, inputs, views, num),
         checkpoints=tuple(views), columns=tuple(labels.get(m, metric_label(m)) for m in columns),

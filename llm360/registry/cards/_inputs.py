@@ -53,7 +53,8 @@ def input_paths(manifest: Manifest) -> list[str]:
              *manifest.logs, *manifest.evals}
     for ckpt in manifest.checkpoints:
         paths.add(f"checkpoints/{ckpt.name}/trainer_state.json")
-    return sorted(p for p in paths if manifest.artifact(p) is not None)
+    listed = {a.path for a in manifest.artifacts}
+    return sorted(p for p in paths if p in listed)
 
 
 def _log_records(raw: bytes, source: str) -> tuple[Mapping, ...]:
@@ -76,11 +77,12 @@ def inputs_from_records(records, logs: Mapping[str, bytes] | None = None) -> Run
                                 for rel, raw in sorted(logs.items())))
 
 
-def _read_listed(manifest: Manifest, root: Path | None, rel: str | None) -> bytes | None:
-    """The bytes of a run file the manifest lists, checked against its sha256; None if absent."""
+def _read_listed(arts: Mapping, root: Path | None, rel: str | None) -> bytes | None:
+    """The bytes of a run file the manifest lists (``arts``: path -> artifact), checked against
+    its sha256; None if absent."""
     if root is None or rel is None:
         return None
-    art = manifest.artifact(rel)
+    art = arts.get(rel)
     if art is None:
         return None
     path = resolve_inside(root, rel, where=rel)
@@ -96,11 +98,13 @@ def _read_listed(manifest: Manifest, root: Path | None, rel: str | None) -> byte
 
 def read_inputs(manifest: Manifest, root: Path | None) -> RunInputs:
     """The run files ``manifest`` lists under ``root``, each checked against its sha256."""
+    arts = {a.path: a for a in manifest.artifacts}
+
     def load(rel: str | None):
-        raw = _read_listed(manifest, root, rel)
+        raw = _read_listed(arts, root, rel)
         return parse_json(raw, source=rel or "") if raw is not None else None
 
-    meta_raw = _read_listed(manifest, root, METADATA_FILE)
+    meta_raw = _read_listed(arts, root, METADATA_FILE)
     metadata = None
     if meta_raw is not None:
         import yaml
@@ -121,7 +125,7 @@ def read_inputs(manifest: Manifest, root: Path | None) -> RunInputs:
             evals[ckpt.name] = record
     logs = []
     for rel in manifest.logs:
-        raw = _read_listed(manifest, root, rel)
+        raw = _read_listed(arts, root, rel)
         if raw is not None:
             logs.append(LogFile(path=rel, records=_log_records(raw, rel)))
     return RunInputs(metadata=metadata if isinstance(metadata, Mapping) else None,

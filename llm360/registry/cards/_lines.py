@@ -17,7 +17,7 @@ from llm360.errors import InputError
 from llm360.registry.models import Checkpoint, Manifest
 
 __all__ = ["MAIN", "Line", "line_name", "lines", "final_checkpoint", "checkpoint_config",
-           "flatten"]
+           "flatten", "data_seen_and_children"]
 
 MAIN = "main"
 _SUFFIX = re.compile(r"^ckpt_\d+-(.+)$")
@@ -112,3 +112,35 @@ def flatten(data: Mapping, prefix: str = "") -> list[tuple[str, object]]:
         else:
             rows.append((f"{prefix}{key}", value))
     return rows
+
+
+def data_seen_and_children(manifest: Manifest) -> tuple[dict[str, tuple[int, ...]],
+                                                       dict[str, tuple[str, ...]]]:
+    """Per checkpoint: the sorted data chunks it has seen through all its ancestors, and its
+    children, in one pass over the graph (``lineage.data_seen`` per checkpoint is quadratic)."""
+    by_name = {c.name: c for c in manifest.checkpoints}
+    children: dict[str, list[str]] = {c.name: [] for c in manifest.checkpoints}
+    for c in manifest.checkpoints:
+        for p in c.parents:
+            if p in children:
+                children[p].append(c.name)
+    seen: dict[str, frozenset[int]] = {}
+    for c in manifest.checkpoints:
+        stack = [c.name]
+        while stack:  # parents first; iterative, so a long line never recurses deeply
+            name = stack[-1]
+            if name in seen:
+                stack.pop()
+                continue
+            todo = [p for p in by_name[name].parents if p in by_name and p not in seen
+                    and p not in stack]
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            acc = set(by_name[name].data_chunks)
+            for p in by_name[name].parents:
+                acc |= seen.get(p, frozenset())
+            seen[name] = frozenset(acc)
+    return ({n: tuple(sorted(v)) for n, v in seen.items()},
+            {n: tuple(v) for n, v in children.items()})

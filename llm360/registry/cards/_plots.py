@@ -114,12 +114,13 @@ def checkpoint_series(manifest: Manifest, lines: Sequence[Line], metric: str, *,
     """(x(checkpoint), metric) along each line, starting at its fork point so lines join;
     lines without the metric are left out."""
     color = _colors(lines)
+    by_name = {c.name: c for c in manifest.checkpoints}
     out = []
     for line in lines:
         names = ((line.fork_point,) if line.fork_point else ()) + line.checkpoints
         points, own = [], 0
         for name in names:
-            ckpt = manifest.checkpoint(name)
+            ckpt = by_name.get(name)
             if ckpt is not None and _number(ckpt.metrics.get(metric)):
                 points.append((x(name), float(ckpt.metrics[metric])))
                 own += name != line.fork_point
