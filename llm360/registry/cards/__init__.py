@@ -77,7 +77,7 @@ def _keys(manifest: Manifest, manifest_sha: str, signature: SignatureInfo,
 
 
 def _render_all(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs,
-            signature_dir: Path | None) -> dict[str, bytes]:
+                signature_dir: Path | None) -> dict[str, bytes]:
     from llm360.registry.cards._assemble import build_view as _build, signed_checkpoints
     from llm360.registry.cards._plots import render_plots
     from llm360.registry.cards._render import render_markdown
