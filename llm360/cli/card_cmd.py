@@ -16,24 +16,54 @@ __all__ = ["card"]
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Folder to write README.md, DATA_CARD.md, cards/ and plots/ into.")
 @click.option("--root", type=click.Path(path_type=Path),
-              help="Run directory holding the configs and logs the manifest lists (default: the "
-                   "run the release was built from).")
+              help="Run directory holding the configs and logs of a --metadata-only release "
+                   "(default: the release folder, which holds them).")
+@click.option("--key", type=click.Path(path_type=Path),
+              help="The manifest is signed with a key: verify it with this public key (PEM).")
+@click.option("--identity", help="Keyless: the signer's certificate identity (with --issuer).")
+@click.option("--issuer", help="Keyless: the signer's OIDC issuer URL (with --identity).")
+@click.option("--offline", is_flag=True,
+              help="Keyless: use the trusted root embedded in sigstore-python (no network).")
+@click.option("--trust-config", type=click.Path(path_type=Path),
+              help="Keyless: a ClientTrustConfig JSON (private Sigstore instance).")
+@click.option("--staging", is_flag=True, help="Keyless: Sigstore's staging instance.")
+@click.option("--allow-unsigned", is_flag=True,
+              help="Render the cards of a manifest with no signature (they say it is unsigned).")
 @click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
-def card(manifest: Path, out_dir: Path, root: Path | None, as_json: bool) -> None:
-    """Render the cards and plots of MANIFEST (RELEASE/manifest.json) into --out.
+def card(manifest: Path, out_dir: Path, root: Path | None, key: Path | None,
+         identity: str | None, issuer: str | None, offline: bool, trust_config: Path | None,
+         staging: bool, allow_unsigned: bool, as_json: bool) -> None:
+    """Render the cards and plots of MANIFEST (RELEASE or RELEASE/manifest.json) into --out.
 
-    Everything comes from the manifest and the run files it lists, each checked against its
-    sha256; what the release does not record is left out.
+    The manifest's signature is verified first, as `llm360 verify` does (--key, or --identity
+    and --issuer): a signature that fails is refused (exit 1), and an unsigned manifest is
+    refused unless --allow-unsigned (exit 2). Everything comes from the manifest and the run
+    files it lists, each checked against its sha256; what the release does not record is left
+    out.
     """
-    from llm360.registry.cards import render_cards
-
     def body() -> int:
-        result = render_cards(manifest, out_dir, root=root)
+        from llm360.registry.cards import render_cards
+        from llm360.registry.policy import TrustPolicy
+
+        policy = TrustPolicy(key=key, identity=identity, issuer=issuer, offline=offline,
+                             trust_config=trust_config, staging=staging,
+                             allow_unsigned=allow_unsigned)
+        result = render_cards(manifest, out_dir, root=root, policy=policy)
+        sig = result.signature
         if as_json:
-            echo_json({"out": str(result.out_dir), "files": list(result.files)})
+            echo_json({"out": str(result.out_dir), "files": list(result.files),
+                       "signature": sig})
+            return 0
+        if sig.get("method") == "unsigned":
+            click.echo("signature: none; the manifest is unsigned (rendered because of "
+                       "--allow-unsigned, and the cards say so)")
         else:
-            for rel in result.files:
-                click.echo(str(result.out_dir / rel))
+            who = (f"key {str(sig.get('key_fingerprint', ''))[:16]}..."
+                   if sig.get("method") == "key"
+                   else f"{sig.get('identity')} ({sig.get('issuer')})")
+            click.echo(f"signature: {sig.get('method')}, verified, signed by {who}")
+        for rel in result.files:
+            click.echo(str(result.out_dir / rel))
         return 0
 
     run_command(body)

@@ -36,7 +36,8 @@ def test_card_command_renders_and_reports_json(synthetic_run: Path, tmp_path: Pa
     assert _build(synthetic_run, tmp_path / "rel", "--no-cards").exit_code == 0
     out = tmp_path / "cards"
     result = CliRunner().invoke(cli, ["card", str(tmp_path / "rel" / "manifest.json"),
-                                      "--out", str(out), "--root", str(synthetic_run), "--json"])
+                                      "--out", str(out), "--root", str(synthetic_run), "--json",
+                                      "--allow-unsigned"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert "README.md" in data["files"] and "DATA_CARD.md" in data["files"]
@@ -48,3 +49,44 @@ def test_card_command_bad_input(tmp_path: Path):
                                       str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "manifest not found" in result.output
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_card_refuses_an_unsigned_manifest_unless_allowed(synthetic_run: Path, tmp_path: Path):
+    assert _build(synthetic_run, tmp_path / "rel", "--no-cards").exit_code == 0
+    manifest = tmp_path / "rel" / "manifest.json"
+    refused = _run("card", manifest, "--out", tmp_path / "c")
+    assert refused.exit_code == 2 and "unsigned" in refused.output
+    assert not (tmp_path / "c").exists()
+    allowed = _run("card", manifest, "--out", tmp_path / "c", "--allow-unsigned")
+    assert allowed.exit_code == 0, allowed.output
+    assert "unsigned" in allowed.output.splitlines()[0]
+    readme = (tmp_path / "c" / "README.md").read_text()
+    assert "**Unsigned**" in readme and "which is signed" not in readme
+
+
+def test_card_verifies_the_signature_before_rendering(synthetic_run: Path, tmp_path: Path):
+    private, public = tmp_path / "k.pem", tmp_path / "k.pub"
+    other_private, other_public = tmp_path / "o.pem", tmp_path / "o.pub"
+    assert _run("keygen", "--private", private, "--public", public).exit_code == 0
+    assert _run("keygen", "--private", other_private, "--public", other_public).exit_code == 0
+    assert _build(synthetic_run, tmp_path / "rel", "--no-cards", "--sign", "key", "--key",
+                  private).exit_code == 0
+    manifest = tmp_path / "rel" / "manifest.json"
+
+    ok = _run("card", manifest, "--out", tmp_path / "c", "--key", public, "--json")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["signature"]["verified"] is True
+    assert "**Signed with a key**" in (tmp_path / "c" / "README.md").read_text()
+
+    no_key = _run("card", manifest, "--out", tmp_path / "c2")
+    assert no_key.exit_code == 2 and "--key" in no_key.output
+    wrong = _run("card", manifest, "--out", tmp_path / "c3", "--key", other_public)
+    assert wrong.exit_code == 1 and "wrong key" in wrong.output
+    manifest.write_bytes(manifest.read_bytes().replace(b"A synthetic run", b"A signed run"))
+    tampered = _run("card", manifest, "--out", tmp_path / "c4", "--key", public)
+    assert tampered.exit_code == 1 and "changed after it was signed" in tampered.output
+    assert not (tmp_path / "c3").exists() and not (tmp_path / "c4").exists()

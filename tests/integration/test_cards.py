@@ -1,12 +1,15 @@
-"""Cards inside a real release build: rendered last, links resolve, still verifies."""
+"""Cards inside a real release build: rendered last, links resolve, still verifies; a rebuild
+with nothing changed renders nothing; the build's records are used without a second hash."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pytest
+
 from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.cards import cards_step, render_cards
+from llm360.registry.cards import _inputs, _plots, _render, cards_step, render_cards
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.verify import verify_release
 
@@ -17,13 +20,18 @@ def _links(text: str) -> list[str]:
     return [t for t in re.findall(r"\]\(([^)]+)\)", text) if "://" not in t]
 
 
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.suffix in (".md", ".png")}
+
+
 def test_release_build_renders_cards_with_working_links(synthetic_run: Path, tmp_path: Path):
     out = tmp_path / "rel"
     build_release(synthetic_run, out, options=BuildOptions(created=CREATED), steps=(cards_step(),))
     cards = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.md"))
     assert cards == ["DATA_CARD.md", "README.md", "cards/ckpt_000.md", "cards/ckpt_001.md",
                      "cards/ckpt_002.md"]
-    assert len(list((out / "plots").glob("*.png"))) == 4
+    assert len(list((out / "plots").glob("*.png"))) == 8
     for rel in cards:
         page = out / rel
         for link in _links(page.read_text()):
@@ -36,7 +44,100 @@ def test_release_build_renders_cards_with_working_links(synthetic_run: Path, tmp
 def test_rerender_is_identical_and_finds_the_run(synthetic_run: Path, tmp_path: Path):
     out = tmp_path / "rel"
     build_release(synthetic_run, out, options=BuildOptions(created=CREATED), steps=(cards_step(),))
-    result = render_cards(out / "manifest.json", tmp_path / "again")
+    result = render_cards(out / "manifest.json", tmp_path / "again",
+                          policy=TrustPolicy(allow_unsigned=True))
     assert "plots/train_loss.png" in result.files  # logs found through the recorded run
+    assert result.signature["method"] == "unsigned"
     for rel in result.files:
         assert (tmp_path / "again" / rel).read_bytes() == (out / rel).read_bytes(), rel
+
+
+def test_build_step_uses_the_builds_records_without_hashing_again(fork_run: Path, tmp_path,
+                                                                  monkeypatch):
+    def no_reread(*args, **kwargs):
+        raise AssertionError("the cards step read a run file back to hash it")
+
+    monkeypatch.setattr(_inputs, "_read_listed", no_reread)
+    build_release(fork_run, tmp_path / "rel", options=BuildOptions(created=CREATED),
+                  steps=(cards_step(),))
+    assert (tmp_path / "rel" / "cards" / "ckpt_003-fork1.md").is_file()
+
+
+def _spy(monkeypatch) -> dict[str, int]:
+    calls = {"plots": 0, "cards": 0}
+    real_plots, real_cards = _plots.render_plots, _render.render_markdown
+
+    def plots(specs):
+        calls["plots"] += 1
+        return real_plots(specs)
+
+    def cards(view):
+        calls["cards"] += 1
+        return real_cards(view)
+
+    monkeypatch.setattr(_plots, "render_plots", plots)
+    monkeypatch.setattr(_render, "render_markdown", cards)
+    return calls
+
+
+def test_unchanged_rebuild_renders_nothing(fork_run: Path, tmp_path: Path, monkeypatch):
+    calls = _spy(monkeypatch)
+    out = tmp_path / "rel"
+    build_release(fork_run, out, options=BuildOptions(created=CREATED), steps=(cards_step(),))
+    first = _tree(out)
+    assert calls == {"plots": 1, "cards": 1}
+    build_release(fork_run, out, options=BuildOptions(created=CREATED), steps=(cards_step(),))
+    assert calls == {"plots": 1, "cards": 1}, "an unchanged rebuild rendered again"
+    assert _tree(out) == first
+    record = fork_run / ".llm360" / "cards" / "record.json"
+    assert record.is_file() and not (out / ".llm360").exists()
+
+    # a new release time changes the manifest (the cards cite it), not the plots' inputs
+    build_release(fork_run, out, options=BuildOptions(created="2026-11-28T00:00:00Z"),
+                  steps=(cards_step(),))
+    assert calls == {"plots": 1, "cards": 2}
+
+    # a changed log renders the plots and the cards again
+    log = fork_run / "logs" / "train-fork1.jsonl"
+    log.write_bytes(log.read_bytes().replace(b'"grad_norm":1.3', b'"grad_norm":1.4'))
+    build_release(fork_run, out, options=BuildOptions(created=CREATED), steps=(cards_step(),))
+    assert calls == {"plots": 2, "cards": 3}
+    assert (out / "plots" / "grad_norm.png").read_bytes() != first["plots/grad_norm.png"]
+
+
+def test_a_changed_renderer_or_cache_byte_renders_again(synthetic_run: Path, tmp_path: Path,
+                                                        monkeypatch):
+    calls = _spy(monkeypatch)
+    out = tmp_path / "rel"
+    build_release(synthetic_run, out, options=BuildOptions(created=CREATED), steps=(cards_step(),))
+    first = _tree(out)
+    cached = synthetic_run / ".llm360" / "cards" / "cards" / "README.md"
+    cached.unlink()
+    cached.write_bytes(b"tampered")  # a new inode: the release's hard link keeps its bytes
+    build_release(synthetic_run, out, options=BuildOptions(created=CREATED), steps=(cards_step(),))
+    assert calls == {"plots": 1, "cards": 2}
+    assert _tree(out) == first
+    monkeypatch.setattr(_render, "renderer_version", lambda: "another template version")
+    build_release(synthetic_run, out, options=BuildOptions(created=CREATED), steps=(cards_step(),))
+    assert calls == {"plots": 2, "cards": 3}
+
+
+def test_a_link_at_the_cache_folder_is_never_written_through(synthetic_run: Path, tmp_path):
+    from llm360.registry.cards._cache import RenderCache
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = tmp_path / "linked"
+    run.mkdir()
+    (run / ".llm360").symlink_to(elsewhere)
+    cache = RenderCache(run)
+    cache.put("cards", "k", {"README.md": b"x"})
+    assert cache.get("cards", "k") is None and not any(elsewhere.iterdir())
+
+
+@pytest.mark.parametrize("stem", ["memorization_score"])
+def test_runs_without_the_memorization_score_leave_it_out(synthetic_run, tmp_path, stem):
+    build_release(synthetic_run, tmp_path / "rel", options=BuildOptions(created=CREATED),
+                  steps=(cards_step(),))
+    assert not (tmp_path / "rel" / "plots" / f"{stem}.png").exists()
+    assert "Biderman" not in (tmp_path / "rel" / "README.md").read_text()

@@ -10,13 +10,12 @@ import pytest
 import yaml
 
 from llm360.errors import VerificationError
-from llm360.registry import _plots
 from llm360.registry.build import build_manifest
 from llm360.registry.cards import describe_signature, render_files
 from llm360.registry.serialize import canonical_json, manifest_to_bytes
 from llm360.registry.synthetic import write_synthetic_run
 
-GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "cards"
+GOLDEN = Path(__file__).resolve().parents[3] / "golden" / "cards"
 CREATED = "2026-11-27T00:00:00Z"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PLACEHOLDERS = ("None", "TODO", "N/A", "unknown", "placeholder", "nan", "null")
@@ -83,9 +82,12 @@ def test_model_card_metadata_round_trips_through_huggingface_hub(rendered):
     card = ModelCard(text, ignore_metadata_errors=False)
     assert ModelCard(str(card)).data.to_dict() == card.data.to_dict()
     final = manifest.checkpoints[-1]
-    results = {r.metric_type: r.metric_value for r in card.data.eval_results}
-    assert results["heldout_perplexity"] == pytest.approx(final.metrics["heldout_perplexity"])
-    assert set(results) == {k for k in final.metrics if not k.startswith("train_")}
+    results = {r.metric_name: r.metric_value for r in card.data.eval_results}
+    assert results["Held-out perplexity"] == pytest.approx(final.metrics["heldout_perplexity"])
+    assert len(results) == len([k for k in final.metrics if not k.startswith("train_")])
+    types = {r.metric_name: r.metric_type for r in card.data.eval_results}
+    assert types["Held-out perplexity"] == "perplexity"
+    assert "llm360-eval" not in {r.dataset_type for r in card.data.eval_results}
     ckpt = ModelCard(files["cards/ckpt_001.md"].decode(), ignore_metadata_errors=False)
     assert ckpt.data.to_dict()["llm360_checkpoint"] == "ckpt_001"
     assert ckpt.data.to_dict()["llm360_parents"] == ["ckpt_000"]
@@ -134,9 +136,9 @@ def test_card_without_evals_has_no_eval_section_and_no_placeholders(tmp_path):
     assert "model-index" not in header
     assert "## Evaluation" not in readme
     assert "perplexity" not in readme.lower() and "memorization" not in readme.lower()
-    assert "plots/heldout_perplexity.png" not in files
-    assert "plots/memorization.png" not in files
-    assert "plots/train_loss.png" in files
+    assert not [rel for rel in files if "perplexity" in rel or "memorization" in rel
+                or "eval_" in rel]
+    assert {"plots/train_loss.png", "plots/grad_norm.png", "plots/throughput.png"} <= set(files)
     for rel, data in files.items():
         if rel.endswith(".md"):
             words = data.decode().replace("-", " ").replace("`", " ").split()
@@ -165,7 +167,9 @@ def test_missing_run_renders_manifest_facts_only(rendered):
 def test_plots_are_png_and_byte_identical(rendered):
     manifest, raw, files = rendered
     plots = {k: v for k, v in files.items() if k.startswith("plots/")}
-    assert set(plots) == set(_plots.PLOT_FILES.values())
+    assert set(plots) == {f"plots/{stem}.png" for stem in (
+        "train_loss", "learning_rate", "grad_norm", "throughput", "heldout_perplexity",
+        "eval_heldout_loss", "eval_memorization", "eval_next_token_accuracy")}
     again = render_files(manifest, raw, None)
     for rel, data in plots.items():
         assert data.startswith(PNG_MAGIC)
@@ -178,24 +182,6 @@ def test_plots_are_png_and_byte_identical(rendered):
 
     image = matplotlib.image.imread(io.BytesIO(plots["plots/train_loss.png"]), format="png")
     assert image.shape[:2] == (400, 640)
-
-
-def test_forks_are_separate_lines(rendered):
-    manifest, raw, _ = rendered
-    c0, c1, c2 = manifest.checkpoints
-    forked = dataclasses.replace(manifest, checkpoints=(
-        c0, c1, dataclasses.replace(c2, parents=("ckpt_000",))))
-    lines = _plots.branches(forked)
-    assert [[c.name for c in line] for line in lines] == [["ckpt_000", "ckpt_001"],
-                                                          ["ckpt_000", "ckpt_002"]]
-    files = render_files(forked, manifest_to_bytes(forked), None)
-    assert "(fork)" in files["README.md"].decode()
-    assert "a fork" in files["cards/ckpt_002.md"].decode()
-    segments = _plots.log_segments([{"step": 1, "tokens_seen": 1, "loss": 3.0},
-                                    {"step": 2, "tokens_seen": 2, "loss": 2.0},
-                                    {"step": 2, "tokens_seen": 2, "loss": 2.5},
-                                    {"step": 3, "tokens_seen": 3}], "loss")
-    assert [s.x for s in segments] == [(1.0, 2.0), (2.0,)]
 
 
 def test_hub_links_give_repo_commands(rendered):
@@ -234,7 +220,8 @@ def test_cards_module_imports_nothing_heavy():
     import sys
 
     code = ("import sys, llm360.registry.cards, llm360.cli.card_cmd; "
-            "bad = [m for m in ('torch', 'matplotlib', 'huggingface_hub') if m in sys.modules]; "
+            "bad = [m for m in ('torch', 'matplotlib', 'huggingface_hub', 'jinja2') "
+            "if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,210 @@
+"""Manifest -> model card (README.md), checkpoint cards, data card and plots.
+
+Everything is rendered from the manifest plus the run files it lists (configs, data index,
+trainer states, evals, logs): inside ``release build`` from the records the build has just
+validated and hashed, otherwise read from the run and checked against the manifest's sha256.
+The facts go into a typed, frozen ``ReleaseView`` that the templates (``llm360/templates``,
+jinja2 with ``StrictUndefined``) read; a fact that is not recorded is left out, never filled in.
+Hub-specific pieces (license ids, model-index, card validation) are in ``_hub_meta``.
+
+A build remembers what it rendered in ``RUN/.llm360/cards``: a rebuild whose inputs (by their
+manifest digests) and renderer are unchanged renders nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llm360.errors import InputError, VerificationError
+from llm360.registry._files import write_atomic
+from llm360.registry.cards._inputs import (RunInputs, canonical_key, input_paths,
+                                           inputs_from_records, read_inputs)
+from llm360.registry.cards._lines import MAIN, Line, final_checkpoint, lines
+from llm360.registry.cards._view import ReleaseView
+from llm360.registry.models import Manifest
+from llm360.registry.serialize import manifest_from_bytes
+from llm360.registry.policy import TrustPolicy
+from llm360.registry.signing import SignatureInfo, describe_signature
+
+if TYPE_CHECKING:
+    from llm360.registry.build import BuildContext
+
+__all__ = ["CardResult", "CardsStep", "ReleaseView", "RunInputs", "SignatureInfo", "MAIN", "Line",
+           "build_view", "cards_step", "describe_signature", "final_checkpoint", "lines",
+           "render_cards", "render_files", "write_cards"]
+
+_PLOT_STEMS = ("train_loss", "learning_rate", "grad_norm", "throughput", "heldout_perplexity",
+               "memorization_score", "memorization")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardResult:
+    """What ``render_cards`` wrote: the folder, the relative paths of its files, and what the
+    signature check found (``method``: key, sigstore or unsigned; ``verified``)."""
+
+    out_dir: Path
+    files: tuple[str, ...]
+    signature: dict = field(default_factory=dict)
+
+
+def build_view(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs, *,
+               signature_dir: Path | None = None) -> ReleaseView:
+    """The typed view of a release that the templates read."""
+    from llm360.registry.cards._assemble import build_view as _build, signed_checkpoints
+
+    signature = describe_signature(Path(signature_dir) / "manifest.sigstore.json"
+                                   if signature_dir else None)
+    return _build(manifest, hashlib.sha256(manifest_bytes).hexdigest(), inputs, signature,
+                  signed_checkpoints=signed_checkpoints(signature_dir, manifest))[0]
+
+
+def _keys(manifest: Manifest, manifest_sha: str, signature: SignatureInfo,
+          signed: frozenset[str], present: list[str]) -> tuple[str, str]:
+    """(plots key, cards key): what each group is a function of, by digest."""
+    from llm360.registry.cards._render import renderer_version
+
+    arts = {a.path: a.sha256 for a in manifest.artifacts}
+    digests = {p: arts[p] for p in present}
+    plot_inputs = {p: d for p, d in digests.items()
+                   if p.startswith(("logs/", "evals/")) or p.endswith("/trainer_state.json")}
+    version = renderer_version()
+    plots = canonical_key({"renderer": version, "inputs": plot_inputs,
+                           "checkpoints": [[c.name, list(c.parents), c.tokens_seen,
+                                            list(c.data_chunks), dict(c.metrics)]
+                                           for c in manifest.checkpoints]})
+    cards = canonical_key({"renderer": version, "manifest": manifest_sha, "inputs": digests,
+                           "signature": asdict(signature), "signed": sorted(signed)})
+    return plots, cards
+
+
+def _render_all(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs,
+                signature_dir: Path | None) -> dict[str, bytes]:
+    from llm360.registry.cards._assemble import build_view as _build, signed_checkpoints
+    from llm360.registry.cards._plots import render_plots
+    from llm360.registry.cards._render import render_markdown
+
+    signature = describe_signature(Path(signature_dir) / "manifest.sigstore.json"
+                                   if signature_dir else None)
+    view, specs = _build(manifest, hashlib.sha256(manifest_bytes).hexdigest(), inputs, signature,
+                         signed_checkpoints=signed_checkpoints(signature_dir, manifest))
+    return {**render_markdown(view), **render_plots(specs)}
+
+
+def render_files(manifest: Manifest, manifest_bytes: bytes, root: Path | None, *,
+                 signature_dir: Path | None = None,
+                 inputs: RunInputs | None = None) -> dict[str, bytes]:
+    """Relative path -> bytes of README.md, DATA_CARD.md, cards/*.md and plots/*.png.
+
+    ``inputs`` are the run's records when the caller already holds them verified; otherwise
+    they are read from ``root`` and checked against the manifest's digests."""
+    inputs = inputs if inputs is not None else read_inputs(manifest, root)
+    return _render_all(manifest, manifest_bytes, inputs, signature_dir)
+
+
+def write_cards(manifest: Manifest, manifest_bytes: bytes, root: Path | None, out_dir: Path, *,
+                signature_dir: Path | None = None, inputs: RunInputs | None = None) -> list[str]:
+    """Render and write (atomically, file by file) the cards; returns the relative paths.
+
+    A plot this tool wrote earlier into ``out_dir`` whose data is gone is removed."""
+    files = render_files(manifest, manifest_bytes, root, signature_dir=signature_dir,
+                         inputs=inputs)
+    out_dir = Path(out_dir)
+    for rel, data in files.items():
+        write_atomic(out_dir / rel, data)
+    plots = out_dir / "plots"
+    if plots.is_dir():
+        for path in plots.glob("*.png"):
+            rel = f"plots/{path.name}"
+            ours = path.stem in _PLOT_STEMS or path.stem.startswith("eval_")
+            if ours and rel not in files and path.is_file() and not path.is_symlink():
+                path.unlink()
+    return sorted(files)
+
+
+def render_cards(manifest_path: Path, out_dir: Path, *, root: Path | None = None,
+                 policy: TrustPolicy = TrustPolicy()) -> CardResult:
+    """Verify the signature of the release at ``manifest_path`` (a release folder or its
+    ``manifest.json``) under ``policy`` and render its cards and plots into ``out_dir``.
+
+    A signature that fails is a ``VerificationError``; an unsigned manifest is refused unless
+    ``policy.allow_unsigned`` (the cards then say it is unsigned). ``root`` holds the run
+    files (default: the release folder, which holds them).
+    """
+    from llm360.registry.signing import BUNDLE_FILE, check_manifest_signature
+
+    manifest_path = Path(manifest_path)
+    if manifest_path.is_dir():
+        manifest_path = manifest_path / "manifest.json"
+    try:
+        raw = manifest_path.read_bytes()
+        bundle_path = manifest_path.parent / BUNDLE_FILE
+        bundle = bundle_path.read_bytes() if bundle_path.is_file() else None
+    except FileNotFoundError:
+        raise InputError(f"{manifest_path}: manifest not found") from None
+    check = check_manifest_signature(raw, bundle, policy)
+    info = dict(check.info)
+    if check.problems:
+        problem = check.problems[0]
+        if info.get("unsigned") and not policy.names_signer:
+            raise InputError(f"{manifest_path}: {problem.message}",
+                             hint="render the cards of an unsigned release with --allow-unsigned")
+        raise VerificationError(f"{manifest_path}: signature check failed: {problem.message}",
+                                artifact=problem.path,
+                                hint="cards are rendered only for a release whose signature "
+                                     "verifies")
+    manifest = manifest_from_bytes(raw, source=str(manifest_path))
+    root = Path(root) if root is not None else manifest_path.parent
+    signature_dir = None if info.get("unsigned") else manifest_path.parent
+    files = write_cards(manifest, raw, root, Path(out_dir), signature_dir=signature_dir)
+    return CardResult(out_dir=Path(out_dir), files=tuple(files), signature={
+        "method": "unsigned" if info.get("unsigned") else info.get("method"),
+        "verified": bool(info.get("verified")),
+        **{k: info[k] for k in ("identity", "issuer", "key_fingerprint") if k in info}})
+
+
+class CardsStep:
+    """The ``BuildStep`` that renders the cards and plots into the release being built.
+
+    It runs after the checkpoint signatures and before the release signature (which covers
+    what it writes), renders from the records the build has just validated and hashed (no
+    second hash), and renders nothing when the inputs' manifest digests and the renderer are
+    unchanged since the last build of the same run (``RUN/.llm360/cards``)."""
+
+    name = "cards"
+
+    def run(self, ctx: BuildContext) -> None:
+        from llm360.registry.cards._assemble import build_view as _build, signed_checkpoints
+        from llm360.registry.cards._cache import RenderCache, link_or_write
+
+        manifest, records, release_dir = ctx.manifest, ctx.records, Path(ctx.release_dir)
+        manifest_sha = hashlib.sha256(ctx.manifest_bytes).hexdigest()
+        signed = signed_checkpoints(release_dir, manifest)
+        on_disk = set(records.files)
+        present = [p for p in input_paths(manifest) if p in on_disk]
+        plots_key, cards_key = _keys(manifest, manifest_sha, ctx.signature, signed, present)
+        cache = RenderCache(records.root)
+        plots, cards = cache.get("plots", plots_key), cache.get("cards", cards_key)
+        if plots is None or cards is None:
+            view, specs = _build(manifest, manifest_sha, inputs_from_records(records),
+                                 ctx.signature, signed_checkpoints=signed)
+            if plots is None:
+                from llm360.registry.cards._plots import render_plots
+
+                plots = render_plots(specs)
+                cache.put("plots", plots_key, plots)
+            if cards is None:
+                from llm360.registry.cards._render import render_markdown
+
+                cards = render_markdown(view)
+                cache.put("cards", cards_key, cards)
+        for group, files in (("plots", plots), ("cards", cards)):
+            for rel, data in files.items():
+                link_or_write(cache.source(group, rel), release_dir / rel, data)
+
+
+def cards_step() -> CardsStep:
+    """The cards ``BuildStep`` for ``build_release(steps=...)``."""
+    return CardsStep()

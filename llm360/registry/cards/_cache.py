@@ -1,0 +1,106 @@
+"""Rendered cards and plots remembered between builds, so a rebuild with nothing changed
+renders nothing.
+
+``RUN/.llm360/cards/record.json`` (sorted-key JSON) holds, per group ("plots", "cards"), the key
+the group was rendered from (the digests of its inputs as the manifest records them, and the
+renderer's version) and the sha256 of each file it produced; the files sit beside it. A group is
+reused only when its key matches and every file still has its recorded sha256; anything else
+(no record, a link, a changed byte) renders again. The cache is never an artifact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from llm360.errors import UnsafePathError
+from llm360.registry._files import resolve_inside, write_atomic
+
+__all__ = ["RenderCache", "CACHE_DIR"]
+
+CACHE_DIR = ".llm360/cards"
+_RECORD = "record.json"
+_VERSION = 1
+
+
+class RenderCache:
+    """Groups of rendered files under ``root/.llm360/cards`` (root: the run directory)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._groups: dict = {}
+        self._valid: set[tuple[str, str]] = set()  # cached files known to hold their bytes
+        try:
+            self.dir: Path | None = resolve_inside(self.root, CACHE_DIR)
+        except UnsafePathError:  # a link at RUN/.llm360: no cache, never written through it
+            self.dir = None
+            return
+        try:
+            data = json.loads((self.dir / _RECORD).read_bytes())
+            groups = data.get("groups") if data.get("version") == _VERSION else None
+        except (OSError, ValueError, AttributeError):
+            groups = None
+        if isinstance(groups, dict):
+            self._groups = groups
+
+    def get(self, group: str, key: str) -> dict[str, bytes] | None:
+        """The files of ``group`` rendered from ``key``, or None."""
+        entry = self._groups.get(group)
+        if self.dir is None or not isinstance(entry, dict) or entry.get("key") != key:
+            return None
+        files = entry.get("files")
+        if not isinstance(files, dict):
+            return None
+        out = {}
+        for rel, sha in files.items():
+            try:
+                data = resolve_inside(self.dir, f"{group}/{rel}").read_bytes()
+            except (OSError, UnsafePathError):
+                return None
+            if hashlib.sha256(data).hexdigest() != sha:
+                return None
+            out[rel] = data
+        self._valid |= {(group, rel) for rel in out}
+        return out
+
+    def source(self, group: str, rel: str) -> Path | None:
+        """The cached file of ``group`` at ``rel`` when it is known to hold the group's bytes."""
+        if self.dir is None or (group, rel) not in self._valid:
+            return None
+        return self.dir / group / rel
+
+    def put(self, group: str, key: str, files: Mapping[str, bytes]) -> None:
+        """Remember ``files`` as ``group`` rendered from ``key`` (best effort: a read-only run
+        directory simply goes without a cache)."""
+        if self.dir is None:
+            return
+        self._valid -= {(group, rel) for rel in files}
+        try:
+            for rel, data in files.items():
+                write_atomic(resolve_inside(self.dir, f"{group}/{rel}"), data)
+                self._valid.add((group, rel))
+            self._groups[group] = {"key": key, "files": {
+                rel: hashlib.sha256(data).hexdigest() for rel, data in sorted(files.items())}}
+            record = {"version": _VERSION, "groups": self._groups}
+            write_atomic(self.dir / _RECORD, json.dumps(record, sort_keys=True,
+                                                        indent=1).encode("utf-8"))
+        except (OSError, UnsafePathError):
+            return
+
+
+def link_or_write(source: Path | None, dest: Path, data: bytes) -> None:
+    """Put ``data`` at ``dest``: a hard link to the cached ``source`` where possible (no second
+    write), else an atomic write."""
+    if source is not None:
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if dest.exists():
+                dest.unlink()
+            os.link(source, dest)
+            return
+        except OSError:
+            pass
+    write_atomic(dest, data)

@@ -1,0 +1,146 @@
+"""Lines of training: the main line and its forks, the final checkpoint, and the configuration
+that produced each checkpoint.
+
+A checkpoint's line is what its ``trainer_state.json`` records (``lineage``: "main", "fork1",
+...); without that record it comes from the name ``llm360 train`` gives forks
+(``ckpt_NNN-fork1``), and any other name is on the main line. The final checkpoint is the one
+``llm360.yaml`` names (``final_checkpoint``), else the last checkpoint of the main line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from llm360.errors import InputError
+from llm360.registry.models import Checkpoint, Manifest
+
+__all__ = ["MAIN", "Line", "line_name", "lines", "final_checkpoint", "checkpoint_config",
+           "flatten", "data_seen_and_children"]
+
+MAIN = "main"
+_SUFFIX = re.compile(r"^ckpt_\d+-(.+)$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Line:
+    """One line of training: its checkpoints in order and the checkpoint it forked from."""
+
+    name: str
+    checkpoints: tuple[str, ...]
+    fork_point: str | None = None
+
+    @property
+    def is_main(self) -> bool:
+        return self.name == MAIN
+
+    @property
+    def label(self) -> str:
+        if self.is_main:
+            return "main line"
+        return f"{self.name} (from {self.fork_point})" if self.fork_point else self.name
+
+
+def line_name(ckpt: Checkpoint, state: Mapping | None) -> str:
+    recorded = (state or {}).get("lineage")
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    m = _SUFFIX.match(ckpt.name)
+    return m.group(1) if m else MAIN
+
+
+def _natural(name: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def lines(manifest: Manifest, states: Mapping[str, Mapping]) -> tuple[Line, ...]:
+    """The main line first, then the forks in name order (fork2 before fork10)."""
+    members: dict[str, list[Checkpoint]] = {}
+    of: dict[str, str] = {}
+    for ckpt in manifest.checkpoints:  # the manifest orders checkpoints by step
+        name = line_name(ckpt, states.get(ckpt.name))
+        members.setdefault(name, []).append(ckpt)
+        of[ckpt.name] = name
+    out = []
+    for name in sorted(members, key=lambda n: (n != MAIN, _natural(n))):
+        ckpts = members[name]
+        first = ckpts[0]
+        fork = next((p for p in first.parents if of.get(p, name) != name), None)
+        out.append(Line(name=name, checkpoints=tuple(c.name for c in ckpts), fork_point=fork))
+    return tuple(out)
+
+
+def final_checkpoint(manifest: Manifest, line_list: Sequence[Line],
+                     named: str | None = None) -> Checkpoint | None:
+    """``named`` (llm360.yaml's ``final_checkpoint``), else the main line's last checkpoint
+    (else, with no main line, the last checkpoint)."""
+    if named is not None:
+        found = manifest.checkpoint(named)
+        if found is None:
+            raise InputError(f"llm360.yaml: $.final_checkpoint: {named!r} is not a checkpoint of "
+                             "this release", hint="name one of checkpoints/ckpt_XXX")
+        return found
+    main = next((line for line in line_list if line.is_main), None)
+    if main is not None and main.checkpoints:
+        return manifest.checkpoint(main.checkpoints[-1])
+    return manifest.checkpoints[-1] if manifest.checkpoints else None
+
+
+def checkpoint_config(name: str, line: Line, state: Mapping | None,
+                      train_config: Mapping | None, train_config_path: str
+                      ) -> tuple[Mapping | None, str | None]:
+    """(the training configuration that produced checkpoint ``name``, where it is recorded).
+
+    Its own ``trainer_state.json`` ``train_config`` when recorded; for the main line,
+    ``config/train.json``; otherwise (None, None): a fork's configuration is never guessed."""
+    recorded = (state or {}).get("train_config")
+    if isinstance(recorded, Mapping) and recorded:
+        return recorded, f"checkpoints/{name}/trainer_state.json"
+    if line.is_main and train_config:
+        return train_config, train_config_path
+    return None, None
+
+
+def flatten(data: Mapping, prefix: str = "") -> list[tuple[str, object]]:
+    """Nested mappings as sorted (dotted key, leaf value) pairs."""
+    rows: list[tuple[str, object]] = []
+    for key in sorted(data):
+        value = data[key]
+        if isinstance(value, Mapping) and value:
+            rows += flatten(value, f"{prefix}{key}.")
+        else:
+            rows.append((f"{prefix}{key}", value))
+    return rows
+
+
+def data_seen_and_children(manifest: Manifest) -> tuple[dict[str, tuple[int, ...]],
+                                                       dict[str, tuple[str, ...]]]:
+    """Per checkpoint: the sorted data chunks it has seen through all its ancestors, and its
+    children, in one pass over the graph (``lineage.data_seen`` per checkpoint is quadratic)."""
+    by_name = {c.name: c for c in manifest.checkpoints}
+    children: dict[str, list[str]] = {c.name: [] for c in manifest.checkpoints}
+    for c in manifest.checkpoints:
+        for p in c.parents:
+            if p in children:
+                children[p].append(c.name)
+    seen: dict[str, frozenset[int]] = {}
+    for c in manifest.checkpoints:
+        stack = [c.name]
+        while stack:  # parents first; iterative, so a long line never recurses deeply
+            name = stack[-1]
+            if name in seen:
+                stack.pop()
+                continue
+            todo = [p for p in by_name[name].parents if p in by_name and p not in seen
+                    and p not in stack]
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            acc = set(by_name[name].data_chunks)
+            for p in by_name[name].parents:
+                acc |= seen.get(p, frozenset())
+            seen[name] = frozenset(acc)
+    return ({n: tuple(sorted(v)) for n, v in seen.items()},
+            {n: tuple(v) for n, v in children.items()})
