@@ -15,6 +15,10 @@ import sys
 from pathlib import Path
 
 
+#: marks a folder the demo made, so a rerun replaces it and nothing else
+STAMP = ".llm360-demo"
+
+
 def _run(*args: str) -> None:
     cmd = ["llm360", *args]
     print(f"\n$ {shlex.join(cmd)}", flush=True)
@@ -26,12 +30,18 @@ def _run(*args: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("demo"),
-                        help="folder for the run, key and release (replaced)")
+                        help="folder for the run, key and release (replaced when an earlier "
+                             "demo made it; any other existing folder is refused)")
     parser.add_argument("--chunks", type=int, default=3)
     args = parser.parse_args(argv)
     out = args.out.resolve()
     if out.exists():
+        if not (out / STAMP).is_file():
+            sys.exit(f"demo: {out} exists and was not made by the demo; refusing to replace it "
+                     "(pass --out with a new folder)")
         shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / STAMP).write_text("made by `python -m llm360.demo`; replaced by the next demo\n")
     run, release, keys = out / "llm360-tiny", out / "release", out / "keys"
     _run("data", "prepare", "--run", str(run), "--chunks", str(args.chunks))
     _run("train", "--run", str(run), "--preset", "tiny")
@@ -41,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
          str(keys / "demo-key.pub.pem"))
     _run("release", "build", str(run), "--out", str(release), "--sign", "key", "--key",
          str(keys / "demo-key.pem"))
-    _run("verify", str(release / "manifest.json"), "--key", str(keys / "demo-key.pub.pem"))
+    _run("verify", str(release), "--key", str(keys / "demo-key.pub.pem"))
     print(f"""
 demo done:
   run directory  {run}
