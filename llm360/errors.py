@@ -11,6 +11,7 @@ __all__ = [
     "InputError",
     "SchemaError",
     "UnsafePathError",
+    "StorageError",
     "VerificationError",
     "SigningError",
     "HubError",
@@ -50,6 +51,17 @@ class SchemaError(InputError):
 
 class UnsafePathError(InputError):
     """A path escapes its root, is absolute, or goes through a symbolic link."""
+
+
+class StorageError(InputError):
+    """The disk refused a write: no space left, over quota, read-only, file too large (exit 2).
+
+    Nothing is left half-written: the temporary file is removed before this is raised."""
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None
+                 ) -> None:
+        super().__init__(message, hint=hint or "free some space (or write elsewhere) and rerun")
+        self.path = path
 
 
 class VerificationError(Llm360Error):

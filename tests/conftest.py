@@ -13,6 +13,12 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="Rewrite golden files from the current output instead of comparing.")
+    parser.addoption("--fuzz-cases", type=int,
+                     default=int(os.environ.get("LLM360_FUZZ_CASES", "10000")),
+                     help="Mutations tests/fuzz runs over manifest, bundle and model.sig "
+                          "together (default 10000, or LLM360_FUZZ_CASES).")
+    parser.addoption("--fuzz-seed", type=int, default=0,
+                     help="Seed of the tests/fuzz mutations (default 0).")
 
 
 @pytest.fixture

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -13,7 +15,28 @@ import click
 
 from llm360.errors import Llm360Error
 
-__all__ = ["run_command", "echo_json", "progress_bar", "fail"]
+__all__ = ["run_command", "echo_json", "echo", "escape", "progress_bar", "fail"]
+
+#: C0 controls but tab, DEL, C1 controls, and the Unicode marks that reorder or hide text
+#: (bidi embeddings, overrides and isolates, zero-width marks, line and paragraph separators)
+_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
+                     "\u2066-\u2069\ufeff\ud800-\udfff]")
+
+
+def _escape_char(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape(text: object) -> str:
+    """``text`` safe for a terminal: control characters, bidi overrides and lone surrogates
+    become visible escapes (ESC is ``\\x1b``), so a file name cannot erase or disguise a line."""
+    return _UNSAFE.sub(_escape_char, str(text))
+
+
+def echo(text: object = "", *, err: bool = False) -> None:
+    """One line for a person, escaped (see ``escape``); every command prints through this."""
+    click.echo(escape(text), err=err)
 
 
 def echo_json(data: Any) -> None:
@@ -22,10 +45,16 @@ def echo_json(data: Any) -> None:
 
 
 def fail(message: str, *, hint: str | None = None, code: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     if hint:
-        click.echo(f"hint: {hint}", err=True)
+        echo(f"hint: {hint}", err=True)
     sys.exit(code)
+
+
+#: OSErrors that are the user's environment or arguments, not a bug: one line, exit 2
+_INPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES,
+                 errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.ENOENT, errno.EEXIST,
+                 errno.ENAMETOOLONG, errno.ELOOP}
 
 
 def run_command(fn: Callable[[], int | None]) -> None:
@@ -42,6 +71,14 @@ def run_command(fn: Callable[[], int | None]) -> None:
         fail("interrupted", code=130)
     except (click.exceptions.Exit, click.ClickException, SystemExit):
         raise
+    except OSError as exc:
+        if verbose:
+            traceback.print_exc()
+        if exc.errno not in _INPUT_ERRNOS:
+            fail(f"unexpected {type(exc).__name__}: {exc}",
+                 hint="rerun with --verbose for the traceback and report it", code=3)
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(f"{where}{exc.strerror or exc}", code=2)
     except Exception as exc:  # noqa: BLE001 - the last line of defence for users
         if verbose:
             traceback.print_exc()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo_json, run_command
+from llm360.cli._render import echo, echo_json, run_command
 
 __all__ = ["audit"]
 
@@ -43,11 +43,11 @@ def audit(release: str, root: Path | None, mot_yaml: Path | None, as_json: bool)
             data["mot_yaml"] = str(written) if written else None
             echo_json(data)
             return 0
-        click.echo(f"{result.release} {result.version} ({result.schema_version})")
-        click.echo("ok = present under an open license (counts), -- = absent, "
-                   "NO = present but the license is not open")
+        echo(f"{result.release} {result.version} ({result.schema_version})")
+        echo("ok = present under an open license (counts), -- = absent, "
+             "NO = present but the license is not open")
         for cls in (3, 2, 1):
-            click.echo(f"  {_roman(cls)}:")
+            echo(f"  {_roman(cls)}:")
             for c in result.components:
                 if c.mof_class != cls:
                     continue
@@ -56,16 +56,16 @@ def audit(release: str, root: Path | None, mot_yaml: Path | None, as_json: bool)
                 lic = c.license if c.license_open else f"{c.license} (not open)"
                 if c.counts and not c.type_appropriate:
                     lic += f" (open, not a {c.content_type} license)"
-                click.echo(f"    {mark}{c.name}{optional}: {c.evidence}; license {lic}")
-        click.echo(f"class: {result.label}")
+                echo(f"    {mark}{c.name}{optional}: {c.evidence}; license {lic}")
+        echo(f"class: {result.label}")
         if result.next_class:
-            click.echo(f"missing for {_class_name(result.next_class)}:")
+            echo(f"missing for {_class_name(result.next_class)}:")
             for name, why in result.missing:
-                click.echo(f"  - {name}: {why}")
+                echo(f"  - {name}: {why}")
         for name, why in result.optional_missing:
-            click.echo(f"optional, not counted: {name}: {why}")
+            echo(f"optional, not counted: {name}: {why}")
         if written:
-            click.echo(f"MOT record: {written}")
+            echo(f"MOT record: {written}")
         return 0
 
     run_command(body)

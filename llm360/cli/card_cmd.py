@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo_json, run_command
+from llm360.cli._render import echo, echo_json, run_command
 
 __all__ = ["card"]
 
@@ -55,15 +55,15 @@ def card(manifest: Path, out_dir: Path, root: Path | None, key: Path | None,
                        "signature": sig})
             return 0
         if sig.get("method") == "unsigned":
-            click.echo("signature: none; the manifest is unsigned (rendered because of "
-                       "--allow-unsigned, and the cards say so)")
+            echo("signature: none; the manifest is unsigned (rendered because of "
+                 "--allow-unsigned, and the cards say so)")
         else:
             who = (f"key {str(sig.get('key_fingerprint', ''))[:16]}..."
                    if sig.get("method") == "key"
                    else f"{sig.get('identity')} ({sig.get('issuer')})")
-            click.echo(f"signature: {sig.get('method')}, verified, signed by {who}")
+            echo(f"signature: {sig.get('method')}, verified, signed by {who}")
         for rel in result.files:
-            click.echo(str(result.out_dir / rel))
+            echo(str(result.out_dir / rel))
         return 0
 
     run_command(body)

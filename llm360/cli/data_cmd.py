@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo_json, run_command
+from llm360.cli._render import echo, echo_json, run_command
 
 __all__ = ["data"]
 
@@ -49,9 +49,9 @@ def prepare(run_dir: Path, corpus: tuple[Path, ...], chunks: int, seq_len: int, 
                        "vocab_size": r.vocab_size, "tokens": r.tokens,
                        "chunk_sha256": list(r.chunk_sha256)})
         else:
-            click.echo(f"prepared {r.chunks} chunks x {r.sequences_per_chunk} sequences x "
-                       f"{r.seq_len} tokens ({r.tokens} tokens, vocab {r.vocab_size}, "
-                       f"{r.heldout_sequences} held out) in {r.run_dir}")
+            echo(f"prepared {r.chunks} chunks x {r.sequences_per_chunk} sequences x "
+                 f"{r.seq_len} tokens ({r.tokens} tokens, vocab {r.vocab_size}, "
+                 f"{r.heldout_sequences} held out) in {r.run_dir}")
         return 0
 
     run_command(body)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo_json, run_command
+from llm360.cli._render import echo, echo_json, run_command
 from llm360.errors import InputError
 
 __all__ = ["keygen"]
@@ -46,6 +47,9 @@ def keygen(private_path: Path, public_path: Path, passphrase_file: Path | None,
             if passphrase is None:
                 raise InputError(f"{passphrase_file}: the first line is empty")
         elif prompt_passphrase:
+            if not (sys.stdin.isatty() and sys.stderr.isatty()):
+                raise InputError("--prompt-passphrase needs a terminal to ask on",
+                                 hint="pass --passphrase-file FILE instead (its first line)")
             passphrase = click.prompt("passphrase", hide_input=True,
                                       confirmation_prompt=True).encode("utf-8")
         fingerprint = write_key_pair(private_path, public_path, passphrase=passphrase,
@@ -54,9 +58,9 @@ def keygen(private_path: Path, public_path: Path, passphrase_file: Path | None,
             echo_json({"private": str(private_path), "public": str(public_path),
                        "fingerprint": fingerprint, "encrypted": passphrase is not None})
         else:
-            click.echo(f"private key {private_path} (0600"
-                       f"{', encrypted' if passphrase else ', NOT encrypted'})")
-            click.echo(f"public key  {public_path} (sha256 fingerprint {fingerprint})")
+            echo(f"private key {private_path} (0600"
+                 f"{', encrypted' if passphrase else ', NOT encrypted'})")
+            echo(f"public key  {public_path} (sha256 fingerprint {fingerprint})")
         return 0
 
     run_command(body)

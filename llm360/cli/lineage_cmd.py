@@ -6,7 +6,7 @@ import dataclasses
 
 import click
 
-from llm360.cli._render import echo_json, run_command
+from llm360.cli._render import echo, echo_json, run_command
 
 __all__ = ["lineage"]
 
@@ -43,12 +43,12 @@ def lineage(release: str, name: str | None, as_json: bool) -> None:
                            "data": [dataclasses.asdict(s) for s in order]})
                 return 0
             total = sum(s.tokens for s in order)
-            click.echo(f"{name} (step {ckpt.step:,}, {ckpt.tokens_seen:,} tokens seen) was "
-                       f"trained on {len(order)} chunk spans, {total:,} tokens, in this order:")
+            echo(f"{name} (step {ckpt.step:,}, {ckpt.tokens_seen:,} tokens seen) was "
+                 f"trained on {len(order)} chunk spans, {total:,} tokens, in this order:")
             for s in order:
                 rows = f"rows 0-{s.rows - 1}" if s.rows else "no rows"
-                click.echo(f"  chunk {s.chunk:>3}  {s.path}  {rows}  {s.tokens:,} tokens  "
-                           f"steps {s.first_step:,}-{s.last_step:,}  in {s.checkpoint}")
+                echo(f"  chunk {s.chunk:>3}  {s.path}  {rows}  {s.tokens:,} tokens  "
+                     f"steps {s.first_step:,}-{s.last_step:,}  in {s.checkpoint}")
             return 0
         if as_json:
             echo_json({"roots": lin.roots(manifest), "checkpoints": [
@@ -57,7 +57,7 @@ def lineage(release: str, name: str | None, as_json: bool) -> None:
                  "data_chunks": list(c.data_chunks)} for c in manifest.checkpoints]})
             return 0
         for line in tree_lines(manifest):
-            click.echo(line)
+            echo(line)
         return 0
 
     run_command(body)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo_json, progress_bar, run_command
+from llm360.cli._render import echo, echo_json, progress_bar, run_command
 from llm360.errors import InputError
 from llm360.registry.build import format_created
 
@@ -24,18 +24,19 @@ def _created(value: str | None) -> str:
     if value:
         try:
             when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            return format_created(when)
+        except (ValueError, OverflowError):
             raise InputError(f"--created: {value!r} is not an ISO 8601 time",
                              hint="e.g. 2026-11-27T00:00:00Z") from None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        return format_created(when)
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:
             return format_created(datetime.fromtimestamp(int(epoch), timezone.utc))
-        except ValueError:
-            raise InputError(f"SOURCE_DATE_EPOCH: {epoch!r} is not a Unix time") from None
+        except (ValueError, OverflowError, OSError):
+            raise InputError(f"SOURCE_DATE_EPOCH: {epoch[:40]!r} is not a Unix time in range",
+                             hint="whole seconds since 1970, e.g. 1795737600") from None
     return format_created()
 
 
@@ -122,23 +123,23 @@ def build(run_dir: Path, out_dir: Path, created: str | None, no_cache: bool, sig
                        "linked": result.linked, "copied": result.copied,
                        "release_files": result.release_files})
             return 0
-        click.echo(f"release {result.manifest.release.name} "
-                   f"{result.manifest.release.version}: {result.files} files, "
-                   f"{result.bytes} bytes, {len(result.manifest.checkpoints)} checkpoints")
+        echo(f"release {result.manifest.release.name} "
+             f"{result.manifest.release.version}: {result.files} files, "
+             f"{result.bytes} bytes, {len(result.manifest.checkpoints)} checkpoints")
         if metadata_only:
-            click.echo(f"metadata only: the artifacts stay in {run_dir} (verify with "
-                       f"--root {run_dir})")
+            echo(f"metadata only: the artifacts stay in {run_dir} (verify with "
+                 f"--root {run_dir})")
         else:
-            click.echo(f"artifacts in {release_dir}: {result.linked} hard-linked, "
-                       f"{result.copied} copied")
-        click.echo(f"manifest {result.manifest_path} (sha256 {result.manifest_sha256})")
+            echo(f"artifacts in {release_dir}: {result.linked} hard-linked, "
+                 f"{result.copied} copied")
+        echo(f"manifest {result.manifest_path} (sha256 {result.manifest_sha256})")
         if allow_missing_records:
-            click.echo("--allow-missing-records: checkpoints without evals or log lines were "
-                       "accepted")
+            echo("--allow-missing-records: checkpoints without evals or log lines were "
+                 "accepted")
         if sign != "none":
-            click.echo(f"signed ({sign}): {release_dir}/manifest.sigstore.json (manifest and "
-                       f"{result.release_files} release files) and "
-                       "signatures/<checkpoint>/model.sig")
+            echo(f"signed ({sign}): {release_dir}/manifest.sigstore.json (manifest and "
+                 f"{result.release_files} release files) and "
+                 "signatures/<checkpoint>/model.sig")
         return 0
 
     run_command(body)

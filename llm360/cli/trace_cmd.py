@@ -3,12 +3,11 @@ what came after; with Merkle proofs of those rows that anyone can check with the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo_json, progress_bar, run_command
+from llm360.cli._render import echo, echo_json, progress_bar, run_command
 
 __all__ = ["trace"]
 
@@ -54,16 +53,18 @@ def trace(release: str, text: str | None, tokens_file: Path | None, proof: bool,
             doc = read_json(proof_file)
             problems = check_proofs(source.manifest, source.manifest_sha256, doc,
                                     source=str(proof_file))
-            rows = len(doc.get("proof", doc).get("proofs", [])) if isinstance(doc, dict) else 0
+            inner = doc.get("proof", doc) if isinstance(doc, dict) else None
+            proofs = inner.get("proofs") if isinstance(inner, dict) else None
+            rows = len(proofs) if isinstance(proofs, list) else 0
             if as_json:
                 echo_json({"ok": not problems, "rows": rows, "problems": problems,
                            "manifest_sha256": source.manifest_sha256})
             else:
                 for p in problems:
-                    click.echo(f"FAIL {p}")
+                    echo(f"FAIL {p}")
                 verdict = "FAILED" if problems else "VERIFIED"
-                click.echo(f"{verdict}: {rows} row proof(s) against the Merkle roots in "
-                           f"{source.manifest_path} (sha256 {source.manifest_sha256[:16]}...)")
+                echo(f"{verdict}: {rows} row proof(s) against the Merkle roots in "
+                     f"{source.manifest_path} (sha256 {source.manifest_sha256[:16]}...)")
             return 1 if problems else 0
         source = open_release(release, root=root)
         with progress_bar("checking chunks", enabled=not as_json) as (advance, _total):
@@ -81,11 +82,11 @@ def trace(release: str, text: str | None, tokens_file: Path | None, proof: bool,
         out = _summary(result)
         if proof_doc is not None:
             for line in out:
-                click.echo(line, err=True)
-            click.echo(json.dumps(proof_doc, sort_keys=True, indent=2))
+                echo(line, err=True)
+            echo_json(proof_doc)
         else:
             for line in out:
-                click.echo(line)
+                echo(line)
         return 0 if result.trained else 1
 
     run_command(body)

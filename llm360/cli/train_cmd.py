@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo_json, run_command
+from llm360.cli._render import echo, echo_json, run_command
 from llm360.errors import InputError
 
 __all__ = ["train"]
@@ -107,12 +107,12 @@ def train(run_dir: Path, preset: str | None, config_file: Path | None, resume_fr
             return 0
         for c in result.checkpoints:
             mem = f" memorization {c['memorization']:.3f}" if "memorization" in c else ""
-            click.echo(f"{c['name']}: step {c['step']}, {c['tokens_seen']} tokens, train loss "
-                       f"{c['train_loss']:.4f}, held-out loss {c['heldout_loss']:.4f}{mem}"
-                       + (" (identical to the existing checkpoint)"
+            echo(f"{c['name']}: step {c['step']}, {c['tokens_seen']} tokens, train loss "
+                 f"{c['train_loss']:.4f}, held-out loss {c['heldout_loss']:.4f}{mem}"
+                 + (" (identical to the existing checkpoint)"
                           if c["status"] == "identical" else ""))
-        click.echo(f"{result.steps} steps, {result.tokens_per_s:,.0f} tokens/s"
-                   + (" (a fork: the configuration differs from the parent's)"
+        echo(f"{result.steps} steps, {result.tokens_per_s:,.0f} tokens/s"
+             + (" (a fork: the configuration differs from the parent's)"
                       if result.forked else ""))
         return 0
 

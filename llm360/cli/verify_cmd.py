@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo_json, progress_bar, run_command
+from llm360.cli._render import echo, echo_json, progress_bar, run_command
 
 __all__ = ["verify"]
 
@@ -73,20 +73,20 @@ def verify(release: Path, root: Path | None, key: Path | None, identity: str | N
 def render_report(report) -> None:
     """The report as lines: each problem, notes, what was verified and by whom, the verdict."""
     for problem in report.problems:
-        click.echo(f"{'FAIL' if report.fails(problem) else 'warn'} {problem.message}")
+        echo(f"{'FAIL' if report.fails(problem) else 'warn'} {problem.message}")
     for note in report.notes:
-        click.echo(f"note: {note}")
+        echo(f"note: {note}")
     sig = report.signature or {}
     if sig.get("verified"):
         who = (f"key {sig.get('key_fingerprint', '')[:16]}..." if sig.get("method") == "key"
                else f"{sig.get('identity')} ({sig.get('issuer')})")
-        click.echo(f"signature: {sig.get('method')}, signed by {who}; "
-                   f"{sig.get('checkpoints_verified', 0)} checkpoint signatures verified")
+        echo(f"signature: {sig.get('method')}, signed by {who}; "
+             f"{sig.get('checkpoints_verified', 0)} checkpoint signatures verified")
     elif sig.get("unsigned"):
-        click.echo("signature: none (the manifest is unsigned)")
+        echo("signature: none (the manifest is unsigned)")
     rel = report.release or {}
     if rel:
-        click.echo(f"release: {rel['name']} version {rel['version']}, created {rel['created']}")
+        echo(f"release: {rel['name']} version {rel['version']}, created {rel['created']}")
     verdict = "VERIFIED" if report.ok else "FAILED"
-    click.echo(f"{verdict}: {report.files_checked} files, {report.bytes_checked} bytes "
-               f"checked in {report.root}; manifest sha256 {report.manifest_sha256}")
+    echo(f"{verdict}: {report.files_checked} files, {report.bytes_checked} bytes "
+         f"checked in {report.root}; manifest sha256 {report.manifest_sha256}")

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from llm360.errors import InputError, UnsafePathError
+from llm360.errors import InputError, StorageError, UnsafePathError
 
-__all__ = ["check_relpath", "resolve_inside", "list_files", "write_atomic", "IGNORED_DIRS"]
+__all__ = ["check_relpath", "resolve_inside", "list_files", "write_atomic", "IGNORED_DIRS",
+           "DISK_ERRNOS", "storage_error"]
 
 #: folders inside a run that are never artifacts (the hash cache lives in ``.llm360``)
 IGNORED_DIRS = frozenset({".llm360", ".git", "__pycache__"})
+
+
+#: write errors that say the disk, not the program, refused: each is a one-line StorageError
+DISK_ERRNOS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+               errno.EROFS: "read-only file system", errno.EFBIG: "file too large"}
+
+
+def storage_error(exc: OSError, path: Path | str) -> StorageError | None:
+    """A ``StorageError`` for a write to ``path`` the disk refused, else None."""
+    what = DISK_ERRNOS.get(exc.errno)
+    if what is None:
+        return None
+    return StorageError(f"{what} writing {path}", path=str(path))
 
 
 def check_relpath(rel: str, *, where: str = "path") -> PurePosixPath:
@@ -79,9 +94,10 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None,
     ``FileExistsError`` rather than replace an existing file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -92,9 +108,14 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None,
             os.unlink(tmp)
         else:
             os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+    except BaseException as exc:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+        if isinstance(exc, OSError):
+            error = storage_error(exc, path)
+            if error is not None:
+                raise error from exc
         raise

@@ -8,12 +8,14 @@ from typing import Any
 
 from llm360.errors import InputError, SchemaError
 from llm360.registry._files import list_files, resolve_inside
+from llm360.registry.formats import check_file_format
 from llm360.registry.schema import _validator, validate
 from llm360.registry.serialize import parse_json, read_json, read_yaml
 
-__all__ = ["RunRecords", "read_run", "artifact_kind", "PICKLE_SUFFIXES"]
+__all__ = ["RunRecords", "read_run", "artifact_kind", "MAX_LOG_LINE"]
 
-PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
+#: a training log line longer than this is refused (a step's record is a few hundred bytes)
+MAX_LOG_LINE = 64 * 1024
 
 REQUIRED = ("llm360.yaml", "config/model.json", "config/train.json", "data/index.json",
             "code/provenance.json")
@@ -82,10 +84,8 @@ def read_run(root: Path, *, only: set[str] | None = None) -> RunRecords:
         if rel not in present:
             raise InputError(f"{root}: not a run directory: {rel} is missing",
                              hint="see 'The run directory (v1)' in the README")
-    for rel in files:
-        if rel.lower().endswith(PICKLE_SUFFIXES):
-            raise InputError(f"{root / rel}: pickle files are never released",
-                             hint="write tensors as safetensors and records as JSON")
+    for rel in files:  # by content, whatever the name: pickles, zips, .npy never pass
+        check_file_format(root, rel)
 
     def load(rel: str, schema_name: str) -> Any:
         data = read_json(resolve_inside(root, rel), source=str(root / rel))
@@ -137,8 +137,11 @@ def _check_log(root: Path, rel: str) -> set[int]:
     validator = _validator("train_log")
     steps: set[int] = set()
     source = str(root / rel)
-    with open(root / rel, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
+    with open(resolve_inside(root, rel), "rb") as fh:
+        for lineno, raw in enumerate(iter(lambda: fh.readline(MAX_LOG_LINE + 1), b""), 1):
+            if len(raw.rstrip(b"\r\n")) > MAX_LOG_LINE:
+                raise InputError(f"{source}:{lineno}: line longer than {MAX_LOG_LINE} bytes",
+                                 hint="a log line is one step's record of a few numbers")
             if not raw.strip():
                 continue
             record = parse_json(raw, source=f"{source}:{lineno}")

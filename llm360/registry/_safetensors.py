@@ -1,40 +1,153 @@
-"""Read safetensors headers and tensors without torch (the registry never imports torch)."""
+"""Read safetensors headers and tensors without torch (the registry never imports torch).
+
+``read_header`` is strict, as the safetensors reference implementation is: the header length
+lies within the file, the header is one JSON object (no duplicate keys, at most one
+``__metadata__``, string to string), every tensor has a known dtype, a shape of non-negative
+integers and ``data_offsets`` whose size matches dtype x shape, and the tensors tile the data
+section exactly (contiguous, in bounds, covering it). Anything else is an ``InputError`` naming
+the file and what is wrong, never a ``KeyError`` or ``TypeError`` later.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import struct
 from math import prod
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from llm360.errors import InputError
 
-__all__ = ["read_header", "count_parameters", "read_rows"]
+if TYPE_CHECKING:
+    import numpy as np
 
-_DTYPES = {"I32": np.dtype("<i4"), "I64": np.dtype("<i8"), "F32": np.dtype("<f4"),
-           "U8": np.dtype("u1"), "I16": np.dtype("<i2")}
+__all__ = ["read_header", "check_header", "count_parameters", "read_rows", "DTYPE_BITS",
+           "MAX_HEADER_BYTES"]
+
+#: safetensors dtype -> numpy dtype string (numpy is imported only by ``read_rows``)
+_DTYPES = {"I32": "<i4", "I64": "<i8", "F32": "<f4", "U8": "u1", "I16": "<i2"}
+
+#: bits per element of every dtype the safetensors format defines
+DTYPE_BITS = {
+    "BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8,
+    "I16": 16, "U16": 16, "F16": 16, "BF16": 16, "I32": 32, "U32": 32, "F32": 32,
+    "I64": 64, "U64": 64, "F64": 64, "C64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6,
+}
+#: the reference implementation refuses headers over 100 MB
+MAX_HEADER_BYTES = 100_000_000
+_MAX_DIMS = 64
 
 
-def read_header(path: Path) -> tuple[dict, int]:
-    """(header dict, offset of the data section) of a safetensors file."""
+class _Bad(Exception):
+    pass
+
+
+def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Bad(f"key {key!r} appears twice in the header")
+        out[key] = value
+    return out
+
+
+def read_header(path: Path, *, source: str | None = None) -> tuple[dict, int]:
+    """(header dict, offset of the data section) of a safetensors file, checked strictly;
+    errors name ``source`` (default: the path)."""
+    path = Path(path)
+    where = source or str(path)
     try:
         with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
             raw_len = fh.read(8)
             if len(raw_len) != 8:
-                raise InputError(f"{path}: not a safetensors file (shorter than 8 bytes)")
+                raise InputError(f"{where}: not a safetensors file (shorter than 8 bytes)")
             (n,) = struct.unpack("<Q", raw_len)
-            if n > 100 * 1024 * 1024:
-                raise InputError(f"{path}: not a safetensors file (header of {n} bytes)")
-            header = json.loads(fh.read(n).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a safetensors file ({exc})") from exc
+            if n > MAX_HEADER_BYTES or n > size - 8:
+                raise InputError(f"{where}: not a safetensors file (a header of {n} bytes does "
+                                 f"not fit in a file of {size} bytes)")
+            raw = fh.read(n)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-    if not isinstance(header, dict):
-        raise InputError(f"{path}: not a safetensors file (header is not an object)")
+        raise InputError(f"{where}: cannot read: {exc.strerror}") from exc
+    header = check_header(raw, size - 8 - n, source=where)
     return header, 8 + n
+
+
+def check_header(raw: bytes, data_len: int, *, source: str) -> dict:
+    """The parsed header ``raw`` of a file whose data section is ``data_len`` bytes long."""
+    try:
+        if not raw.startswith(b"{"):
+            raise _Bad("the header is not a JSON object")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _Bad(f"the header is not UTF-8 (byte {exc.start})") from None
+        try:
+            header = json.loads(text, object_pairs_hook=_reject_duplicates,
+                                parse_constant=_no_constant)
+        except RecursionError:
+            raise _Bad("the header is nested too deeply") from None
+        except ValueError as exc:
+            raise _Bad(f"the header is not JSON ({exc})") from None
+        if not isinstance(header, dict):
+            raise _Bad("the header is not a JSON object")
+        _check_tensors(header, data_len)
+    except _Bad as exc:
+        raise InputError(f"{source}: malformed safetensors header: {exc}",
+                         hint="llm360 packages safetensors files as the reference library "
+                              "writes them") from None
+    return header
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _check_tensors(header: dict, data_len: int) -> None:
+    spans = []
+    for name, info in header.items():
+        if name == "__metadata__":
+            if not isinstance(info, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in info.items()):
+                raise _Bad("__metadata__ is not an object of strings to strings")
+            continue
+        if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
+            raise _Bad(f"tensor {name!r} is not an object with exactly dtype, shape and "
+                       "data_offsets")
+        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if not isinstance(dtype, str) or dtype not in DTYPE_BITS:
+            raise _Bad(f"tensor {name!r} has an unknown dtype {_short(dtype)}")
+        if not isinstance(shape, list) or len(shape) > _MAX_DIMS or not all(
+                type(d) is int and d >= 0 for d in shape):
+            raise _Bad(f"tensor {name!r}: shape {_short(shape)} is not a list of non-negative "
+                       "integers")
+        if not isinstance(offsets, list) or len(offsets) != 2 or not all(
+                type(o) is int and o >= 0 for o in offsets):
+            raise _Bad(f"tensor {name!r}: data_offsets {_short(offsets)} is not two "
+                       "non-negative integers")
+        begin, end = offsets
+        if end < begin:
+            raise _Bad(f"tensor {name!r}: data_offsets end {end} before begin {begin}")
+        bits = prod(shape) * DTYPE_BITS[dtype]
+        if bits % 8 or bits // 8 != end - begin:
+            raise _Bad(f"tensor {name!r}: {dtype} {shape} takes {bits / 8:g} bytes but "
+                       f"data_offsets span {end - begin}")
+        spans.append((begin, end, name))
+    spans.sort()
+    at = 0
+    for begin, end, name in spans:
+        if begin != at:
+            raise _Bad(f"tensor {name!r} starts at byte {begin} of the data, expected {at} "
+                       "(tensors overlap or leave a gap)")
+        at = end
+    if at != data_len:
+        raise _Bad(f"the tensors cover {at} bytes but the data section holds {data_len}")
+
+
+def _short(value) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def count_parameters(path: Path) -> int:
@@ -45,13 +158,15 @@ def count_parameters(path: Path) -> int:
 
 def read_rows(path: Path, name: str = "tokens") -> np.ndarray:
     """The 2-D tensor ``name`` of a safetensors file as a read-only numpy memmap."""
+    import numpy as np
+
     header, offset = read_header(path)
-    if name not in header:
+    if name not in header or name == "__metadata__":
         raise InputError(f"{path}: no tensor called {name!r}")
     info = header[name]
-    if info.get("dtype") not in _DTYPES or len(info.get("shape", ())) != 2:
+    if info["dtype"] not in _DTYPES or len(info["shape"]) != 2:
         raise InputError(f"{path}: tensor {name!r} is not a 2-D integer tensor")
-    start, end = info["data_offsets"]
+    start, _ = info["data_offsets"]
     rows, cols = info["shape"]
     if rows * cols == 0:
         return np.zeros((rows, cols), dtype=_DTYPES[info["dtype"]])

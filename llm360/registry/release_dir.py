@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm360.errors import InputError
-from llm360.registry._files import list_files, resolve_inside, write_atomic
+from llm360.registry._files import list_files, resolve_inside, storage_error, write_atomic
 from llm360.registry.schema import validate
 from llm360.registry.serialize import canonical_json, parse_json
 
@@ -136,6 +136,9 @@ def prepare_out(out_dir: Path, run_dir: Path) -> Path | None:
                          hint="choose --out beside RUN, not around it")
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise InputError(f"{out_dir}: exists and is not a folder; refusing to replace it")
+    for folder in out_dir.parents:
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"{folder}: is a file, not a folder; --out cannot go below it")
     parent = out_dir.parent
     if parent.is_dir():
         for entry in sorted(parent.iterdir()):
@@ -247,6 +250,12 @@ def materialize(run_dir: Path, staging: Path, paths: list[str]) -> Materialized:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                     raise
                 can_link = False
-        shutil.copyfile(src, dst, follow_symlinks=False)
+        try:
+            shutil.copyfile(src, dst, follow_symlinks=False)
+        except OSError as exc:  # a full disk names the file being written, not the source
+            error = storage_error(exc, dst)
+            if error is None:
+                raise
+            raise error from exc
         copied += 1
     return Materialized(linked=linked, copied=copied)

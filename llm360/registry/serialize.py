@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -31,7 +32,13 @@ __all__ = [
     "manifest_to_bytes",
     "manifest_from_bytes",
     "load_manifest",
+    "MAX_DEPTH",
+    "check_depth",
 ]
+
+#: the deepest nesting of arrays and objects any document llm360 reads may have (manifests,
+#: bundles and run records are 3 to 8 deep); deeper input is refused, never recursed into
+MAX_DEPTH = 64
 
 T = TypeVar("T")
 
@@ -87,24 +94,58 @@ def _convert(tp: Any, data: Any) -> Any:
 
 
 def parse_json(raw: bytes, *, source: str) -> Any:
-    """Parse UTF-8 JSON bytes; errors name ``source`` and the line and column."""
+    """Parse UTF-8 JSON bytes; errors name ``source`` and the line and column.
+
+    NaN, Infinity and numbers that overflow to infinity (``1e999``) are refused, and so is
+    nesting deeper than ``MAX_DEPTH``: hostile input is an ``InputError``, never a crash.
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{source}: not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x})",
                          hint="llm360 reads JSON and YAML as UTF-8 only") from exc
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         what = "truncated JSON" if exc.pos >= len(text.rstrip()) else "malformed JSON"
         raise InputError(f"{source}: {what}: {exc.msg} at line {exc.lineno} column {exc.colno}") \
             from exc
+    except RecursionError:
+        raise InputError(f"{source}: malformed JSON: nested more than {MAX_DEPTH} levels deep"
+                         ) from None
     except ValueError as exc:
         raise InputError(f"{source}: malformed JSON: {exc}") from exc
+    check_depth(data, source=source)
+    return data
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"{text[:40]} is out of range (not a finite number)")
+    return value
+
+
+def check_depth(data: Any, *, source: str, limit: int = MAX_DEPTH) -> None:
+    """Refuse documents nested deeper than ``limit`` (checked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            raise InputError(f"{source}: nested more than {limit} levels deep",
+                             hint="llm360 documents are a few levels deep; this is not one")
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (dict, list)))
 
 
 def read_json(path: Path, *, source: str | None = None) -> Any:
@@ -120,10 +161,27 @@ def read_yaml(path: Path, *, source: str | None = None) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from exc
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.safe_load(text)
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
-        raise InputError(f"{source}: malformed YAML: {str(exc).splitlines()[0]}") from exc
+        raise InputError(f"{source}: malformed YAML: {_yaml_problem(exc)}") from exc
+    except RecursionError:
+        raise InputError(f"{source}: malformed YAML: nested more than {MAX_DEPTH} levels deep"
+                         ) from None
+    check_depth(data, source=source)
+    return data
+
+
+def _yaml_problem(exc: Exception) -> str:
+    problem, context = getattr(exc, "problem", None), getattr(exc, "context", None)
+    text = problem or (str(exc).splitlines() or [type(exc).__name__])[0]
+    if context:
+        text = f"{context}: {text}"
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        text += f" at line {mark.line + 1} column {mark.column + 1}"
+    return text
 
 
 def _read_bytes(path: Path, source: str | None) -> bytes:
@@ -155,7 +213,11 @@ def manifest_from_bytes(raw: bytes, *, source: str = "manifest.json") -> Manifes
                  "or rebuild the release",
         )
     validate(data, "manifest", source=source)
-    return from_data(Manifest, data)
+    try:
+        return from_data(Manifest, data)
+    except OverflowError:  # an integer where a float goes, too large for a float (10**400)
+        raise InputError(f"{source}: a number is out of range (larger than a float can hold)"
+                         ) from None
 
 
 def load_manifest(path: Path) -> Manifest:

@@ -56,7 +56,7 @@ def test_encrypted_key_build(synthetic_run: Path, tmp_path: Path) -> None:
                "--passphrase-file", tmp_path / "pw").exit_code == 0
     no_pw = run("release", "build", synthetic_run, "--out", tmp_path / "r", "--sign", "key",
                 "--key", private)
-    assert no_pw.exit_code == 3 and "encrypted" in no_pw.output
+    assert no_pw.exit_code == 2 and "encrypted" in no_pw.output  # bad input (issue 10 item 7)
     assert not (tmp_path / "r").exists()
     ok = run("release", "build", synthetic_run, "--out", tmp_path / "r", "--sign", "key",
              "--key", private, "--passphrase-file", tmp_path / "pw")

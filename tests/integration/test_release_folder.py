@@ -168,9 +168,14 @@ def test_metadata_only_verifies_with_root(synthetic_run: Path, tmp_path: Path) -
     assert verify_release(out, synthetic_run, policy=UNSIGNED).ok
 
 
-def test_reserved_name_in_the_run_is_refused(synthetic_run: Path, tmp_path: Path) -> None:
-    (synthetic_run / "README.md").write_text("the team's notes")
-    with pytest.raises(InputError, match="writes a file of this name itself"):
+@pytest.mark.parametrize("name,content,words", [
+    ("publication.json", '{"notes": "the team\'s"}', "writes a file of this name itself"),
+    ("README.md", "the team's notes", "is never released"),  # prose: refused by its content
+])
+def test_reserved_name_in_the_run_is_refused(synthetic_run: Path, tmp_path: Path, name: str,
+                                             content: str, words: str) -> None:
+    (synthetic_run / name).write_text(content)
+    with pytest.raises(InputError, match=words):
         build_release(synthetic_run, tmp_path / "rel", options=OPTS)
 
 

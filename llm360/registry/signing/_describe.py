@@ -9,7 +9,6 @@ certificate; verification itself belongs to ``registry.signing``.
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,22 +36,36 @@ def describe_signature(bundle_path: Path | None) -> SignatureInfo:
     if bundle_path is None or not Path(bundle_path).is_file():
         return SignatureInfo(method="unsigned")
     name = Path(bundle_path).name
-    try:
-        bundle = json.loads(Path(bundle_path).read_bytes())
-        material = bundle.get("verificationMaterial") or {}
-    except (ValueError, AttributeError) as exc:
-        raise InputError(f"{bundle_path}: not a Sigstore bundle ({exc})") from exc
+    from llm360.registry.serialize import parse_json
+
+    bundle = parse_json(Path(bundle_path).read_bytes(), source=str(bundle_path))
+    material = bundle.get("verificationMaterial") if isinstance(bundle, dict) else None
+    if not isinstance(material, dict):
+        raise InputError(f"{bundle_path}: not a Sigstore bundle (no verificationMaterial object)")
     if "publicKey" in material:
-        hint = (material.get("publicKey") or {}).get("hint")
-        return SignatureInfo(method="key", key_hint=hint or None, bundle=name)
-    raw = (material.get("certificate") or {}).get("rawBytes")
+        hint = _get(material, "publicKey", "hint")
+        return SignatureInfo(method="key", key_hint=hint if isinstance(hint, str) and hint
+                             else None, bundle=name)
+    raw = _get(material, "certificate", "rawBytes")
     if raw is None:
-        chain = (material.get("x509CertificateChain") or {}).get("certificates") or [{}]
-        raw = chain[0].get("rawBytes")
+        chain = _get(material, "x509CertificateChain", "certificates")
+        raw = _get(chain[0], "rawBytes") if isinstance(chain, list) and chain else None
     identity = issuer = None
-    if raw:
-        identity, issuer = _certificate_identity(base64.b64decode(raw))
+    if isinstance(raw, str) and raw:
+        try:
+            der = base64.b64decode(raw, validate=True)
+        except ValueError:
+            raise InputError(f"{bundle_path}: the certificate is not base64") from None
+        identity, issuer = _certificate_identity(der)
     return SignatureInfo(method="sigstore", identity=identity, issuer=issuer, bundle=name)
+
+
+def _get(data, *keys):
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
 
 
 def _certificate_identity(der: bytes) -> tuple[str | None, str | None]:
@@ -60,7 +73,7 @@ def _certificate_identity(der: bytes) -> tuple[str | None, str | None]:
 
     try:
         cert = x509.load_der_x509_certificate(der)
-    except ValueError:
+    except Exception:  # noqa: BLE001 - any unreadable certificate: no identity to show
         return None, None
     identities, issuer = certificate_identity(cert)
     return (identities[0] if identities else None), issuer

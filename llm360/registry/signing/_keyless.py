@@ -49,15 +49,16 @@ def sign_statements(statements: Sequence[bytes], *, identity_token: str | None,
         try:
             raw = detect_credential()
         except IdentityError as exc:
-            raise SigningError(f"could not get the ambient OIDC credential: {exc}") from None
+            raise InputError(f"could not get the ambient OIDC credential: {exc}",
+                             hint="pass --identity-token") from None
     if not raw:
-        raise SigningError("no identity token for keyless signing",
+        raise InputError("no identity token for keyless signing",
                            hint="run in CI with OIDC enabled (GitHub Actions: permissions: "
                                 "id-token: write) or pass --identity-token")
     try:
         token = IdentityToken(raw)
     except IdentityError as exc:
-        raise SigningError(f"the identity token is not usable: {exc}",
+        raise InputError(f"the identity token is not usable: {exc}",
                            hint="tokens live minutes: fetch a fresh one") from None
     try:
         ctx = SigningContext.from_trust_config(_trust_config(trust_config, staging, False))

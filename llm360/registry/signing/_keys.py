@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from llm360.errors import InputError, SigningError
+from llm360.errors import InputError
 from llm360.registry._files import write_atomic
 from llm360.registry.signing._statement import IN_TOTO_PAYLOAD_TYPE
 
@@ -88,22 +88,29 @@ def write_key_pair(private_path: Path, public_path: Path, *, passphrase: bytes |
 
 
 def load_private_key(path: Path, passphrase: bytes | None = None) -> ec.EllipticCurvePrivateKey:
+    """The signing key at ``path``; every way the key file or passphrase can be wrong is bad
+    input (``InputError``, exit 2) naming the file."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise SigningError(f"{path}: cannot read the private key ({exc.strerror})") from None
+        raise InputError(f"{path}: cannot read the private key ({exc.strerror})") from None
+    if b"-----BEGIN PUBLIC KEY-----" in data and b"PRIVATE KEY-----" not in data:
+        raise InputError(f"{path}: is a public key; signing needs the private key",
+                         hint="pass the --private file of llm360 keygen to --key")
     try:
         key = serialization.load_pem_private_key(data, passphrase)
     except TypeError:
-        raise SigningError(f"{path}: the private key is encrypted" if passphrase is None else
-                           f"{path}: the key is not encrypted but a passphrase was given",
-                           hint="pass --passphrase-file" if passphrase is None else None
-                           ) from None
+        raise InputError(f"{path}: the private key is encrypted" if passphrase is None else
+                         f"{path}: the key is not encrypted but a passphrase was given",
+                         hint="pass --passphrase-file" if passphrase is None else None
+                         ) from None
     except ValueError:
-        raise SigningError(f"{path}: not a PEM private key, or a wrong passphrase") from None
+        raise InputError(f"{path}: not a PEM private key, or a wrong passphrase") from None
+    except Exception as exc:  # noqa: BLE001 - cryptography raises backend errors on odd input
+        raise InputError(f"{path}: not a usable private key ({type(exc).__name__})") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise SigningError(f"{path}: not an elliptic-curve key",
-                           hint="create one with llm360 keygen")
+        raise InputError(f"{path}: not an elliptic-curve key",
+                         hint="create one with llm360 keygen")
     _hash_for(key.public_key())
     return key
 
@@ -113,9 +120,13 @@ def load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the public key ({exc.strerror})") from None
+    if b"PRIVATE KEY-----" in data:
+        raise InputError(f"{path}: is a private key; verify with the public key",
+                         hint="pass the --public file of llm360 keygen (never share the "
+                              "private key)")
     try:
         key = serialization.load_pem_public_key(data)
-    except ValueError:
+    except Exception:  # noqa: BLE001 - ValueError, UnsupportedAlgorithm, backend errors
         raise InputError(f"{path}: not a PEM public key") from None
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise InputError(f"{path}: not an elliptic-curve public key")
@@ -153,20 +164,57 @@ class KeyVerifyError(Exception):
         self.kind = kind
 
 
+def _bundle_parts(bundle) -> tuple[str | None, str, bytes, list[bytes]]:
+    """(publicKey hint, payloadType, payload, signatures) of a publicKey bundle, every field
+    shape-checked before use: a wrong type anywhere is a malformed bundle, never a crash."""
+    def bad(what: str) -> KeyVerifyError:
+        return KeyVerifyError(f"the bundle is malformed: {what}", "signature")
+
+    if not isinstance(bundle, dict):
+        raise bad("not a JSON object")
+    vm = bundle.get("verificationMaterial")
+    if not isinstance(vm, dict):
+        raise bad("verificationMaterial is not an object")
+    pk = vm.get("publicKey")
+    if not isinstance(pk, dict):
+        raise bad("verificationMaterial.publicKey is not an object")
+    hint = pk.get("hint")
+    if hint is not None and not (isinstance(hint, str) and _is_utf8(hint)):
+        raise bad("verificationMaterial.publicKey.hint is not a string")
+    env = bundle.get("dsseEnvelope")
+    if not isinstance(env, dict):
+        raise bad("dsseEnvelope is not an object")
+    payload_type, payload, sigs = env.get("payloadType"), env.get("payload"), \
+        env.get("signatures")
+    if not isinstance(payload_type, str) or not _is_utf8(payload_type):
+        raise bad("dsseEnvelope.payloadType is not a string")
+    if not isinstance(payload, str):
+        raise bad("dsseEnvelope.payload is not a string")
+    if not isinstance(sigs, list) or not sigs or not all(
+            isinstance(s, dict) and isinstance(s.get("sig"), str) for s in sigs):
+        raise bad("dsseEnvelope.signatures is not a list of {sig: string}")
+    try:
+        return (hint, payload_type, base64.b64decode(payload, validate=True),
+                [base64.b64decode(s["sig"], validate=True) for s in sigs])
+    except (binascii.Error, ValueError):
+        raise bad("dsseEnvelope holds invalid base64") from None
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a JSON "\\ud800" escape
+        return False
+    return True
+
+
 def verify_key_bundle(bundle: dict, public_key: ec.EllipticCurvePublicKey) -> KeyBundleResult:
     """Check the DSSE signature of a parsed publicKey bundle with ``public_key``."""
     fingerprint = key_fingerprint(public_key)
-    hint = ((bundle.get("verificationMaterial") or {}).get("publicKey") or {}).get("hint")
+    hint, payload_type, payload, sigs = _bundle_parts(bundle)
     if hint and hint != fingerprint:
         raise KeyVerifyError(f"signed with another key (fingerprint {hint[:16]}...), not with "
                              f"the given public key ({fingerprint[:16]}...)", "key")
-    env = bundle.get("dsseEnvelope") or {}
-    try:
-        payload = base64.b64decode(env["payload"], validate=True)
-        sigs = [base64.b64decode(s["sig"], validate=True) for s in env["signatures"]]
-        payload_type = env["payloadType"]
-    except (KeyError, TypeError, binascii.Error):
-        raise KeyVerifyError("the bundle's DSSE envelope is malformed", "signature") from None
     message = pae(payload_type, payload)
     for sig in sigs:
         try:

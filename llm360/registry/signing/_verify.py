@@ -6,7 +6,6 @@ signature against the manifest's root digest. Every broken link is a ``Problem``
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from llm360.errors import InputError
 from llm360.registry.lineage import Problem
 from llm360.registry.models import Manifest
 from llm360.registry.policy import TrustPolicy
+from llm360.registry.serialize import parse_json
 from llm360.registry.signing._statement import (
     IN_TOTO_PAYLOAD_TYPE,
     IN_TOTO_STATEMENT,
@@ -66,12 +66,9 @@ class _Checker:
 
     def check(self, raw: bytes, where: str, info: dict) -> tuple[bytes | None, str | None]:
         """(statement payload, None) or (None, message)."""
-        try:
-            bundle = json.loads(raw)
-            vm = bundle["verificationMaterial"]
-            if not isinstance(vm, dict):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
+        bundle = _loads(raw, where)
+        vm = _dig(bundle, "verificationMaterial")
+        if not isinstance(vm, dict):
             return None, f"{where}: not a Sigstore bundle"
         if "publicKey" in vm:
             info["method"] = "key"
@@ -84,7 +81,9 @@ class _Checker:
     def _check_key(self, bundle: dict, where: str, info: dict):
         from llm360.registry.signing._keys import KeyVerifyError, load_public_key, verify_key_bundle
 
-        hint = (bundle["verificationMaterial"].get("publicKey") or {}).get("hint")
+        hint = _dig(bundle, "verificationMaterial", "publicKey", "hint")
+        if not isinstance(hint, str):
+            hint = None
         if hint:
             info["key_fingerprint"] = hint
         if self.key_path is None:
@@ -136,12 +135,27 @@ class _Checker:
         return payload, None
 
 
-def _statement(payload: bytes, where: str, predicate_type: str) -> tuple[dict | None, str | None]:
+def _dig(data, *keys):
+    """data[k1][k2]... where each step is a JSON object holding the key, else None."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _loads(raw: bytes, where: str):
+    """Parsed JSON, or None for anything malformed (too deep, NaN, not UTF-8 included)."""
     try:
-        st = json.loads(payload)
-        ok = st["_type"] == IN_TOTO_STATEMENT and isinstance(st["subject"], list)
-    except (ValueError, KeyError, TypeError):
-        ok = False
+        return parse_json(raw, source=where)
+    except InputError:
+        return None
+
+
+def _statement(payload: bytes, where: str, predicate_type: str) -> tuple[dict | None, str | None]:
+    st = _loads(payload, where)
+    ok = isinstance(st, dict) and st.get("_type") == IN_TOTO_STATEMENT \
+        and isinstance(st.get("subject"), list)
     if not ok:
         return None, f"{where}: the signed payload is not an in-toto Statement v1"
     if st.get("predicateType") != predicate_type:
@@ -153,7 +167,8 @@ def _statement(payload: bytes, where: str, predicate_type: str) -> tuple[dict | 
 def _subject_sha256(st: dict, name: str | None = None) -> str | None:
     for s in st["subject"]:
         if isinstance(s, dict) and (name is None or s.get("name") == name):
-            return (s.get("digest") or {}).get("sha256")
+            digest = _dig(s, "digest", "sha256")
+            return digest if isinstance(digest, str) else None
     return None
 
 
@@ -201,15 +216,13 @@ def check_manifest_signature(raw: bytes, bundle: bytes | None, policy: TrustPoli
     if signed is None:
         names = [s.get("name") for s in st["subject"] if isinstance(s, dict)]
         return fail(f"{BUNDLE_FILE}: the signed statement does not sign an llm360 manifest "
-                    f"(subjects {names}, no {MANIFEST_SUBJECT!r} with a sha256)")
+                    f"(subjects {str(names)[:200]}, no {MANIFEST_SUBJECT!r} with a sha256)")
     if signed != have:
-        signed_release = (((st.get("predicate") or {}).get("buildDefinition") or {})
-                          .get("externalParameters") or {}).get("release")
-        try:
-            r = json.loads(raw)["release"]
-            this_release = {"name": r["name"], "version": r["version"],
-                            "created": r["created"]}
-        except (ValueError, KeyError, TypeError, RecursionError):
+        signed_release = _dig(st, "predicate", "buildDefinition", "externalParameters",
+                              "release")
+        r = _dig(_loads(raw, "manifest.json"), "release")
+        this_release = {k: _dig(r, k) for k in ("name", "version", "created")}
+        if not all(isinstance(v, str) for v in this_release.values()):
             this_release = None
         if isinstance(signed_release, dict) and this_release and signed_release != this_release:
             return fail(f"{BUNDLE_FILE}: the bundle signs another manifest (release "
@@ -263,10 +276,11 @@ def _oms_mismatch(st: dict, manifest: Manifest, ckpt, rel: str) -> str | None:
         return (f"{rel}: signs root digest {str(signed_root)[:16]}..., but the manifest's "
                 f"{ckpt.name} has {ckpt.root_digest[:16]}...")
     prefix = f"checkpoints/{ckpt.name}/"
-    try:
-        signed = {r["name"]: r["digest"] for r in st["predicate"]["resources"]}
-    except (KeyError, TypeError):
+    resources = _dig(st, "predicate", "resources")
+    if not isinstance(resources, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("name"), str) for r in resources):
         return f"{rel}: the OMS statement has no resources"
+    signed = {r["name"]: r.get("digest") for r in resources}
     listed = {p[len(prefix):]: manifest.artifact(p).sha256 for p in ckpt.files
               if manifest.artifact(p) is not None}
     if signed != listed:

@@ -151,12 +151,10 @@ def test_key_and_identity_together(key_release: Path, key_pair) -> None:
 
 
 def test_bad_passphrase_fails_before_hashing(tmp_path: Path) -> None:
-    from llm360.errors import SigningError
-
     write_key_pair(tmp_path / "k.pem", tmp_path / "k.pub", passphrase=b"secret")
-    with pytest.raises(SigningError, match="encrypted"):
+    with pytest.raises(InputError, match="encrypted"):  # bad input: exit 2, not 3
         make_signer("key", key_path=tmp_path / "k.pem")
-    with pytest.raises(SigningError, match="wrong passphrase"):
+    with pytest.raises(InputError, match="wrong passphrase"):
         make_signer("key", key_path=tmp_path / "k.pem", passphrase=b"nope")
     assert make_signer("key", key_path=tmp_path / "k.pem", passphrase=b"secret") is not None
 

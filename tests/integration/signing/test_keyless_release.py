@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from llm360.errors import SigningError
+from llm360.errors import InputError
 from llm360.registry.build import BuildOptions, build_release
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.signing import make_signer
@@ -118,7 +118,7 @@ def test_no_token(synthetic_run: Path, fake_sigstore, tmp_path: Path, monkeypatc
                 "BUILDKITE", "CIRCLECI", "GITLAB_CI"):
         monkeypatch.delenv(var, raising=False)
     step = make_signer("sigstore", trust_config=fake_sigstore.trust_config)
-    with pytest.raises(SigningError, match="no identity token"):
+    with pytest.raises(InputError, match="no identity token"):  # bad input: exit 2
         build_release(synthetic_run, tmp_path / "r",
                       options=BuildOptions(created="2026-11-27T00:00:00Z"), signer=step)
     assert not (tmp_path / "r").exists()

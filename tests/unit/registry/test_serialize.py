@@ -58,3 +58,44 @@ def test_schema_error_names_file_and_path(manifest: Manifest) -> None:
         manifest_from_bytes(json.dumps(data).encode(), source="rel/manifest.json")
     assert info.value.json_path == "$.checkpoints[1].step"
     assert "rel/manifest.json" in str(info.value)
+
+
+# --- hostile input (issue 8, item 12) ---------------------------------------------------------
+
+@pytest.mark.parametrize("depth", [65, 900, 100_000])
+def test_deep_nesting_is_bad_input_not_a_crash(depth: int) -> None:
+    for raw in (b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth):
+        with pytest.raises(InputError, match="nested more than 64 levels"):
+            parse_json(raw, source="deep.json")
+        with pytest.raises(InputError, match="nested more than 64 levels"):
+            manifest_from_bytes(raw, source="manifest.json")
+
+
+def test_nesting_up_to_the_limit_parses() -> None:
+    assert parse_json(b"[" * 64 + b"]" * 64, source="ok.json") is not None
+
+
+@pytest.mark.parametrize("number", [b"1e999", b"-1e999", b"1E400", b"Infinity", b"-Infinity"])
+def test_numbers_that_overflow_are_refused_like_nan(number: bytes) -> None:
+    with pytest.raises(InputError, match="m.json: malformed JSON"):
+        parse_json(b'{"loss": ' + number + b"}", source="m.json")
+
+
+def test_deep_yaml_is_bad_input(tmp_path: Path) -> None:
+    from llm360.registry.serialize import read_yaml
+
+    (tmp_path / "flow.yaml").write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    (tmp_path / "block.yaml").write_text(
+        "".join(" " * i + "a:\n" for i in range(2000)) + " " * 2000 + "a: 1\n")
+    (tmp_path / "shallow.yaml").write_text("a: " + "[" * 70 + "]" * 70 + "\n")
+    for name in ("flow.yaml", "block.yaml", "shallow.yaml"):
+        with pytest.raises(InputError, match="nesting depth|nested more than 64"):
+            read_yaml(tmp_path / name)  # libyaml or our own depth limit
+
+
+def test_an_integer_too_large_for_a_float_field(manifest: Manifest) -> None:
+    """Found by the fuzz harness (seed 1, case 3198): 10**400 as a metric."""
+    data = to_data(manifest)
+    data["checkpoints"][0]["metrics"]["heldout_perplexity"] = 10**400
+    with pytest.raises(InputError, match="m.json: a number is out of range"):
+        manifest_from_bytes(json.dumps(data).encode(), source="m.json")

@@ -1,0 +1,67 @@
+"""A disk that refuses a write (full, over quota, read-only) is a one-line StorageError
+(exit 2) naming the file, and no temporary file is left behind (issue 8, item 12)."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from llm360.errors import InputError, StorageError
+from llm360.registry import _files
+from llm360.registry._files import write_atomic
+
+
+@pytest.mark.parametrize("code,words", [(errno.ENOSPC, "no space left on device"),
+                                        (errno.EDQUOT, "disk quota exceeded"),
+                                        (errno.EROFS, "read-only file system"),
+                                        (errno.EFBIG, "file too large")])
+def test_disk_refusals_are_storage_errors(tmp_path: Path, monkeypatch, code: int,
+                                          words: str) -> None:
+    def refuse(fd: int) -> None:  # the kernel reports a full disk at write or fsync time
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(_files.os, "fsync", refuse)
+    target = tmp_path / "out" / "manifest.json"
+    with pytest.raises(StorageError) as info:
+        write_atomic(target, b"{}")
+    assert isinstance(info.value, InputError) and info.value.exit_code == 2
+    assert str(info.value) == f"{words} writing {target}"
+    assert info.value.path == str(target)
+    assert list((tmp_path / "out").iterdir()) == []  # no temporary file left
+
+
+def test_other_os_errors_pass_through(tmp_path: Path, monkeypatch) -> None:
+    def boom(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(_files.os, "fsync", boom)
+    with pytest.raises(OSError) as info:
+        write_atomic(tmp_path / "x.json", b"{}")
+    assert not isinstance(info.value, StorageError)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_real_size_limit(tmp_path: Path) -> None:
+    """RLIMIT_FSIZE makes the kernel itself refuse the write (EFBIG), no stub involved."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    script = ("import resource, signal, sys\n"
+              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))\n"
+              "from llm360.errors import StorageError\n"
+              "from llm360.registry._files import write_atomic\n"
+              "try:\n"
+              "    write_atomic(__import__('pathlib').Path(sys.argv[1]), b'x' * 100_000)\n"
+              "except StorageError as exc:\n"
+              "    print(exc)\n")
+    assert resource and signal  # the child sets them
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "big.json")],
+                         capture_output=True, text=True, timeout=60, env=os.environ.copy())
+    assert out.stdout.strip() == f"file too large writing {tmp_path / 'big.json'}", out.stderr
+    assert list(tmp_path.iterdir()) == []
