@@ -6,15 +6,17 @@ import json
 import struct
 from math import prod
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from llm360.errors import InputError
 
+if TYPE_CHECKING:
+    import numpy as np
+
 __all__ = ["read_header", "count_parameters", "read_rows"]
 
-_DTYPES = {"I32": np.dtype("<i4"), "I64": np.dtype("<i8"), "F32": np.dtype("<f4"),
-           "U8": np.dtype("u1"), "I16": np.dtype("<i2")}
+#: safetensors dtype -> numpy dtype string (numpy is imported only by ``read_rows``)
+_DTYPES = {"I32": "<i4", "I64": "<i8", "F32": "<f4", "U8": "u1", "I16": "<i2"}
 
 
 def read_header(path: Path) -> tuple[dict, int]:
@@ -45,6 +47,8 @@ def count_parameters(path: Path) -> int:
 
 def read_rows(path: Path, name: str = "tokens") -> np.ndarray:
     """The 2-D tensor ``name`` of a safetensors file as a read-only numpy memmap."""
+    import numpy as np
+
     header, offset = read_header(path)
     if name not in header:
         raise InputError(f"{path}: no tensor called {name!r}")
