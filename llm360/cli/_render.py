@@ -14,12 +14,30 @@ from typing import Any
 
 import click
 
-__all__ = ["run_command", "echo_json", "progress_bar"]
+from llm360.errors import InputError
+
+__all__ = ["run_command", "echo_json", "progress_bar", "require_extra", "CARDS_EXTRA"]
+
+#: what the ``[cards]`` extra installs (cards and plots); ``pip install llm360`` verifies without
+CARDS_EXTRA = ("jinja2", "matplotlib")
 
 
 def echo_json(data: Any) -> None:
     """Machine output: sorted-key JSON on stdout."""
     click.echo(json.dumps(data, sort_keys=True, indent=2))
+
+
+def require_extra(extra: str, modules: tuple[str, ...], *, needed_for: str,
+                  alternative: str | None = None) -> None:
+    """``InputError`` (exit 2) naming the pip extra to install when one of ``modules`` is
+    missing; nothing is imported (a module spec lookup only)."""
+    from importlib.util import find_spec
+
+    missing = [m for m in modules if find_spec(m) is None]
+    if missing:
+        hint = f"pip install 'llm360[{extra}]'" + (f", or {alternative}" if alternative else "")
+        raise InputError(f"{needed_for} needs {', '.join(missing)}, which this installation of "
+                         f"llm360 lacks (the [{extra}] extra)", hint=hint)
 
 
 def run_command(fn: Callable[[], int | None]) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo_json
+from llm360.cli._render import CARDS_EXTRA, echo_json, require_extra
 
 __all__ = ["card"]
 
@@ -42,6 +42,7 @@ def card(manifest: Path, out_dir: Path, root: Path | None, key: Path | None,
     out.
     """
     def body() -> int:
+        require_extra("cards", CARDS_EXTRA, needed_for="llm360 card")
         from llm360.registry.cards import render_cards
         from llm360.registry.policy import TrustPolicy
 

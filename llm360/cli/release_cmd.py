@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo_json, progress_bar
+from llm360.cli._render import CARDS_EXTRA, echo_json, progress_bar, require_extra
 from llm360.errors import InputError
 from llm360.registry.build import format_created
 
@@ -96,6 +96,9 @@ def build(run_dir: Path, out_dir: Path, created: str | None, no_cache: bool, sig
     """
 
     def body() -> int:
+        if not no_cards:
+            require_extra("cards", CARDS_EXTRA, needed_for="rendering the cards and plots",
+                          alternative="pass --no-cards")
         from llm360.registry.build import BuildOptions, build_release
         from llm360.registry.signing import make_signer
 
