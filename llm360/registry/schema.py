@@ -4,10 +4,11 @@
 are checked. A failure raises ``SchemaError`` naming the file and the JSON path of the problem.
 
 jsonschema is imported on the first validation, not with this module (``llm360 --help`` never
-pays for it), and without ``rfc3987_syntax``: jsonschema imports that package eagerly to check
-the ``iri`` format, and importing it builds a grammar (0.7 s on a 2-core machine). No llm360
-schema uses ``iri``; the formats they use (``FORMATS``: ``uri``, ``date-time``) are still checked,
-and a test keeps every format the schemas name among the checked ones.
+pays for it), and without the packages that only serve formats no llm360 schema uses
+(``_UNUSED_FORMAT_PACKAGES``): jsonschema imports them eagerly, and ``rfc3987_syntax`` (``iri``)
+alone builds a grammar at import (0.7 s on a 2-core machine). The formats the schemas use
+(``FORMATS``: ``uri``, ``date-time``) are still checked, and a test keeps every format the
+schemas name among the checked ones.
 """
 
 from __future__ import annotations
@@ -32,20 +33,27 @@ SCHEMAS = (
 )
 #: the ``format`` keywords llm360's schemas use; each is checked when validating
 FORMATS = ("date-time", "uri")
+#: what jsonschema imports (if installed) for formats llm360's schemas do not use: iri,
+#: duration, color, uri-template, json-pointer, hostname and idn-hostname
+_UNUSED_FORMAT_PACKAGES = ("rfc3987_syntax", "isoduration", "webcolors", "uri_template",
+                           "jsonpointer", "fqdn", "idna")
 
 
 def _jsonschema():
-    """The jsonschema module, imported without the ``iri`` checker's rfc3987_syntax (see above)."""
+    """The jsonschema module, imported without ``_UNUSED_FORMAT_PACKAGES`` (see above)."""
     if "jsonschema" in sys.modules:
         return sys.modules["jsonschema"]
-    blocked = "rfc3987_syntax" not in sys.modules
-    if blocked:
-        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import -> ImportError
+    # A None entry makes `import name` raise ImportError, which jsonschema expects for a
+    # missing optional package; entries are put back as they were right after the import.
+    blocked = [name for name in _UNUSED_FORMAT_PACKAGES if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
     try:
         import jsonschema
     finally:
-        if blocked and sys.modules.get("rfc3987_syntax", ...) is None:
-            del sys.modules["rfc3987_syntax"]
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
     return jsonschema
 
 

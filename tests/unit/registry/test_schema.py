@@ -113,13 +113,14 @@ def test_every_format_the_schemas_name_is_checked(bases: dict) -> None:
         validate(doc, "manifest", source="m.json")
 
 
-def test_validating_skips_the_slow_iri_grammar() -> None:
+def test_validating_skips_packages_for_unused_formats() -> None:
     import subprocess
     import sys
 
     code = ("import sys\nfrom llm360.errors import SchemaError\n"
             "from llm360.registry.schema import validate\n"
             "try:\n    validate({'x': 1}, 'eval', source='e.json')\nexcept SchemaError:\n    pass\n"
-            "print('jsonschema' in sys.modules, 'rfc3987_syntax' in sys.modules)")
+            "print('jsonschema' in sys.modules, 'rfc3987_syntax' in sys.modules, "
+            "'isoduration' in sys.modules, sys.modules.get('idna', 0) is None)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stdout.split() == ["True", "False"], result.stderr
+    assert result.stdout.split() == ["True", "False", "False", "False"], result.stderr
