@@ -132,9 +132,10 @@ class Llm360Group(click.Group):
         as_json, verbose = "--json" in words, "--verbose" in words
         try:
             code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.Abort:
-            click.echo("Aborted!", err=True)
-            code = 1
+        except click.exceptions.Abort as exc:  # click turns Ctrl-C (and EOF at a prompt) into it
+            interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+            click.echo("error: interrupted" if interrupted else "Aborted!", err=True)
+            code = 130 if interrupted else 1
         except click.ClickException as exc:  # usage errors (and click's own file errors)
             code = USAGE_EXIT
             if as_json:
@@ -146,7 +147,7 @@ class Llm360Group(click.Group):
             self._report(exc, code, as_json=as_json, verbose=verbose,
                          lines=[f"error: {exc.message}"] + ([f"hint: {exc.hint}"] if exc.hint
                                                             else []))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # outside click's own handling (e.g. while resolving a command)
             click.echo("error: interrupted", err=True)
             code = 130
         except Exception as exc:  # noqa: BLE001 - the last line of defence for users

@@ -144,3 +144,8 @@ def test_real_command_usage_error_as_json(tmp_path: Path) -> None:
     missing = CliRunner().invoke(cli, ["verify", str(tmp_path / "none.json"), "--json"])
     assert missing.exit_code == 2
     assert json.loads(missing.stdout)["error"]["type"] == "InputError"
+
+
+def test_ctrl_c_exits_130() -> None:
+    result = CliRunner().invoke(_group_raising(KeyboardInterrupt()), ["boom"])
+    assert result.exit_code == 130 and "error: interrupted" in result.output
