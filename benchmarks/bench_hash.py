@@ -110,7 +110,7 @@ def main() -> None:
         print(f"  llm360 engine, {workers:2d} workers    : {gib / te:6.2f} GiB/s ({te:.2f} s)")
         print(f"  engine / {workers:2d}-thread loop     : {tn / te:6.3f}   (target >= 0.9)")
         for n in sorted({1, 2} - {workers}):
-            tk, _ = timed(lambda: hash_files(run, files, workers=n))
+            tk, _ = timed(lambda n=n: hash_files(run, files, workers=n))
             print(f"  llm360 engine, {n:2d} worker{'s' if n > 1 else ' '}    : {gib / tk:6.2f} GiB/s "
                   f"({tk:.2f} s)")
         print(f"  one file at one core's rate  : {largest / (1 << 30) / (gib / t1):.2f} s "
@@ -119,7 +119,7 @@ def main() -> None:
             print("\nthe same files evicted from the page cache before each pass (read from disk):")
             for n in sorted({1, 2, workers, 2 * workers}):
                 evict(paths)
-                tc, _ = timed(lambda: hash_files(run, files, workers=n))
+                tc, _ = timed(lambda n=n: hash_files(run, files, workers=n))
                 print(f"  llm360 engine, {n:2d} worker{'s' if n > 1 else ' '}    : {gib / tc:6.2f} GiB/s "
                       f"({tc:.2f} s)")
 

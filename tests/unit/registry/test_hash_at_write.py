@@ -12,8 +12,14 @@ import pytest
 
 from llm360.registry import build, hashing
 from llm360.registry.hashing import (
-    CACHE_FILE, FileDigest, HashCache, default_workers, hash_files, hashing_writer,
-    record_written, write_recorded,
+    CACHE_FILE,
+    FileDigest,
+    HashCache,
+    default_workers,
+    hash_files,
+    hashing_writer,
+    record_written,
+    write_recorded,
 )
 
 
