@@ -109,7 +109,7 @@ def main() -> None:
         print(f"  hashlib loop,  {workers:2d} threads    : {gib / tn:6.2f} GiB/s ({tn:.2f} s)")
         print(f"  llm360 engine, {workers:2d} workers    : {gib / te:6.2f} GiB/s ({te:.2f} s)")
         print(f"  engine / {workers:2d}-thread loop     : {tn / te:6.3f}   (target >= 0.9)")
-        for n in sorted({1, 2} - {workers}):
+        for n in sorted({1, 2, 2 * workers} - {workers}):
             tk, _ = timed(lambda n=n: hash_files(run, files, workers=n))
             print(f"  llm360 engine, {n:2d} worker{'s' if n > 1 else ' '}    : {gib / tk:6.2f} GiB/s "
                   f"({tk:.2f} s)")
