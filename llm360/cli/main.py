@@ -49,7 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Create an ECDSA P-256 key pair for air-gapped signing (release build --sign key)."),
     "release": ("llm360.cli.release_cmd:release", "Build releases from run directories."),
     "verify": ("llm360.cli.verify_cmd:verify",
-               "Verify MANIFEST (RELEASE/manifest.json) and every artifact it lists."),
+               "Verify RELEASE (a release folder or its manifest.json) and every file in it."),
     "card": ("llm360.cli.card_cmd:card",
              "Render the cards and plots of MANIFEST (RELEASE/manifest.json) into --out."),
     "audit": ("llm360.cli.audit_cmd:audit", "Grade RELEASE (RELEASE/manifest.json or the "

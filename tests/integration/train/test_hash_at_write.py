@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from llm360.registry._run import read_run
-from llm360.registry.build import build_release
+from llm360.registry.build import BuildOptions, build_release
 from llm360.registry.hashing import CACHE_FILE, HashCache, hash_files
 
 from .conftest import copy_data_only
@@ -26,4 +26,5 @@ def test_build_after_training_reads_no_checkpoint_again(prepared_run: Path,
     assert cache.hits == len(written)
     assert cache.hashed_bytes == sum(os.stat(run / f).st_size for f in files
                                      if f not in written)
-    build_release(run, tmp_path / "release", created="2026-11-27T00:00:00Z")  # and it builds
+    build_release(run, tmp_path / "release",  # and it builds
+                  options=BuildOptions(created="2026-11-27T00:00:00Z"))

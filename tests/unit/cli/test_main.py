@@ -140,7 +140,7 @@ def test_a_command_returns_its_exit_code() -> None:
 def test_real_command_usage_error_as_json(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["verify", "--json"])
     assert result.exit_code == 2
-    assert json.loads(result.stdout)["error"]["message"] == "Missing argument 'MANIFEST'."
+    assert json.loads(result.stdout)["error"]["message"] == "Missing argument 'RELEASE'."
     missing = CliRunner().invoke(cli, ["verify", str(tmp_path / "none.json"), "--json"])
     assert missing.exit_code == 2
     assert json.loads(missing.stdout)["error"]["type"] == "InputError"
