@@ -42,6 +42,7 @@ __all__ = [
     "hash_files",
     "record_written",
     "write_recorded",
+    "keep_entries_across_links",
     "hashing_writer",
     "root_digest",
     "merkle_root",
@@ -198,6 +199,37 @@ def record_written(run_dir: Path, digests: Iterable[FileDigest]) -> int:
                                         sha256=d.sha256) for d in digests)
     cache.save()
     return recorded
+
+
+def keep_entries_across_links(run_dir: Path, paths: Iterable[str], *, since_ns: int) -> int:
+    """Re-key cache entries of files whose inode ctime moved only because the tool itself
+    hard-linked them (into a release) or removed such a link (an old release) since
+    ``since_ns`` (``time.time_ns()`` before it hashed them). Returns how many were kept.
+
+    A link count change moves a file's ctime but not its bytes; without this every release
+    build would miss the cache on the next one. An entry is kept only when size, mtime, inode
+    and device are unchanged and its ctime predates ``since_ns`` while the file's ctime now
+    does not: the window left is a rewrite that restores mtime during the build itself.
+    """
+    run_dir = Path(run_dir)
+    cache = HashCache(run_dir / CACHE_FILE)
+    kept = 0
+    for rel in paths:
+        entry = cache._entries.get(rel)
+        key = entry.get("key") if isinstance(entry, dict) else None
+        if not (isinstance(key, list) and len(key) == 5):
+            continue
+        try:
+            st = os.stat(resolve_inside(run_dir, rel))
+        except (FileNotFoundError, InputError):
+            continue
+        size, mtime, ctime, inode, device = key
+        if ([st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev] == [size, mtime, inode, device]
+                and ctime < since_ns <= st.st_ctime_ns):
+            cache._set(rel, {"key": _stat_key(st), "sha256": entry["sha256"]})
+            kept += 1
+    cache.save()
+    return kept
 
 
 def write_recorded(run_dir: Path, rel: str, data: bytes, *, mode: int | None = None) -> FileDigest:
