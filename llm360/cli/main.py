@@ -52,12 +52,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Verify RELEASE (a release folder or its manifest.json) and every file in it."),
     "card": ("llm360.cli.card_cmd:card",
              "Render the cards and plots of MANIFEST (RELEASE/manifest.json) into --out."),
-    "audit": ("llm360.cli.audit_cmd:audit", "Grade RELEASE (RELEASE/manifest.json or the "
-              "release folder) against the Model Openness..."),
-    "lineage": ("llm360.cli.lineage_cmd:lineage", "Show the checkpoint graph of RELEASE "
-                "(RELEASE/manifest.json or the release folder) as a..."),
-    "trace": ("llm360.cli.trace_cmd:trace", "Find the rows of RELEASE's data chunks that "
-              "contain --text or --tokens (a match may..."),
+    "audit": ("llm360.cli.audit_cmd:audit",
+              "Grade RELEASE against the Model Openness Framework (Class III, II and I)."),
+    "lineage": ("llm360.cli.lineage_cmd:lineage",
+                "Show the checkpoint graph of RELEASE as a tree, forks and merges marked."),
+    "trace": ("llm360.cli.trace_cmd:trace",
+              "Find the data rows of RELEASE holding a text or tokens, and when they were "
+              "trained."),
 }
 
 USAGE_EXIT = 2
