@@ -11,7 +11,8 @@ from llm360.cli._render import echo_json
 __all__ = ["audit"]
 
 
-@click.command(short_help="Grade RELEASE against the Model Openness Framework (Class III, II and I).")
+@click.command(short_help=(
+    "Grade RELEASE against the Model Openness Framework (Class III, II and I)."))
 @click.argument("release")
 @click.option("--root", type=click.Path(path_type=Path),
               help="Folder holding the artifacts (default: the run the release was built from, "

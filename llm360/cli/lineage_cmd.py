@@ -11,7 +11,8 @@ from llm360.cli._render import echo_json
 __all__ = ["lineage"]
 
 
-@click.command(short_help="Show the checkpoint graph of RELEASE as a tree, forks and merges marked.")
+@click.command(short_help=(
+    "Show the checkpoint graph of RELEASE as a tree, forks and merges marked."))
 @click.argument("release")
 @click.option("--checkpoint", "name", metavar="NAME",
               help="List every data chunk this checkpoint's weights have seen along its "

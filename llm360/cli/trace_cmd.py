@@ -13,7 +13,8 @@ from llm360.cli._render import echo_json, progress_bar
 __all__ = ["trace"]
 
 
-@click.command(short_help="Find the data rows of RELEASE holding a text or tokens, and when they were trained.")
+@click.command(short_help=(
+    "Find the data rows of RELEASE holding a text or tokens, and when they were trained."))
 @click.argument("release")
 @click.option("--text", help="The text to look for (tokenized with the release's tokenizer).")
 @click.option("--tokens", "tokens_file", type=click.Path(path_type=Path),
