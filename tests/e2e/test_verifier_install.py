@@ -15,7 +15,8 @@ from llm360.cli.main import cli
 @pytest.fixture
 def no_cards_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(sys.modules):
-        if name.split(".")[0] in ("jinja2", "matplotlib") or name == "llm360.registry.cards":
+        if (name.split(".")[0] in ("jinja2", "matplotlib")
+                or name.startswith("llm360.registry.cards")):
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "jinja2", None)  # `import jinja2` raises ImportError
     monkeypatch.setitem(sys.modules, "matplotlib", None)
