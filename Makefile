@@ -12,7 +12,7 @@ venv: $(STAMP)
 # torch is pinned (a CPU build lies on disk); deepspeed installs in the same pip command.
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 -e '.[train,test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 -e '.[train,cards,test]'
 	touch $(STAMP)
 
 demo: $(STAMP)

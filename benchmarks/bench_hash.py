@@ -1,12 +1,19 @@
 """Hashing engine throughput against plain hashlib loops, and incremental rebuild cost.
 
 Prints, on the same page-cached files in one run:
-  * the engine's throughput (``hash_files``, no cache),
-  * a plain hashlib loop over the same files with 1 and 2 threads, and the ratio,
+  * the engine (``hash_files``, no cache) with ``--workers`` threads (``auto``: the CPUs this
+    process may use, the engine's default) against a plain hashlib loop with as many threads
+    (the all-core comparison, target >= 0.9), and the engine's scaling with 1 and 2 workers,
+  * the same with the files evicted from the page cache (``posix_fadvise(DONTNEED)``), to see
+    whether parallel reads from this disk need a cap (``--no-cold`` skips it),
   * a full ``release build`` against an incremental one after one new checkpoint,
   * this process's peak memory.
 
-    .venv/bin/python benchmarks/bench_hash.py [--gib 2] [--checkpoints 40] [--dir DIR]
+Files are hashed in parallel, each by one worker: a single file is hashed at one core's rate,
+so a checkpoint written as one huge file bounds the build at (its size / that rate); sharded
+checkpoints (many files per checkpoint, as large models are saved) spread over every core.
+
+    .venv/bin/python benchmarks/bench_hash.py [--gib 2] [--checkpoints 40] [--workers auto]
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from pathlib import Path
 
 from llm360.registry._files import list_files
 from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.hashing import hash_files
+from llm360.registry.hashing import default_workers, hash_files
 
 
 def plain_sha256(path: Path) -> str:
@@ -34,6 +41,20 @@ def plain_sha256(path: Path) -> str:
         while chunk := fh.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+def evict(paths: list[Path]) -> bool:
+    """Drop the files from the page cache (True when the OS allows it)."""
+    if not hasattr(os, "posix_fadvise"):
+        return False
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    return True
 
 
 def timed(fn):
@@ -56,6 +77,10 @@ def main() -> None:
     parser.add_argument("--checkpoints", type=int, default=40,
                         help="checkpoints in the run (Amber has 360; more makes one a smaller share)")
     parser.add_argument("--dir", type=Path, help="scratch folder (default: a temp folder)")
+    parser.add_argument("--workers", default="auto",
+                        help="engine threads: auto (the CPUs usable, the default) or a number")
+    parser.add_argument("--no-cold", dest="cold", action="store_false",
+                        help="skip the passes with the files evicted from the page cache")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(dir=args.dir))
     try:
@@ -70,16 +95,33 @@ def main() -> None:
             plain_sha256(p)
         gib = total / (1 << 30)
 
+        workers = default_workers() if args.workers == "auto" else int(args.workers)
         t1, ref1 = timed(lambda: [plain_sha256(p) for p in paths])
-        with ThreadPoolExecutor(2) as pool:
-            t2, ref2 = timed(lambda: list(pool.map(plain_sha256, paths)))
-        te, engine = timed(lambda: hash_files(run, files, workers=2))
-        assert [d.sha256 for d in engine] == ref1 == ref2
-        print(f"\n{len(files)} files, {gib:.2f} GiB, page-cached")
-        print(f"  hashlib loop, 1 thread : {gib / t1:6.2f} GiB/s ({t1:.2f} s)")
-        print(f"  hashlib loop, 2 threads: {gib / t2:6.2f} GiB/s ({t2:.2f} s)")
-        print(f"  llm360 engine          : {gib / te:6.2f} GiB/s ({te:.2f} s)")
-        print(f"  engine / 2-thread loop : {t2 / te:6.3f}   (target >= 0.9)")
+        with ThreadPoolExecutor(workers) as pool:
+            tn, refn = timed(lambda: list(pool.map(plain_sha256, paths)))
+        te, engine = timed(lambda: hash_files(run, files, workers=workers))
+        assert [d.sha256 for d in engine] == ref1 == refn
+        largest = max(p.stat().st_size for p in paths)
+        print(f"\n{len(files)} files, {gib:.2f} GiB (largest {largest / (1 << 20):.0f} MiB), "
+              f"page-cached; {workers} workers ({args.workers}; "
+              f"{len(os.sched_getaffinity(0))} CPUs usable, {os.cpu_count()} on the machine)")
+        print(f"  hashlib loop,   1 thread     : {gib / t1:6.2f} GiB/s ({t1:.2f} s)")
+        print(f"  hashlib loop,  {workers:2d} threads    : {gib / tn:6.2f} GiB/s ({tn:.2f} s)")
+        print(f"  llm360 engine, {workers:2d} workers    : {gib / te:6.2f} GiB/s ({te:.2f} s)")
+        print(f"  engine / {workers:2d}-thread loop     : {tn / te:6.3f}   (target >= 0.9)")
+        for n in sorted({1, 2, 2 * workers} - {workers}):
+            tk, _ = timed(lambda n=n: hash_files(run, files, workers=n))
+            print(f"  llm360 engine, {n:2d} worker{'s' if n > 1 else ' '}    : {gib / tk:6.2f} GiB/s "
+                  f"({tk:.2f} s)")
+        print(f"  one file at one core's rate  : {largest / (1 << 30) / (gib / t1):.2f} s "
+              f"for the largest file alone (the floor when one file is most of the bytes)")
+        if args.cold and evict(paths):
+            print("\nthe same files evicted from the page cache before each pass (read from disk):")
+            for n in sorted({1, 2, workers, 2 * workers}):
+                evict(paths)
+                tc, _ = timed(lambda n=n: hash_files(run, files, workers=n))
+                print(f"  llm360 engine, {n:2d} worker{'s' if n > 1 else ' '}    : {gib / tc:6.2f} GiB/s "
+                      f"({tc:.2f} s)")
 
         release = scratch / "release"
         time.sleep(1.2)  # let the files settle past the cache's racy window

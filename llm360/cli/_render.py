@@ -1,4 +1,8 @@
-"""What the commands share: error mapping, JSON output, progress bars on a terminal."""
+"""What the commands share: JSON output and progress bars on a terminal.
+
+Errors are mapped to messages and exit codes once, by the command group (``llm360.cli.main``):
+a command body raises ``Llm360Error`` and returns its exit code.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,18 @@ import errno
 import json
 import re
 import sys
-import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 
-from llm360.errors import Llm360Error
+from llm360.errors import InputError
 
-__all__ = ["run_command", "echo_json", "echo", "escape", "progress_bar", "fail"]
+__all__ = ["echo_json", "echo", "escape", "progress_bar", "require_extra", "CARDS_EXTRA",
+           "INPUT_ERRNOS"]
+
+#: what the ``[cards]`` extra installs (cards and plots); ``pip install llm360`` verifies without
+CARDS_EXTRA = ("jinja2", "matplotlib")
 
 #: C0 controls but tab, DEL, C1 controls, and the Unicode marks that reorder or hide text
 #: (bidi embeddings, overrides and isolates, zero-width marks, line and paragraph separators)
@@ -44,47 +51,23 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, sort_keys=True, indent=2))
 
 
-def fail(message: str, *, hint: str | None = None, code: int = 2) -> None:
-    echo(f"error: {message}", err=True)
-    if hint:
-        echo(f"hint: {hint}", err=True)
-    sys.exit(code)
+def require_extra(extra: str, modules: tuple[str, ...], *, needed_for: str,
+                  alternative: str | None = None) -> None:
+    """``InputError`` (exit 2) naming the pip extra to install when one of ``modules`` is
+    missing; nothing is imported (a module spec lookup only)."""
+    from importlib.util import find_spec
+
+    missing = [m for m in modules if find_spec(m) is None]
+    if missing:
+        hint = f"pip install 'llm360[{extra}]'" + (f", or {alternative}" if alternative else "")
+        raise InputError(f"{needed_for} needs {', '.join(missing)}, which this installation of "
+                         f"llm360 lacks (the [{extra}] extra)", hint=hint)
 
 
 #: OSErrors that are the user's environment or arguments, not a bug: one line, exit 2
-_INPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES,
-                 errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.ENOENT, errno.EEXIST,
-                 errno.ENAMETOOLONG, errno.ELOOP}
-
-
-def run_command(fn: Callable[[], int | None]) -> None:
-    """Run a command body; map ``Llm360Error`` to one line + hint and its exit code."""
-    ctx = click.get_current_context()
-    verbose = bool(ctx.find_root().params.get("verbose"))
-    try:
-        code = fn()
-    except Llm360Error as exc:
-        if verbose:
-            traceback.print_exc()
-        fail(exc.message, hint=exc.hint, code=exc.exit_code)
-    except KeyboardInterrupt:
-        fail("interrupted", code=130)
-    except (click.exceptions.Exit, click.ClickException, SystemExit):
-        raise
-    except OSError as exc:
-        if verbose:
-            traceback.print_exc()
-        if exc.errno not in _INPUT_ERRNOS:
-            fail(f"unexpected {type(exc).__name__}: {exc}",
-                 hint="rerun with --verbose for the traceback and report it", code=3)
-        where = f"{exc.filename}: " if exc.filename else ""
-        fail(f"{where}{exc.strerror or exc}", code=2)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence for users
-        if verbose:
-            traceback.print_exc()
-        fail(f"unexpected {type(exc).__name__}: {exc}",
-             hint="rerun with --verbose for the traceback and report it", code=3)
-    sys.exit(code or 0)
+INPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES,
+                          errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.ENOENT, errno.EEXIST,
+                          errno.ENAMETOOLONG, errno.ELOOP})
 
 
 @contextlib.contextmanager

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo, echo_json, run_command
+from llm360.cli._render import echo, echo_json
 
 __all__ = ["audit"]
 
 
-@click.command()
+@click.command(short_help=(
+    "Grade RELEASE against the Model Openness Framework (Class III, II and I)."))
 @click.argument("release")
 @click.option("--root", type=click.Path(path_type=Path),
               help="Folder holding the artifacts (default: the run the release was built from, "
@@ -19,7 +20,7 @@ __all__ = ["audit"]
 @click.option("--mot-yaml", "mot_yaml", type=click.Path(path_type=Path),
               help="Also write the Model Openness Tool's YAML record of the release here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON.")
-def audit(release: str, root: Path | None, mot_yaml: Path | None, as_json: bool) -> None:
+def audit(release: str, root: Path | None, mot_yaml: Path | None, as_json: bool) -> int:
     """Grade RELEASE (RELEASE/manifest.json or the release folder) against the Model Openness
     Framework: Class III Open Model, Class II Open Tooling, Class I Open Science.
 
@@ -68,7 +69,7 @@ def audit(release: str, root: Path | None, mot_yaml: Path | None, as_json: bool)
             echo(f"MOT record: {written}")
         return 0
 
-    run_command(body)
+    return body()
 
 
 def _roman(cls: int) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo, echo_json, run_command
+from llm360.cli._render import CARDS_EXTRA, echo, echo_json, require_extra
 
 __all__ = ["card"]
 
@@ -32,7 +32,7 @@ __all__ = ["card"]
 @click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
 def card(manifest: Path, out_dir: Path, root: Path | None, key: Path | None,
          identity: str | None, issuer: str | None, offline: bool, trust_config: Path | None,
-         staging: bool, allow_unsigned: bool, as_json: bool) -> None:
+         staging: bool, allow_unsigned: bool, as_json: bool) -> int:
     """Render the cards and plots of MANIFEST (RELEASE or RELEASE/manifest.json) into --out.
 
     The manifest's signature is verified first, as `llm360 verify` does (--key, or --identity
@@ -42,6 +42,7 @@ def card(manifest: Path, out_dir: Path, root: Path | None, key: Path | None,
     out.
     """
     def body() -> int:
+        require_extra("cards", CARDS_EXTRA, needed_for="llm360 card")
         from llm360.registry.cards import render_cards
         from llm360.registry.policy import TrustPolicy
 
@@ -66,4 +67,4 @@ def card(manifest: Path, out_dir: Path, root: Path | None, key: Path | None,
             echo(str(result.out_dir / rel))
         return 0
 
-    run_command(body)
+    return body()

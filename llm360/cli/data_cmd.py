@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo, echo_json, run_command
+from llm360.cli._render import echo, echo_json
 
 __all__ = ["data"]
 
@@ -33,7 +33,7 @@ def data() -> None:
               help="Size bound of the default (standard library) corpus.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def prepare(run_dir: Path, corpus: tuple[Path, ...], chunks: int, seq_len: int, seed: int,
-            vocab_size: int, max_corpus_bytes: int, as_json: bool) -> None:
+            vocab_size: int, max_corpus_bytes: int, as_json: bool) -> int:
     """Tokenize a corpus into fixed-length sequences, shuffle them with a recorded seed and
     split them into hashed chunks (plus a held-out set for evaluations)."""
 
@@ -54,4 +54,4 @@ def prepare(run_dir: Path, corpus: tuple[Path, ...], chunks: int, seq_len: int, 
                  f"{r.heldout_sequences} held out) in {r.run_dir}")
         return 0
 
-    run_command(body)
+    return body()

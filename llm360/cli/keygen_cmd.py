@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo, echo_json, run_command
+from llm360.cli._render import echo, echo_json
 from llm360.errors import InputError
 
 __all__ = ["keygen"]
@@ -25,7 +25,7 @@ __all__ = ["keygen"]
 @click.option("--force", is_flag=True, help="Overwrite existing key files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def keygen(private_path: Path, public_path: Path, passphrase_file: Path | None,
-           prompt_passphrase: bool, force: bool, as_json: bool) -> None:
+           prompt_passphrase: bool, force: bool, as_json: bool) -> int:
     """Create an ECDSA P-256 key pair for air-gapped signing (release build --sign key).
 
     The private key never exists with wider permissions than 0600, and an existing key is
@@ -63,4 +63,4 @@ def keygen(private_path: Path, public_path: Path, passphrase_file: Path | None,
             echo(f"public key  {public_path} (sha256 fingerprint {fingerprint})")
         return 0
 
-    run_command(body)
+    return body()

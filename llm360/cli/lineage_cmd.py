@@ -6,18 +6,19 @@ import dataclasses
 
 import click
 
-from llm360.cli._render import echo, echo_json, run_command
+from llm360.cli._render import echo, echo_json
 
 __all__ = ["lineage"]
 
 
-@click.command()
+@click.command(short_help=(
+    "Show the checkpoint graph of RELEASE as a tree, forks and merges marked."))
 @click.argument("release")
 @click.option("--checkpoint", "name", metavar="NAME",
               help="List every data chunk this checkpoint's weights have seen along its "
                    "ancestry, in order, with tokens and the steps each chunk was trained in.")
 @click.option("--json", "as_json", is_flag=True, help="Print the graph (or the data) as JSON.")
-def lineage(release: str, name: str | None, as_json: bool) -> None:
+def lineage(release: str, name: str | None, as_json: bool) -> int:
     """Show the checkpoint graph of RELEASE (RELEASE/manifest.json or the release folder) as a
     tree: forks (one parent, several children) and merges (several parents) are marked, with
     step and tokens seen per checkpoint. Read from the manifest alone.
@@ -60,7 +61,7 @@ def lineage(release: str, name: str | None, as_json: bool) -> None:
             echo(line)
         return 0
 
-    run_command(body)
+    return body()
 
 
 def tree_lines(manifest) -> list[str]:

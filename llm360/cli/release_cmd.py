@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo, echo_json, progress_bar, run_command
+from llm360.cli._render import CARDS_EXTRA, echo, echo_json, progress_bar, require_extra
 from llm360.errors import InputError
 from llm360.registry.build import format_created
 
@@ -85,7 +85,7 @@ def _passphrase(path: Path | None) -> bytes | None:
 def build(run_dir: Path, out_dir: Path, created: str | None, no_cache: bool, sign: str,
           key_path: Path | None, passphrase_file: Path | None, identity_token: str | None,
           staging: bool, trust_config: Path | None, no_cards: bool, metadata_only: bool,
-          allow_missing_records: bool, as_json: bool) -> None:
+          allow_missing_records: bool, as_json: bool) -> int:
     """Package the run directory RUN into a self-contained release at --out.
 
     Validates every record of RUN against its schema, hashes every file (cached in
@@ -97,6 +97,9 @@ def build(run_dir: Path, out_dir: Path, created: str | None, no_cache: bool, sig
     """
 
     def body() -> int:
+        if not no_cards:
+            require_extra("cards", CARDS_EXTRA, needed_for="rendering the cards and plots",
+                          alternative="pass --no-cards")
         from llm360.registry.build import BuildOptions, build_release
         from llm360.registry.signing import make_signer
 
@@ -142,4 +145,4 @@ def build(run_dir: Path, out_dir: Path, created: str | None, no_cache: bool, sig
                  "signatures/<checkpoint>/model.sig")
         return 0
 
-    run_command(body)
+    return body()

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo, echo_json, progress_bar, run_command
+from llm360.cli._render import echo, echo_json, progress_bar
 
 __all__ = ["trace"]
 
 
-@click.command()
+@click.command(short_help=(
+    "Find the data rows of RELEASE holding a text or tokens, and when they were trained."))
 @click.argument("release")
 @click.option("--text", help="The text to look for (tokenized with the release's tokenizer).")
 @click.option("--tokens", "tokens_file", type=click.Path(path_type=Path),
@@ -27,7 +28,7 @@ __all__ = ["trace"]
                    "from, else the release folder).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def trace(release: str, text: str | None, tokens_file: Path | None, proof: bool,
-          proof_file: Path | None, root: Path | None, as_json: bool) -> None:
+          proof_file: Path | None, root: Path | None, as_json: bool) -> int:
     """Find the rows of RELEASE's data chunks that contain --text or --tokens (a match may
     cross from one row into the next), and say for each: chunk, row, the optimizer step that
     trained it and the checkpoints that came after.
@@ -89,7 +90,7 @@ def trace(release: str, text: str | None, tokens_file: Path | None, proof: bool,
                 echo(line)
         return 0 if result.trained else 1
 
-    run_command(body)
+    return body()
 
 
 def _summary(result) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo, echo_json, run_command
+from llm360.cli._render import echo, echo_json
 from llm360.errors import InputError
 
 __all__ = ["train"]
@@ -67,7 +67,7 @@ def _progress(enabled: bool):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def train(run_dir: Path, preset: str | None, config_file: Path | None, resume_from: Path | None,
           backend: str, deepspeed_config: Path | None, precision: str | None,
-          max_checkpoints: int | None, threads: int | None, as_json: bool) -> None:
+          max_checkpoints: int | None, threads: int | None, as_json: bool) -> int:
     """Train a LLaMA on the run's data chunks, writing checkpoints/, evals/, logs/, config/."""
 
     def body() -> int:
@@ -116,4 +116,4 @@ def train(run_dir: Path, preset: str | None, config_file: Path | None, resume_fr
                       if result.forked else ""))
         return 0
 
-    run_command(body)
+    return body()

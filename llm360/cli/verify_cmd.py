@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo, echo_json, progress_bar, run_command
+from llm360.cli._render import echo, echo_json, progress_bar
 
 __all__ = ["verify"]
 
@@ -38,7 +38,7 @@ __all__ = ["verify"]
 def verify(release: Path, root: Path | None, key: Path | None, identity: str | None,
            issuer: str | None, offline: bool, trust_config: Path | None, staging: bool,
            expect_version: str | None, allow_unsigned: bool, allow_extra: bool,
-           as_json: bool) -> None:
+           as_json: bool) -> int:
     """Verify RELEASE (a release folder or its manifest.json) and every file in it.
 
     Checks, in order, and names what broke: the signature (with the pinned --key, or the
@@ -67,7 +67,7 @@ def verify(release: Path, root: Path | None, key: Path | None, identity: str | N
             render_report(report)
         return 0 if report.ok else 1
 
-    run_command(body)
+    return body()
 
 
 def render_report(report) -> None:

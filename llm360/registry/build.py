@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,7 +25,9 @@ from llm360.registry._chunks import ChunkFacts, chunk_facts
 from llm360.registry._files import list_files, write_atomic
 from llm360.registry._run import RunRecords, artifact_kind, read_run
 from llm360.registry._safetensors import count_parameters
-from llm360.registry.hashing import FileDigest, HashCache, hash_files, root_digest
+from llm360.registry.hashing import (
+    FileDigest, HashCache, hash_files, keep_entries_across_links, root_digest,
+)
 from llm360.registry.merkle import LEGACY
 from llm360.registry.models import (
     LEGACY_SCHEMA_VERSION, SCHEMA_VERSION, Artifact, Checkpoint, Code, Data, DataChunk,
@@ -325,6 +328,7 @@ def build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions = Build
     checkpoint signatures, ``steps``, ``release-files.json``, the release signature, swap.
     """
     run_dir, out_dir = Path(run_dir).resolve(), Path(out_dir).resolve()
+    started_ns = time.time_ns()  # linking moves the run files' ctime: see the end
     previous = prepare_out(out_dir, run_dir)
     manifest, records = build_manifest(
         run_dir, created=options.created or format_created(), progress=progress,
@@ -371,6 +375,8 @@ def build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions = Build
     except BaseException:
         discard(staging)
         raise
+    if options.use_cache and placed is not None and placed.linked:
+        keep_entries_across_links(run_dir, artifact_paths, since_ns=started_ns)
     return BuildResult(manifest=manifest, manifest_path=out_dir / MANIFEST_FILE,
                        manifest_sha256=manifest_sha, files=len(manifest.artifacts),
                        bytes=sum(a.size for a in manifest.artifacts),

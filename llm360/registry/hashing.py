@@ -6,16 +6,25 @@
 * ``HashCache`` remembers digests keyed by (path, size, mtime_ns, ctime_ns, inode, device) and
   stores an entry only when the file was last changed well before it was hashed, so a file
   rewritten later (same size or not, touched, replaced by rename) is always hashed again.
+* Hash at write: a writer that knows the bytes it wrote records their digest with
+  ``write_recorded`` (bytes in memory), ``hashing_writer`` (a stream, hashed as it is written)
+  or ``record_written`` (digests it computed itself), so ``release build`` never reads those
+  bytes again. The entry is keyed by the file's stat as it is right after the write, so any
+  later change is still seen (see ``HashCache.record_written`` for the one window left).
+* Workers default to the CPUs this process may run on (``default_workers``): hashing is CPU
+  bound once files are in the page cache or on flash, and each worker reads whole files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +36,14 @@ from llm360.registry._files import resolve_inside, write_atomic
 __all__ = [
     "FileDigest",
     "HashCache",
+    "CACHE_FILE",
+    "default_workers",
     "sha256_file",
     "hash_files",
+    "record_written",
+    "write_recorded",
+    "keep_entries_across_links",
+    "hashing_writer",
     "root_digest",
     "merkle_root",
     "rows_merkle_root",
@@ -39,6 +54,17 @@ DEFAULT_BLOCK = 1 << 20
 #: an entry is cached only if the file's last change is this much older than its hashing
 RACY_WINDOW_NS = 1_000_000_000
 CACHE_VERSION = 1
+#: the hash cache of a run directory, relative to it (never an artifact: ``.llm360`` is ignored)
+CACHE_FILE = Path(".llm360") / "hash-cache.json"
+
+
+def default_workers() -> int:
+    """Hashing threads: the CPUs this process may run on (its affinity mask, cgroup-pinned
+    containers included), else the machine's CPU count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,41 +98,195 @@ def _stat_key(st: os.stat_result) -> list[int]:
 
 
 class HashCache:
-    """Digests remembered between builds, in a JSON file (written atomically)."""
+    """Digests remembered between builds, in a JSON file (written atomically).
+
+    ``save`` merges with what is on disk, so a trainer recording new checkpoints and a build
+    saving its own entries at the same time keep each other's work (at worst an entry is lost
+    and that file is hashed once more). ``hits``, ``hashed_files`` and ``hashed_bytes`` count
+    what this instance answered from the cache and what it had to hash.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._entries: dict[str, dict] = {}
-        self._dirty = False
+        self._entries: dict[str, dict] = self._read()
+        self._changed: dict[str, dict | None] = {}  # rel -> new entry, None: removed
+        self._lock = threading.Lock()  # put() is called from the hashing threads
+        self.hits = 0
+        self.hashed_files = 0
+        self.hashed_bytes = 0
+
+    def _read(self) -> dict[str, dict]:
         try:
             data = json.loads(self.path.read_text("utf-8"))
             if data.get("version") == CACHE_VERSION and isinstance(data.get("entries"), dict):
-                self._entries = data["entries"]
+                return data["entries"]
         except (OSError, ValueError, AttributeError):
-            self._entries = {}
+            pass
+        return {}
 
     def get(self, rel: str, st: os.stat_result) -> str | None:
         entry = self._entries.get(rel)
         if entry is not None and entry.get("key") == _stat_key(st):
+            self.hits += 1
             return entry.get("sha256")
         return None
 
+    def _set(self, rel: str, entry: dict | None) -> None:
+        with self._lock:
+            if entry is None:
+                self._entries.pop(rel, None)
+            else:
+                self._entries[rel] = entry
+            self._changed[rel] = entry
+
     def put(self, rel: str, st: os.stat_result, sha256: str, hashed_at_ns: int) -> None:
+        """Remember a digest this process computed by reading the file."""
+        with self._lock:
+            self.hashed_files += 1
+            self.hashed_bytes += st.st_size
         if hashed_at_ns - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_WINDOW_NS:
-            self._entries.pop(rel, None)  # too fresh to trust later: hash it again next time
+            self._set(rel, None)  # too fresh to trust later: hash it again next time
         else:
-            self._entries[rel] = {"key": _stat_key(st), "sha256": sha256}
-        self._dirty = True
+            self._set(rel, {"key": _stat_key(st), "sha256": sha256})
+
+    def record_written(self, rel: str, path: Path, *, size: int, sha256: str) -> bool:
+        """Remember the digest of bytes the caller has just written to ``path`` (``rel`` in the
+        cache); True when recorded.
+
+        The entry is keyed by the file's stat now, so any later change to the file (a
+        rewrite, touch, rename over it) makes it miss. Nothing is recorded when the file's
+        size is not ``size`` (it changed since it was written) or when its file system keeps
+        whole-second timestamps (a rewrite within that second would keep the same stat; such
+        files are hashed by the build as before). What is left is a rewrite to the same size
+        within one timestamp tick of the write (a few ms on Linux) by another program.
+        """
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return False
+        if st.st_size != size or (st.st_mtime_ns % 1_000_000_000 == 0
+                                  and st.st_ctime_ns % 1_000_000_000 == 0):
+            self._set(rel, None)
+            return False
+        self._set(rel, {"key": _stat_key(st), "sha256": sha256})
+        return True
 
     def save(self) -> None:
-        if not self._dirty:
+        if not self._changed:
             return
-        data = {"version": CACHE_VERSION, "entries": dict(sorted(self._entries.items()))}
+        merged = self._read()
+        for rel, entry in self._changed.items():
+            if entry is None:
+                merged.pop(rel, None)
+            else:
+                merged[rel] = entry
+        data = {"version": CACHE_VERSION, "entries": dict(sorted(merged.items()))}
         try:
             write_atomic(self.path, json.dumps(data, sort_keys=True).encode("utf-8"))
         except OSError:
             pass  # a read-only run directory just goes without a cache
-        self._dirty = False
+        self._entries = merged
+        self._changed = {}
+
+
+def record_written(run_dir: Path, digests: Iterable[FileDigest]) -> int:
+    """Record digests of files just written below ``run_dir`` (``FileDigest.path`` relative to
+    it) in its hash cache, so the next ``release build`` does not read them again. Returns how
+    many were recorded (see ``HashCache.record_written`` for when one is not)."""
+    run_dir = Path(run_dir)
+    cache = HashCache(run_dir / CACHE_FILE)
+    recorded = sum(cache.record_written(d.path, resolve_inside(run_dir, d.path), size=d.size,
+                                        sha256=d.sha256) for d in digests)
+    cache.save()
+    return recorded
+
+
+def keep_entries_across_links(run_dir: Path, paths: Iterable[str], *, since_ns: int) -> int:
+    """Re-key cache entries of files whose inode ctime moved only because the tool itself
+    hard-linked them (into a release) or removed such a link (an old release) since
+    ``since_ns`` (``time.time_ns()`` before it hashed them). Returns how many were kept.
+
+    A link count change moves a file's ctime but not its bytes; without this every release
+    build would miss the cache on the next one. An entry is kept only when size, mtime, inode
+    and device are unchanged and its ctime predates ``since_ns`` while the file's ctime now
+    does not: the window left is a rewrite that restores mtime during the build itself.
+    """
+    run_dir = Path(run_dir)
+    cache = HashCache(run_dir / CACHE_FILE)
+    kept = 0
+    for rel in paths:
+        entry = cache._entries.get(rel)
+        key = entry.get("key") if isinstance(entry, dict) else None
+        if not (isinstance(key, list) and len(key) == 5):
+            continue
+        try:
+            st = os.stat(resolve_inside(run_dir, rel))
+        except (FileNotFoundError, InputError):
+            continue
+        size, mtime, ctime, inode, device = key
+        if ([st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev] == [size, mtime, inode, device]
+                and ctime < since_ns <= st.st_ctime_ns):
+            cache._set(rel, {"key": _stat_key(st), "sha256": entry["sha256"]})
+            kept += 1
+    cache.save()
+    return kept
+
+
+def write_recorded(run_dir: Path, rel: str, data: bytes, *, mode: int | None = None) -> FileDigest:
+    """Write ``data`` to ``run_dir/rel`` atomically and record its digest in the run's hash
+    cache: ``write_atomic`` for files of a run directory that the build should not re-read."""
+    write_atomic(resolve_inside(run_dir, rel), data, mode=mode)
+    digest = FileDigest(path=rel, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    record_written(run_dir, [digest])
+    return digest
+
+
+class _HashingFile:
+    """A binary file open for writing that hashes every byte written through it."""
+
+    def __init__(self, fh) -> None:
+        self._fh = fh
+        self._sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        n = self._fh.write(view)
+        self._sha.update(view[:n])
+        self.size += n
+        return n
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
+@contextlib.contextmanager
+def hashing_writer(run_dir: Path, rel: str) -> Iterator[_HashingFile]:
+    """Write ``run_dir/rel`` as a stream, hashed as it is written, then recorded.
+
+    The bytes go to a temporary file in the same folder that takes the final name only when
+    the block ends without an error (atomic, like ``write_atomic``)::
+
+        with hashing_writer(run, "checkpoints/ckpt_007/model.safetensors") as fh:
+            for piece in pieces:
+                fh.write(piece)
+    """
+    path = resolve_inside(run_dir, rel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            out = _HashingFile(raw)
+            yield out
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    record_written(run_dir, [FileDigest(path=rel, size=out.size, sha256=out.hexdigest())])
 
 
 def hash_files(root: Path, paths: Sequence[str], *, cache: HashCache | None = None,
@@ -118,7 +298,7 @@ def hash_files(root: Path, paths: Sequence[str], *, cache: HashCache | None = No
     paths escaping ``root`` are refused; a missing file is an ``InputError``.
     """
     root = Path(root)
-    workers = workers or min(4, os.cpu_count() or 1)
+    workers = workers or default_workers()
     results: list[FileDigest | None] = [None] * len(paths)
     todo: list[tuple[int, str, Path, os.stat_result]] = []
     for i, rel in enumerate(paths):

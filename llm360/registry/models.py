@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -170,15 +172,30 @@ class Manifest:
     schema_version: str = SCHEMA_VERSION
 
     def artifact(self, path: str) -> Artifact | None:
-        """The artifact at ``path``, or None."""
-        return self._artifacts_by_path().get(path)
+        """The artifact at ``path``, or None (O(1): an index built on first use)."""
+        return self.artifacts_by_path.get(path)
 
     def checkpoint(self, name: str) -> Checkpoint | None:
-        """The checkpoint called ``name``, or None."""
-        for ckpt in self.checkpoints:
-            if ckpt.name == name:
-                return ckpt
-        return None
+        """The checkpoint called ``name``, or None (O(1))."""
+        return self.checkpoints_by_name.get(name)
 
-    def _artifacts_by_path(self) -> dict[str, Artifact]:
-        return {a.path: a for a in self.artifacts}
+    # The indexes are computed once per (immutable) manifest and kept in the instance's
+    # __dict__ by cached_property, which writes there directly and so works on a frozen
+    # dataclass; they are not fields (not compared, hashed, printed or serialized), and
+    # copies and pickles leave them out (a copy builds its own on first use).
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("artifacts_by_path", "checkpoints_by_name")}
+
+    @cached_property
+    def artifacts_by_path(self) -> Mapping[str, Artifact]:
+        """Artifacts by path (read-only; the last one where a path is listed twice)."""
+        return MappingProxyType({a.path: a for a in self.artifacts})
+
+    @cached_property
+    def checkpoints_by_name(self) -> Mapping[str, Checkpoint]:
+        """Checkpoints by name (read-only; the first one where a name is listed twice)."""
+        index: dict[str, Checkpoint] = {}
+        for ckpt in self.checkpoints:
+            index.setdefault(ckpt.name, ckpt)
+        return MappingProxyType(index)

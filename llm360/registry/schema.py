@@ -2,36 +2,70 @@
 
 ``$ref``s between schema files are resolved offline through a ``referencing`` registry; formats
 are checked. A failure raises ``SchemaError`` naming the file and the JSON path of the problem.
+
+jsonschema is imported on the first validation, not with this module (``llm360 --help`` never
+pays for it), and without the packages that only serve formats no llm360 schema uses
+(``_UNUSED_FORMAT_PACKAGES``): jsonschema imports them eagerly, and ``rfc3987_syntax`` (``iri``)
+alone builds a grammar at import (0.7 s on a 2-core machine). The formats the schemas use
+(``FORMATS``: ``uri``, ``date-time``) are still checked, and a test keeps every format the
+schemas name among the checked ones.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import sys
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from llm360.errors import SchemaError
 
-__all__ = ["SCHEMAS", "schema", "validate", "iter_errors"]
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
+__all__ = ["SCHEMAS", "FORMATS", "schema", "validate", "iter_errors", "validator"]
 
 SCHEMAS = (
     "common", "manifest", "run_metadata", "data_index", "trainer_state", "eval", "provenance",
     "train_config", "data_config", "model_config", "train_log", "release_files",
 )
+#: the ``format`` keywords llm360's schemas use; each is checked when validating
+FORMATS = ("date-time", "uri")
+#: what jsonschema imports (if installed) for formats llm360's schemas do not use: iri,
+#: duration, color, uri-template, json-pointer, hostname and idn-hostname
+_UNUSED_FORMAT_PACKAGES = ("rfc3987_syntax", "isoduration", "webcolors", "uri_template",
+                           "jsonpointer", "fqdn", "idna")
+
+
+def _jsonschema():
+    """The jsonschema module, imported without ``_UNUSED_FORMAT_PACKAGES`` (see above)."""
+    if "jsonschema" in sys.modules:
+        return sys.modules["jsonschema"]
+    # A None entry makes `import name` raise ImportError, which jsonschema expects for a
+    # missing optional package; entries are put back as they were right after the import.
+    blocked = [name for name in _UNUSED_FORMAT_PACKAGES if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import jsonschema
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+    return jsonschema
 
 
 @functools.cache
-def _load() -> tuple[dict[str, dict], Registry]:
+def _load() -> tuple[dict[str, dict], Any]:
+    from referencing import Registry, Resource
+
     docs: dict[str, dict] = {}
     root = resources.files("llm360.schemas")
     for name in SCHEMAS:
         docs[name] = json.loads(root.joinpath(f"{name}.v1.schema.json").read_text("utf-8"))
-    registry: Registry = Registry().with_resources(
+    registry = Registry().with_resources(
         (doc["$id"], Resource.from_contents(doc)) for doc in docs.values()
     )
     return docs, registry
@@ -43,10 +77,15 @@ def schema(name: str) -> dict:
 
 
 @functools.cache
-def _validator(name: str) -> Draft202012Validator:
+def validator(name: str) -> Draft202012Validator:
+    """The (cached) jsonschema validator of schema ``name``, format checks on."""
+    validator_cls = _jsonschema().Draft202012Validator
     docs, registry = _load()
     resolved = _resolve_refs(docs[name], registry.resolver(base_uri=docs[name]["$id"]))
-    return Draft202012Validator(resolved, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return validator_cls(resolved, format_checker=validator_cls.FORMAT_CHECKER)
+
+
+_validator = validator  # the name build and _run used before it was public
 
 
 def _resolve_refs(node: Any, resolver) -> Any:
@@ -67,12 +106,15 @@ def _resolve_refs(node: Any, resolver) -> Any:
 
 def iter_errors(data: Any, name: str) -> list[ValidationError]:
     """Every schema error of ``data`` against schema ``name``."""
-    return list(_validator(name).iter_errors(data))
+    return list(validator(name).iter_errors(data))
 
 
 def validate(data: Any, name: str, *, source: str) -> None:
     """Raise ``SchemaError`` for the most relevant error of ``data`` against schema ``name``."""
-    error = best_match(_validator(name).iter_errors(data))
+    checker = validator(name)  # imports jsonschema first (see _jsonschema)
+    from jsonschema.exceptions import best_match
+
+    error = best_match(checker.iter_errors(data))
     if error is not None:
         raise SchemaError(describe(error), file=source, json_path=error.json_path)
 

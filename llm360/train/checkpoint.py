@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save
 
 from llm360.errors import TrainingError
 from llm360.registry._files import write_atomic
-from llm360.registry.hashing import root_digest, sha256_file
+from llm360.registry.hashing import FileDigest, record_written, root_digest, sha256_file
 from llm360.registry.serialize import canonical_json
 
 __all__ = ["CheckpointState", "save_checkpoint", "load_checkpoint", "folder_root_digest",
@@ -121,12 +121,15 @@ def save_checkpoint(run_dir: Path, name: str, state: CheckpointState, *,
     staging_root = run_dir / STAGING
     staging_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=staging_root))
+    written: list[FileDigest] = []  # recorded in the run's hash cache once in place
     try:
         for filename, produce in _files(state):
             data = produce()
             write_atomic(tmp / filename, data)
+            written.append(FileDigest(path=f"checkpoints/{name}/{filename}", size=len(data),
+                                      sha256=hashlib.sha256(data).hexdigest()))
             if digests is not None:
-                digests[filename] = hashlib.sha256(data).hexdigest()
+                digests[filename] = written[-1].sha256
         os.chmod(tmp, 0o755)
         if final.exists():
             if same_files(tmp, final):
@@ -136,6 +139,7 @@ def save_checkpoint(run_dir: Path, name: str, state: CheckpointState, *,
         final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(tmp, final)
         _fsync_dir(final.parent)
+        record_written(run_dir, written)  # release build need not read these bytes again
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

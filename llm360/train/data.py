@@ -19,8 +19,8 @@ import numpy as np
 from safetensors.numpy import load_file, save
 
 from llm360.errors import InputError, TrainingError
-from llm360.registry._files import write_atomic
 from llm360.registry import merkle
+from llm360.registry.hashing import write_recorded
 from llm360.registry.merkle import rows_merkle_root
 from llm360.registry.serialize import canonical_json
 
@@ -172,14 +172,14 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
         raise InputError(f"the corpus gives {len(rows)} sequences of {seq_len} tokens: too few "
                          f"for {chunks} chunks", hint="use a bigger corpus or fewer chunks")
     tok_bytes = tok.to_str().encode("utf-8")
-    write_atomic(run_dir / "tokenizer" / "tokenizer.json", tok_bytes)
+    write_recorded(run_dir, "tokenizer/tokenizer.json", tok_bytes)
     index_chunks, digests = [], []
     for k in range(chunks):
         ids = train_ids[k * per_chunk:(k + 1) * per_chunk]
         arr = rows[ids]
         raw = _st_bytes(arr)
         rel = f"data/chunk_{k:03d}.safetensors"
-        write_atomic(run_dir / rel, raw)
+        write_recorded(run_dir, rel, raw)
         digest = hashlib.sha256(raw).hexdigest()
         digests.append(digest)
         doc_ids = sorted({docs[d].id for i in ids.tolist() for d in row_docs[i]})
@@ -188,10 +188,10 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
                              "merkle_root": rows_merkle_root(arr, merkle.DEFAULT_FORMAT),
                              "sources": doc_ids})
     held = rows[held_ids]
-    write_atomic(run_dir / "data" / "heldout.safetensors", _st_bytes(held))
+    write_recorded(run_dir, "data/heldout.safetensors", _st_bytes(held))
     index = {"schema_version": "llm360.data_index/v1", "seq_len": seq_len, "dtype": "int32",
              "merkle": merkle.DEFAULT_FORMAT, "chunks": index_chunks}
-    write_atomic(run_dir / "data" / "index.json", canonical_json(index))
+    write_recorded(run_dir, "data/index.json", canonical_json(index))
     import tokenizers
 
     corpus_digest = hashlib.sha256(canonical_json(
@@ -214,7 +214,7 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
                       "sha256": hashlib.sha256(tok_bytes).hexdigest(),
                       "library": f"tokenizers {tokenizers.__version__}"},
     }
-    write_atomic(run_dir / "config" / "data.json", canonical_json(data_cfg))
+    write_recorded(run_dir, "config/data.json", canonical_json(data_cfg))
     return PrepareResult(run_dir=run_dir, chunks=chunks, sequences_per_chunk=per_chunk,
                          heldout_sequences=int(len(held)), seq_len=seq_len,
                          vocab_size=tok.get_vocab_size(), tokens=per_chunk * chunks * seq_len,

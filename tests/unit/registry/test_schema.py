@@ -89,3 +89,38 @@ def test_formats_are_checked() -> None:
     checker = Draft202012Validator.FORMAT_CHECKER
     assert {"date-time", "uri"} <= set(checker.checkers), "install jsonschema[format-nongpl]"
     assert not checker.conforms("2026-02-30T00:00:00Z", "date-time")
+
+
+def _formats(node) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["format"]} if isinstance(node.get("format"), str) else set()
+        return found.union(*(_formats(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_formats(v) for v in node))
+    return set()
+
+
+def test_every_format_the_schemas_name_is_checked(bases: dict) -> None:
+    from llm360.registry.schema import FORMATS, validator
+
+    named = set().union(*(_formats(schema(name)) for name in SCHEMAS))
+    assert named == set(FORMATS)
+    checker = validator("manifest").format_checker
+    assert set(FORMATS) <= set(checker.checkers)
+    doc = copy.deepcopy(bases["manifest"])
+    doc["release"]["links"]["code"] = "https://exa mple.org/x y"
+    with pytest.raises(SchemaError, match=r"\$\.release\.links\.code"):
+        validate(doc, "manifest", source="m.json")
+
+
+def test_validating_skips_packages_for_unused_formats() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom llm360.errors import SchemaError\n"
+            "from llm360.registry.schema import validate\n"
+            "try:\n    validate({'x': 1}, 'eval', source='e.json')\nexcept SchemaError:\n    pass\n"
+            "print('jsonschema' in sys.modules, 'rfc3987_syntax' in sys.modules, "
+            "'isoduration' in sys.modules, sys.modules.get('idna', 0) is None)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.split() == ["True", "False", "False", "False"], result.stderr

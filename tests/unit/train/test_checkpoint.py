@@ -85,3 +85,19 @@ def test_rng_round_trip() -> None:
     got = (torch.rand(3), np.random.rand(3), random.random(), random.gauss(0, 1))
     assert torch.equal(expect[0], got[0]) and np.array_equal(expect[1], got[1])
     assert expect[2:] == got[2:]
+
+
+def test_a_saved_checkpoint_is_not_read_again_by_the_build(tmp_path: Path) -> None:
+    import hashlib
+
+    from llm360.registry.hashing import CACHE_FILE, HashCache, hash_files
+
+    run = tmp_path / "run"
+    ck.save_checkpoint(run, "ckpt_000", _state())
+    files = sorted(f"checkpoints/ckpt_000/{p.name}"
+                   for p in (run / "checkpoints/ckpt_000").iterdir())
+    cache = HashCache(run / CACHE_FILE)
+    digests = hash_files(run, files, cache=cache)
+    assert len(files) == 6 and (cache.hits, cache.hashed_bytes) == (6, 0)
+    assert all(d.sha256 == hashlib.sha256((run / d.path).read_bytes()).hexdigest()
+               for d in digests)

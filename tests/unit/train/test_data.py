@@ -95,3 +95,16 @@ def test_user_corpus_jsonl_and_txt(tmp_path: Path) -> None:
         prepare_data(tmp_path / "run2", corpus=[bad])
     with pytest.raises(InputError, match="too few"):
         prepare_data(tmp_path / "run3", corpus=[txt], chunks=50, seq_len=512)
+
+
+def test_prepared_files_are_recorded_for_the_build(tmp_path: Path) -> None:
+    from llm360.registry._files import list_files
+    from llm360.registry.hashing import CACHE_FILE, HashCache, hash_files
+
+    _prepare(tmp_path / "run")
+    files = list_files(tmp_path / "run")
+    cache = HashCache(tmp_path / "run" / CACHE_FILE)
+    digests = hash_files(tmp_path / "run", files, cache=cache)
+    assert (cache.hits, cache.hashed_bytes) == (len(files), 0)
+    assert all(d.sha256 == hashlib.sha256((tmp_path / "run" / d.path).read_bytes()).hexdigest()
+               for d in digests)
