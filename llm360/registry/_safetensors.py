@@ -157,13 +157,14 @@ def count_parameters(path: Path) -> int:
     sharded checkpoint (``model-00001-of-00003.safetensors``), over all its shards."""
     path = Path(path)
     m = _SHARD.match(path.name)
-    if m is None:
-        header, _ = read_header(path)
-        return sum(prod(v["shape"]) for k, v in header.items() if k != "__metadata__")
-    total = int(m.group(3))
-    return sum(count_parameters(path.with_name(f"{m.group(1)}-{i:05d}-of-{total:05d}"
-                                               ".safetensors"))
-               for i in range(1, total + 1))
+    total = int(m.group(3)) if m else 0
+    paths = [path.with_name(f"{m.group(1)}-{i:05d}-of-{total:05d}.safetensors")
+             for i in range(1, total + 1)] if m else [path]
+    count = 0
+    for one in paths:
+        header, _ = read_header(one)
+        count += sum(prod(v["shape"]) for k, v in header.items() if k != "__metadata__")
+    return count
 
 
 def read_rows(path: Path, name: str = "tokens") -> np.ndarray:

@@ -70,8 +70,8 @@ def _tensors_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
 
 
 def capture_rng() -> dict[str, torch.Tensor]:
-    """torch (CPU and every initialised CUDA device), numpy (legacy global) and Python RNG
-    states as tensors."""
+    """torch (CPU and the CUDA device in use), numpy (legacy global) and Python RNG states as
+    tensors."""
     version, internal, gauss = random.getstate()
     kind, key, pos, has_gauss, cached = np.random.get_state()
     out = {
@@ -83,11 +83,12 @@ def capture_rng() -> dict[str, torch.Tensor]:
         "numpy_meta": torch.tensor([pos, has_gauss], dtype=torch.int64),
         "numpy_gauss": torch.tensor([cached], dtype=torch.float64),
     }
-    # only a run that used CUDA records CUDA states: a CPU run writes the same file on a
-    # machine with and without a GPU
+    # only a run that used CUDA records a CUDA state, that of the GPU this process trains on
+    # (one per process under a launcher; reading the others would create contexts on them): a
+    # CPU run writes the same file on a machine with and without a GPU
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        for i, state in enumerate(torch.cuda.get_rng_state_all()):
-            out[f"torch_cuda_{i}"] = state
+        index = torch.cuda.current_device()
+        out[f"torch_cuda_{index}"] = torch.cuda.get_rng_state(index)
     return out
 
 
@@ -342,6 +343,9 @@ def _shard_names(folder: Path, prefix: str) -> list[str]:
 def _load_tensors(folder: Path, prefix: str) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
     for name in _shard_names(folder, prefix):
+        if not (folder / name).is_file():
+            raise InputError(f"{folder}: not a checkpoint ({name} is missing)",
+                             hint="resume from a folder that `llm360 train` wrote")
         out.update(load_file(str(folder / name)))
     return out
 
@@ -354,6 +358,10 @@ def load_checkpoint(folder: Path) -> CheckpointState:
         raise InputError(f"{folder}: checkpoint folder not found",
                          hint="pass a folder under RUN/checkpoints/ (or one `llm360 pull` "
                               "wrote)")
+    for name in ("trainer_state.json", "config.json", "rng.safetensors"):
+        if not (folder / name).is_file():
+            raise InputError(f"{folder}: not a checkpoint ({name} is missing)",
+                             hint="resume from a folder that `llm360 train` wrote")
     try:
         return CheckpointState(
             model=_load_tensors(folder, "model"),

@@ -185,13 +185,13 @@ def _prepare(run_dir: Path, opts: TrainOptions, result: TrainResult
         result.recovered = records.recover_pending(run_dir)
     parent, parent_name = _load_parent(run_dir, opts, main)
     mcfg, tcfg = _resolve(opts, data, parent, world, device)
+    check_fits(mcfg, tcfg, seq_len=data.seq_len, device=device)
     per_chunk = min(len(c) for c in data.chunks)
     steps_per_chunk = per_chunk // tcfg.batch_size
     if steps_per_chunk < 1:
         raise InputError(f"a data chunk holds {per_chunk} sequences, fewer than one batch "
                          f"of {tcfg.batch_size}", hint="lower batch_size or prepare bigger "
                                                        "chunks")
-    check_fits(mcfg, tcfg, seq_len=data.seq_len, device=device)
     digests = {"model": config_digest(hf_config(mcfg)), "train": config_digest(_hyper(tcfg)),
                "data": data.index_digest}
     determinism = dict(configure_determinism(tcfg.deterministic, device), world_size=world,

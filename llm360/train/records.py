@@ -72,10 +72,10 @@ def write_pending(run_dir: Path, name: str, *, eval_record: dict, log_suffix: st
 
 
 def apply_pending(run_dir: Path, path: Path, *, status: str | None = None) -> str | None:
-    """Write the records a journal holds if its checkpoint exists (``status``: ``written`` or
-    ``identical`` when the caller knows; recovery treats the checkpoint as new when the log
-    lacks its lines); remove the journal. The checkpoint's name, or None when it was never
-    renamed into place."""
+    """Write the records a journal holds if its checkpoint exists, then remove the journal.
+    ``status`` ``written`` (a new checkpoint) replaces the log past the parent's step;
+    otherwise (a reproduced checkpoint, or recovery) only the missing steps are added. The
+    checkpoint's name, or None when it was never renamed into place."""
     run_dir = Path(run_dir)
     try:
         doc = json.loads(Path(path).read_bytes())
