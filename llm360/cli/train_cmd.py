@@ -155,9 +155,11 @@ def train(run_dir: Path, preset: str | None, config_file: Path | None, resume_fr
                             activation_checkpointing=activation_checkpointing,
                             max_shard_bytes=shard, compile=compile_model)
         on_ckpt = None if as_json else (lambda c: echo(_checkpoint_line(c)))
+        on_note = None if as_json else (lambda text: echo(f"note: {text}", err=True))
         bar, update = _progress(not as_json)
         with bar if bar is not None else contextlib.nullcontext():
-            result = train_run(run_dir, opts, progress=update, on_checkpoint=on_ckpt)
+            result = train_run(run_dir, opts, progress=update, on_checkpoint=on_ckpt,
+                               on_note=on_note)
         if result.rank != 0:
             return 0
         if as_json:
@@ -167,14 +169,9 @@ def train(run_dir: Path, preset: str | None, config_file: Path | None, resume_fr
                        "forked": result.forked, "device": result.device,
                        "notes": result.notes, "recovered": result.recovered})
             return 0
-        for name in result.recovered:
-            echo(f"note: wrote the eval and log lines of {name}, which an interrupted "
-                       "run had left unwritten", err=True)
-        for note in result.notes:
-            echo(f"note: {note}", err=True)
-        echo(f"{result.steps} steps on {result.device}, {result.tokens_per_s:,.0f} "
-                   "tokens/s" + (" (a fork: the configuration differs from the parent's)"
-                                 if result.forked else ""))
+        echo(f"{result.steps} steps on {result.device}, {result.tokens_per_s:,.0f} tokens/s"
+             + (" (a fork: the configuration differs from the parent's)"
+                if result.forked else ""))
         return 0
 
     run_command(body)

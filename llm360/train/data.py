@@ -1,9 +1,10 @@
 """Corpus -> tokenizer -> fixed-length sequences -> seeded shuffle -> data chunks (+ held-out rows).
 
 The default corpus needs no download: Python files of the interpreter's own standard library,
-sampled across the whole library with the recorded seed, bounded in size. ``.txt`` files (one document each) and ``.jsonl`` files (a ``"text"``
-field per line) can be given instead. Everything is a pure function of the corpus bytes, the
-options and the seed, so the same inputs give the same chunk hashes.
+sampled across the whole library with the recorded seed, bounded in size. ``.txt`` files (one
+document each) and ``.jsonl`` files (a ``"text"`` field per line) can be given instead.
+Everything is a pure function of the corpus bytes, the options and the seed, so the same inputs
+give the same chunk hashes.
 """
 
 from __future__ import annotations
@@ -299,7 +300,8 @@ def load_run_data(run_dir: Path) -> RunData:
             None, hashlib.sha256(tokenizer_json).hexdigest()):
         raise InputError(f"{tok_path}: sha256 differs from config/data.json",
                          hint="the tokenizer changed after `data prepare`; prepare it again")
-    return RunData(tokenizer_json=tokenizer_json, seq_len=index["seq_len"], chunks=tuple(chunks), heldout=heldout,
-                   index=index, config=cfg, vocab_size=cfg["tokenizer"]["vocab_size"],
+    return RunData(tokenizer_json=tokenizer_json, seq_len=index["seq_len"],
+                   chunks=tuple(chunks), heldout=heldout, index=index, config=cfg,
+                   vocab_size=cfg["tokenizer"]["vocab_size"],
                    eos_token_id=cfg["tokenizer"]["eos_token_id"],
                    index_digest=hashlib.sha256(canonical_json(index)).hexdigest())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import subprocess
 from dataclasses import dataclass
 
@@ -21,7 +22,8 @@ from llm360.errors import InputError
 from llm360.train.config import PRESET_REQUIREMENTS, ModelConfig, TrainConfig
 
 __all__ = ["resolve_device", "configure_determinism", "attention_context", "accelerator_info",
-           "memory_estimate", "check_fits", "MemoryEstimate", "device_available_bytes"]
+           "memory_estimate", "check_fits", "MemoryEstimate", "device_available_bytes",
+           "replay_notes", "peak_memory", "parameter_count"]
 
 #: cuBLAS needs a fixed workspace for reproducible GEMMs (set before the first cuBLAS call)
 CUBLAS_WORKSPACE = ":4096:8"
@@ -170,3 +172,26 @@ def check_fits(m: ModelConfig, t: TrainConfig, *, seq_len: int, device: torch.de
             hint=f"{t.preset} needs {needs}" if needs else
             "lower micro_batch_size, turn on activation checkpointing or add processes")
     return est
+
+
+def replay_notes(parent_state: dict, now: dict) -> list[str]:
+    """Why the next checkpoints may differ from a replay of the parent's line, if they may."""
+    before = parent_state.get("determinism")
+    if before is None:
+        return []
+    notes = []
+    for key, what in (("device", "device"), ("gpu", "GPU model"), ("world_size", "world size")):
+        if before.get(key) != now.get(key):
+            notes.append(f"the parent trained with {what} {before.get(key)}, this run with "
+                         f"{now.get(key)}: the next checkpoints are not byte-identical to the "
+                         "parent line's")
+    if now["device"] == "cuda" and not now["deterministic"]:
+        notes.append("CUDA without --deterministic: a replay may differ in the last bits")
+    return notes
+
+
+def peak_memory(device: torch.device) -> int:
+    """Peak memory so far: allocated on the GPU, or the process's resident set on the CPU."""
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024

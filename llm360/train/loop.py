@@ -15,7 +15,6 @@ import dataclasses
 import math
 import random
 import re
-import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +31,8 @@ from llm360.train.config import (NUMERIC_EXCLUDE, ModelConfig, TrainConfig, conf
                                  generation_config, hf_config, model_config_from_hf,
                                  resolve_config)
 from llm360.train.data import RunData, hf_tokenizer_files, load_run_data
-from llm360.train.device import check_fits, configure_determinism, resolve_device
+from llm360.train.device import (check_fits, configure_determinism, peak_memory,
+                                 replay_notes, resolve_device)
 from llm360.train.evaluate import evaluate
 from llm360.train.model import build_model
 from llm360.train.run_files import fork_suffix, write_run_records
@@ -77,6 +77,13 @@ class TrainResult:
     device: str = "cpu"
     notes: list[str] = field(default_factory=list)       # what a replay should expect
     recovered: list[str] = field(default_factory=list)   # records an interrupted run left
+    on_note: Callable[[str], None] | None = field(default=None, repr=False)
+
+    def note(self, text: str) -> None:
+        """Record a note and say it at once (a long run must not keep it for the end)."""
+        self.notes.append(text)
+        if self.on_note is not None:
+            self.on_note(text)
 
     @property
     def tokens_per_s(self) -> float:
@@ -183,6 +190,9 @@ def _prepare(run_dir: Path, opts: TrainOptions, result: TrainResult
     main = rank == 0
     if main and opts.record:
         result.recovered = records.recover_pending(run_dir)
+        for name in result.recovered:
+            result.note(f"wrote the eval and log lines of {name}, which an interrupted run "
+                        "had left unwritten")
     parent, parent_name = _load_parent(run_dir, opts, main)
     mcfg, tcfg = _resolve(opts, data, parent, world, device)
     check_fits(mcfg, tcfg, seq_len=data.seq_len, device=device)
@@ -218,22 +228,6 @@ def _build_backend(run: _Run, opts: TrainOptions):
     return TorchBackend(model, run.tcfg, device=run.device, compile_model=opts.compile)
 
 
-def _replay_notes(parent_state: dict, now: dict) -> list[str]:
-    """Why the next checkpoints may differ from a replay of the parent's line, if they may."""
-    before = parent_state.get("determinism")
-    if before is None:
-        return []
-    notes = []
-    for key, what in (("device", "device"), ("gpu", "GPU model"), ("world_size", "world size")):
-        if before.get(key) != now.get(key):
-            notes.append(f"the parent trained with {what} {before.get(key)}, this run with "
-                         f"{now.get(key)}: the next checkpoints are not byte-identical to the "
-                         "parent line's")
-    if now["device"] == "cuda" and not now["deterministic"]:
-        notes.append("CUDA without --deterministic: a replay may differ in the last bits")
-    return notes
-
-
 def _start(run: _Run, backend, parent: ck.CheckpointState | None, parent_name: str | None,
            result: TrainResult) -> _Position:
     pos = _Position()
@@ -251,9 +245,10 @@ def _start(run: _Run, backend, parent: ck.CheckpointState | None, parent_name: s
         backend.import_state(parent.model, parent.optimizer)
         skipped = ck.restore_rng(parent.rng)
         if skipped:
-            result.notes.append(f"the checkpoint's RNG states {', '.join(skipped)} have no "
-                                "device here and were not restored")
-        result.notes += _replay_notes(st, run.determinism)
+            result.note(f"the checkpoint's RNG states {', '.join(skipped)} have no device "
+                        "here and were not restored")
+        for text in replay_notes(st, run.determinism):
+            result.note(text)
         pos.parent = {"name": parent_name, "root_digest": ck.folder_root_digest(
             run.run_dir / "checkpoints" / parent_name) if run.main else ""}
     if pos.chunk >= len(run.data.chunks):
@@ -262,12 +257,6 @@ def _start(run: _Run, backend, parent: ck.CheckpointState | None, parent_name: s
                          hint="prepare more data chunks, or resume from an earlier checkpoint")
     result.forked = pos.forked
     return pos
-
-
-def _peak_memory(device: torch.device) -> int:
-    if device.type == "cuda":
-        return int(torch.cuda.max_memory_allocated(device))
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 def _train_chunk(run: _Run, backend, pos: _Position, k: int, result: TrainResult,
@@ -292,7 +281,7 @@ def _train_chunk(run: _Run, backend, pos: _Position, k: int, result: TrainResult
                           "tokens_per_s": cfg.batch_size * seq
                           / max(time.perf_counter() - t0, 1e-9),
                           "tokens_seen": pos.tokens, "chunk": k,
-                          "peak_memory_bytes": _peak_memory(run.device)})
+                          "peak_memory_bytes": peak_memory(run.device)})
         result.steps += 1
         if progress is not None and run.main:
             progress(result.steps, todo, loss)
@@ -325,7 +314,8 @@ def _stage(run: _Run, pos: _Position, k: int, state: ck.CheckpointState, result:
            ) -> tuple[ck.StagedCheckpoint, str]:
     """Stage checkpoint k; a different checkpoint of its name makes this line a fork."""
     name = f"ckpt_{k:03d}{pos.suffix}"
-    staged = ck.stage_checkpoint(run.run_dir, name, state, max_shard_bytes=run.tcfg.max_shard_bytes)
+    staged = ck.stage_checkpoint(run.run_dir, name, state,
+                                 max_shard_bytes=run.tcfg.max_shard_bytes)
     if staged.status() == "conflict":   # never overwrite a different checkpoint
         staged.discard()
         pos.suffix, result.forked = fork_suffix(run.run_dir), True
@@ -366,14 +356,16 @@ def _record_checkpoint(run: _Run, backend, pos: _Position, k: int, lines: list[d
 
 def train(run_dir: Path, opts: TrainOptions = TrainOptions(), *,
           progress: Callable[[int, int, float], None] | None = None,
-          on_checkpoint: Callable[[dict], None] | None = None) -> TrainResult:
+          on_checkpoint: Callable[[dict], None] | None = None,
+          on_note: Callable[[str], None] | None = None) -> TrainResult:
     """Train the run at ``run_dir`` from its prepared data (or resume), writing a checkpoint and
     an evaluation after every data chunk. ``progress(done, total, loss)`` is called per step,
-    ``on_checkpoint(entry)`` as soon as a checkpoint and its records are written."""
+    ``on_checkpoint(entry)`` as soon as a checkpoint and its records are written, ``on_note``
+    with each note (records recovered, why a replay would differ)."""
     run_dir = Path(run_dir)
     if opts.record:
         ck.check_run_paths(run_dir)
-    result = TrainResult(run_dir=run_dir)
+    result = TrainResult(run_dir=run_dir, on_note=on_note)
     run, parent, parent_name = _prepare(run_dir, opts, result)
     result.rank, result.device = run.rank, run.device.type
     backend = _build_backend(run, opts)

@@ -194,6 +194,7 @@ def test_killed_between_rename_and_records_the_next_train_finishes_them(
                           str(copy / "checkpoints/ckpt_002")], capture_output=True, text=True,
                          env=subprocess_env(tmp_path), timeout=300)
     assert out.returncode == 2 and "nothing left to train" in out.stderr
+    assert "wrote the eval and log lines of ckpt_002" in out.stderr
     assert (copy / "evals/ckpt_002.json").read_bytes() == (run / "evals/ckpt_002.json").read_bytes()
     steps = [json.loads(x)["step"] for x in log.read_text().splitlines()]
     assert steps == [json.loads(x)["step"] for x in (run / "logs/train.jsonl").read_text()
