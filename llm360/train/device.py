@@ -25,6 +25,9 @@ __all__ = ["resolve_device", "configure_determinism", "attention_context", "acce
            "memory_estimate", "check_fits", "MemoryEstimate", "device_available_bytes",
            "replay_notes", "peak_memory", "parameter_count"]
 
+#: presets that refuse the CPU whatever its memory (a 7 B model would train for years there)
+GPU_PRESETS = frozenset({"amber-7b"})
+
 #: cuBLAS needs a fixed workspace for reproducible GEMMs (set before the first cuBLAS call)
 CUBLAS_WORKSPACE = ":4096:8"
 
@@ -50,7 +53,9 @@ def configure_determinism(enabled: bool, device: torch.device) -> dict:
     that trainer_state.json keeps."""
     if enabled:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
-        torch.use_deterministic_algorithms(True)
+        # warn_only: an op without a deterministic kernel warns instead of ending a long run;
+        # the resume check (benchmarks/bench_train.py) shows whether the bits hold
+        torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -160,15 +165,18 @@ def check_fits(m: ModelConfig, t: TrainConfig, *, seq_len: int, device: torch.de
     anything is allocated; the message says what the preset needs."""
     est = memory_estimate(m, t, seq_len=seq_len)
     have = device_available_bytes(device) if available is None else available
-    if have and est.total > have:
+    gpu_only = t.preset in GPU_PRESETS and device.type != "cuda"
+    if gpu_only or (have and est.total > have):
         gib = 1024 ** 3
         needs = PRESET_REQUIREMENTS.get(t.preset, "")
+        where = ("it trains on CUDA GPUs only" if gpu_only
+                 else f"this {device.type} has {have / gib:,.0f} GiB")
         raise InputError(
             f"preset {t.preset}: {est.parameters / 1e9:.2f} B parameters need about "
             f"{est.total / gib:,.0f} GiB per process (weights {est.weights / gib:,.0f}, "
             f"gradients {est.gradients / gib:,.0f}, Adam moments {est.optimizer / gib:,.0f}, "
             f"activations {est.activations / gib:,.0f}) with world size {t.world_size} and "
-            f"ZeRO stage {t.zero_stage}; this {device.type} has {have / gib:,.0f} GiB",
+            f"ZeRO stage {t.zero_stage}; {where}",
             hint=f"{t.preset} needs {needs}" if needs else
             "lower micro_batch_size, turn on activation checkpointing or add processes")
     return est

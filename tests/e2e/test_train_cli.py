@@ -90,6 +90,7 @@ def test_amber_7b_refuses_a_machine_that_cannot_hold_it(prepared: Path, tmp_path
                                  "--device", "cpu"])
     assert r.exit_code == 2, r.output
     assert "amber-7b" in r.output and "GiB per process" in r.output and "8 x 80 GB" in r.output
+    assert "CUDA GPUs only" in r.output
     assert not (run / "checkpoints").exists()
     r = CliRunner().invoke(cli, ["train", "--run", str(run), "--max-shard-size", "lots"])
     assert r.exit_code == 2 and "--max-shard-size" in r.output

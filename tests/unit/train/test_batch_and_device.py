@@ -110,6 +110,8 @@ def test_amber_7b_states_what_it_needs_and_refuses_a_small_machine() -> None:
     est = check_fits(m, eight, seq_len=2048, device=torch.device("cuda"), available=80 * gib)
     assert est.total < 80 * gib
     assert est.optimizer == memory_estimate(m, t, seq_len=2048).optimizer // 8
+    with pytest.raises(InputError, match="CUDA GPUs only"):
+        check_fits(m, eight, seq_len=2048, device=torch.device("cpu"), available=10**15)
     tiny, tt = resolve_config("tiny", vocab_size=512, seq_len=128)
     assert check_fits(tiny, tt, seq_len=128, device=torch.device("cpu")).total < gib
 
