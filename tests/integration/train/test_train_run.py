@@ -218,7 +218,8 @@ def test_sharded_run_builds_verifies_and_resumes(prepared_run, tmp_path: Path) -
     st = json.loads((folder / "trainer_state.json").read_bytes())
     assert st["train_config"]["max_shard_bytes"] == 1_000_000
     assert st["schedule"]["accumulation_steps"] == 2
-    built = build_release(run, tmp_path / "release", created="2026-11-27T00:00:00Z")
+    built = build_release(run, tmp_path / "release",
+                          options=BuildOptions(created="2026-11-27T00:00:00Z"))
     kinds = {a.path.rsplit("/", 1)[1]: a.kind for a in built.manifest.artifacts
              if a.path.startswith("checkpoints/ckpt_001/")}
     assert {kinds[n] for n in shards} == {"weights"}
@@ -231,6 +232,7 @@ def test_sharded_run_builds_verifies_and_resumes(prepared_run, tmp_path: Path) -
     ckpt = next(c for c in built.manifest.checkpoints if c.name == "ckpt_001")
     assert sorted(f.rsplit("/", 1)[1] for f in ckpt.files) == names
     assert ckpt.root_digest == root_digest((p.name, sha256_file(p)[1]) for p in folder.iterdir())
-    assert verify_release(built.manifest_path, run, allow_unsigned=True).problems == ()
+    assert verify_release(built.manifest_path, run,
+                          policy=TrustPolicy(allow_unsigned=True)).problems == ()
     res = train(run, TrainOptions(resume_from=folder))
     assert [c["name"] for c in res.checkpoints] == ["ckpt_002"] and not res.forked
