@@ -47,10 +47,22 @@ def _copy(src: Path, dst: Path) -> Path:
 def test_prepare_train_release(prepared: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     run = _copy(prepared, tmp_path / "run")
-    r = runner.invoke(cli, ["train", "--run", str(run), "--preset", "tiny"])
-    assert r.exit_code == 0, r.output
-    assert "ckpt_001: step" in r.output and "tokens/s" in r.output
-    assert "memorization score" in r.output and "on cpu" in r.output
+    # piped, `train` prints each checkpoint's line as soon as it is written
+    proc = subprocess.Popen([sys.executable, "-m", "llm360.cli.main", "train", "--run",
+                             str(run), "--preset", "tiny"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_env())
+    try:
+        first = proc.stdout.readline()
+        # the line came while the run was still going: the last checkpoint did not exist yet
+        last_exists = (run / "checkpoints/ckpt_001").exists()
+        assert first.startswith("ckpt_000: step"), first + proc.stderr.read()
+        assert not last_exists
+        rest, err = proc.communicate(timeout=600)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert rest.splitlines()[0].startswith("ckpt_001: step") and "tokens/s" in rest
+    assert "memorization score" in first and "on cpu" in rest
     r = runner.invoke(cli, ["train", "--run", str(run)])
     assert r.exit_code == 2 and "already has checkpoints" in r.output
     r = runner.invoke(cli, ["train", "--run", str(run), "--resume-from",
@@ -94,25 +106,6 @@ def test_amber_7b_refuses_a_machine_that_cannot_hold_it(prepared: Path, tmp_path
     assert not (run / "checkpoints").exists()
     r = CliRunner().invoke(cli, ["train", "--run", str(run), "--max-shard-size", "lots"])
     assert r.exit_code == 2 and "--max-shard-size" in r.output
-
-
-def test_a_piped_train_prints_each_checkpoint_when_written(prepared: Path,
-                                                           tmp_path: Path) -> None:
-    run = _copy(prepared, tmp_path / "run")
-    proc = subprocess.Popen([sys.executable, "-m", "llm360.cli.main", "train", "--run",
-                             str(run)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=_env())
-    try:
-        first = proc.stdout.readline()
-        # the line came while the run was still going: the last checkpoint did not exist yet
-        last_exists = (run / "checkpoints/ckpt_001").exists()
-        assert first.startswith("ckpt_000: step"), first + proc.stderr.read()
-        assert not last_exists
-        rest, err = proc.communicate(timeout=600)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, err
-    assert rest.splitlines()[0].startswith("ckpt_001: step")
 
 
 @pytest.mark.parametrize("args", [["train", "--run", "R"], ["data", "prepare", "--run", "R"]])
