@@ -9,10 +9,12 @@ DEMO := demo
 
 venv: $(STAMP)
 
-# torch is pinned (a CPU build lies on disk); deepspeed installs in the same pip command.
+# setup.cfg declares ranges; CI and the demo pin torch (a CPU build lies on disk) and deepspeed
+# in the same pip command, for reproducible runs.
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 -e '.[train,cards,test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 deepspeed==0.19.8 \
+		-e '.[train,cards,test]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -7,8 +7,12 @@ from pathlib import Path
 import click
 
 from llm360.cli._render import echo, echo_json
+from llm360.errors import InputError
 
 __all__ = ["data"]
+
+#: k + l of the memorization score (Biderman et al. 2023 with k = l = 32)
+MEMORIZATION_TOKENS = 64
 
 
 @click.group("data")
@@ -38,17 +42,30 @@ def prepare(run_dir: Path, corpus: tuple[Path, ...], chunks: int, seq_len: int, 
     split them into hashed chunks (plus a held-out set for evaluations)."""
 
     def body() -> int:
-        from llm360.train.data import prepare_data
+        try:
+            import tokenizers  # noqa: F401
+
+            from llm360.train.data import prepare_data
+        except ImportError as exc:
+            raise InputError(f"`llm360 data prepare` needs the training extra "
+                             f"({exc.name or exc} is not installed)",
+                             hint="pip install 'llm360[train]'") from exc
 
         r = prepare_data(run_dir, corpus=list(corpus) or None, chunks=chunks, seq_len=seq_len,
                          seed=seed, vocab_size=vocab_size, max_corpus_bytes=max_corpus_bytes)
+        notes = [f"sequences of {r.seq_len} tokens are shorter than the "
+                 f"{MEMORIZATION_TOKENS} the memorization score needs (a 32-token prefix and "
+                 "a 32-token continuation, as the LLM360 paper scores it): evaluations will "
+                 "skip it"] if r.seq_len < MEMORIZATION_TOKENS else []
         if as_json:
-            echo_json({"run": str(r.run_dir), "chunks": r.chunks,
+            echo_json({"run": str(r.run_dir), "chunks": r.chunks, "notes": notes,
                        "sequences_per_chunk": r.sequences_per_chunk,
                        "heldout_sequences": r.heldout_sequences, "seq_len": r.seq_len,
                        "vocab_size": r.vocab_size, "tokens": r.tokens,
                        "chunk_sha256": list(r.chunk_sha256)})
         else:
+            for note in notes:
+                echo(f"note: {note}", err=True)
             echo(f"prepared {r.chunks} chunks x {r.sequences_per_chunk} sequences x "
                  f"{r.seq_len} tokens ({r.tokens} tokens, vocab {r.vocab_size}, "
                  f"{r.heldout_sequences} held out) in {r.run_dir}")

@@ -45,11 +45,18 @@ def artifact_kind(rel: str) -> str:
     parts = rel.split("/")
     name = parts[-1]
     if parts[0] == "checkpoints" and len(parts) == 3:
-        if name.startswith("model") and name.endswith(".safetensors"):
+        # single files or Hugging Face shards (model-00001-of-00003.safetensors) + their index
+        if name.startswith("model") and name.endswith((".safetensors",
+                                                       ".safetensors.index.json")):
             return "weights"
-        return {"optimizer.safetensors": "optimizer", "rng.safetensors": "rng",
+        if name.startswith("optimizer") and name.endswith((".safetensors",
+                                                           ".safetensors.index.json")):
+            return "optimizer"
+        return {"rng.safetensors": "rng",
                 "trainer_state.json": "trainer_state", "config.json": "checkpoint_config",
-                "generation_config.json": "generation_config"}.get(name, "other")
+                "generation_config.json": "generation_config", "tokenizer.json": "tokenizer",
+                "tokenizer_config.json": "tokenizer",
+                "special_tokens_map.json": "tokenizer"}.get(name, "other")
     if parts[0] == "data":
         if name == "index.json" and len(parts) == 2:
             return "data_index"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 from math import prod
 from pathlib import Path
@@ -148,12 +149,22 @@ def _check_tensors(header: dict, data_len: int) -> None:
 def _short(value) -> str:
     text = json.dumps(value)
     return text if len(text) <= 40 else text[:37] + "..."
+_SHARD = re.compile(r"^(.+)-(\d{5})-of-(\d{5})\.safetensors$")
 
 
 def count_parameters(path: Path) -> int:
-    """Total number of elements over the tensors of a safetensors file."""
-    header, _ = read_header(path)
-    return sum(prod(v["shape"]) for k, v in header.items() if k != "__metadata__")
+    """Total number of elements over the tensors of a safetensors file; for one shard of a
+    sharded checkpoint (``model-00001-of-00003.safetensors``), over all its shards."""
+    path = Path(path)
+    m = _SHARD.match(path.name)
+    total = int(m.group(3)) if m else 0
+    paths = [path.with_name(f"{m.group(1)}-{i:05d}-of-{total:05d}.safetensors")
+             for i in range(1, total + 1)] if m else [path]
+    count = 0
+    for one in paths:
+        header, _ = read_header(one)
+        count += sum(prod(v["shape"]) for k, v in header.items() if k != "__metadata__")
+    return count
 
 
 def read_rows(path: Path, name: str = "tokens") -> np.ndarray:

@@ -17,8 +17,13 @@ from typing import Any
 from llm360.errors import InputError
 from llm360.registry.serialize import canonical_json
 
-__all__ = ["ModelConfig", "TrainConfig", "PRESETS", "resolve_config", "config_digest",
-           "hf_config", "generation_config", "NUMERIC_EXCLUDE"]
+__all__ = ["ModelConfig", "TrainConfig", "PRESETS", "PRESET_REQUIREMENTS", "resolve_config",
+           "config_digest", "hf_config", "generation_config", "NUMERIC_EXCLUDE",
+           "DEFAULT_SHARD_BYTES"]
+
+#: Hugging Face's default ``max_shard_size`` ("5GB"): weights and optimizer files above it are
+#: written as ``model-00001-of-0000N.safetensors`` shards plus an index
+DEFAULT_SHARD_BYTES = 5_000_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +66,9 @@ class TrainConfig:
     preset: str = "tiny"
     seed: int = 1234
     batch_size: int = 8             # rows per optimizer step, over all processes
+    micro_batch_size: int = 0       # rows per forward/backward pass and process; 0: the whole
+                                    # per-process batch (no gradient accumulation)
+    activation_checkpointing: bool = False   # recompute each layer's activations in backward
     lr: float = 3e-3
     min_lr: float = 3e-4
     warmup_steps: int = 10
@@ -73,10 +81,14 @@ class TrainConfig:
     backend: str = "torch"          # torch | deepspeed
     world_size: int = 1
     zero_stage: int = 0             # DeepSpeed ZeRO stage (1 or 2); 0 for the torch backend
+    device: str = "cpu"             # cpu | cuda (where the run trained; resolved from --device)
+    deterministic: bool = False     # deterministic algorithms (bit-exact resume on CUDA)
+    max_shard_bytes: int = DEFAULT_SHARD_BYTES   # largest weights/optimizer file of a checkpoint
     eval_sequences: int = 16        # held-out rows per evaluation
-    memorization_samples: int = 4   # training rows sampled per memorization score
-    memorization_prefix: int = 32
-    memorization_suffix: int = 32
+    memorization_samples: int = 64  # rows sampled from every seen chunk for the memorization
+                                    # score (Biderman et al. 2023, as the LLM360 paper uses it)
+    memorization_prefix: int = 32   # k: prompt tokens
+    memorization_suffix: int = 32   # l: greedy continuation tokens compared with the data
 
     def __post_init__(self) -> None:
         if self.precision not in ("fp32", "bf16"):
@@ -86,15 +98,41 @@ class TrainConfig:
         if self.batch_size < 1 or self.batch_size % self.world_size:
             raise InputError(f"train: batch_size {self.batch_size} must be a positive multiple "
                              f"of the world size {self.world_size}")
+        if self.micro_batch_size < 0 or (
+                self.micro_batch_size and (self.batch_size // self.world_size)
+                % self.micro_batch_size):
+            raise InputError(f"train: micro_batch_size {self.micro_batch_size} must divide the "
+                             f"per-process batch {self.batch_size // self.world_size} "
+                             f"(batch_size {self.batch_size} / world size {self.world_size})")
+        if self.device not in ("cpu", "cuda"):
+            raise InputError(f"train: device {self.device!r} is not cpu or cuda")
+        if self.max_shard_bytes < 1:
+            raise InputError("train: max_shard_bytes must be positive")
+        if min(self.memorization_samples, self.memorization_prefix,
+               self.memorization_suffix) < 0:
+            raise InputError("train: memorization_* must not be negative")
         if not 0 <= self.min_lr <= self.lr:
             raise InputError("train: need 0 <= min_lr <= lr")
         if self.warmup_steps < 0 or self.grad_clip < 0:
             raise InputError("train: warmup_steps and grad_clip must not be negative")
 
+    @property
+    def micro_rows(self) -> int:
+        """Rows per forward/backward pass of one process."""
+        return self.micro_batch_size or self.batch_size // self.world_size
+
+    @property
+    def accumulation_steps(self) -> int:
+        """Micro-batches per optimizer step and process (gradient accumulation)."""
+        return self.batch_size // self.world_size // self.micro_rows
+
 
 #: fields of TrainConfig that do not change the hyperparameters (so a resume that changes only
 #: these continues the same lineage instead of forking)
-NUMERIC_EXCLUDE = frozenset({"backend", "world_size", "zero_stage"})
+#: (how the batch is split, where it runs and how the files are cut change no hyperparameter)
+NUMERIC_EXCLUDE = frozenset({"backend", "world_size", "zero_stage", "micro_batch_size",
+                             "activation_checkpointing", "device", "deterministic",
+                             "max_shard_bytes"})
 
 _TINY = dict(vocab_size=512, hidden_size=128, intermediate_size=384, num_hidden_layers=4,
              num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=128)
@@ -109,8 +147,20 @@ _AMBER = dict(vocab_size=32000, hidden_size=4096, intermediate_size=11008, num_h
 PRESETS: dict[str, tuple[dict, dict]] = {
     "tiny": (_TINY, dict(batch_size=8, lr=3e-3, min_lr=3e-4, warmup_steps=10)),
     "small": (_SMALL, dict(batch_size=16, lr=1e-3, min_lr=1e-4, warmup_steps=50)),
-    "amber-7b": (_AMBER, dict(batch_size=2240, lr=3e-4, min_lr=3e-5, warmup_steps=2000,
-                              eps=1e-5, eval_sequences=64, memorization_samples=64)),
+    "amber-7b": (_AMBER, dict(batch_size=2240, micro_batch_size=4, lr=3e-4, min_lr=3e-5,
+                              warmup_steps=2000, eps=1e-5, eval_sequences=64,
+                              precision="bf16", activation_checkpointing=True)),
+}
+
+#: what a preset needs, said before it starts (the memory check in ``train.resources`` refuses
+#: a machine that cannot hold it)
+PRESET_REQUIREMENTS = {
+    "tiny": "any machine (about 1 M parameters; a CPU trains it in under a minute)",
+    "small": "a CPU or one GPU (about 5 M parameters)",
+    "amber-7b": "CUDA GPUs holding about 108 GB of fp32 weights, gradients and Adam moments "
+                "plus activations: 8 x 80 GB GPUs (A100/H100) with --backend deepspeed "
+                "(ZeRO 2), bf16, micro_batch_size 4 and activation checkpointing, as LLM360 "
+                "Amber was trained",
 }
 
 
@@ -125,9 +175,12 @@ def _override(cls: type, base: dict, extra: dict, where: str) -> dict:
 
 def resolve_config(preset: str, *, config_file: Path | None = None, vocab_size: int,
                    seq_len: int, overrides: dict[str, Any] | None = None,
-                   base: tuple[dict, dict] | None = None) -> tuple[ModelConfig, TrainConfig]:
+                   base: tuple[dict, dict] | None = None,
+                   special_token_id: int | None = None) -> tuple[ModelConfig, TrainConfig]:
     """The model and train configs for ``preset`` (or ``base``: a parent checkpoint's model and
-    train fields), a config file and flag overrides."""
+    train fields), a config file and flag overrides. ``special_token_id``: the tokenizer's
+    document separator, the model's bos and eos token (unless the config file says otherwise).
+    """
     if base is not None:
         model, train = dict(base[0]), dict(base[1])
     else:
@@ -137,6 +190,8 @@ def resolve_config(preset: str, *, config_file: Path | None = None, vocab_size: 
         model_base, train_base = PRESETS[preset]
         model = dict(model_base, vocab_size=vocab_size,
                      max_position_embeddings=max(model_base["max_position_embeddings"], seq_len))
+        if special_token_id is not None:
+            model.update(bos_token_id=special_token_id, eos_token_id=special_token_id)
         train = dict(train_base, preset=preset)
     if config_file is not None:
         try:

@@ -1,9 +1,10 @@
 """Corpus -> tokenizer -> fixed-length sequences -> seeded shuffle -> data chunks (+ held-out rows).
 
-The default corpus needs no download: the Python files of the interpreter's own standard library
-(sorted, bounded in size). ``.txt`` files (one document each) and ``.jsonl`` files (a ``"text"``
-field per line) can be given instead. Everything is a pure function of the corpus bytes, the
-options and the seed, so the same inputs give the same chunk hashes.
+The default corpus needs no download: Python files of the interpreter's own standard library,
+sampled across the whole library with the recorded seed, bounded in size. ``.txt`` files (one
+document each) and ``.jsonl`` files (a ``"text"`` field per line) can be given instead.
+Everything is a pure function of the corpus bytes, the options and the seed, so the same inputs
+give the same chunk hashes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from llm360.registry.merkle import rows_merkle_root
 from llm360.registry.serialize import canonical_json
 
 __all__ = ["Document", "prepare_data", "PrepareResult", "RunData", "load_run_data",
-           "default_corpus", "read_corpus", "train_tokenizer", "EOS_TOKEN"]
+           "default_corpus", "read_corpus", "train_tokenizer", "EOS_TOKEN",
+           "hf_tokenizer_files"]
 
 EOS_TOKEN = "<|endoftext|>"
 DEFAULT_MAX_BYTES = 400_000
@@ -49,17 +51,33 @@ class PrepareResult:
     chunk_sha256: tuple[str, ...]
 
 
-def default_corpus(max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Document], dict]:
-    """The standard library's top-level ``*.py`` files in name order, up to ``max_bytes``."""
+def _stdlib_files(stdlib: Path) -> list[Path]:
+    """Every ``*.py`` file of the standard library (installed packages and caches excluded),
+    sorted by relative path."""
+    skip = {"site-packages", "dist-packages", "__pycache__"}
+    return sorted((p for p in stdlib.rglob("*.py")
+                   if p.is_file() and not skip & set(p.relative_to(stdlib).parts)),
+                  key=lambda p: p.relative_to(stdlib).as_posix())
+
+
+def default_corpus(max_bytes: int = DEFAULT_MAX_BYTES, *, seed: int = 1234
+                   ) -> tuple[list[Document], dict]:
+    """Files sampled across the whole standard library (every package, not the first names in
+    the alphabet): all ``*.py`` files in a seeded random order, taken until ``max_bytes``."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    files = sorted(p for p in stdlib.glob("*.py") if p.is_file())
+    files = _stdlib_files(stdlib)
+    order = np.random.Generator(np.random.PCG64(seed)).permutation(len(files))
     docs, total = [], 0
-    for path in files:
+    for i in order.tolist():
         if total >= max_bytes:
             break
+        path = files[i]
         raw = path.read_bytes()[: max_bytes - total]  # the last file is cut at the bound
         text = raw.decode("utf-8", errors="ignore")
-        docs.append(Document(id=f"python-stdlib:{path.name}", text=text))
+        if not text.strip():
+            continue
+        docs.append(Document(id=f"python-stdlib:{path.relative_to(stdlib).as_posix()}",
+                             text=text))
         total += len(raw)
     if not docs:
         raise InputError(f"{stdlib}: no Python files found for the default corpus",
@@ -67,8 +85,26 @@ def default_corpus(max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Document], 
     names = [d.id.split(":", 1)[1] for d in docs]
     source = {"kind": "python-stdlib", "python": platform.python_version(),
               "files": len(docs), "bytes": total, "max_bytes": max_bytes,
+              "library_files": len(files), "seed": seed,
+              "sampling": "every *.py file of the standard library (site-packages excluded), "
+                          "sorted by path, in numpy Generator(PCG64(seed)).permutation order, "
+                          "taken until max_bytes (the last file cut)",
               "file_list_sha256": hashlib.sha256("\n".join(names).encode()).hexdigest()}
     return docs, source
+
+
+def hf_tokenizer_files(tokenizer_json: bytes, *, special_token: str = EOS_TOKEN,
+                       model_max_length: int) -> dict[str, bytes]:
+    """``tokenizer.json`` with ``tokenizer_config.json`` and ``special_tokens_map.json`` that
+    make ``AutoTokenizer.from_pretrained`` / ``pipeline`` load it: the document separator the
+    BPE trainer reserves is the bos, eos, unk and pad token (as GPT-2's ``<|endoftext|>``)."""
+    special = {"bos_token": special_token, "eos_token": special_token,
+               "unk_token": special_token, "pad_token": special_token}
+    config = {"tokenizer_class": "PreTrainedTokenizerFast", **special,
+              "model_max_length": model_max_length, "add_bos_token": False,
+              "add_eos_token": False, "clean_up_tokenization_spaces": False}
+    return {"tokenizer.json": tokenizer_json, "tokenizer_config.json": canonical_json(config),
+            "special_tokens_map.json": canonical_json(special)}
 
 
 def read_corpus(paths: list[Path]) -> tuple[list[Document], list[dict]]:
@@ -158,7 +194,7 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
     if corpus:
         docs, sources = read_corpus(list(corpus))
     else:
-        docs, source = default_corpus(max_corpus_bytes)
+        docs, source = default_corpus(max_corpus_bytes, seed=seed)
         sources = [source]
     tok = train_tokenizer(docs, vocab_size)
     rows, row_docs = _sequences(tok, docs, seq_len)
@@ -172,7 +208,8 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
         raise InputError(f"the corpus gives {len(rows)} sequences of {seq_len} tokens: too few "
                          f"for {chunks} chunks", hint="use a bigger corpus or fewer chunks")
     tok_bytes = tok.to_str().encode("utf-8")
-    write_recorded(run_dir, "tokenizer/tokenizer.json", tok_bytes)
+    for name, data in hf_tokenizer_files(tok_bytes, model_max_length=seq_len).items():
+        write_recorded(run_dir, f"tokenizer/{name}", data)
     index_chunks, digests = [], []
     for k in range(chunks):
         ids = train_ids[k * per_chunk:(k + 1) * per_chunk]
@@ -233,6 +270,7 @@ class RunData:
     vocab_size: int
     eos_token_id: int
     index_digest: str
+    tokenizer_json: bytes | None = None   # tokenizer/tokenizer.json, checked against its sha256
 
 
 def load_run_data(run_dir: Path) -> RunData:
@@ -255,7 +293,15 @@ def load_run_data(run_dir: Path) -> RunData:
                                 hint="the data changed after `data prepare`; prepare it again")
         chunks.append(load_file(str(run_dir / c["path"]))["tokens"])
     heldout = load_file(str(run_dir / cfg["heldout"]["path"]))["tokens"]
-    return RunData(seq_len=index["seq_len"], chunks=tuple(chunks), heldout=heldout,
-                   index=index, config=cfg, vocab_size=cfg["tokenizer"]["vocab_size"],
+    tok_cfg = cfg.get("tokenizer", {})
+    tok_path = run_dir / tok_cfg.get("path", "tokenizer/tokenizer.json")
+    tokenizer_json = tok_path.read_bytes() if tok_path.is_file() else None
+    if tokenizer_json is not None and tok_cfg.get("sha256") not in (
+            None, hashlib.sha256(tokenizer_json).hexdigest()):
+        raise InputError(f"{tok_path}: sha256 differs from config/data.json",
+                         hint="the tokenizer changed after `data prepare`; prepare it again")
+    return RunData(tokenizer_json=tokenizer_json, seq_len=index["seq_len"],
+                   chunks=tuple(chunks), heldout=heldout, index=index, config=cfg,
+                   vocab_size=cfg["tokenizer"]["vocab_size"],
                    eos_token_id=cfg["tokenizer"]["eos_token_id"],
                    index_digest=hashlib.sha256(canonical_json(index)).hexdigest())

@@ -1,20 +1,20 @@
 """The training loop: one data chunk after another, a checkpoint and an evaluation after each.
 
 The learning rate is a pure function of the step (linear warmup, then cosine), the data order is
-the row order of the chunks, and the RNG states are saved, so resuming from a checkpoint in a
-fresh process reproduces the next checkpoints byte for byte. A resume with other data or
-hyperparameters (their digests differ from the parent's) starts a fork: checkpoints named
-``ckpt_NNN-forkM`` whose first parent is the checkpoint resumed from.
+the row order of the chunks (a micro-batch split or more processes change neither), and the RNG
+states are saved, so resuming from a checkpoint in a fresh process reproduces the next
+checkpoints byte for byte (on a GPU: in deterministic mode, on the same GPU model and world
+size). A resume with other data or hyperparameters (their digests differ from the parent's)
+starts a fork: checkpoints named ``ckpt_NNN-forkM`` whose first parent is the checkpoint
+resumed from.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import random
 import re
-import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,20 +22,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from llm360.errors import InputError, TrainingError
-from llm360.registry._files import write_atomic
 from llm360.registry.hashing import root_digest
-from llm360.registry.serialize import canonical_json
 from llm360.train import checkpoint as ck
+from llm360.train import records
 from llm360.train.config import (NUMERIC_EXCLUDE, ModelConfig, TrainConfig, config_digest,
                                  generation_config, hf_config, model_config_from_hf,
                                  resolve_config)
-from llm360.train.data import RunData, load_run_data
+from llm360.train.data import RunData, hf_tokenizer_files, load_run_data
+from llm360.train.device import (check_fits, configure_determinism, peak_memory,
+                                 replay_notes, resolve_device)
 from llm360.train.evaluate import evaluate
 from llm360.train.model import build_model
-from llm360.train.provenance import collect_provenance, starter_metadata
+from llm360.train.run_files import fork_suffix, write_run_records
 
 __all__ = ["TrainOptions", "TrainResult", "train", "lr_at"]
 
@@ -51,10 +51,17 @@ class TrainOptions:
     resume_from: Path | None = None
     backend: str = "torch"
     deepspeed_config: dict | None = None
-    precision: str | None = None
+    precision: str | None = None         # default: the preset's; bf16 on a fresh CUDA run
     max_checkpoints: int | None = None   # stop after writing this many checkpoints
     record: bool = True                  # False: no checkpoints, evals, logs (benchmarks)
     skip_shm_op: bool = False            # DeepSpeed on CPU: skip the C++ shm-collective build
+    device: str = "auto"                 # auto | cpu | cuda
+    local_rank: int = 0                  # the launcher's LOCAL_RANK: which GPU of the node
+    deterministic: bool | None = None
+    micro_batch_size: int | None = None
+    activation_checkpointing: bool | None = None
+    max_shard_bytes: int | None = None
+    compile: bool = False                # torch.compile the forward pass (torch backend)
 
 
 @dataclass(kw_only=True)
@@ -67,10 +74,50 @@ class TrainResult:
     forked: bool = False
     losses: list[float] = field(default_factory=list)
     rank: int = 0
+    device: str = "cpu"
+    notes: list[str] = field(default_factory=list)       # what a replay should expect
+    recovered: list[str] = field(default_factory=list)   # records an interrupted run left
+    on_note: Callable[[str], None] | None = field(default=None, repr=False)
+
+    def note(self, text: str) -> None:
+        """Record a note and say it at once (a long run must not keep it for the end)."""
+        self.notes.append(text)
+        if self.on_note is not None:
+            self.on_note(text)
 
     @property
     def tokens_per_s(self) -> float:
         return self.tokens / self.seconds if self.seconds else 0.0
+
+
+@dataclass(kw_only=True)
+class _Run:
+    """What ``train`` resolved before the first step."""
+
+    run_dir: Path
+    data: RunData
+    rank: int
+    main: bool
+    device: torch.device
+    mcfg: ModelConfig
+    tcfg: TrainConfig
+    steps_per_chunk: int
+    total_steps: int
+    digests: dict
+    determinism: dict
+    record: bool
+
+
+@dataclass(kw_only=True)
+class _Position:
+    """Where training stands: the next chunk, the step and tokens so far, the line's name."""
+
+    chunk: int = 0
+    step: int = 0
+    tokens: int = 0
+    suffix: str = ""
+    forked: bool = False
+    parent: dict | None = None   # {"name", "root_digest"} of the checkpoint before the next
 
 
 def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
@@ -86,234 +133,259 @@ def _hyper(cfg: TrainConfig) -> dict:
     return {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NUMERIC_EXCLUDE}
 
 
-def _digests(m: ModelConfig, t: TrainConfig, data: RunData) -> dict:
-    return {"model": config_digest(hf_config(m)), "train": config_digest(_hyper(t)),
-            "data": data.index_digest}
-
-
-def _fork_suffix(run_dir: Path) -> str:
-    used = {m.group(1) for p in (run_dir / "checkpoints").glob("*")
-            if (m := re.search(r"-fork(\d+)$", p.name))}
-    n = 1
-    while str(n) in used:
-        n += 1
-    return f"-fork{n}"
-
-
-class _Log:
-    """logs/train{suffix}.jsonl: lines beyond the parent's step are replaced on a new write."""
-
-    def __init__(self, run_dir: Path, suffix: str) -> None:
-        self.path = run_dir / "logs" / f"train{suffix}.jsonl"
-
-    def append(self, lines: list[dict], *, after_step: int) -> None:
-        kept = b""
-        if self.path.exists():
-            kept = b"".join(line + b"\n" for line in self.path.read_bytes().splitlines()
-                            if line.strip() and json.loads(line)["step"] <= after_step)
-        write_atomic(self.path, kept + b"".join(canonical_json(r) + b"\n" for r in lines))
-
-
-def _write_records(run_dir: Path, m: ModelConfig, t: TrainConfig, data: RunData) -> None:
-    """config/model.json, config/train.json, code/provenance.json and a starter llm360.yaml."""
-    write_atomic(run_dir / "config" / "model.json", canonical_json(hf_config(m)))
-    write_atomic(run_dir / "config" / "train.json", canonical_json(
-        {**dataclasses.asdict(t), "schedule": "linear warmup then cosine to min_lr",
-         "optimizer": "AdamW (weight decay on matrices only)",
-         "seq_len": data.seq_len, "num_chunks": len(data.chunks)}))
-    if not (run_dir / "code" / "provenance.json").exists():
-        write_atomic(run_dir / "code" / "provenance.json", canonical_json(collect_provenance()))
-    if not (run_dir / "llm360.yaml").exists():
-        meta = starter_metadata(run_dir, preset=t.preset, data_config=data.config)
-        write_atomic(run_dir / "llm360.yaml",
-                     yaml.safe_dump(meta, sort_keys=True, allow_unicode=True).encode("utf-8"))
-
-
-def _adopt_parent(run_dir: Path, folder: Path) -> str:
-    """Name of the resumed checkpoint inside ``run_dir/checkpoints``; a folder from elsewhere
-    (a pulled release) is copied in so the lineage graph can record it as the parent."""
-    folder = folder.resolve()
-    inside = run_dir.resolve() / "checkpoints" / folder.name
-    if folder == inside:
-        return folder.name
-    if inside.exists():
-        if not ck.same_files(folder, inside):
-            raise TrainingError(f"{inside} exists and differs from {folder}",
-                                hint="resume from the run's own checkpoint folder")
-        return folder.name
-    ck.save_checkpoint(run_dir, folder.name, ck.load_checkpoint(folder))
-    return folder.name
-
-
-def _setup_backend(opts: TrainOptions, seed_world: int):
+def _setup_backend(opts: TrainOptions, device: torch.device) -> tuple[int, int]:
     if opts.backend == "deepspeed":
         from llm360.train.backends.deepspeed_backend import init_distributed
 
-        return init_distributed(skip_shm_op=opts.skip_shm_op)
+        return init_distributed(skip_shm_op=opts.skip_shm_op, device=device)
     if opts.backend != "torch":
         raise InputError(f"unknown backend {opts.backend!r}", hint="torch or deepspeed")
-    return 0, seed_world
+    return 0, 1
 
 
-def train(run_dir: Path, opts: TrainOptions = TrainOptions(), *,
-          progress: Callable[[int, int, float], None] | None = None) -> TrainResult:
-    """Train the run at ``run_dir`` from its prepared data (or resume), writing a checkpoint and
-    an evaluation after every data chunk. ``progress(done, total, loss)`` is called per step."""
-    run_dir = Path(run_dir)
+def _load_parent(run_dir: Path, opts: TrainOptions, main: bool
+                 ) -> tuple[ck.CheckpointState | None, str | None]:
+    """The checkpoint resumed from and its name inside this run (copied in from elsewhere)."""
+    if opts.resume_from is None:
+        if main and any((run_dir / "checkpoints").glob("*")):
+            raise InputError(f"{run_dir}: the run already has checkpoints",
+                             hint="continue with --resume-from RUN/checkpoints/ckpt_XXX, or "
+                                  "use a new run directory")
+        return None, None
+    folder = Path(opts.resume_from)
+    state = ck.load_checkpoint(folder)
+    name = folder.resolve().name
+    if main and folder.resolve() != (run_dir.resolve() / "checkpoints" / name):
+        ck.adopt_checkpoint(run_dir, folder, name)
+    return state, name
+
+
+def _resolve(opts: TrainOptions, data: RunData, parent: ck.CheckpointState | None,
+             world: int, device: torch.device) -> tuple[ModelConfig, TrainConfig]:
+    inherited = dict(parent.trainer_state["train_config"]) if parent is not None else None
+    overrides = {"precision": opts.precision, "backend": opts.backend, "world_size": world,
+                 "device": device.type, "micro_batch_size": opts.micro_batch_size,
+                 "activation_checkpointing": opts.activation_checkpointing,
+                 "max_shard_bytes": opts.max_shard_bytes, "deterministic": opts.deterministic,
+                 "zero_stage": int((opts.deepspeed_config or {}).get("zero_optimization", {})
+                                   .get("stage", 2)) if opts.backend == "deepspeed" else 0}
+    if inherited is None and opts.precision is None and device.type == "cuda":
+        overrides["precision"] = "bf16"   # a fresh run on a GPU computes in bf16 autocast
+    if inherited is None and opts.deterministic is None:
+        overrides["deterministic"] = False
+    common = dict(config_file=opts.config_file, vocab_size=data.vocab_size,
+                  seq_len=data.seq_len, overrides=overrides)
+    if inherited is not None and opts.preset is None:
+        base_model = dataclasses.asdict(model_config_from_hf(parent.config))
+        return resolve_config(inherited["preset"], base=(base_model, inherited), **common)
+    return resolve_config(opts.preset or "tiny", special_token_id=data.eos_token_id, **common)
+
+
+def _prepare(run_dir: Path, opts: TrainOptions, result: TrainResult
+             ) -> tuple[_Run, ck.CheckpointState | None, str | None]:
+    """Everything before the model exists: data, device, processes, parent, configs, fit."""
     data = load_run_data(run_dir)
-    rank, world = _setup_backend(opts, 1)
+    device = resolve_device(opts.device, local_rank=opts.local_rank)
+    rank, world = _setup_backend(opts, device)
     main = rank == 0
-    parent_state, parent_name, start = None, None, None
-    if opts.resume_from is not None:
-        start = ck.load_checkpoint(Path(opts.resume_from))
-        parent_state = start.trainer_state
-        if main:
-            parent_name = _adopt_parent(run_dir, Path(opts.resume_from))
-        else:
-            parent_name = Path(opts.resume_from).resolve().name
-    elif main and any((run_dir / "checkpoints").glob("*")):
-        raise InputError(f"{run_dir}: the run already has checkpoints",
-                            hint="continue with --resume-from RUN/checkpoints/ckpt_XXX, or use "
-                                 "a new run directory")
-    overrides = {"precision": opts.precision, "backend": opts.backend, "world_size": world}
-    if opts.backend == "deepspeed":
-        overrides["zero_stage"] = int((opts.deepspeed_config or {}).get(
-            "zero_optimization", {}).get("stage", 2))
-    else:
-        overrides["zero_stage"] = 0
-    if parent_state is not None and opts.preset is None:
-        inherited = dict(parent_state["train_config"])
-        base_model = dataclasses.asdict(model_config_from_hf(start.config))
-        mcfg, tcfg = resolve_config(inherited["preset"], config_file=opts.config_file,
-                                    vocab_size=data.vocab_size, seq_len=data.seq_len,
-                                    overrides=overrides, base=(base_model, inherited))
-    else:
-        mcfg, tcfg = resolve_config(opts.preset or "tiny", config_file=opts.config_file,
-                                    vocab_size=data.vocab_size, seq_len=data.seq_len,
-                                    overrides=overrides)
+    if main and opts.record:
+        result.recovered = records.recover_pending(run_dir)
+        for name in result.recovered:
+            result.note(f"wrote the eval and log lines of {name}, which an interrupted run "
+                        "had left unwritten")
+    parent, parent_name = _load_parent(run_dir, opts, main)
+    mcfg, tcfg = _resolve(opts, data, parent, world, device)
+    check_fits(mcfg, tcfg, seq_len=data.seq_len, device=device)
     per_chunk = min(len(c) for c in data.chunks)
     steps_per_chunk = per_chunk // tcfg.batch_size
     if steps_per_chunk < 1:
-        raise TrainingError(f"a data chunk holds {per_chunk} sequences, fewer than one batch "
-                            f"of {tcfg.batch_size}", hint="lower batch_size or prepare bigger "
-                                                          "chunks")
-    total_steps = steps_per_chunk * len(data.chunks)
-    digests = _digests(mcfg, tcfg, data)
+        raise InputError(f"a data chunk holds {per_chunk} sequences, fewer than one batch "
+                         f"of {tcfg.batch_size}", hint="lower batch_size or prepare bigger "
+                                                       "chunks")
+    digests = {"model": config_digest(hf_config(mcfg)), "train": config_digest(_hyper(tcfg)),
+               "data": data.index_digest}
+    determinism = dict(configure_determinism(tcfg.deterministic, device), world_size=world,
+                       torch=torch.__version__)
+    run = _Run(run_dir=run_dir, data=data, rank=rank, main=main, device=device, mcfg=mcfg,
+               tcfg=tcfg, steps_per_chunk=steps_per_chunk,
+               total_steps=steps_per_chunk * len(data.chunks), digests=digests,
+               determinism=determinism, record=opts.record)
+    return run, parent, parent_name
 
-    torch.manual_seed(tcfg.seed)
-    np.random.seed(tcfg.seed % 2**32)
-    random.seed(tcfg.seed)
-    model = build_model(mcfg, seed=tcfg.seed)
+
+def _build_backend(run: _Run, opts: TrainOptions):
+    torch.manual_seed(run.tcfg.seed)
+    np.random.seed(run.tcfg.seed % 2**32)
+    random.seed(run.tcfg.seed)
+    model = build_model(run.mcfg, seed=run.tcfg.seed)
+    model.set_activation_checkpointing(run.tcfg.activation_checkpointing)
     if opts.backend == "deepspeed":
         from llm360.train.backends.deepspeed_backend import DeepSpeedBackend
 
-        backend = DeepSpeedBackend(model, tcfg, opts.deepspeed_config or {})
-    else:
-        from llm360.train.backends.torch_backend import TorchBackend
+        return DeepSpeedBackend(model, run.tcfg, opts.deepspeed_config or {})
+    from llm360.train.backends.torch_backend import TorchBackend
 
-        backend = TorchBackend(model, tcfg)
+    return TorchBackend(model, run.tcfg, device=run.device, compile_model=opts.compile)
 
-    suffix, forked, step, tokens, chunk = "", False, 0, 0, 0
-    if parent_state is not None:
-        if parent_state["position"]["row"] != 0:
-            raise TrainingError("resuming in the middle of a chunk is not supported")
-        chunk, step, tokens = (parent_state["position"]["chunk"], parent_state["step"],
-                               parent_state["tokens_seen"])
-        forked = parent_state.get("digests") != digests
+
+def _start(run: _Run, backend, parent: ck.CheckpointState | None, parent_name: str | None,
+           result: TrainResult) -> _Position:
+    pos = _Position()
+    if parent is not None:
+        st = parent.trainer_state
+        if st["position"]["row"] != 0:
+            raise InputError("resuming in the middle of a chunk is not supported")
+        pos.chunk, pos.step, pos.tokens = (st["position"]["chunk"], st["step"],
+                                           st["tokens_seen"])
+        pos.forked = st.get("digests") != run.digests
         m = _NAME.match(parent_name)
-        suffix = m.group(2) if m else f"-{parent_name}"
-        if forked and main:
-            suffix = _fork_suffix(run_dir)
-        backend.import_state(start.model, start.optimizer)
-        ck.restore_rng(start.rng)
-    if chunk >= len(data.chunks):
+        pos.suffix = m.group(2) if m else f"-{parent_name}"
+        if pos.forked and run.main:
+            pos.suffix = fork_suffix(run.run_dir)
+        backend.import_state(parent.model, parent.optimizer)
+        skipped = ck.restore_rng(parent.rng)
+        if skipped:
+            result.note(f"the checkpoint's RNG states {', '.join(skipped)} have no device "
+                        "here and were not restored")
+        for text in replay_notes(st, run.determinism):
+            result.note(text)
+        pos.parent = {"name": parent_name, "root_digest": ck.folder_root_digest(
+            run.run_dir / "checkpoints" / parent_name) if run.main else ""}
+    if pos.chunk >= len(run.data.chunks):
         raise InputError(f"nothing left to train: the checkpoint is after the last data "
-                         f"chunk ({len(data.chunks)} chunks)",
+                         f"chunk ({len(run.data.chunks)} chunks)",
                          hint="prepare more data chunks, or resume from an earlier checkpoint")
-    if main and opts.record:
+    result.forked = pos.forked
+    return pos
+
+
+def _train_chunk(run: _Run, backend, pos: _Position, k: int, result: TrainResult,
+                 progress: Callable[[int, int, float], None] | None, todo: int
+                 ) -> tuple[list[dict], list[float]]:
+    """Every optimizer step over chunk ``k``: (log lines, losses)."""
+    cfg, rows, seq = run.tcfg, run.data.chunks[k], run.data.seq_len
+    lines, losses = [], []
+    for s in range(run.steps_per_chunk):
+        t0 = time.perf_counter()
+        lr = lr_at(pos.step, cfg, run.total_steps)
+        loss, grad_norm = backend.step(rows[s * cfg.batch_size:(s + 1) * cfg.batch_size], lr)
+        if not math.isfinite(loss):
+            raise TrainingError(f"the loss is {loss} at step {pos.step + 1}",
+                                hint="lower the learning rate or use fp32")
+        pos.step += 1
+        pos.tokens += cfg.batch_size * seq
+        losses.append(loss)
+        if run.record:
+            lines.append({"step": pos.step, "loss": loss, "lr": lr,
+                          "grad_norm": grad_norm if math.isfinite(grad_norm) else -1.0,
+                          "tokens_per_s": cfg.batch_size * seq
+                          / max(time.perf_counter() - t0, 1e-9),
+                          "tokens_seen": pos.tokens, "chunk": k,
+                          "peak_memory_bytes": peak_memory(run.device)})
+        result.steps += 1
+        if progress is not None and run.main:
+            progress(result.steps, todo, loss)
+    return lines, losses
+
+
+def _checkpoint_state(run: _Run, pos: _Position, k: int, name: str, losses: list[float],
+                      tensors: tuple[dict, dict]) -> ck.CheckpointState:
+    m, t = run.mcfg, run.tcfg
+    schedule = {"kind": "warmup_cosine", "lr": t.lr, "min_lr": t.min_lr,
+                "warmup_steps": t.warmup_steps, "total_steps": run.total_steps,
+                "steps_per_chunk": run.steps_per_chunk, "rows_per_step": t.batch_size,
+                "micro_batch_rows": t.micro_rows, "accumulation_steps": t.accumulation_steps}
+    state = {"schema_version": "llm360.trainer_state/v1", "checkpoint": name,
+             "step": pos.step, "tokens_seen": pos.tokens, "data_chunks": [k],
+             "position": {"chunk": k + 1, "row": 0},
+             "parents": [pos.parent] if pos.parent else [], "schedule": schedule,
+             "metrics": {"train_loss": float(np.mean(losses))}, "digests": run.digests,
+             "train_config": dataclasses.asdict(t), "determinism": run.determinism,
+             "lineage": pos.suffix.lstrip("-") or "main"}
+    tok = run.data.tokenizer_json
+    return ck.CheckpointState(
+        model=tensors[0], optimizer=tensors[1], rng=ck.capture_rng(), trainer_state=state,
+        config=hf_config(m), generation_config=generation_config(m),
+        tokenizer=hf_tokenizer_files(tok, model_max_length=m.max_position_embeddings)
+        if tok is not None else {})
+
+
+def _stage(run: _Run, pos: _Position, k: int, state: ck.CheckpointState, result: TrainResult
+           ) -> tuple[ck.StagedCheckpoint, str]:
+    """Stage checkpoint k; a different checkpoint of its name makes this line a fork."""
+    name = f"ckpt_{k:03d}{pos.suffix}"
+    staged = ck.stage_checkpoint(run.run_dir, name, state,
+                                 max_shard_bytes=run.tcfg.max_shard_bytes)
+    if staged.status() == "conflict":   # never overwrite a different checkpoint
+        staged.discard()
+        pos.suffix, result.forked = fork_suffix(run.run_dir), True
+        name = f"ckpt_{k:03d}{pos.suffix}"
+        state.trainer_state.update(checkpoint=name, lineage=pos.suffix.lstrip("-"))
+        staged = ck.stage_checkpoint(run.run_dir, name, state,
+                                     max_shard_bytes=run.tcfg.max_shard_bytes)
+    return staged, name
+
+
+def _record_checkpoint(run: _Run, backend, pos: _Position, k: int, lines: list[dict],
+                       losses: list[float], result: TrainResult,
+                       on_checkpoint: Callable[[dict], None] | None) -> None:
+    """Checkpoint k, its eval and its log lines: staged, journaled, renamed, then written."""
+    tensors = backend.export_state()  # a collective on DeepSpeed: every rank calls it
+    if not run.main:
+        return
+    state = _checkpoint_state(run, pos, k, f"ckpt_{k:03d}{pos.suffix}", losses, tensors)
+    staged, name = _stage(run, pos, k, state, result)
+    try:
+        ev = evaluate(backend.module, run.data, cfg=run.tcfg, name=name, step=pos.step,
+                      tokens_seen=pos.tokens, seen_chunks=list(range(k + 1)),
+                      device=backend.device)
+        journal = records.write_pending(run.run_dir, name, eval_record=ev,
+                                        log_suffix=pos.suffix, lines=lines,
+                                        after_step=pos.step - len(lines))
+        status = staged.commit()
+    finally:
+        staged.discard()
+    records.apply_pending(run.run_dir, journal, status=status)
+    pos.parent = {"name": name, "root_digest": root_digest(staged.digests.items())}
+    entry = {"name": name, "status": status, "step": pos.step, "tokens_seen": pos.tokens,
+             "train_loss": state.trainer_state["metrics"]["train_loss"], **ev["metrics"]}
+    result.checkpoints.append(entry)
+    if on_checkpoint is not None:
+        on_checkpoint(entry)
+
+
+def train(run_dir: Path, opts: TrainOptions = TrainOptions(), *,
+          progress: Callable[[int, int, float], None] | None = None,
+          on_checkpoint: Callable[[dict], None] | None = None,
+          on_note: Callable[[str], None] | None = None) -> TrainResult:
+    """Train the run at ``run_dir`` from its prepared data (or resume), writing a checkpoint and
+    an evaluation after every data chunk. ``progress(done, total, loss)`` is called per step,
+    ``on_checkpoint(entry)`` as soon as a checkpoint and its records are written, ``on_note``
+    with each note (records recovered, why a replay would differ)."""
+    run_dir = Path(run_dir)
+    if opts.record:
+        ck.check_run_paths(run_dir)
+    result = TrainResult(run_dir=run_dir, on_note=on_note)
+    run, parent, parent_name = _prepare(run_dir, opts, result)
+    result.rank, result.device = run.rank, run.device.type
+    backend = _build_backend(run, opts)
+    pos = _start(run, backend, parent, parent_name, result)
+    if run.main and opts.record:
         ck.clean_staging(run_dir)
-        if parent_state is None:
-            _write_records(run_dir, mcfg, tcfg, data)
-    result = TrainResult(run_dir=run_dir, forked=forked, rank=rank)
-    parent = None if parent_name is None else {
-        "name": parent_name,
-        "root_digest": ck.folder_root_digest(run_dir / "checkpoints" / parent_name)
-        if main else ""}
-    schedule = {"kind": "warmup_cosine", "lr": tcfg.lr, "min_lr": tcfg.min_lr,
-                "warmup_steps": tcfg.warmup_steps, "total_steps": total_steps,
-                "steps_per_chunk": steps_per_chunk, "rows_per_step": tcfg.batch_size}
-    seq = data.seq_len
-    todo = (len(data.chunks) - chunk) * steps_per_chunk
+        if parent is None:
+            write_run_records(run_dir, run.mcfg, run.tcfg, run.data)
+    todo = (len(run.data.chunks) - pos.chunk) * run.steps_per_chunk
     started = time.perf_counter()
-    for k in range(chunk, len(data.chunks)):
-        rows, lines, losses = data.chunks[k], [], []
-        for s in range(steps_per_chunk):
-            t0 = time.perf_counter()
-            lr = lr_at(step, tcfg, total_steps)
-            loss, grad_norm = backend.step(rows[s * tcfg.batch_size:(s + 1) * tcfg.batch_size],
-                                           lr)
-            if not math.isfinite(loss):
-                raise TrainingError(f"the loss is {loss} at step {step + 1}",
-                                    hint="lower the learning rate or use fp32")
-            step += 1
-            tokens += tcfg.batch_size * seq
-            losses.append(loss)
-            if opts.record:
-                lines.append({"step": step, "loss": loss, "lr": lr,
-                              "grad_norm": grad_norm if math.isfinite(grad_norm) else -1.0,
-                              "tokens_per_s": tcfg.batch_size * seq
-                              / max(time.perf_counter() - t0, 1e-9),
-                              "tokens_seen": tokens, "chunk": k,
-                              "peak_memory_bytes": _peak_memory()})
-            result.steps += 1
-            if progress is not None and main:
-                progress(result.steps, todo, loss)
+    first = pos.chunk
+    for k in range(first, len(run.data.chunks)):
+        lines, losses = _train_chunk(run, backend, pos, k, result, progress, todo)
         result.losses.extend(losses)
-        result.tokens += steps_per_chunk * tcfg.batch_size * seq
-        if not opts.record:
-            continue
-        model_sd, optim_sd = backend.export_state()  # collective on DeepSpeed
-        if main:
-            name = f"ckpt_{k:03d}{suffix}"
-            state = {"schema_version": "llm360.trainer_state/v1", "checkpoint": name,
-                     "step": step, "tokens_seen": tokens, "data_chunks": [k],
-                     "position": {"chunk": k + 1, "row": 0},
-                     "parents": [parent] if parent else [], "schedule": schedule,
-                     "metrics": {"train_loss": float(np.mean(losses))},
-                     "digests": digests, "train_config": dataclasses.asdict(tcfg),
-                     "lineage": suffix.lstrip("-") or "main"}
-            ckpt = ck.CheckpointState(model=model_sd, optimizer=optim_sd,
-                                      rng=ck.capture_rng(), trainer_state=state,
-                                      config=hf_config(mcfg),
-                                      generation_config=generation_config(mcfg))
-            written: dict[str, str] = {}
-            try:
-                status = ck.save_checkpoint(run_dir, name, ckpt, digests=written)
-            except FileExistsError:
-                # never overwrite a different checkpoint: this continuation becomes a fork
-                suffix, result.forked = _fork_suffix(run_dir), True
-                name = f"ckpt_{k:03d}{suffix}"
-                state.update(checkpoint=name, lineage=suffix.lstrip("-"))
-                status = ck.save_checkpoint(run_dir, name, ckpt, digests=written)
-            if status == "written":
-                _Log(run_dir, suffix).append(lines, after_step=step - len(lines))
-            record = evaluate(backend.module, data, cfg=tcfg, name=name, step=step,
-                              tokens_seen=tokens, seen_chunks=list(range(k + 1)))
-            write_atomic(run_dir / "evals" / f"{name}.json", canonical_json(record))
-            parent = {"name": name, "root_digest": root_digest(written.items())}
-            result.checkpoints.append({"name": name, "status": status, "step": step,
-                                       "tokens_seen": tokens,
-                                       "train_loss": state["metrics"]["train_loss"],
-                                       **record["metrics"]})
-        backend.barrier()
-        if opts.max_checkpoints is not None and k - chunk + 1 >= opts.max_checkpoints:
+        result.tokens += run.steps_per_chunk * run.tcfg.batch_size * run.data.seq_len
+        if opts.record:
+            _record_checkpoint(run, backend, pos, k, lines, losses, result, on_checkpoint)
+            backend.barrier()
+        if opts.max_checkpoints is not None and k - first + 1 >= opts.max_checkpoints:
             break
     result.seconds = time.perf_counter() - started
     backend.close()
     return result
-
-
-def _peak_memory() -> int:
-    if torch.cuda.is_available():
-        return int(torch.cuda.max_memory_allocated())
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024

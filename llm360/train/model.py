@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from llm360.train.config import ModelConfig
 
@@ -57,20 +58,28 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(c.hidden_size, self.n_kv * self.head_dim, bias=False)
         self.o_proj = nn.Linear(self.n_heads * self.head_dim, c.hidden_size, bias=False)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+                cache: list | None = None) -> torch.Tensor:
         b, t, _ = x.shape
         q = self.q_proj(x).view(b, t, self.n_heads, self.head_dim).transpose(1, 2)
         k = self.k_proj(x).view(b, t, self.n_kv, self.head_dim).transpose(1, 2)
         v = self.v_proj(x).view(b, t, self.n_kv, self.head_dim).transpose(1, 2)
         q = q * cos + _rotate_half(q) * sin
         k = k * cos + _rotate_half(k) * sin
+        causal = True
+        if cache is not None:  # greedy decoding: keys and values of the earlier positions
+            if cache:
+                k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)
+                causal = t > 1
+            cache[:] = [k, v]
+        s = k.shape[2]
         if self.n_kv != self.n_heads:
             rep = self.n_heads // self.n_kv
-            k = k[:, :, None].expand(b, self.n_kv, rep, t, self.head_dim).reshape(
-                b, self.n_heads, t, self.head_dim)
-            v = v[:, :, None].expand(b, self.n_kv, rep, t, self.head_dim).reshape(
-                b, self.n_heads, t, self.head_dim)
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            k = k[:, :, None].expand(b, self.n_kv, rep, s, self.head_dim).reshape(
+                b, self.n_heads, s, self.head_dim)
+            v = v[:, :, None].expand(b, self.n_kv, rep, s, self.head_dim).reshape(
+                b, self.n_heads, s, self.head_dim)
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
         return self.o_proj(out.transpose(1, 2).reshape(b, t, -1))
 
 
@@ -93,8 +102,9 @@ class DecoderLayer(nn.Module):
         self.post_attention_layernorm = RMSNorm(c.hidden_size, c.rms_norm_eps)
         self.mlp = MLP(c)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin)
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+                cache: list | None = None) -> torch.Tensor:
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, cache)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -105,12 +115,19 @@ class LlamaModel(nn.Module):
         self.layers = nn.ModuleList(DecoderLayer(c) for _ in range(c.num_hidden_layers))
         self.norm = RMSNorm(c.hidden_size, c.rms_norm_eps)
         self.rotary = Rotary(c.head_dim, c.rope_theta)
+        self.activation_checkpointing = False
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, caches: list[list] | None = None) -> torch.Tensor:
         x = self.embed_tokens(ids)
-        cos, sin = self.rotary(ids.shape[1], x.dtype)
-        for layer in self.layers:
-            x = layer(x, cos, sin)
+        start = caches[0][0].shape[2] if caches and caches[0] else 0
+        cos, sin = self.rotary(start + ids.shape[1], x.dtype)
+        cos, sin = cos[start:], sin[start:]
+        recompute = self.activation_checkpointing and self.training and caches is None
+        for i, layer in enumerate(self.layers):
+            if recompute:
+                x = checkpoint(layer, x, cos, sin, use_reentrant=False)
+            else:
+                x = layer(x, cos, sin, None if caches is None else caches[i])
         return self.norm(x)
 
 
@@ -125,6 +142,25 @@ class LlamaForCausalLM(nn.Module):
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return self.lm_head(self.model(ids))
+
+    def set_activation_checkpointing(self, enabled: bool) -> None:
+        """Recompute each decoder layer's activations in the backward pass (less memory, about
+        a third more compute; the same gradients)."""
+        self.model.activation_checkpointing = bool(enabled)
+
+    @torch.no_grad()
+    def greedy(self, prompt: torch.Tensor, steps: int) -> torch.Tensor:
+        """The ``steps`` greedy (argmax) tokens after ``prompt`` [batch, k], with a key/value
+        cache: [batch, steps]."""
+        caches: list[list] = [[] for _ in self.model.layers]
+        logits = self.lm_head(self.model(prompt, caches))[:, -1]
+        out = []
+        for i in range(steps):
+            nxt = logits.float().argmax(-1, keepdim=True)
+            out.append(nxt)
+            if i + 1 < steps:
+                logits = self.lm_head(self.model(nxt, caches))[:, -1]
+        return torch.cat(out, dim=1)
 
 
 def build_model(c: ModelConfig, *, seed: int) -> LlamaForCausalLM:

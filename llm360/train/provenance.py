@@ -60,16 +60,27 @@ def _hardware() -> str:
 
 
 def collect_provenance() -> dict:
+    """The provenance record; on a CUDA machine ``environment.accelerator`` adds the GPU
+    models and memory, the driver, CUDA, cuDNN and NCCL versions."""
     packages = {}
     for name in PACKAGES:
         try:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
+    env = {"python": platform.python_version(),
+           "platform": f"{platform.system().lower()}-{platform.machine()}",
+           "hardware": _hardware()}
+    try:
+        from llm360.train.device import accelerator_info
+
+        accel = accelerator_info()
+    except ImportError:
+        accel = None
+    if accel is not None:
+        env["accelerator"] = accel
     return {"schema_version": "llm360.provenance/v1", "code": _code(), "packages": packages,
-            "environment": {"python": platform.python_version(),
-                            "platform": f"{platform.system().lower()}-{platform.machine()}",
-                            "hardware": _hardware()}}
+            "environment": env}
 
 
 def starter_metadata(run_dir: Path, *, preset: str, data_config: dict) -> dict:

@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-__all__ = ["Backend", "adamw_param_groups"]
+__all__ = ["Backend", "adamw_param_groups", "split_batch", "micro_batches", "lm_loss"]
 
 
 class Backend(Protocol):
@@ -40,10 +40,18 @@ def adamw_param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict
             {"params": rest, "weight_decay": 0.0}]
 
 
-def split_batch(batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inputs and next-token targets of a [rows, seq_len] int32 batch."""
+def split_batch(batch: np.ndarray, device: torch.device | str = "cpu"
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and next-token targets of a [rows, seq_len] int32 batch, on ``device``."""
     ids = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.int64))
+    if torch.device(device).type != "cpu":
+        ids = ids.pin_memory().to(device, non_blocking=True)
     return ids[:, :-1], ids[:, 1:]
+
+
+def micro_batches(batch: np.ndarray, rows: int) -> list[np.ndarray]:
+    """``batch`` cut into consecutive micro-batches of ``rows`` rows (the data order kept)."""
+    return [batch[i:i + rows] for i in range(0, len(batch), rows)]
 
 
 def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -13,24 +13,53 @@ import sys
 import numpy as np
 import torch
 
-from llm360.errors import TrainingError
-from llm360.train.backends import adamw_param_groups, lm_loss, split_batch
+from llm360.errors import InputError, TrainingError
+from llm360.train.backends import adamw_param_groups, lm_loss, micro_batches, split_batch
 from llm360.train.config import TrainConfig
+from llm360.train.device import attention_context
 
-__all__ = ["init_distributed", "DeepSpeedBackend", "engine_config"]
+__all__ = ["init_distributed", "DeepSpeedBackend", "engine_config", "check_version", "SUPPORTED"]
+
+
+#: the DeepSpeed releases whose ZeRO 1/2 internals (the fp32 partitions and the lazy linking of
+#: Adam moments used to move state in and out) and ``torch_autocast`` this backend was checked
+#: against; setup.cfg declares the same range
+SUPPORTED = ((0, 17, 2), (0, 20, 0))
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split("+")[0].split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit()) or "0"
+        parts.append(int(digits))
+    return tuple(parts + [0] * (3 - len(parts)))
+
+
+def check_version(version: str) -> None:
+    """Refuse a DeepSpeed release outside the supported range, clearly (exit 2)."""
+    low, high = SUPPORTED
+    if not low <= _version_tuple(version) < high:
+        raise InputError(f"deepspeed {version} is not supported by the deepspeed backend "
+                         f"(supported: >={'.'.join(map(str, low))},<"
+                         f"{'.'.join(map(str, high))})",
+                         hint="pip install 'deepspeed>=0.17.2,<0.20' (CI and the demo use "
+                              "0.19.8)")
 
 
 def _import_deepspeed():
     try:
         import deepspeed
     except ImportError as exc:
-        raise TrainingError("the deepspeed backend needs the deepspeed package",
-                            hint="pip install 'llm360[train]'") from exc
+        raise InputError("the deepspeed backend needs the deepspeed package",
+                         hint="pip install 'llm360[train]'") from exc
+    check_version(deepspeed.__version__)
     return deepspeed
 
 
-def init_distributed(*, skip_shm_op: bool = False) -> tuple[int, int]:
-    """Join (or start) the process group; (rank, world size).
+def init_distributed(*, skip_shm_op: bool = False, device: torch.device | None = None
+                     ) -> tuple[int, int]:
+    """Join (or start) the process group; (rank, world size). NCCL on CUDA, gloo (or oneCCL)
+    on the CPU, as DeepSpeed's accelerator says.
 
     ``skip_shm_op`` avoids DeepSpeed's one-off C++ build of its CPU shared-memory collective
     (35-60 s); gloo's collectives are used instead.
@@ -39,6 +68,10 @@ def init_distributed(*, skip_shm_op: bool = False) -> tuple[int, int]:
     import torch.distributed as dist
     from deepspeed.accelerator import get_accelerator
 
+    accel = get_accelerator().device_name()
+    if device is not None and device.type != accel:
+        raise InputError(f"--device {device.type}, but DeepSpeed's accelerator is {accel}",
+                         hint=f"set DS_ACCELERATOR={device.type} or pick --device {accel}")
     if skip_shm_op:
         sys.modules["deepspeed.comm.torch"].build_shm_op = lambda: None
     if not dist.is_initialized():
@@ -69,8 +102,8 @@ def engine_config(user: dict, cfg: TrainConfig) -> dict:
         raise TrainingError(f"DeepSpeed ZeRO stage {stage} is not supported; use 1 or 2")
     out["zero_optimization"] = {**out.get("zero_optimization", {}), "stage": stage}
     out["train_batch_size"] = cfg.batch_size
-    out["train_micro_batch_size_per_gpu"] = cfg.batch_size // cfg.world_size
-    out["gradient_accumulation_steps"] = 1
+    out["train_micro_batch_size_per_gpu"] = cfg.micro_rows
+    out["gradient_accumulation_steps"] = cfg.accumulation_steps
     out["gradient_clipping"] = cfg.grad_clip
     out.setdefault("steps_per_print", 10**9)
     if cfg.precision == "bf16":
@@ -90,21 +123,36 @@ class DeepSpeedBackend:
                                 betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, foreach=False)
         self.engine, self.opt, _, _ = deepspeed.initialize(model=model, optimizer=opt,
                                                            config=engine_config(ds_config, cfg))
+        for attr in ("single_partition_of_fp32_groups", "_lazy_init_hp_params_optimizer_state",
+                     "update_lp_params"):
+            if not hasattr(self.opt, attr):
+                raise InputError(f"deepspeed {deepspeed.__version__}: the ZeRO optimizer has no "
+                                 f"{attr}; checkpoints cannot be exported or imported",
+                                 hint="use a DeepSpeed release in the supported range "
+                                      "(>=0.17.2,<0.20)")
         self.module = self.engine.module
-        self.micro = cfg.batch_size // self.world_size
+        self.device = self.engine.device
+        self.per_rank = cfg.batch_size // self.world_size
 
     def step(self, batch: np.ndarray, lr: float) -> tuple[float, float]:
-        x, y = split_batch(batch[self.rank * self.micro:(self.rank + 1) * self.micro])
+        """One optimizer step: this rank's slice of the global batch, in micro-batches that
+        DeepSpeed accumulates (it scales each loss by 1 / accumulation steps and steps the
+        optimizer at the boundary)."""
+        mine = batch[self.rank * self.per_rank:(self.rank + 1) * self.per_rank]
         for group in self.opt.param_groups:
             group["lr"] = lr
-        loss = lm_loss(self.engine(x), y)
-        self.engine.backward(loss)
-        self.engine.step()
-        mean = loss.detach().clone()
-        self.dist.all_reduce(mean)
+        total = torch.zeros((), device=self.device)
+        for part in micro_batches(mine, self.cfg.micro_rows):
+            x, y = split_batch(part, self.device)
+            with attention_context(self.cfg.deterministic, self.device):
+                loss = lm_loss(self.engine(x), y)
+            self.engine.backward(loss)
+            self.engine.step()
+            total += loss.detach() * (len(part) / len(mine))
+        self.dist.all_reduce(total)
         norm = self.engine.get_global_grad_norm()
         norm = float(norm.item() if torch.is_tensor(norm) else (norm or 0.0))
-        return float(mean.item()) / self.world_size, norm
+        return float(total.item()) / self.world_size, norm
 
     def _adam_step(self) -> torch.Tensor | None:
         flat = self.opt.single_partition_of_fp32_groups[0]
@@ -135,8 +183,8 @@ class DeepSpeedBackend:
 
         names = [n for n, _ in self.module.named_parameters()]
         if sorted(names) != sorted(model):
-            raise TrainingError("the checkpoint's weights do not fit the model (parameter names "
-                                "differ)")
+            raise InputError("the checkpoint's weights do not fit the model (parameter names "
+                             "differ)")
         zopt = self.opt
         steps = [optimizer[k] for k in optimizer if k.endswith(".step")]
         if steps:

@@ -31,12 +31,15 @@ def test_zero2_two_processes_save_and_one_process_resumes(prepared_run: Path,
          "--master_addr", "127.0.0.1", "--master_port", str(free_port()), "-m", "--",
          "llm360.cli.main", "train", "--run", str(run),
          "--backend", "deepspeed", "--deepspeed-config", str(ds_cfg), "--max-checkpoints", "2",
-         "--threads", "1", "--json"],
+         "--micro-batch-size", "2", "--threads", "1", "--json"],
         capture_output=True, text=True, env=env, timeout=300)
     assert two.returncode == 0, two.stderr[-4000:]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["ckpt_000", "ckpt_001"]
     st = json.loads((run / "checkpoints/ckpt_001/trainer_state.json").read_bytes())
     assert st["train_config"]["world_size"] == 2 and st["train_config"]["zero_stage"] == 2
+    # 8 rows a step: 4 a process, in micro-batches of 2 that DeepSpeed accumulates
+    assert st["train_config"]["micro_batch_size"] == 2
+    assert st["schedule"]["accumulation_steps"] == 2 and st["determinism"]["world_size"] == 2
     assert not list(run.rglob("*.pt")), "DeepSpeed's own checkpoints never go into RUN"
 
     torch_copy = tmp_path / "torch_resume"
@@ -50,6 +53,8 @@ def test_zero2_two_processes_save_and_one_process_resumes(prepared_run: Path,
     assert [c["name"] for c in out["checkpoints"]] == ["ckpt_002"] and not out["forked"]
     st2 = json.loads((run / "checkpoints/ckpt_002/trainer_state.json").read_bytes())
     assert st2["train_config"]["world_size"] == 1 and st2["parents"][0]["name"] == "ckpt_001"
+    assert st2["schedule"]["accumulation_steps"] == 4
+    assert any("world size 2" in n for n in out["notes"]), out["notes"]
     assert st2["metrics"]["train_loss"] < st["metrics"]["train_loss"]
     built = build_release(run, tmp_path / "release",
                           options=BuildOptions(created="2026-11-27T00:00:00Z"))

@@ -19,7 +19,8 @@ from llm360.registry.verify import verify_release
 from .conftest import llm360_cmd, subprocess_env
 
 CKPT_FILES = ["config.json", "generation_config.json", "model.safetensors",
-              "optimizer.safetensors", "rng.safetensors", "trainer_state.json"]
+              "optimizer.safetensors", "rng.safetensors", "special_tokens_map.json",
+              "tokenizer.json", "tokenizer_config.json", "trainer_state.json"]
 pytestmark = pytest.mark.slow
 
 
@@ -31,7 +32,8 @@ def _tree(run: Path) -> list[str]:
 def test_run_directory_has_every_file_and_the_loss_falls(trained_run) -> None:
     run, result = trained_run
     expected = {"llm360.yaml", "config/model.json", "config/train.json", "config/data.json",
-                "tokenizer/tokenizer.json", "data/index.json", "data/heldout.safetensors",
+                "tokenizer/tokenizer.json", "tokenizer/tokenizer_config.json",
+                "tokenizer/special_tokens_map.json", "data/index.json", "data/heldout.safetensors",
                 "logs/train.jsonl", "code/provenance.json"}
     expected |= {f"data/chunk_{k:03d}.safetensors" for k in range(3)}
     expected |= {f"checkpoints/ckpt_{k:03d}/{f}" for k in range(3) for f in CKPT_FILES}
@@ -44,9 +46,17 @@ def test_run_directory_has_every_file_and_the_loss_falls(trained_run) -> None:
         assert st["data_chunks"] == [k] and st["position"] == {"chunk": k + 1, "row": 0}
         ev = json.loads((run / f"evals/ckpt_{k:03d}.json").read_bytes())
         validate(ev, "eval", source="eval")
-        assert set(ev["metrics"]) == {"heldout_loss", "heldout_perplexity", "memorization",
+        assert set(ev["metrics"]) == {"heldout_loss", "heldout_perplexity",
+                                      "memorization_score", "memorization_exact_match",
                                       "next_token_accuracy"}
+        assert ev["details"]["memorization"]["rows"] >= 64 * (k + 1) or \
+            ev["details"]["memorization"]["rows"] == sum(
+                min(64, c["sequences"]) for c in json.loads(
+                    (run / "data/index.json").read_bytes())["chunks"][:k + 1])
         assert ev["step"] == st["step"]
+        assert st["determinism"]["deterministic"] is False
+        assert st["determinism"]["device"] == "cpu" and st["determinism"]["world_size"] == 1
+        assert st["train_config"]["micro_batch_size"] == 0
     assert states[0]["parents"] == []
     for parent, child in zip(states, states[1:]):
         assert child["step"] > parent["step"] and child["tokens_seen"] > parent["tokens_seen"]
@@ -139,3 +149,90 @@ def test_trained_checkpoint_loads_in_transformers(trained_run) -> None:
     ids = torch.randint(0, 512, (2, 64), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         assert (hf(ids).logits - ours.eval()(ids)).abs().max().item() < 1e-5
+
+
+def test_a_checkpoint_folder_generates_text_with_pipeline(trained_run) -> None:
+    transformers = pytest.importorskip("transformers")
+    folder = trained_run[0] / "checkpoints/ckpt_001"
+    tok = transformers.AutoTokenizer.from_pretrained(folder)
+    assert tok.bos_token == tok.eos_token == "<|endoftext|>" and tok.eos_token_id == 0
+    assert tok.pad_token is not None
+    generate = transformers.pipeline("text-generation", model=str(folder))
+    out = generate("def main(", max_new_tokens=8, do_sample=False)
+    assert out[0]["generated_text"].startswith("def main(")
+    assert len(out[0]["generated_text"]) > len("def main(")
+
+
+def test_killed_between_rename_and_records_the_next_train_finishes_them(
+        trained_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from llm360.train import TrainOptions, records, train
+
+    run, _ = trained_run
+    copy = tmp_path / "killed"
+    shutil.copytree(run, copy)
+    shutil.rmtree(copy / "checkpoints/ckpt_002")
+    (copy / "evals/ckpt_002.json").unlink()
+    log = copy / "logs/train.jsonl"
+    step1 = json.loads((copy / "checkpoints/ckpt_001/trainer_state.json").read_bytes())["step"]
+    log.write_bytes(b"".join(line + b"\n" for line in log.read_bytes().splitlines()
+                             if json.loads(line)["step"] <= step1))
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed after the rename")
+
+    monkeypatch.setattr(records, "apply_pending", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(copy, TrainOptions(resume_from=copy / "checkpoints/ckpt_001"))
+    monkeypatch.undo()
+    assert (copy / "checkpoints/ckpt_002").is_dir()
+    assert not (copy / "evals/ckpt_002.json").exists()
+    assert (copy / records.PENDING / "ckpt_002.json").is_file()
+    # any later `train` on the run finishes the records first (here: nothing left to train)
+    out = subprocess.run([*llm360_cmd(), "train", "--run", str(copy), "--resume-from",
+                          str(copy / "checkpoints/ckpt_002")], capture_output=True, text=True,
+                         env=subprocess_env(tmp_path), timeout=300)
+    assert out.returncode == 2 and "nothing left to train" in out.stderr
+    assert "wrote the eval and log lines of ckpt_002" in out.stderr
+    assert (copy / "evals/ckpt_002.json").read_bytes() == (run / "evals/ckpt_002.json").read_bytes()
+    steps = [json.loads(x)["step"] for x in log.read_text().splitlines()]
+    assert steps == [json.loads(x)["step"] for x in (run / "logs/train.jsonl").read_text()
+                     .splitlines()]
+    assert not any((copy / records.PENDING).iterdir())
+
+
+def test_sharded_run_builds_verifies_and_resumes(prepared_run, tmp_path: Path) -> None:
+    from llm360.train import TrainOptions, train
+
+    from .conftest import copy_data_only
+
+    run = copy_data_only(prepared_run, tmp_path / "sharded")
+    train(run, TrainOptions(max_shard_bytes=1_000_000, max_checkpoints=2, micro_batch_size=4))
+    folder = run / "checkpoints/ckpt_001"
+    names = sorted(p.name for p in folder.iterdir())
+    shards = [n for n in names if n.startswith("model-")]
+    assert "model.safetensors.index.json" in names and len(shards) >= 3
+    assert shards[0] == f"model-00001-of-{len(shards):05d}.safetensors"
+    assert "optimizer.safetensors.index.json" in names
+    st = json.loads((folder / "trainer_state.json").read_bytes())
+    assert st["train_config"]["max_shard_bytes"] == 1_000_000
+    assert st["schedule"]["accumulation_steps"] == 2
+    built = build_release(run, tmp_path / "release",
+                          options=BuildOptions(created="2026-11-27T00:00:00Z"))
+    kinds = {a.path.rsplit("/", 1)[1]: a.kind for a in built.manifest.artifacts
+             if a.path.startswith("checkpoints/ckpt_001/")}
+    assert {kinds[n] for n in shards} == {"weights"}
+    assert kinds["optimizer.safetensors.index.json"] == "optimizer"
+    assert kinds["tokenizer_config.json"] == "tokenizer"
+    from llm360.train.checkpoint import load_checkpoint
+
+    assert built.manifest.model.parameters == sum(
+        t.numel() for t in load_checkpoint(folder).model.values())
+    ckpt = next(c for c in built.manifest.checkpoints if c.name == "ckpt_001")
+    assert sorted(f.rsplit("/", 1)[1] for f in ckpt.files) == names
+    assert ckpt.root_digest == root_digest((p.name, sha256_file(p)[1]) for p in folder.iterdir())
+    assert verify_release(built.manifest_path, run,
+                          policy=TrustPolicy(allow_unsigned=True)).problems == ()
+    res = train(run, TrainOptions(resume_from=folder))
+    assert [c["name"] for c in res.checkpoints] == ["ckpt_002"] and not res.forked

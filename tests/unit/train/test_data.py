@@ -35,12 +35,38 @@ def test_same_corpus_and_seed_give_the_same_bytes(tmp_path: Path) -> None:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
 
 
+def _corpus(tmp_path: Path) -> Path:
+    src = tmp_path / "corpus.jsonl"
+    src.write_text("\n".join(json.dumps({"text": f"def f{i}(x):\n    return x * {i} + {i % 7}\n"
+                                                 * 12}) for i in range(80)))
+    return src
+
+
 def test_another_seed_gives_another_order(tmp_path: Path) -> None:
-    a = _prepare(tmp_path / "a")
-    b = _prepare(tmp_path / "b", seed=99)
+    src = _corpus(tmp_path)
+    a = prepare_data(tmp_path / "a", corpus=[src], chunks=2, seq_len=64, vocab_size=300)
+    b = prepare_data(tmp_path / "b", corpus=[src], chunks=2, seq_len=64, vocab_size=300,
+                     seed=99)
     assert a.chunk_sha256 != b.chunk_sha256
     assert (tmp_path / "a/tokenizer/tokenizer.json").read_bytes() == \
         (tmp_path / "b/tokenizer/tokenizer.json").read_bytes()
+
+
+def test_default_corpus_samples_the_whole_library_with_the_seed() -> None:
+    from llm360.train.data import default_corpus
+
+    docs, source = default_corpus(200_000, seed=1234)
+    again, _ = default_corpus(200_000, seed=1234)
+    other, other_source = default_corpus(200_000, seed=7)
+    names = [d.id.split(":", 1)[1] for d in docs]
+    assert names == [d.id.split(":", 1)[1] for d in again]
+    assert names != [d.id.split(":", 1)[1] for d in other]
+    assert source["seed"] == 1234 and other_source["seed"] == 7
+    assert source["library_files"] > 200 and source["bytes"] <= 200_000
+    assert names != sorted(names), "files come in seeded order, not alphabetically"
+    folders = {n.split("/")[0] for n in names if "/" in n}
+    assert len(folders) >= 3, f"files from packages across the library, got {folders}"
+    assert not any("site-packages" in n for n in names)
 
 
 def test_index_matches_the_chunk_files(tmp_path: Path) -> None:
