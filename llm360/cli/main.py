@@ -8,8 +8,11 @@ from llm360 import __version__
 from llm360.cli.audit_cmd import audit
 from llm360.cli.card_cmd import card
 from llm360.cli.data_cmd import data
+from llm360.cli.diff_cmd import diff
 from llm360.cli.keygen_cmd import keygen
 from llm360.cli.lineage_cmd import lineage
+from llm360.cli.pull_cmd import pull
+from llm360.cli.push_cmd import push
 from llm360.cli.release_cmd import release
 from llm360.cli.trace_cmd import trace
 from llm360.cli.train_cmd import train
@@ -40,6 +43,9 @@ cli.add_command(train)
 cli.add_command(audit)
 cli.add_command(lineage)
 cli.add_command(trace)
+cli.add_command(push)
+cli.add_command(pull)
+cli.add_command(diff)
 
 
 def main() -> None:

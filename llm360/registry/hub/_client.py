@@ -47,7 +47,10 @@ def hub_error(exc: BaseException, what: str) -> HubError:
         return err
     if isinstance(exc, HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else None
-        url = str(exc.request.url) if getattr(exc, "request", None) is not None else None
+        try:
+            url = str(exc.response.request.url)
+        except (AttributeError, RuntimeError):  # httpx raises when no request is attached
+            url = None
         server = (exc.server_message or "").strip().splitlines()
         detail = f" ({server[0]})" if server else ""
         msg = f"{what}: HTTP {status}{detail}"
@@ -146,24 +149,27 @@ class HubClient:
 
     def read_bytes(self, repo_id: str, repo_type: str, revision: str, path: str,
                    *, limit: int = SMALL_FILE_LIMIT) -> bytes | None:
-        """A small file's bytes, or None if it is not there (404)."""
+        """A small file's bytes, or None if the revision has no such file (a missing
+        repository or revision is a ``HubNotFoundError``)."""
         from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
         url = self.url(repo_id, repo_type, revision, path)
 
-        def get() -> bytes:
+        def get() -> bytes | None:
+            from huggingface_hub.errors import RemoteEntryNotFoundError
+
             resp = get_session().get(url, headers=build_hf_headers(token=self.token),
                                      follow_redirects=True)
-            hf_raise_for_status(resp)
+            try:
+                hf_raise_for_status(resp)
+            except RemoteEntryNotFoundError:
+                return None
             if len(resp.content) > limit:
                 raise HubError(f"{repo_id}@{revision}/{path}: {len(resp.content)} bytes, more "
                                f"than the {limit} expected of a small file")
             return resp.content
 
-        try:
-            return self.call(f"download {repo_id}@{revision}/{path}", get)
-        except HubNotFoundError:
-            return None
+        return self.call(f"download {repo_id}@{revision}/{path}", get)
 
     def download(self, repo_id: str, repo_type: str, revision: str, path: str, dest: Path,
                  *, progress: Callable[[int], None] | None = None) -> tuple[int, str]:

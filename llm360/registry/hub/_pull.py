@@ -114,6 +114,10 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
         os.chmod(part, 0o644)
         os.replace(part, dest)
     write_atomic(out / ".llm360" / "pulled-manifest.json", raw)
+    try:
+        tmp_dir.rmdir()
+    except OSError:
+        pass
     return PullResult(run=out, checkpoint=ckpt.name, step=ckpt.step,
                       tokens_seen=ckpt.tokens_seen, files=len(wanted),
                       downloaded_files=len(todo), downloaded_bytes=got_bytes,
