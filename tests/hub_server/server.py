@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 LFS_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".npy")
 LFS_MIN_SIZE = 10 * 1024 * 1024
+DROP, DROP_AFTER = 0, -1
 GITATTRIBUTES = b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n"
 
 
@@ -84,6 +85,8 @@ class HubTestServer:
         self.fail_requests: dict[int, int] = {}  # request number -> HTTP status to answer
         self.log: list[Logged] = []
         self.requests = 0
+        #: called as on_request(method, path) before a request is served (tests race with it)
+        self.on_request = None
         self.lock = threading.RLock()
         self._port = port
         self._httpd: ThreadingHTTPServer | None = None
@@ -110,7 +113,9 @@ class HubTestServer:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     def fail_nth(self, n: int, status: int = 500) -> None:
-        """Answer the ``n``-th request from now (1 = the next) with ``status``."""
+        """Fail the ``n``-th request from now (1 = the next): answer HTTP ``status``, or with
+        ``DROP`` close the connection unanswered (a crash), or with ``DROP_AFTER`` do the
+        work and then close it unanswered (the answer lost on the way)."""
         with self.lock:
             self.fail_requests[self.requests + n] = status
 
@@ -195,12 +200,17 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         hub = self.hub
+        if hub.on_request is not None:
+            hub.on_request(method, self.path)
         with hub.lock:
             hub.requests += 1
             fail = hub.fail_requests.pop(hub.requests, None)
         status, headers, out = 500, {}, b""
+        if fail == DROP:
+            self.close_connection = True
+            return
         try:
-            if fail is not None:
+            if fail is not None and fail != DROP_AFTER:
                 raise HttpError(fail, f"injected failure of request {hub.requests}")
             if hub.token and self.headers.get("Authorization") != f"Bearer {hub.token}":
                 raise HttpError(401, "Invalid credentials in Authorization header")
@@ -213,6 +223,9 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["X-Error-Message"] = exc.message
         except Exception as exc:  # a bug of the test server: say so loudly
             status, out = 500, json.dumps({"error": f"test server bug: {exc!r}"}).encode()
+        if fail == DROP_AFTER:
+            self.close_connection = True
+            return
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)

@@ -193,9 +193,9 @@ def _push_branch(client: HubClient, repo: str, kind: str, branch: str,
             start = _root_commit(client, repo, kind, roots)
             client.call(f"create branch {branch} of {repo}", client.api.create_branch, repo,
                         branch=branch, revision=start, repo_type=kind, exist_ok=True)
-            branches[branch] = client.refs(repo, kind)[0][branch]
-            remote = client.tree(repo, kind, branch)
-            todo = {hub: f for hub, f in files.items() if not _same(f, remote.get(hub))}
+            # the branch starts at the root commit; had someone else created it meanwhile,
+            # the commit below fails on parent_commit instead of overwriting theirs
+            branches[branch] = start
         ops = [CommitOperationAdd(path_in_repo=hub, path_or_fileobj=str(f.file))
                for hub, f in sorted(todo.items())]
         for op, (hub, f) in zip(ops, sorted(todo.items())):
