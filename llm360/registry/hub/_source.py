@@ -146,21 +146,29 @@ class HubSource:
                 if data is None:
                     return key, None
                 self._count(len(data))
-                if (kind, branch) == (MODEL, MAIN):
-                    with self._lock:
-                        self._small[(MODEL, self.revision, hub)] = data
+                small[key] = data
                 return key, hashlib.sha256(data).hexdigest()
             size, sha = self.client.download(self._repo(kind), kind, self._rev(kind, branch),
                                              hub, os.devnull, progress=self._count)
             return key, sha
 
+        small: dict[str, bytes] = {}
+        got: dict[str, str | None] = {}
+        if not self.download:  # files read before (manifest, bundle, signatures): no GET
+            for data in list(self._small.values()):
+                oid = _git_oid(data)
+                if oid in fetch:
+                    small[oid], got[oid] = data, hashlib.sha256(data).hexdigest()
+                    del fetch[oid]
         with ThreadPoolExecutor(self.workers) as pool:
-            got = dict(pool.map(one, fetch.items()))
+            got.update(pool.map(one, fetch.items()))
         for kind, branch, hub, remote in jobs:
             if (kind, branch, hub) in out:
                 continue
             key = remote.git_oid if not self.download else f"{kind}:{branch}:{hub}"
             out[(kind, branch, hub)] = got.get(key)
+            if (kind, branch) == (MODEL, MAIN) and key in small:  # read_bytes needs no GET
+                self._small[(MODEL, self.revision, hub)] = small[key]
             if progress is not None and not (remote.sha256 is not None and not self.download):
                 progress(remote.size)
         return out
@@ -170,3 +178,5 @@ class HubSource:
             self.bytes_downloaded += n
 
 
+def _git_oid(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
