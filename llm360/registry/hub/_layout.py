@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from posixpath import basename
 
-from llm360.registry.models import Manifest
+from llm360.registry.models import Checkpoint, Manifest
 
 __all__ = ["MODEL", "DATASET", "MAIN", "LOCAL_ONLY", "layout", "final_checkpoint",
            "branch_order"]
@@ -37,14 +37,13 @@ def final_checkpoint(manifest: Manifest) -> str | None:
     return manifest.checkpoints[-1].name if manifest.checkpoints else None
 
 
-def _checkpoint_files(manifest: Manifest, name: str, release_files: Collection[str],
+def _checkpoint_files(ckpt: Checkpoint, tokenizer: list[str], release_files: Collection[str],
                       card: str | None) -> dict[str, str]:
-    ckpt = manifest.checkpoint(name)
+    name = ckpt.name
     prefix = f"checkpoints/{name}/"
     out = {p[len(prefix):]: p for p in ckpt.files}
-    for art in manifest.artifacts:  # tokenizer files, unless the checkpoint holds its own
-        if art.path.startswith("tokenizer/") and art.path.count("/") == 1:
-            out.setdefault(basename(art.path), art.path)
+    for path in tokenizer:  # the run's tokenizer files, unless the checkpoint holds its own
+        out.setdefault(basename(path), path)
     if card is not None and card in release_files:
         out["README.md"] = card
     sig = f"signatures/{name}/model.sig"
@@ -58,14 +57,16 @@ def layout(manifest: Manifest, release_files: Collection[str] = ()
     """``{(repo, branch): {hub_path: release_path}}`` for the manifest's artifacts and the
     release files in ``release_files`` (paths relative to the release folder)."""
     release_files = set(release_files) - LOCAL_ONLY
+    tokenizer = [a.path for a in manifest.artifacts
+                 if a.path.startswith("tokenizer/") and a.path.count("/") == 1]
     out: dict[tuple[str, str], dict[str, str]] = {}
     for ckpt in manifest.checkpoints:
-        out[(MODEL, ckpt.name)] = _checkpoint_files(manifest, ckpt.name, release_files,
+        out[(MODEL, ckpt.name)] = _checkpoint_files(ckpt, tokenizer, release_files,
                                                     f"cards/{ckpt.name}.md")
     main: dict[str, str] = {}
-    final = final_checkpoint(manifest)
-    if final is not None:
-        main.update(_checkpoint_files(manifest, final, release_files, "README.md"))
+    if manifest.checkpoints:
+        main.update(_checkpoint_files(manifest.checkpoints[-1], tokenizer, release_files,
+                                      "README.md"))
     for rel in sorted(release_files):
         main[rel] = rel
     data: dict[str, str] = {}

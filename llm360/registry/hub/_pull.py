@@ -75,17 +75,18 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
         raise InputError(f"--checkpoint {checkpoint}: not in the release (it has {names}"
                          f"{', ...' if len(manifest.checkpoints) > 6 else ''})")
     plan = layout(manifest)
+    by_path = {a.path: a for a in manifest.artifacts}
     wanted: list[tuple[str, str, str, Artifact]] = []  # (repo kind, branch, hub path, artifact)
     for hub, rel in plan[(MODEL, ckpt.name)].items():
         if rel in ckpt.files:
-            wanted.append((MODEL, ckpt.name, hub, manifest.artifact(rel)))
+            wanted.append((MODEL, ckpt.name, hub, by_path[rel]))
     for hub, rel in plan[(MODEL, MAIN)].items():
-        art = manifest.artifact(rel)
+        art = by_path.get(rel)
         if art is not None and hub == rel and rel.startswith(_RUN_RECORDS):
             wanted.append((MODEL, MAIN, hub, art))
     if data:
         for hub, rel in plan.get((DATASET, MAIN), {}).items():
-            art = manifest.artifact(rel)
+            art = by_path.get(rel)
             if art is not None and rel.startswith("data/"):
                 wanted.append((DATASET, MAIN, hub, art))
     out = Path(out)

@@ -59,16 +59,22 @@ class HubSource:
             self._small[key] = data
         return self._small[key]
 
+    def prefetch(self, paths: Collection[str]) -> None:
+        """Read several small release files at once (in parallel) into the cache."""
+        todo = [p for p in paths if (MODEL, self.revision, p) not in self._small]
+        with ThreadPoolExecutor(self.workers) as pool:
+            list(pool.map(self.read_bytes, todo))
+
     def release_files(self, manifest: Manifest) -> list[str]:
-        """The release files this release should have (plots as main lists them)."""
-        out = set(RELEASE_FILE_NAMES) - {"DATA_CARD.md", ".llm360-release.json"}
-        for ckpt in manifest.checkpoints:
-            out.add(f"cards/{ckpt.name}.md")
+        """The release files this release should have: manifest and bundle; the cards when
+        main has any card; a signature per checkpoint when the release is signed; plots, data
+        card and marker as main lists them. (The signed statement will list them instead.)"""
         main = self.client.tree(self.repo, MODEL, self.revision)
-        signed = "manifest.sigstore.json" in main
-        for ckpt in manifest.checkpoints:
-            if signed:
-                out.add(f"signatures/{ckpt.name}/model.sig")
+        out = {"manifest.json", "manifest.sigstore.json"}
+        if any(p.startswith("cards/") for p in main) or "README.md" in main:
+            out |= {"README.md"} | {f"cards/{c.name}.md" for c in manifest.checkpoints}
+        if "manifest.sigstore.json" in main:
+            out |= {f"signatures/{c.name}/model.sig" for c in manifest.checkpoints}
         out |= {p for p in main if (p.startswith("plots/") and p.endswith(".png"))
                 or p in ("DATA_CARD.md", ".llm360-release.json")}
         return sorted(out)

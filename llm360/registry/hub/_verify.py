@@ -43,7 +43,9 @@ def verify_hub(client: HubClient, repo: str, *, revision: str = MAIN,
     problems += lineage.check(manifest)
     expected = [a.path for a in manifest.artifacts] + source.release_files(manifest)
     located = source.locate(expected, manifest=manifest, progress=progress)
-    own = {p: source.read_bytes(p) for p in expected if manifest.artifact(p) is None}
+    artifacts = {a.path for a in manifest.artifacts}
+    source.prefetch([p for p in expected if p not in artifacts])
+    own = {p: source.read_bytes(p) for p in expected if p not in artifacts}
     canonical = {p: (len(b), hashlib.sha256(b).hexdigest()) for p, b in own.items()
                  if b is not None}
     problems += compare_located(manifest, located, canonical)
@@ -84,6 +86,8 @@ def signed_manifest(source: HubSource, **policy):
             notes.append("nothing else was checked: the signature link is broken")
             return raw, None, sig, list(sig.problems), notes
         manifest = manifest_from_bytes(raw, source=f"{source.description}/manifest.json")
+        if bundle is not None:
+            source.prefetch([f"signatures/{c.name}/model.sig" for c in manifest.checkpoints])
         for ckpt in manifest.checkpoints:
             rel = f"signatures/{ckpt.name}/model.sig"
             data = source.read_bytes(rel) if bundle is not None else None
@@ -100,10 +104,11 @@ def compare_located(manifest: Manifest, located: list[Located],
     """Missing, extra and changed places; a weight file that equals another checkpoint's
     weights is named as such. ``release_files``: path -> (size, sha256) of the canonical copy
     of each release file that is not an artifact."""
+    by_path = {a.path: a for a in manifest.artifacts}
     weights = {}
     for ckpt in manifest.checkpoints:
         for p in ckpt.files:
-            art = manifest.artifact(p)
+            art = by_path.get(p)
             if art is not None and art.kind == "weights":
                 weights.setdefault(art.sha256, ckpt.name)
     chunks = {c.sha256: c.path for c in manifest.data.chunks}
@@ -113,7 +118,7 @@ def compare_located(manifest: Manifest, located: list[Located],
             problems.append(Problem(code="extra", path=loc.where, message=(
                 f"{loc.where}: not part of the release")))
             continue
-        art = manifest.artifact(loc.path)
+        art = by_path.get(loc.path)
         want = (art.size, art.sha256) if art is not None else release_files.get(loc.path)
         if loc.size is None:
             problems.append(Problem(code="missing", path=loc.path, message=(
