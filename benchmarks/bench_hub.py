@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import shutil
 import sys
 import tempfile
@@ -34,21 +33,16 @@ def _load(name: str, path: Path):
 
 
 def _release(run: Path, out: Path, key: Path, cards: bool) -> Path:
-    from llm360.registry.build import build_release
-    from llm360.registry.signing import signing_step
+    from llm360.registry.build import BuildOptions, build_release
+    from llm360.registry.signing import make_signer
 
-    steps = [signing_step("key", key_path=key)]
+    steps = []
     if cards:
         from llm360.registry.cards import cards_step
 
         steps.append(cards_step())
-    result = build_release(run, out, created=CREATED, extra_steps=tuple(steps))
-    for art in result.manifest.artifacts:  # the self-contained layout (hard links)
-        dest = out / art.path
-        if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.link(run / art.path, dest)
-    (out / ".llm360-source.json").unlink(missing_ok=True)
+    build_release(run, out, options=BuildOptions(created=CREATED),
+                  signer=make_signer("key", key_path=key), steps=steps)
     return out
 
 
@@ -65,8 +59,7 @@ def _seed(server, release: Path, repo: str) -> None:
     manifest = manifest_from_bytes((release / "manifest.json").read_bytes())
     artifacts = {a.path for a in manifest.artifacts}
     own = [p.relative_to(release).as_posix() for p in release.rglob("*")
-           if p.is_file() and p.relative_to(release).as_posix() not in artifacts
-           and not p.name.startswith(".")]
+           if p.is_file() and p.relative_to(release).as_posix() not in artifacts]
     srv = sys.modules["bench_hub_server"]
     for (kind, branch), files in layout(manifest, own).items():
         rid = repo if kind == MODEL else f"{repo}-data"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-__all__ = ["hub_options", "trust_options", "client_from", "policy_from", "truthy"]
+__all__ = ["hub_options", "trust_options", "client_from", "policy_from", "truthy",
+           "verify_hub_command"]
 
 
 def truthy(value: str | None) -> bool:
@@ -41,15 +42,19 @@ def trust_options(fn):
                      help="Keyless: a ClientTrustConfig JSON (private Sigstore instance)."),
         click.option("--staging", is_flag=True, help="Keyless: Sigstore's staging instance."),
         click.option("--allow-unsigned", is_flag=True,
-                     help="Accept a manifest with no signature (the report says so)."),
+                     help="WEAKENS: accept a manifest with no signature (only without --key "
+                          "or --identity)."),
     ]):
         fn = opt(fn)
     return fn
 
 
-def policy_from(params: dict) -> dict:
-    return {k: params[k] for k in ("key", "identity", "issuer", "offline", "trust_config",
-                                   "staging", "allow_unsigned")}
+def policy_from(params: dict):
+    from llm360.registry.policy import TrustPolicy
+
+    return TrustPolicy(**{k: params[k] for k in ("key", "identity", "issuer", "offline",
+                                                 "trust_config", "staging",
+                                                 "allow_unsigned")})
 
 
 def client_from(endpoint: str | None, no_xet: bool, *, quiet: bool = False):
@@ -62,39 +67,24 @@ def client_from(endpoint: str | None, no_xet: bool, *, quiet: bool = False):
 
 
 def verify_hub_command(repo: str, *, revision: str, data_repo: str | None, download: bool,
-                       endpoint: str | None, no_xet: bool, as_json: bool, policy: dict) -> None:
+                       endpoint: str | None, no_xet: bool, as_json: bool, policy) -> None:
     """The body of ``llm360 verify --hub``."""
     from llm360.cli._render import echo_json, progress_bar, run_command
 
     def body() -> int:
+        from llm360.cli.verify_cmd import render_report
         from llm360.registry.hub import verify_hub
 
         client = client_from(endpoint, no_xet, quiet=True)
-        with progress_bar("verifying", enabled=not as_json) as (advance, _total):
-            report, source = verify_hub(client, repo, revision=revision, data_repo=data_repo,
-                                        download=download, progress=advance, **policy)
-        data = report.as_data()
-        data["endpoint"] = client.endpoint
-        data["bytes_downloaded"] = source.bytes_downloaded
+        with progress_bar("verifying", enabled=not as_json) as (advance, set_total):
+            report, source = verify_hub(client, repo, policy=policy, revision=revision,
+                                        data_repo=data_repo, download=download,
+                                        progress=advance, on_total=set_total)
         if as_json:
-            echo_json(data)
-            return 0 if report.ok else 1
-        for problem in report.problems:
-            click.echo(f"FAIL {problem.message}")
-        for note in report.notes:
-            click.echo(f"note: {note}")
-        sig = report.signature or {}
-        if sig.get("verified"):
-            who = (f"key {sig.get('key_fingerprint', '')[:16]}..." if sig.get("method") == "key"
-                   else f"{sig.get('identity')} ({sig.get('issuer')})")
-            click.echo(f"signature: {sig.get('method')}, signed by {who}; "
-                       f"{sig.get('checkpoints_verified', 0)} checkpoint signatures verified")
-        elif sig.get("unsigned"):
-            click.echo("signature: none (the manifest is unsigned)")
-        verdict = "VERIFIED" if report.ok else "FAILED"
-        click.echo(f"{verdict}: {report.files_checked} files, {report.bytes_checked} bytes "
-                   f"checked on {client.endpoint} ({report.root}); manifest sha256 "
-                   f"{report.manifest_sha256}")
+            echo_json({**report.as_data(), "endpoint": client.endpoint,
+                       "bytes_downloaded": source.bytes_downloaded})
+        else:
+            render_report(report)
         return 0 if report.ok else 1
 
     run_command(body)

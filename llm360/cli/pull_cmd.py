@@ -43,7 +43,7 @@ def pull(repo: str, checkpoint: str, out: Path, data: bool, data_repo: str | Non
         with progress_bar("downloading", enabled=not as_json) as (advance, set_total):
             result = pull_checkpoint(client, repo, checkpoint, out, data=data,
                                      data_repo=data_repo, revision=revision, progress=advance,
-                                     on_total=set_total, **policy_from(trust))
+                                     on_total=set_total, policy=policy_from(trust))
         if as_json:
             echo_json(result.as_data())
             return 0

@@ -59,23 +59,18 @@ def hub_client(hub_server):
 
 def make_release(run: Path, out: Path, private_key: Path, *, cards: bool = True,
                  created: str = CREATED) -> Path:
-    """A signed release of ``run`` at ``out`` holding every artifact of the run (the
-    self-contained layout), built with the real build, signing and cards steps."""
-    from llm360.registry.build import build_release
-    from llm360.registry.signing import signing_step
+    """A signed, self-contained release of ``run`` at ``out`` (the real build, signing and
+    cards steps, as ``llm360 release build --sign key`` makes it)."""
+    from llm360.registry.build import BuildOptions, build_release
+    from llm360.registry.signing import make_signer
 
-    steps = [signing_step("key", key_path=private_key)]
+    steps = []
     if cards:
         from llm360.registry.cards import cards_step
 
         steps.append(cards_step())
-    result = build_release(run, out, created=created, extra_steps=tuple(steps))
-    for art in result.manifest.artifacts:
-        dest = out / art.path
-        if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(run / art.path, dest)
-    (out / ".llm360-source.json").unlink(missing_ok=True)
+    build_release(run, out, options=BuildOptions(created=created),
+                  signer=make_signer("key", key_path=private_key), steps=steps)
     return out
 
 

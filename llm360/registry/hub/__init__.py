@@ -12,11 +12,11 @@ from llm360.registry.hub._push import (
     PUBLICATION_FILE, BranchResult, PushResult, git_blob_oid, push_release,
 )
 from llm360.registry.hub._source import HubSource
-from llm360.registry.hub._verify import compare_located, verify_hub
+from llm360.registry.hub._verify import signed_manifest, verify_hub
 
 __all__ = [
     "DATASET", "DEFAULT_ENDPOINT", "MAIN", "MODEL", "PUBLICATION_FILE", "BranchResult",
-    "HubClient", "HubSource", "PullResult", "PushResult", "RemoteFile", "compare_located",
+    "HubClient", "HubSource", "PullResult", "PushResult", "RemoteFile", "signed_manifest",
     "connect", "final_checkpoint", "git_blob_oid", "hub_error", "layout", "pull_checkpoint",
     "push_release", "verify_hub",
 ]

@@ -26,6 +26,7 @@ from llm360.registry.hub._layout import DATASET, MAIN, MODEL, layout
 from llm360.registry.hub._source import HubSource
 from llm360.registry.hub._verify import signed_manifest
 from llm360.registry.models import Artifact
+from llm360.registry.policy import TrustPolicy
 
 __all__ = ["PullResult", "pull_checkpoint"]
 
@@ -55,14 +56,14 @@ class PullResult:
 
 
 def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
-                    data: bool = False, data_repo: str | None = None, revision: str = MAIN,
+                    policy: TrustPolicy = TrustPolicy(), data: bool = False,
+                    data_repo: str | None = None, revision: str = MAIN,
                     progress: Callable[[int], None] | None = None,
-                    on_total: Callable[[int], None] | None = None,
-                    **policy) -> PullResult:
-    """See the module docstring. ``policy``: key / identity / issuer / offline /
-    trust_config / staging / allow_unsigned, as for ``verify``."""
+                    on_total: Callable[[int], None] | None = None) -> PullResult:
+    """See the module docstring; ``policy`` says whom the signature must name, as for
+    ``verify``."""
     source = HubSource(client, repo, revision=revision, data_repo=data_repo)
-    raw, manifest, sig, problems, _notes = signed_manifest(source, **policy)
+    raw, manifest, sig, problems = signed_manifest(source, policy)
     failing = [p for p in problems if p.code == "signature"]
     if manifest is None or failing:
         first = (failing or problems)[0]
@@ -122,7 +123,7 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
     return PullResult(run=out, checkpoint=ckpt.name, step=ckpt.step,
                       tokens_seen=ckpt.tokens_seen, files=len(wanted),
                       downloaded_files=len(todo), downloaded_bytes=got_bytes,
-                      manifest_sha256=hashlib.sha256(raw).hexdigest(), signature=sig.info)
+                      manifest_sha256=hashlib.sha256(raw).hexdigest(), signature=sig)
 
 
 def _not_in_place(out: Path, wanted):

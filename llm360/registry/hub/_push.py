@@ -16,15 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llm360.errors import HubError, InputError, VerificationError
-from llm360.registry._files import list_files, resolve_inside, write_atomic
+from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry.hub._client import HubClient, RemoteFile
 from llm360.registry.hub._layout import DATASET, MAIN, MODEL, branch_order, layout
 from llm360.registry.models import Manifest
+from llm360.registry.release_dir import (
+    INCOMPLETE_MARK, MANIFEST_FILE, PUBLICATION_FILE, RELEASE_FILES, read_release_files,
+)
 from llm360.registry.serialize import manifest_from_bytes
+from llm360.registry.signing import BUNDLE_FILE
 
 __all__ = ["PushResult", "BranchResult", "push_release", "PUBLICATION_FILE", "git_blob_oid"]
 
-PUBLICATION_FILE = "publication.json"
 _IGNORED_REMOTE = frozenset({".gitattributes"})
 
 
@@ -84,23 +87,41 @@ class _Local:
 
 
 def _load_release(release: Path) -> tuple[Manifest, bytes, list[str]]:
+    """The manifest, its bytes and the release's own files to publish (the manifest, bundle,
+    release-files.json and every file it lists); refuses what is not a complete release."""
     release = Path(release)
+    if (release / INCOMPLETE_MARK).exists():
+        raise InputError(f"{release}: an unfinished release (a build was interrupted)",
+                         hint="rerun llm360 release build")
     try:
-        raw = (release / "manifest.json").read_bytes()
-    except FileNotFoundError:
+        raw = (release / MANIFEST_FILE).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
         raise InputError(f"{release}: not a release folder (no manifest.json)",
                          hint="build one with `llm360 release build RUN --out RELEASE`") from None
-    manifest = manifest_from_bytes(raw, source=str(release / "manifest.json"))
-    listed = {a.path for a in manifest.artifacts}
-    missing = [p for p in sorted(listed) if not resolve_inside(release, p).is_file()]
+    manifest = manifest_from_bytes(raw, source=str(release / MANIFEST_FILE))
+    own = [MANIFEST_FILE]
+    rf_raw = (release / RELEASE_FILES).read_bytes() if (release / RELEASE_FILES).is_file() \
+        else None
+    if rf_raw is not None:
+        rf = read_release_files(rf_raw, source=str(release / RELEASE_FILES))
+        if rf.layout == "metadata-only":
+            raise InputError(f"{release}: a metadata-only release (its artifacts are in the "
+                             "run directory)", hint="push needs a full release: rebuild "
+                                                    "without --metadata-only")
+        if rf.manifest_sha256 != hashlib.sha256(raw).hexdigest():
+            raise InputError(f"{release / RELEASE_FILES}: belongs to another manifest",
+                             hint="rebuild the release")
+        own += [RELEASE_FILES] + [f.path for f in rf.files]
+    if (release / BUNDLE_FILE).is_file():
+        own.append(BUNDLE_FILE)
+    missing = [p for p in [a.path for a in manifest.artifacts] + own
+               if not resolve_inside(release, p).is_file()]
     if missing:
-        raise InputError(f"{release}: {len(missing)} artifacts of the manifest are not in the "
-                         f"release folder (first: {missing[0]})",
+        raise InputError(f"{release}: {len(missing)} files of the release are not in the "
+                         f"folder (first: {missing[0]})",
                          hint="push needs a self-contained release: `llm360 release build RUN "
-                              "--out RELEASE` copies every artifact into it")
-    own = [p for p in list_files(release) if p not in listed and not p.startswith(".")]
-    own += [p for p in list_files(release) if p == ".llm360-release.json"]
-    return manifest, raw, own
+                              "--out RELEASE` lays every artifact out in it")
+    return manifest, raw, sorted(set(own))
 
 
 def _local_files(release: Path, manifest: Manifest, own: list[str]) -> dict[str, _Local]:

@@ -16,15 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from llm360.registry.hub._client import SMALL_FILE_LIMIT, HubClient, RemoteFile
 from llm360.registry.hub._layout import MAIN, MODEL, layout
-from llm360.registry.models import Manifest
 from llm360.registry.sources import Located
 
-__all__ = ["HubSource", "RELEASE_FILE_NAMES"]
+__all__ = ["HubSource"]
 
-#: release files a release may hold besides its artifacts (plots/*.png and the per-checkpoint
-#: cards and signatures are added from the manifest and main's listing)
-RELEASE_FILE_NAMES = ("manifest.json", "manifest.sigstore.json", "README.md", "DATA_CARD.md",
-                      ".llm360-release.json")
 _IGNORED = frozenset({".gitattributes"})
 
 
@@ -65,29 +60,15 @@ class HubSource:
         with ThreadPoolExecutor(self.workers) as pool:
             list(pool.map(self.read_bytes, todo))
 
-    def release_files(self, manifest: Manifest) -> list[str]:
-        """The release files this release should have: manifest and bundle; the cards when
-        main has any card; a signature per checkpoint when the release is signed; plots, data
-        card and marker as main lists them. (The signed statement will list them instead.)"""
-        main = self.client.tree(self.repo, MODEL, self.revision)
-        out = {"manifest.json", "manifest.sigstore.json"}
-        if any(p.startswith("cards/") for p in main) or "README.md" in main:
-            out |= {"README.md"} | {f"cards/{c.name}.md" for c in manifest.checkpoints}
-        if "manifest.sigstore.json" in main:
-            out |= {f"signatures/{c.name}/model.sig" for c in manifest.checkpoints}
-        out |= {p for p in main if (p.startswith("plots/") and p.endswith(".png"))
-                or p in ("DATA_CARD.md", ".llm360-release.json")}
-        return sorted(out)
-
-    def locate(self, expected: Collection[str], *, manifest: Manifest | None = None,
-               progress: Callable[[int], None] | None = None) -> list[Located]:
+    def locate(self, expected: Collection[str], *,
+               progress: Callable[[int], None] | None = None,
+               on_total: Callable[[int], None] | None = None) -> list[Located]:
         """One ``Located`` per place of each expected path in the layout, plus one per file
         on a listed branch that the layout does not place (path None)."""
-        if manifest is None:
-            from llm360.registry.serialize import manifest_from_bytes
+        from llm360.registry.serialize import manifest_from_bytes
 
-            raw = self.read_bytes("manifest.json")
-            manifest = manifest_from_bytes(raw or b"", source=f"{self.description}/manifest.json")
+        raw = self.read_bytes("manifest.json")
+        manifest = manifest_from_bytes(raw or b"", source=f"{self.description}/manifest.json")
         artifacts = {a.path for a in manifest.artifacts}
         plan = layout(manifest, [p for p in expected if p not in artifacts])
         trees = self._trees(plan)
@@ -108,6 +89,8 @@ class HubSource:
                     out.append(Located(path=rel, where=f"{where}/{hub}", size=None, sha256=None))
                 else:
                     jobs.append((kind, branch, hub, remote))
+        if on_total is not None:
+            on_total(sum(remote.size for *_, remote in jobs))
         digests = self._digests(jobs, progress)
         for kind, branch, hub, remote in jobs:
             rel = plan[(kind, branch)].get(hub)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from llm360.registry.policy import TrustPolicy
 from llm360.registry.hub import connect, push_release, verify_hub
 
 pytest.importorskip("olah")
@@ -34,18 +35,18 @@ def test_verify_hub_through_olah(hub_server, hub_client, signed_release, hub_key
     proc, endpoint = olah_mirror.start_olah(mirrors, tmp_path)
     try:
         client = connect(endpoint=endpoint, xet=False, retries=1, backoff=0.1)
-        report, source = verify_hub(client, "acme/good", key=hub_keys[1])
+        report, source = verify_hub(client, "acme/good", policy=TrustPolicy(key=hub_keys[1]))
         assert report.ok, [p.message for p in report.problems]
         assert report.signature["checkpoints_verified"] == 3
         small = sum(p.stat().st_size for p in signed_release.rglob("*")
                     if p.is_file() and p.suffix != ".safetensors")
         assert 0 < source.bytes_downloaded <= small  # no weight or data byte
-        report, _ = verify_hub(client, "acme/bad", key=hub_keys[1])
+        report, _ = verify_hub(client, "acme/bad", policy=TrustPolicy(key=hub_keys[1]))
         msgs = [p.message for p in report.failures]
-        assert any(m.startswith("hub:acme/bad@ckpt_001/model.safetensors: changed: it serves "
-                                "the weights of checkpoint ckpt_000") for m in msgs), msgs
-        assert any(m.startswith("hub:acme/bad@ckpt_002/rng.safetensors: missing")
+        assert any(m.startswith("hub:acme/bad@ckpt_001/model.safetensors: sha256") and
+                   m.endswith("(these are the bytes of checkpoints/ckpt_000/model.safetensors)")
                    for m in msgs), msgs
+        assert "hub:acme/bad@ckpt_002/rng.safetensors: missing" in msgs
     finally:
         proc.terminate()
         proc.wait(timeout=30)

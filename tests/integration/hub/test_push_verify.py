@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from llm360.errors import HubConflictError, HubServerError
+from llm360.registry.policy import TrustPolicy
 from llm360.registry.hub import connect, push_release, verify_hub
 from llm360.registry.serialize import manifest_from_bytes
 
@@ -71,7 +72,7 @@ def test_second_push_uploads_nothing_and_verify_hub_passes(hub_server, hub_clien
     assert (again.commits, again.uploaded_bytes) == (0, 0)
     assert not [x for x in hub_server.log[before:] if x.method in ("PUT", "POST")
                 and ("/commit/" in x.path or "lfs" in x.path or "preupload" in x.path)]
-    report, source = verify_hub(hub_client, REPO, key=hub_keys[1])
+    report, source = verify_hub(hub_client, REPO, policy=TrustPolicy(key=hub_keys[1]))
     assert report.ok, [p.message for p in report.problems]
     assert report.signature["checkpoints_verified"] == 3
     served = [x.path for x in hub_server.log if x.method == "GET" and "/resolve/" in x.path]
@@ -79,7 +80,7 @@ def test_second_push_uploads_nothing_and_verify_hub_passes(hub_server, hub_clien
 
 
 def _problems(client, keys) -> list[str]:
-    report, _ = verify_hub(client, REPO, key=keys[1])
+    report, _ = verify_hub(client, REPO, policy=TrustPolicy(key=keys[1]))
     assert not report.ok
     return [p.message for p in report.failures]
 
@@ -91,29 +92,27 @@ def test_tampering_is_caught_and_named(hub_server, hub_client, signed_release, h
     api.upload_file(path_or_fileobj=b"\0" * 4096, path_in_repo="optimizer.safetensors",
                     repo_id=REPO, revision="ckpt_001")
     msgs = _problems(hub_client, hub_keys)
-    assert len(msgs) == 1 and msgs[0].startswith(
-        f"hub:{REPO}@ckpt_001/optimizer.safetensors: changed")
+    assert msgs == [f"hub:{REPO}@ckpt_001/optimizer.safetensors: size 4096 bytes, signed 340"]
     # one checkpoint's weights uploaded to another's branch
     api.upload_file(path_or_fileobj=str(signed_release / "checkpoints/ckpt_000/model.safetensors"),
                     path_in_repo="model.safetensors", repo_id=REPO, revision="ckpt_002")
     msgs = _problems(hub_client, hub_keys)
-    assert any(m.startswith(f"hub:{REPO}@ckpt_002/model.safetensors: changed: it serves the "
-                            "weights of checkpoint ckpt_000") for m in msgs)
+    assert any(m.startswith(f"hub:{REPO}@ckpt_002/model.safetensors: sha256 ")
+               and m.endswith("(these are the bytes of checkpoints/ckpt_000/model.safetensors)")
+               for m in msgs), msgs
     # a file deleted, a file added
     api.delete_file("trainer_state.json", REPO, revision="ckpt_000")
     api.upload_file(path_or_fileobj=b"hello", path_in_repo="notes.txt", repo_id=REPO,
                     revision="ckpt_000")
     api.delete_file("data/chunk_001.safetensors", REPO + "-data", repo_type="dataset")
     msgs = _problems(hub_client, hub_keys)
-    assert f"hub:{REPO}@ckpt_000/trainer_state.json: missing " \
-           "(checkpoints/ckpt_000/trainer_state.json of the release)" in msgs
-    assert f"hub:{REPO}@ckpt_000/notes.txt: not part of the release" in msgs
-    assert any(m.startswith(f"hub:{REPO}-data@main/data/chunk_001.safetensors: missing")
-               for m in msgs)
+    assert f"hub:{REPO}@ckpt_000/trainer_state.json: missing" in msgs
+    assert any(m.startswith(f"hub:{REPO}@ckpt_000/notes.txt: not signed") for m in msgs)
+    assert f"hub:{REPO}-data@main/data/chunk_001.safetensors: missing" in msgs
     # a rerun of push repairs what it owns; the added file stays (push deletes nothing)
     push_release(hub_client, signed_release, REPO)
-    assert _problems(hub_client, hub_keys) == [f"hub:{REPO}@ckpt_000/notes.txt: not part of "
-                                                "the release"]
+    msgs = _problems(hub_client, hub_keys)
+    assert len(msgs) == 1 and msgs[0].startswith(f"hub:{REPO}@ckpt_000/notes.txt: not signed")
 
 
 def test_manifest_replaced_by_another_signed_one(hub_server, hub_client, signed_release,
@@ -130,16 +129,16 @@ def test_manifest_replaced_by_another_signed_one(hub_server, hub_client, signed_
         CommitOperationAdd("manifest.json", str(other / "manifest.json")),
         CommitOperationAdd("manifest.sigstore.json", str(other / "manifest.sigstore.json"))],
         commit_message="replace the manifest")
-    report, _ = verify_hub(hub_client, REPO, key=hub_keys[1])
+    report, _ = verify_hub(hub_client, REPO, policy=TrustPolicy(key=hub_keys[1]))
     assert not report.ok
     assert report.signature["verified"]  # a valid signature ... of another release
     msgs = [p.message for p in report.failures]
     assert any(m.startswith("signatures/ckpt_000/model.sig: signs root digest") for m in msgs)
-    assert any(m.startswith(f"hub:{REPO}@ckpt_001/model.safetensors: changed") for m in msgs)
+    assert any(m.startswith(f"hub:{REPO}@ckpt_001/model.safetensors: sha256") for m in msgs)
     # the manifest alone replaced: the bundle no longer signs it
     api.upload_file(path_or_fileobj=str(signed_release / "manifest.sigstore.json"),
                     path_in_repo="manifest.sigstore.json", repo_id=REPO)
-    report, _ = verify_hub(hub_client, REPO, key=hub_keys[1])
+    report, _ = verify_hub(hub_client, REPO, policy=TrustPolicy(key=hub_keys[1]))
     assert [p.code for p in report.problems] == ["signature"]
     assert "manifest.json" in report.problems[0].message
 
@@ -190,7 +189,7 @@ def test_transient_failures_are_retried(hub_server, hub_client, signed_release, 
     hub_server.fail_nth(6, 429)
     result = push_release(hub_client, signed_release, REPO)
     assert result.commits == 5
-    assert verify_hub(hub_client, REPO, key=hub_keys[1])[0].ok
+    assert verify_hub(hub_client, REPO, policy=TrustPolicy(key=hub_keys[1]))[0].ok
 
 
 def test_concurrent_commit_is_an_error_not_an_overwrite(hub_server, hub_client,
@@ -220,7 +219,7 @@ def test_auth_and_not_found_errors(hub_server, signed_release):
     assert info.value.exit_code == 2 and "HF_TOKEN" in info.value.hint
     right = connect(endpoint=hub_server.url, token="right", xet=False)
     with pytest.raises(HubNotFoundError) as info:
-        verify_hub(right, "acme/absent", allow_unsigned=True)
+        verify_hub(right, "acme/absent", policy=TrustPolicy(allow_unsigned=True))
     assert info.value.exit_code == 2
 
 
@@ -230,8 +229,8 @@ def test_download_mode_checks_every_byte(hub_server, hub_client, signed_release,
     repo = hub_server.repos[("model", REPO)]
     entry = repo.commits[repo.branches["ckpt_001"]].tree["model.safetensors"]
     hub_server.lfs[entry.sha256] = b"\1" * entry.size
-    assert verify_hub(hub_client, REPO, key=hub_keys[1])[0].ok  # metadata alone: fooled
-    report, source = verify_hub(hub_client, REPO, key=hub_keys[1], download=True)
+    assert verify_hub(hub_client, REPO, policy=TrustPolicy(key=hub_keys[1]))[0].ok  # metadata alone: fooled
+    report, source = verify_hub(hub_client, REPO, policy=TrustPolicy(key=hub_keys[1]), download=True)
     assert [p.message.split(": ")[0] for p in report.failures] == [
         f"hub:{REPO}@ckpt_001/model.safetensors"]
     assert source.bytes_downloaded >= sum(

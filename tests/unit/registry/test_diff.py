@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 
-from llm360.registry.build import build_release
+from llm360.registry.build import BuildOptions, build_release
 from llm360.registry.diff import diff_releases, local_side
 from llm360.registry.synthetic import write_synthetic_run
 
 
 def _release(run, out, created):
-    result = build_release(run, out, created=created)
-    for art in result.manifest.artifacts:  # self-contained, as release build lays it out
-        (out / art.path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(run / art.path, out / art.path)
+    build_release(run, out, options=BuildOptions(created=created))
     return out
 
 
@@ -24,7 +20,9 @@ def test_diff_names_added_checkpoints_chunks_and_config_changes(tmp_path):
     write_synthetic_run(run, checkpoints=3)
     cfg = json.loads((run / "config/train.json").read_text())
     cfg["lr"] = 0.5
-    (run / "config/train.json").write_text(json.dumps(cfg, sort_keys=True))
+    new = run / "config/.train.json.new"  # replaced, not rewritten: the release links it
+    new.write_text(json.dumps(cfg, sort_keys=True))
+    new.replace(run / "config/train.json")
     b = _release(run, tmp_path / "b", "2026-11-28T00:00:00Z")
     result = diff_releases(local_side(a / "manifest.json"), local_side(b))
     assert not result["identical"]
