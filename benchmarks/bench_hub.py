@@ -87,6 +87,7 @@ def main() -> None:
     constants.HF_HUB_OFFLINE = False
     constants.HF_HUB_DISABLE_XET = True
     from llm360.registry.hub import connect, push_release, verify_hub
+    from llm360.registry.policy import TrustPolicy
     from llm360.registry.signing import write_key_pair
     from llm360.registry.synthetic import write_synthetic_run
 
@@ -116,7 +117,7 @@ def main() -> None:
               f"{len(log) / branches:.1f} per branch")
         mark = len(server.log)
         start = time.perf_counter()
-        report, source = verify_hub(client, "bench/model", key=scratch / "key.pub.pem")
+        report, source = verify_hub(client, "bench/model", policy=TrustPolicy(key=scratch / "key.pub.pem"))
         took = time.perf_counter() - start
         log, _, down = _window(server, mark)
         assert report.ok, [p.message for p in report.problems]
@@ -130,7 +131,7 @@ def main() -> None:
         _seed(server, release, "bench/amber")
         mark = len(server.log)
         start = time.perf_counter()
-        report, source = verify_hub(client, "bench/amber", key=scratch / "key.pub.pem")
+        report, source = verify_hub(client, "bench/amber", policy=TrustPolicy(key=scratch / "key.pub.pem"))
         took = time.perf_counter() - start
         log, _, down = _window(server, mark)
         print(f"verify --hub, {m} checkpoints ({m + 2} branches): "
