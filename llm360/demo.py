@@ -78,6 +78,7 @@ def _hub_demo(release: Path, public_key: Path, out: Path) -> str:
         return ""
     spec = importlib.util.spec_from_file_location("llm360_demo_hub_server", TEST_SERVER)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     server = module.HubTestServer().start()
     try:
