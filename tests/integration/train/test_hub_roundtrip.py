@@ -125,10 +125,12 @@ def test_pull_refuses_bytes_the_manifest_did_not_sign(published, hub_server, hub
                                                       tmp_path):
     from llm360.errors import VerificationError
     from llm360.registry.hub import pull_checkpoint
+    from llm360.registry.policy import TrustPolicy
 
     hub_server.put_file("model", REPO, "ckpt_001", "rng.safetensors", b"\0" * 64)
     with pytest.raises(VerificationError, match="rng.safetensors"):
-        pull_checkpoint(published, REPO, "ckpt_001", tmp_path / "p", key=hub_keys[1])
+        pull_checkpoint(published, REPO, "ckpt_001", tmp_path / "p",
+                        policy=TrustPolicy(key=hub_keys[1]))
     assert not (tmp_path / "p/checkpoints/ckpt_001/rng.safetensors").exists()
 
 
