@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from llm360.cli._hub import client_from, hub_options
-from llm360.cli._render import echo_json, run_command
+from llm360.cli._render import echo, echo_json, run_command
 
 __all__ = ["diff"]
 
@@ -45,18 +45,18 @@ def diff(a: str, b: str, endpoint: str | None, no_xet: bool, as_json: bool) -> N
             echo_json(result)
             return 0
         if result["identical"]:
-            click.echo(f"identical: {a} and {b} list the same checkpoints, chunks and files")
+            echo(f"identical: {a} and {b} list the same checkpoints, chunks and files")
             return 0
         for change in result["release"]:
-            click.echo(f"release {change['path']}: {change['a']} -> {change['b']}")
+            echo(f"release {change['path']}: {change['a']} -> {change['b']}")
         for section, label in (("checkpoints", "checkpoint"), ("data_chunks", "data chunk"),
                                ("files", "file")):
             for verb, sign in (("added", "+"), ("removed", "-"), ("changed", "~")):
                 for item in result[section][verb]:
-                    click.echo(f"{sign} {label} {item} ({verb})")
+                    echo(f"{sign} {label} {item} ({verb})")
         for cfg in result["configs"]:
             for ch in cfg["changes"] or []:
-                click.echo(f"  {cfg['path']} {ch['path']}: {ch['a']!r} -> {ch['b']!r}")
+                echo(f"  {cfg['path']} {ch['path']}: {ch['a']!r} -> {ch['b']!r}")
         return 0
 
     run_command(body)

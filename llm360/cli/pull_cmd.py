@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from llm360.cli._hub import client_from, hub_options, policy_from, trust_options
-from llm360.cli._render import echo_json, progress_bar, run_command
+from llm360.cli._render import echo, echo_json, progress_bar, run_command
 
 __all__ = ["pull"]
 
@@ -47,11 +47,11 @@ def pull(repo: str, checkpoint: str, out: Path, data: bool, data_repo: str | Non
         if as_json:
             echo_json(result.as_data())
             return 0
-        click.echo(f"pulled {result.checkpoint} (step {result.step}, {result.tokens_seen} "
+        echo(f"pulled {result.checkpoint} (step {result.step}, {result.tokens_seen} "
                    f"tokens seen) into {result.run}: {result.files} files, "
                    f"{result.downloaded_files} downloaded ({result.downloaded_bytes} bytes), "
                    "every byte verified against the signed manifest")
-        click.echo(f"resume: {result.as_data()['resume']}")
+        echo(f"resume: {result.as_data()['resume']}")
         return 0
 
     run_command(body)

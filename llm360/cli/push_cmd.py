@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from llm360.cli._hub import client_from, hub_options
-from llm360.cli._render import echo_json, run_command
+from llm360.cli._render import echo, echo_json, run_command
 
 __all__ = ["push"]
 
@@ -39,7 +39,7 @@ def push(release: Path, repo: str, data_repo: str | None, private: bool, endpoin
         from llm360.registry.hub import push_release
 
         client = client_from(endpoint, no_xet, quiet=as_json)
-        say = (lambda m: click.echo(m, err=True)) if not as_json and sys.stderr.isatty() \
+        say = (lambda m: echo(m, err=True)) if not as_json and sys.stderr.isatty() \
             else None
         result = push_release(client, release, repo, data_repo=data_repo, private=private,
                               progress=say)
@@ -51,13 +51,13 @@ def push(release: Path, repo: str, data_repo: str | None, private: bool, endpoin
                      f"{b.uploaded_bytes} bytes uploaded)" if b.committed
                      else f"up to date at {b.commit[:12]}")
             kind = "" if b.repo_type == "model" else f" ({b.repo_type})"
-            click.echo(f"{b.repo}{kind}@{b.branch}: {state}")
+            echo(f"{b.repo}{kind}@{b.branch}: {state}")
             for extra in b.extra:
-                click.echo(f"  warn: {extra} is on the branch but not in the release "
+                echo(f"  warn: {extra} is on the branch but not in the release "
                            "(left in place)")
         for note in result.notes:
-            click.echo(f"note: {note}")
-        click.echo(f"pushed to {result.endpoint}: {result.commits} commits, "
+            echo(f"note: {note}")
+        echo(f"pushed to {result.endpoint}: {result.commits} commits, "
                    f"{result.uploaded_bytes} bytes uploaded; tag {result.tag}; record "
                    f"{result.publication}")
         return 0
