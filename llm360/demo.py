@@ -8,6 +8,8 @@ build and sign the release (manifest, Sigstore bundle, OMS signatures, cards, pl
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import shlex
 import shutil
 import subprocess
@@ -19,10 +21,11 @@ from pathlib import Path
 STAMP = ".llm360-demo"
 
 
-def _run(*args: str) -> None:
+def _run(*args: str, env: dict | None = None) -> None:
     cmd = ["llm360", *args]
     print(f"\n$ {shlex.join(cmd)}", flush=True)
-    result = subprocess.run([sys.executable, "-m", "llm360.cli.main", *args])
+    result = subprocess.run([sys.executable, "-m", "llm360.cli.main", *args],
+                            env={**os.environ, **(env or {})})
     if result.returncode != 0:
         sys.exit(f"demo: `{shlex.join(cmd)}` failed with exit code {result.returncode}")
 
@@ -52,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     _run("release", "build", str(run), "--out", str(release), "--sign", "key", "--key",
          str(keys / "demo-key.pem"))
     _run("verify", str(release), "--key", str(keys / "demo-key.pub.pem"))
+    hub = _hub_demo(release, keys / "demo-key.pub.pem", out)
     print(f"""
 demo done:
   run directory  {run}
@@ -59,7 +63,42 @@ demo done:
   model card     {release}/README.md  (checkpoint cards in {release}/cards/)
   data card      {release}/DATA_CARD.md
   plots          {release}/plots/
-  demo key       {keys}/demo-key.pub.pem  (DEMO ONLY)""")
+  demo key       {keys}/demo-key.pub.pem  (DEMO ONLY)""" + hub)
+
+
+TEST_SERVER = Path(__file__).resolve().parents[1] / "tests" / "hub_server" / "server.py"
+DEMO_REPO = "demo/llm360-tiny"
+
+
+def _hub_demo(release: Path, public_key: Path, out: Path) -> str:
+    """Push to a Hub TEST server started here on 127.0.0.1, verify there, pull a checkpoint."""
+    if not TEST_SERVER.is_file():
+        print(f"\n(the Hub part is skipped: {TEST_SERVER} is not here; it ships with the "
+              "source tree, not the package)")
+        return ""
+    spec = importlib.util.spec_from_file_location("llm360_demo_hub_server", TEST_SERVER)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    server = module.HubTestServer().start()
+    try:
+        print(f"\nHub TEST server on {server.url} (127.0.0.1, in memory, LFS only; NOT "
+              "huggingface.co). The same commands without --endpoint publish to the real "
+              "Hub with your HF_TOKEN.")
+        env = {"HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": "demo-token"}
+        endpoint = ["--endpoint", server.url]
+        _run("push", str(release), "--repo", DEMO_REPO, *endpoint, env=env)
+        _run("verify", "--hub", DEMO_REPO, "--key", str(public_key), *endpoint, env=env)
+        _run("pull", DEMO_REPO, "--checkpoint", "ckpt_001", "--out", str(out / "pulled"),
+             "--data", "--key", str(public_key), *endpoint, env=env)
+        _run("diff", str(release), f"hub:{DEMO_REPO}@v0.1.0", *endpoint, env=env)
+        return (f"\n  hub (TEST)     {server.url}/{DEMO_REPO} (branches ckpt_000.., main, tag "
+                f"v0.1.0; dataset {DEMO_REPO}-data); stopped now\n"
+                f"  pulled         {out / 'pulled'} (resume: llm360 train --run {out / 'pulled'} "
+                f"--resume-from {out / 'pulled'}/checkpoints/ckpt_001)\n"
+                f"  publication    {release}/publication.json")
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,12 @@ __all__ = [
     "VerificationError",
     "SigningError",
     "HubError",
+    "HubAuthError",
+    "HubNotFoundError",
+    "HubConflictError",
+    "HubRateLimitError",
+    "HubServerError",
+    "HubConnectionError",
     "TrainingError",
 ]
 
@@ -79,7 +85,54 @@ class SigningError(Llm360Error):
 
 
 class HubError(Llm360Error):
-    """The Hugging Face Hub refused or failed a request."""
+    """The Hugging Face Hub refused or failed a request (exit 3 unless a subclass says).
+
+    ``status`` is the HTTP status (None for a transport failure); ``transient`` says whether
+    the same request may succeed later (rate limits, server errors, timeouts): those are
+    retried with backoff before they surface.
+    """
+
+    transient = False
+
+    def __init__(self, message: str, *, hint: str | None = None, status: int | None = None,
+                 url: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.url = url
+
+
+class HubAuthError(HubError):
+    """401/403: no token, a wrong token, or no write access (exit 2)."""
+
+    exit_code = 2
+
+
+class HubNotFoundError(HubError):
+    """404: no such repository, revision or file (exit 2)."""
+
+    exit_code = 2
+
+
+class HubConflictError(HubError):
+    """409/412: the branch changed under us (a concurrent commit) or the ref exists (exit 3)."""
+
+
+class HubRateLimitError(HubError):
+    """429: too many requests (retried with backoff first)."""
+
+    transient = True
+
+
+class HubServerError(HubError):
+    """5xx: the Hub failed (retried with backoff first)."""
+
+    transient = True
+
+
+class HubConnectionError(HubError):
+    """No answer: connection refused or reset, a timeout (retried with backoff first)."""
+
+    transient = True
 
 
 class TrainingError(Llm360Error):

@@ -60,6 +60,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "trace": ("llm360.cli.trace_cmd:trace",
               "Find the data rows of RELEASE holding a text or tokens, and when they were "
               "trained."),
+    "push": ("llm360.cli.push_cmd:push",
+             "Publish RELEASE (a folder from `llm360 release build`) to the Hub."),
+    "pull": ("llm360.cli.pull_cmd:pull",
+             "Download CHECKPOINT of the release at ORG/NAME into a run directory."),
+    "diff": ("llm360.cli.diff_cmd:diff",
+             "Compare releases A and B: checkpoints, data chunks, files and configs."),
 }
 
 USAGE_EXIT = 2

@@ -6,13 +6,26 @@ from pathlib import Path
 
 import click
 
+from llm360.cli._hub import hub_options
 from llm360.cli._render import echo, echo_json, progress_bar
+from llm360.errors import InputError
 
 __all__ = ["verify"]
 
 
 @click.command()
-@click.argument("release", metavar="RELEASE", type=click.Path(path_type=Path))
+@click.argument("release", metavar="RELEASE", type=click.Path(path_type=Path), required=False)
+@click.option("--hub", "hub_repo", metavar="ORG/NAME",
+              help="Verify the release published on the Hub at ORG/NAME instead (every "
+                   "checkpoint branch, main and the dataset repo) from the Hub's metadata: no "
+                   "weight or data byte is downloaded.")
+@click.option("--revision", default="main", show_default=True,
+              help="--hub: where the manifest is read (branch, tag or commit).")
+@click.option("--data-repo", metavar="ORG/NAME",
+              help="--hub: the dataset repo (default ORG/NAME-data).")
+@click.option("--download", is_flag=True,
+              help="--hub: download and hash every byte instead of trusting the Hub's sha256.")
+@hub_options
 @click.option("--root", type=click.Path(path_type=Path),
               help="The run directory holding the artifacts of a --metadata-only release "
                    "(a full release holds them itself).")
@@ -38,7 +51,9 @@ __all__ = ["verify"]
 def verify(release: Path, root: Path | None, key: Path | None, identity: str | None,
            issuer: str | None, offline: bool, trust_config: Path | None, staging: bool,
            expect_version: str | None, allow_unsigned: bool, allow_extra: bool,
-           as_json: bool) -> int:
+           as_json: bool, hub_repo: str | None = None, revision: str = "main",
+           data_repo: str | None = None, download: bool = False, endpoint: str | None = None,
+           no_xet: bool = False) -> int:
     """Verify RELEASE (a release folder or its manifest.json) and every file in it.
 
     Checks, in order, and names what broke: the signature (with the pinned --key, or the
@@ -48,16 +63,31 @@ def verify(release: Path, root: Path | None, key: Path | None, identity: str | N
     and any file nobody signed fails. Then lineage (parents exist, no cycles, steps and tokens
     grow) and every manifest field against the run's own records and chunk bytes.
     Exit 0 verified, 1 verification failed, 2 bad input.
+
+    With --hub ORG/NAME instead of RELEASE: the same checks on the published release, each
+    problem named by branch and file (hub:ORG/NAME@ckpt_001/model.safetensors), including a
+    branch that serves another checkpoint's weights.
     """
+    from llm360.registry.policy import TrustPolicy
+
+    policy = TrustPolicy(key=key, identity=identity, issuer=issuer, offline=offline,
+                         trust_config=trust_config, staging=staging,
+                         allow_unsigned=allow_unsigned, allow_extra=allow_extra,
+                         expect_version=expect_version)
+    if hub_repo is not None:
+        if release is not None or root is not None:
+            raise InputError("pass either RELEASE or --hub ORG/NAME, not both")
+        from llm360.cli._hub import verify_hub_command
+
+        return verify_hub_command(hub_repo, revision=revision, data_repo=data_repo,
+                                  download=download, endpoint=endpoint, no_xet=no_xet,
+                                  as_json=as_json, policy=policy)
+    if release is None:
+        raise InputError("pass RELEASE (a release folder or its manifest.json) or --hub ORG/NAME")
 
     def body() -> int:
-        from llm360.registry.policy import TrustPolicy
         from llm360.registry.verify import verify_release
 
-        policy = TrustPolicy(key=key, identity=identity, issuer=issuer, offline=offline,
-                             trust_config=trust_config, staging=staging,
-                             allow_unsigned=allow_unsigned, allow_extra=allow_extra,
-                             expect_version=expect_version)
         with progress_bar("verifying", enabled=not as_json) as (advance, set_total):
             report = verify_release(release, root, policy=policy, progress=advance,
                                     on_total=set_total)

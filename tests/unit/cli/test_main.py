@@ -140,7 +140,10 @@ def test_a_command_returns_its_exit_code() -> None:
 def test_real_command_usage_error_as_json(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["verify", "--json"])
     assert result.exit_code == 2
-    assert json.loads(result.stdout)["error"]["message"] == "Missing argument 'RELEASE'."
+    assert json.loads(result.stdout)["error"]["message"] == (
+        "pass RELEASE (a release folder or its manifest.json) or --hub ORG/NAME")
+    usage = CliRunner().invoke(cli, ["verify", "--no-such-flag", "--json"])
+    assert usage.exit_code == 2 and "no-such-flag" in json.loads(usage.stdout)["error"]["message"]
     missing = CliRunner().invoke(cli, ["verify", str(tmp_path / "none.json"), "--json"])
     assert missing.exit_code == 2
     assert json.loads(missing.stdout)["error"]["type"] == "InputError"

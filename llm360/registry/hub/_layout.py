@@ -1,0 +1,94 @@
+"""Where each release file goes on the Hub: the one layout function push, verify and pull share.
+
+``layout(manifest, release_files)`` -> ``{(repo, branch): {hub_path: release_path}}`` with
+``repo`` one of ``MODEL`` / ``DATASET``:
+
+* model repo, branch ``ckpt_XXX`` per checkpoint: the checkpoint's files at the root, its card
+  (``cards/ckpt_XXX.md``) as ``README.md``, its OMS signature as ``model.sig``, and the
+  tokenizer files at the root unless the checkpoint folder already holds them;
+* model repo, ``main``: the final checkpoint (the last in manifest order) laid out the same way
+  but with the release's ``README.md``, plus every release file (manifest, bundle, cards,
+  plots, signatures, data card, marker) and every artifact outside ``checkpoints/`` and
+  ``data/`` (configs, logs, evals, code provenance, llm360.yaml, tokenizer) at its own path;
+* dataset repo, ``main``: every artifact under ``data/`` (chunks, index, held-out set), the
+  tokenizer, ``config/data.json``, and ``DATA_CARD.md`` as ``README.md``.
+
+No huggingface_hub import here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from posixpath import basename
+
+from llm360.registry.models import Checkpoint, Manifest
+
+__all__ = ["MODEL", "DATASET", "MAIN", "LOCAL_ONLY", "layout", "final_checkpoint",
+           "branch_order"]
+
+MODEL, DATASET, MAIN = "model", "dataset", "main"
+#: release files that stay on the publisher's machine (the record of the push itself)
+LOCAL_ONLY = frozenset({"publication.json"})
+TOKENIZER_NAMES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def final_checkpoint(manifest: Manifest) -> str | None:
+    """The checkpoint ``main`` serves: the last of the manifest (ordered by step, tokens)."""
+    return manifest.checkpoints[-1].name if manifest.checkpoints else None
+
+
+def _checkpoint_files(ckpt: Checkpoint, tokenizer: list[str], release_files: Collection[str],
+                      card: str | None) -> dict[str, str]:
+    name = ckpt.name
+    prefix = f"checkpoints/{name}/"
+    out = {p[len(prefix):]: p for p in ckpt.files}
+    for path in tokenizer:  # the run's tokenizer files, unless the checkpoint holds its own
+        out.setdefault(basename(path), path)
+    if card is not None and card in release_files:
+        out["README.md"] = card
+    sig = f"signatures/{name}/model.sig"
+    if sig in release_files:
+        out["model.sig"] = sig
+    return out
+
+
+def layout(manifest: Manifest, release_files: Collection[str] = ()
+           ) -> dict[tuple[str, str], dict[str, str]]:
+    """``{(repo, branch): {hub_path: release_path}}`` for the manifest's artifacts and the
+    release files in ``release_files`` (paths relative to the release folder)."""
+    release_files = set(release_files) - LOCAL_ONLY
+    tokenizer = [a.path for a in manifest.artifacts
+                 if a.path.startswith("tokenizer/") and a.path.count("/") == 1]
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for ckpt in manifest.checkpoints:
+        out[(MODEL, ckpt.name)] = _checkpoint_files(ckpt, tokenizer, release_files,
+                                                    f"cards/{ckpt.name}.md")
+    main: dict[str, str] = {}
+    if manifest.checkpoints:
+        main.update(_checkpoint_files(manifest.checkpoints[-1], tokenizer, release_files,
+                                      "README.md"))
+    for rel in sorted(release_files):
+        main[rel] = rel
+    data: dict[str, str] = {}
+    for art in manifest.artifacts:
+        top = art.path.split("/", 1)[0]
+        if top == "data":
+            data[art.path] = art.path
+        elif top != "checkpoints":
+            main[art.path] = art.path
+        if top == "tokenizer" or art.path == "config/data.json":
+            data[art.path] = art.path
+    if "DATA_CARD.md" in release_files:
+        data["README.md"] = "DATA_CARD.md"
+    out[(MODEL, MAIN)] = main
+    if data:
+        out[(DATASET, MAIN)] = data
+    return out
+
+
+def branch_order(plan: dict[tuple[str, str], dict[str, str]]) -> list[tuple[str, str]]:
+    """Checkpoint branches first (manifest order), then the dataset, then the model's main:
+    main (the manifest) is written last, so it never names what is not there yet."""
+    keys = list(plan)
+    return ([k for k in keys if k[0] == MODEL and k[1] != MAIN]
+            + [k for k in keys if k[0] == DATASET] + [k for k in keys if k == (MODEL, MAIN)])

@@ -1,0 +1,142 @@
+"""Pull one checkpoint of a published release into a run directory, every byte checked against
+the signed manifest, so that ``llm360 train --run OUT --resume-from OUT/checkpoints/CKPT``
+continues exactly as the published run did.
+
+Fetched: the checkpoint's files (from its branch), the run's records from ``main`` (llm360.yaml,
+config/, tokenizer/, code/provenance.json, logs/) and, with ``data``, everything under ``data/``
+from the dataset repository. Each file is streamed to a temporary name inside ``OUT/.llm360``,
+its size and sha256 checked against the manifest, then moved into place; a file already in
+place with the right bytes is kept (a rerun resumes), one with other bytes is an error (nothing
+llm360 did not write is overwritten).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from llm360.errors import InputError, VerificationError
+from llm360.registry._files import resolve_inside, write_atomic
+from llm360.registry.hashing import hash_files
+from llm360.registry.hub._client import HubClient
+from llm360.registry.hub._layout import DATASET, MAIN, MODEL, layout
+from llm360.registry.hub._source import HubSource
+from llm360.registry.hub._verify import signed_manifest
+from llm360.registry.models import Artifact
+from llm360.registry.policy import TrustPolicy
+
+__all__ = ["PullResult", "pull_checkpoint"]
+
+_RUN_RECORDS = ("llm360.yaml", "config/", "tokenizer/", "code/", "logs/")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PullResult:
+    run: Path
+    checkpoint: str
+    step: int
+    tokens_seen: int
+    files: int
+    downloaded_files: int
+    downloaded_bytes: int
+    manifest_sha256: str
+    signature: dict
+
+    def as_data(self) -> dict:
+        return {"run": str(self.run), "checkpoint": self.checkpoint, "step": self.step,
+                "tokens_seen": self.tokens_seen, "files": self.files,
+                "downloaded_files": self.downloaded_files,
+                "downloaded_bytes": self.downloaded_bytes,
+                "manifest_sha256": self.manifest_sha256, "signature": self.signature,
+                "resume": f"llm360 train --run {self.run} --resume-from "
+                          f"{self.run}/checkpoints/{self.checkpoint}"}
+
+
+def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
+                    policy: TrustPolicy = TrustPolicy(), data: bool = False,
+                    data_repo: str | None = None, revision: str = MAIN,
+                    progress: Callable[[int], None] | None = None,
+                    on_total: Callable[[int], None] | None = None) -> PullResult:
+    """See the module docstring; ``policy`` says whom the signature must name, as for
+    ``verify``."""
+    source = HubSource(client, repo, revision=revision, data_repo=data_repo)
+    raw, manifest, sig, problems = signed_manifest(source, policy)
+    failing = [p for p in problems if p.code == "signature"]
+    if manifest is None or failing:
+        first = (failing or problems)[0]
+        raise VerificationError(f"{source.description}: {first.message}", artifact=first.path,
+                                hint="nothing was pulled: the release's signature does not "
+                                     "hold")
+    ckpt = manifest.checkpoint(checkpoint)
+    if ckpt is None:
+        names = ", ".join(c.name for c in manifest.checkpoints[:6])
+        raise InputError(f"--checkpoint {checkpoint}: not in the release (it has {names}"
+                         f"{', ...' if len(manifest.checkpoints) > 6 else ''})")
+    plan = layout(manifest)
+    by_path = {a.path: a for a in manifest.artifacts}
+    wanted: list[tuple[str, str, str, Artifact]] = []  # (repo kind, branch, hub path, artifact)
+    for hub, rel in plan[(MODEL, ckpt.name)].items():
+        if rel in ckpt.files:
+            wanted.append((MODEL, ckpt.name, hub, by_path[rel]))
+    for hub, rel in plan[(MODEL, MAIN)].items():
+        art = by_path.get(rel)
+        if art is not None and hub == rel and rel.startswith(_RUN_RECORDS):
+            wanted.append((MODEL, MAIN, hub, art))
+    if data:
+        for hub, rel in plan.get((DATASET, MAIN), {}).items():
+            art = by_path.get(rel)
+            if art is not None and rel.startswith("data/"):
+                wanted.append((DATASET, MAIN, hub, art))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp_dir = out / ".llm360" / "pull"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    todo = _not_in_place(out, wanted)
+    if on_total is not None:
+        on_total(sum(a.size for _, _, _, a in todo))
+    got_bytes = 0
+    for kind, branch, hub, art in todo:
+        dest = resolve_inside(out, art.path, where="manifest artifact")
+        part = tmp_dir / (hashlib.sha256(art.path.encode()).hexdigest()[:16] + ".part")
+        repo_id = repo if kind == MODEL else source.data_repo
+        rev = revision if (kind, branch) == (MODEL, MAIN) else branch
+        size, sha = client.download(repo_id, kind, rev, hub, part, progress=progress)
+        got_bytes += size
+        if (size, sha) != (art.size, art.sha256):
+            part.unlink(missing_ok=True)
+            raise VerificationError(
+                f"hub:{repo_id}@{branch}/{hub}: size {size}, sha256 {sha[:16]}... is not "
+                f"{art.path} of the signed manifest (size {art.size}, sha256 "
+                f"{art.sha256[:16]}...)", artifact=art.path,
+                hint="the Hub serves other bytes than were signed; run `llm360 verify --hub`")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(part, 0o644)
+        os.replace(part, dest)
+    write_atomic(out / ".llm360" / "pulled-manifest.json", raw)
+    try:
+        tmp_dir.rmdir()
+    except OSError:
+        pass
+    return PullResult(run=out, checkpoint=ckpt.name, step=ckpt.step,
+                      tokens_seen=ckpt.tokens_seen, files=len(wanted),
+                      downloaded_files=len(todo), downloaded_bytes=got_bytes,
+                      manifest_sha256=hashlib.sha256(raw).hexdigest(), signature=sig)
+
+
+def _not_in_place(out: Path, wanted):
+    present = [a.path for _, _, _, a in wanted if resolve_inside(out, a.path).is_file()]
+    digests = {d.path: d for d in hash_files(out, present)} if present else {}
+    todo = []
+    for item in wanted:
+        art = item[3]
+        have = digests.get(art.path)
+        if have is None:
+            todo.append(item)
+        elif (have.size, have.sha256) != (art.size, art.sha256):
+            raise InputError(f"{out / art.path}: exists with other bytes than the release's "
+                             f"{art.path}; refusing to overwrite it",
+                             hint="pull into a new --out folder")
+    return todo

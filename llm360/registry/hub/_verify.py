@@ -1,0 +1,59 @@
+"""``verify --hub``: the one verifier (``registry.verify.verify``) over a ``HubSource``, and the
+signature chain alone for ``pull``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from llm360.errors import InputError
+from llm360.registry.hub._client import HubClient
+from llm360.registry.hub._layout import MAIN
+from llm360.registry.hub._source import HubSource
+from llm360.registry.lineage import Problem
+from llm360.registry.models import Manifest
+from llm360.registry.policy import TrustPolicy
+from llm360.registry.serialize import manifest_from_bytes
+from llm360.registry.verify import Report, verify
+
+__all__ = ["verify_hub", "signed_manifest"]
+
+
+def verify_hub(client: HubClient, repo: str, *, policy: TrustPolicy = TrustPolicy(),
+               revision: str = MAIN, data_repo: str | None = None, download: bool = False,
+               progress: Callable[[int], None] | None = None,
+               on_total: Callable[[int], None] | None = None) -> tuple[Report, HubSource]:
+    """Verify the release published at ``repo`` (its manifest read at ``revision``): the
+    signature chain, then every place of every signed file on every branch of the layout and
+    in the dataset repo, from the Hub's metadata (or, with ``download``, from the bytes)."""
+    source = HubSource(client, repo, revision=revision, data_repo=data_repo, download=download)
+    if source.read_bytes("manifest.json") is None:
+        raise InputError(f"{source.description}: no manifest.json",
+                         hint="is this a repository pushed by `llm360 push`? pass --revision "
+                              "if the release is on another branch or tag")
+    report = verify(source, policy, progress=progress, on_total=on_total)
+    note = (f"{source.bytes_downloaded} bytes downloaded from the Hub "
+            + ("(every file)" if download else "(small files only; sizes and sha256 of LFS/Xet "
+               "files from the Hub's metadata)"))
+    return Report(**{**report.__dict__, "notes": report.notes + (note,)}), source
+
+
+def signed_manifest(source: HubSource, policy: TrustPolicy
+                    ) -> tuple[bytes, Manifest | None, dict, list[Problem]]:
+    """(manifest bytes, manifest or None when the signature link is broken, signature info,
+    problems): the release signature and each checkpoint's model.sig, read from the Hub."""
+    from llm360.registry.signing import (
+        BUNDLE_FILE, check_checkpoint_signatures, check_manifest_signature,
+    )
+
+    raw = source.read_bytes("manifest.json")
+    if raw is None:
+        raise InputError(f"{source.description}: no manifest.json",
+                         hint="is this a repository pushed by `llm360 push`?")
+    sig = check_manifest_signature(raw, source.read_bytes(BUNDLE_FILE), policy)
+    if not sig.ok and not sig.info.get("unsigned"):
+        return raw, None, sig.info, list(sig.problems)
+    manifest = manifest_from_bytes(raw, source=f"{source.description}/manifest.json")
+    if sig.info.get("verified"):
+        source.prefetch([f"signatures/{c.name}/model.sig" for c in manifest.checkpoints])
+    problems = list(sig.problems) + check_checkpoint_signatures(source.read_bytes, manifest, sig)
+    return raw, manifest, sig.info, problems
