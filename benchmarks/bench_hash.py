@@ -65,7 +65,9 @@ def timed(fn):
 
 def write_run(root: Path, checkpoints: int, weight_bytes: int) -> None:
     """In a child process, so generating 2 GiB of tensors does not count as our memory."""
-    code = ("import sys; from llm360.registry.synthetic import write_synthetic_run as w; "
+    tests = Path(__file__).resolve().parents[1] / "tests"
+    code = (f"import sys; sys.path.insert(0, {str(tests)!r}); "
+            "from _synthetic import write_synthetic_run as w; "
             f"w(sys.argv[1], checkpoints={checkpoints}, weight_bytes={weight_bytes}, "
             "seq_len=128, rows=64)")
     subprocess.run([sys.executable, "-c", code, str(root)], check=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,8 +18,10 @@ from pathlib import Path
 from llm360.registry.build import BuildOptions, build_release
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.serialize import manifest_from_bytes
-from llm360.registry.synthetic import write_synthetic_run
 from llm360.registry.verify import verify_release
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _synthetic import write_synthetic_run  # noqa: E402  (a test helper, not the library)
 
 
 def main() -> None:

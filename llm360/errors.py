@@ -22,6 +22,7 @@ __all__ = [
     "HubServerError",
     "HubConnectionError",
     "TrainingError",
+    "CheckpointExistsError",
 ]
 
 
@@ -137,3 +138,7 @@ class HubConnectionError(HubError):
 
 class TrainingError(Llm360Error):
     """Training could not start or continue (bad config, incompatible checkpoint, ...)."""
+
+
+class CheckpointExistsError(InputError):
+    """A different checkpoint of the same name exists; checkpoints are never overwritten."""

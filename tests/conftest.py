@@ -39,7 +39,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 @pytest.fixture
 def synthetic_run(tmp_path: Path) -> Path:
     """A small, consistent run directory (3 checkpoints) written without torch."""
-    from llm360.registry.synthetic import write_synthetic_run
+    from _synthetic import write_synthetic_run
 
     return write_synthetic_run(tmp_path / "run")
 

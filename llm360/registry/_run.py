@@ -1,24 +1,35 @@
-"""Read a run directory (v1): every JSON/YAML record parsed and validated against its schema."""
+"""Read a run directory (v1): every JSON/YAML record parsed and validated against its schema.
+
+``scan_run`` collects every problem it finds (``llm360 run check`` lists them all);
+``read_run`` raises the first (``release build`` and ``verify`` stop there).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llm360.errors import InputError, SchemaError
-from llm360.registry._files import list_files, resolve_inside
+from jsonschema.exceptions import best_match
+
+from llm360.errors import InputError, Llm360Error, SchemaError, UnsafePathError
+from llm360.registry import layout
+from llm360.registry._files import resolve_inside
 from llm360.registry.formats import check_file_format
-from llm360.registry.schema import _validator, validate
+from llm360.registry.layout import artifact_kind
+from llm360.registry.schema import _validator, describe
 from llm360.registry.serialize import parse_json, read_json, read_yaml
 
-__all__ = ["RunRecords", "read_run", "artifact_kind", "MAX_LOG_LINE"]
+__all__ = ["RunRecords", "RunProblem", "RunScan", "read_run", "scan_run", "artifact_kind",
+           "REQUIRED", "MAX_LOG_LINE"]
 
+REQUIRED = layout.REQUIRED
 #: a training log line longer than this is refused (a step's record is a few hundred bytes)
 MAX_LOG_LINE = 64 * 1024
-
-REQUIRED = ("llm360.yaml", "config/model.json", "config/train.json", "data/index.json",
-            "code/provenance.json")
+#: at most this many problems are listed per log file
+MAX_LOG_PROBLEMS = 10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,42 +51,107 @@ class RunRecords:
     logged_steps: frozenset[int] = frozenset()  # every step that has a log line
 
 
-def artifact_kind(rel: str) -> str:
-    """The manifest ``kind`` of a file from where it sits in the run directory."""
-    parts = rel.split("/")
-    name = parts[-1]
-    if parts[0] == "checkpoints" and len(parts) == 3:
-        # single files or Hugging Face shards (model-00001-of-00003.safetensors) + their index
-        if name.startswith("model") and name.endswith((".safetensors",
-                                                       ".safetensors.index.json")):
-            return "weights"
-        if name.startswith("optimizer") and name.endswith((".safetensors",
-                                                           ".safetensors.index.json")):
-            return "optimizer"
-        return {"rng.safetensors": "rng",
-                "trainer_state.json": "trainer_state", "config.json": "checkpoint_config",
-                "generation_config.json": "generation_config", "tokenizer.json": "tokenizer",
-                "tokenizer_config.json": "tokenizer",
-                "special_tokens_map.json": "tokenizer"}.get(name, "other")
-    if parts[0] == "data":
-        if name == "index.json" and len(parts) == 2:
-            return "data_index"
-        if name.endswith(".safetensors"):
-            return "data_chunk"
-    top = {"config": "config", "tokenizer": "tokenizer", "logs": "log", "evals": "eval"}
-    if parts[0] in top and len(parts) > 1:
-        return top[parts[0]]
-    if rel == "code/provenance.json":
-        return "provenance"
-    if rel == "llm360.yaml":
-        return "metadata"
-    return "other"
+@dataclass(frozen=True, kw_only=True)
+class RunProblem:
+    """One thing wrong with a run: the file (run-relative), the JSON path inside it, what."""
+
+    code: str            # link, pickle, missing, json, schema, record, digest, lineage, ...
+    file: str
+    json_path: str | None
+    message: str
+    error: Llm360Error = field(compare=False, repr=False)
+
+    def as_data(self) -> dict:
+        return {"code": self.code, "file": self.file, "json_path": self.json_path,
+                "message": self.message}
 
 
-def read_run(root: Path, *, only: set[str] | None = None) -> RunRecords:
-    """Parse and validate every record of the run directory at ``root``.
+@dataclass(frozen=True, kw_only=True)
+class RunScan:
+    """Every record that validated, every problem found, and the files listed."""
 
-    ``only`` limits the run to those files (verify rebuilds from the manifest's artifacts).
+    root: Path
+    files: tuple[str, ...]           # regular files, pickles left out
+    problems: list[RunProblem]
+    records: RunRecords | None        # None when a required record is missing or invalid
+    trainer_states: dict[str, dict]
+    data_index: dict | None
+
+
+class _Collector:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[RunProblem] = []
+
+    def add(self, code: str, rel: str, message: str, *, json_path: str | None = None,
+            error: Llm360Error | None = None) -> None:
+        if error is None:
+            error = InputError(f"{self.root / rel}: {message}" if rel else message)
+        self.problems.append(RunProblem(code=code, file=rel, json_path=json_path,
+                                        message=message, error=error))
+
+    def schema(self, rel: str, data: Any, name: str, *, source: str | None = None) -> bool:
+        """Add every schema error of ``data`` (the most relevant first); True when valid."""
+        errors = list(_validator(name).iter_errors(data))
+        if not errors:
+            return True
+        source = source or str(self.root / rel)
+        first = best_match(errors)
+        for err in [first] + [e for e in errors if e is not first]:
+            exc = SchemaError(describe(err), file=source, json_path=err.json_path)
+            self.add("schema", rel, describe(err), json_path=err.json_path, error=exc)
+        return False
+
+    def load_json(self, rel: str, name: str) -> Any:
+        try:
+            data = read_json(resolve_inside(self.root, rel), source=str(self.root / rel))
+        except Llm360Error as exc:
+            self.add("json", rel, _strip(exc.message, self.root / rel), error=exc)
+            return None
+        return data if self.schema(rel, data, name) else None
+
+
+def _strip(message: str, path: Path) -> str:
+    prefix = f"{path}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def _walk(root: Path, col: _Collector) -> list[str]:
+    """Regular files below ``root`` (sorted, relative POSIX); each link is a problem."""
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        base = Path(dirpath)
+        keep = []
+        for d in sorted(dirnames):
+            if d in layout.IGNORED_DIRS:
+                continue
+            if (base / d).is_symlink():
+                rel = (base / d).relative_to(root).as_posix()
+                col.add("link", rel, "symbolic link in the run directory", error=UnsafePathError(
+                    f"{base / d}: symbolic link in the run directory",
+                    hint="copy the target in place of the link"))
+                continue
+            keep.append(d)
+        dirnames[:] = keep
+        for name in filenames:
+            path = base / name
+            st = os.lstat(path)
+            rel = path.relative_to(root).as_posix()
+            if stat.S_ISLNK(st.st_mode):
+                col.add("link", rel, "symbolic link in the run directory", error=UnsafePathError(
+                    f"{path}: symbolic link in the run directory",
+                    hint="copy the target in place of the link"))
+            elif stat.S_ISREG(st.st_mode):
+                out.append(rel)
+    out.sort()
+    return out
+
+
+def scan_run(root: Path, *, only: set[str] | None = None) -> RunScan:
+    """Validate every record of the run at ``root``, collecting every problem.
+
+    ``only`` limits the scan to those files (verify rebuilds from the manifest's artifacts).
+    A missing or non-directory ``root`` raises ``InputError`` at once.
     """
     root = Path(root)
     if not root.exists():
@@ -83,77 +159,138 @@ def read_run(root: Path, *, only: set[str] | None = None) -> RunRecords:
                          hint="pass the folder that `llm360 train` wrote (or one of its layout)")
     if not root.is_dir():
         raise InputError(f"{root}: not a directory")
-    files = list_files(root)
+    col = _Collector(root)
+    files = _walk(root, col)
     if only is not None:
         files = [f for f in files if f in only]
     present = set(files)
     for rel in REQUIRED:
         if rel not in present:
-            raise InputError(f"{root}: not a run directory: {rel} is missing",
-                             hint="see 'The run directory (v1)' in the README")
+            col.add("missing", rel, f"not a run directory: {rel} is missing",
+                    error=InputError(f"{root}: not a run directory: {rel} is missing",
+                                     hint="see 'The run directory (v1)' in the README"))
+    kept = []
     for rel in files:  # by content, whatever the name: pickles, zips, .npy never pass
-        check_file_format(root, rel)
+        try:
+            check_file_format(root, rel)
+        except Llm360Error as exc:
+            code = "pickle" if "pickle" in exc.message else "format"
+            col.add(code, rel, _strip(exc.message, root / rel), error=exc)
+        else:
+            kept.append(rel)
+    files = kept
+    present = set(files)
+
+    metadata = None
+    if layout.RUN_METADATA in present:
+        try:
+            metadata = read_yaml(root / layout.RUN_METADATA)
+        except Llm360Error as exc:
+            col.add("json", layout.RUN_METADATA, _strip(exc.message, root / layout.RUN_METADATA),
+                    error=exc)
+        else:
+            if not col.schema(layout.RUN_METADATA, metadata, "run_metadata"):
+                metadata = None
 
     def load(rel: str, schema_name: str) -> Any:
-        data = read_json(resolve_inside(root, rel), source=str(root / rel))
-        validate(data, schema_name, source=str(root / rel))
-        return data
+        return col.load_json(rel, schema_name) if rel in present else None
 
-    metadata = read_yaml(root / "llm360.yaml")
-    validate(metadata, "run_metadata", source=str(root / "llm360.yaml"))
     trainer_states: dict[str, dict] = {}
+    ckpt_dirs: set[str] = set()
     for rel in files:
-        parts = rel.split("/")
-        if parts[0] == "checkpoints" and len(parts) == 3 and parts[2] == "trainer_state.json":
-            state = load(rel, "trainer_state")
-            if state["checkpoint"] != parts[1]:
-                raise SchemaError(f"names checkpoint {state['checkpoint']!r} but sits in "
-                                  f"checkpoints/{parts[1]}/", file=str(root / rel),
-                                  json_path="$.checkpoint")
-            trainer_states[parts[1]] = state
-    ckpt_dirs = {rel.split("/")[1] for rel in files
-                 if rel.startswith("checkpoints/") and rel.count("/") >= 2}
-    for name in sorted(ckpt_dirs - set(trainer_states)):
-        raise InputError(f"{root}/checkpoints/{name}: checkpoint without trainer_state.json")
-    logs = tuple(rel for rel in files if rel.startswith("logs/") and rel.endswith(".jsonl"))
+        name = layout.checkpoint_of(rel)
+        if name is None:
+            continue
+        ckpt_dirs.add(name)
+        if rel != layout.checkpoint_file(name, layout.TRAINER_STATE):
+            continue
+        state = col.load_json(rel, "trainer_state")
+        if state is None:
+            continue
+        if state["checkpoint"] != name:
+            msg = (f"names checkpoint {state['checkpoint']!r} but sits in "
+                   f"{layout.checkpoint_dir(name)}/")
+            col.add("record", rel, msg, json_path="$.checkpoint",
+                    error=SchemaError(msg, file=str(root / rel), json_path="$.checkpoint"))
+            continue
+        trainer_states[name] = state
+    for name in sorted(ckpt_dirs):
+        rel = layout.checkpoint_file(name, layout.TRAINER_STATE)
+        if rel not in present:
+            col.add("missing", rel, f"checkpoint {name} has no {layout.TRAINER_STATE}",
+                    error=InputError(f"{root}/{layout.checkpoint_dir(name)}: checkpoint without "
+                                     f"{layout.TRAINER_STATE}"))
+    logs = tuple(rel for rel in files
+                 if rel.startswith(f"{layout.LOGS_DIR}/") and rel.endswith(".jsonl"))
     logged_steps: set[int] = set()
     for rel in logs:
-        logged_steps |= _check_log(root, rel)
-    tokenizer = "tokenizer/tokenizer.json" if "tokenizer/tokenizer.json" in present else None
-    return RunRecords(
-        root=root,
-        files=tuple(files),
-        metadata=metadata,
-        model_config=load("config/model.json", "model_config"),
-        train_config=load("config/train.json", "train_config"),
-        data_config=load("config/data.json", "data_config") if "config/data.json" in present
-        else None,
-        data_index=load("data/index.json", "data_index"),
-        trainer_states=trainer_states,
-        evals={rel: load(rel, "eval") for rel in files
-               if rel.startswith("evals/") and rel.endswith(".json")},
-        logs=logs,
-        provenance=load("code/provenance.json", "provenance"),
-        tokenizer=tokenizer,
-        logged_steps=frozenset(logged_steps),
-    )
+        logged_steps |= _check_log(root, rel, col)
+    evals = {}
+    for rel in files:
+        if rel.startswith(f"{layout.EVALS_DIR}/") and rel.endswith(".json"):
+            record = col.load_json(rel, "eval")
+            if record is not None:
+                evals[rel] = record
+    model_config = load(layout.MODEL_CONFIG, "model_config")
+    train_config = load(layout.TRAIN_CONFIG, "train_config")
+    data_config = load(layout.DATA_CONFIG, "data_config")
+    data_index = load(layout.DATA_INDEX, "data_index")
+    provenance = load(layout.PROVENANCE, "provenance")
+    records = None
+    complete = (metadata is not None and model_config is not None and train_config is not None
+                and data_index is not None and provenance is not None
+                and (data_config is not None or layout.DATA_CONFIG not in present))
+    if complete:
+        records = RunRecords(
+            root=root, files=tuple(files), metadata=metadata, model_config=model_config,
+            train_config=train_config, data_config=data_config, data_index=data_index,
+            trainer_states=trainer_states, evals=evals, logs=logs, provenance=provenance,
+            tokenizer=layout.TOKENIZER if layout.TOKENIZER in present else None,
+            logged_steps=frozenset(logged_steps))
+    return RunScan(root=root, files=tuple(files), problems=col.problems, records=records,
+                   trainer_states=trainer_states, data_index=data_index)
 
 
-def _check_log(root: Path, rel: str) -> set[int]:
-    """Validate every line of a log; the steps it records."""
+def read_run(root: Path, *, only: set[str] | None = None) -> RunRecords:
+    """Parse and validate every record of the run directory at ``root``; raise the first
+    problem (``InputError`` or ``SchemaError`` naming the file and JSON path)."""
+    scan = scan_run(root, only=only)
+    if scan.problems:
+        raise scan.problems[0].error
+    assert scan.records is not None
+    return scan.records
+
+
+def _check_log(root: Path, rel: str, col: _Collector) -> set[int]:
+    """Validate every line of a log (each problem collected); the steps it records."""
     validator = _validator("train_log")
-    steps: set[int] = set()
     source = str(root / rel)
+    steps: set[int] = set()
+    found = 0
     with open(resolve_inside(root, rel), "rb") as fh:
         for lineno, raw in enumerate(iter(lambda: fh.readline(MAX_LOG_LINE + 1), b""), 1):
+            where = f"{rel}:{lineno}"
             if len(raw.rstrip(b"\r\n")) > MAX_LOG_LINE:
-                raise InputError(f"{source}:{lineno}: line longer than {MAX_LOG_LINE} bytes",
-                                 hint="a log line is one step's record of a few numbers")
+                msg = f"line longer than {MAX_LOG_LINE} bytes"
+                col.add("json", where, msg, error=InputError(
+                    f"{source}:{lineno}: {msg}",
+                    hint="a log line is one step's record of a few numbers"))
+                break
             if not raw.strip():
                 continue
-            record = parse_json(raw, source=f"{source}:{lineno}")
-            if not validator.is_valid(record):
-                validate(record, "train_log", source=f"{source}:{lineno}")
-            steps.add(record["step"])
+            try:
+                record = parse_json(raw, source=f"{source}:{lineno}")
+            except Llm360Error as exc:
+                col.add("json", where, _strip(exc.message, Path(f"{source}:{lineno}")),
+                        error=exc)
+                found += 1
+            else:
+                if validator.is_valid(record):
+                    steps.add(record["step"])
+                else:
+                    col.schema(where, record, "train_log", source=f"{source}:{lineno}")
+                    found += 1
+            if found >= MAX_LOG_PROBLEMS:
+                col.add("json", rel, f"more problems after line {lineno} are not listed")
+                break
     return steps
-

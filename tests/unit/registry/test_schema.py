@@ -17,7 +17,7 @@ STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
 @pytest.fixture(scope="module")
 def bases(tmp_path_factory) -> dict:
-    from llm360.registry.synthetic import write_synthetic_run
+    from _synthetic import write_synthetic_run
 
     run = write_synthetic_run(tmp_path_factory.mktemp("schema") / "run")
     manifest, _ = build_manifest(run, created="2026-11-27T00:00:00Z", use_cache=False)

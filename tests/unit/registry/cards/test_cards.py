@@ -13,7 +13,7 @@ from llm360.errors import VerificationError
 from llm360.registry.build import build_manifest
 from llm360.registry.cards import describe_signature, render_files
 from llm360.registry.serialize import canonical_json, manifest_to_bytes
-from llm360.registry.synthetic import write_synthetic_run
+from _synthetic import write_synthetic_run
 
 GOLDEN = Path(__file__).resolve().parents[3] / "golden" / "cards"
 CREATED = "2026-11-27T00:00:00Z"

@@ -1,0 +1,216 @@
+"""Every path of a run directory (v1) and of a release, named once.
+
+Paths are relative POSIX strings (what manifests and records hold); join them to a root with
+``root / path``. Nothing here touches the disk: the module is the vocabulary that the trainer,
+the writer, the reader, the build, the signing and the cards share. Anything that spells
+``checkpoints/`` or ``model.sig`` elsewhere should import the name from here instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    # run directory: records
+    "RUN_METADATA", "CONFIG_DIR", "MODEL_CONFIG", "TRAIN_CONFIG", "DATA_CONFIG",
+    "TOKENIZER_DIR", "TOKENIZER", "DATA_DIR", "DATA_INDEX", "HELDOUT", "CODE_DIR", "PROVENANCE",
+    "LOGS_DIR", "TRAIN_LOG", "EVALS_DIR", "CHECKPOINTS_DIR", "REQUIRED",
+    # run directory: functions
+    "chunk_path", "chunk_index", "checkpoint_name", "checkpoint_dir", "checkpoint_file",
+    "checkpoint_of", "log_path", "eval_path",
+    # checkpoint folder
+    "MODEL_WEIGHTS", "WEIGHTS_INDEX", "OPTIMIZER", "RNG", "TRAINER_STATE", "CHECKPOINT_CONFIG",
+    "GENERATION_CONFIG", "CHECKPOINT_TOKENIZER_FILES", "weights_shard", "is_weights_file",
+    # tool-owned folders
+    "CACHE_DIR", "HASH_CACHE", "STAGING", "IGNORED_DIRS",
+    # release
+    "MANIFEST", "BUNDLE", "SOURCE_FILE", "SIGNATURES_DIR", "MODEL_SIG", "signature_path",
+    "MODEL_CARD", "CARDS_DIR", "checkpoint_card", "DATA_CARD", "PLOTS_DIR", "plot_path",
+    "RELEASE_FILES",
+    # rules
+    "PICKLE_SUFFIXES", "is_pickle", "artifact_kind", "ARTIFACT_KINDS", "SAFETENSORS_METADATA",
+]
+
+# --- the run directory --------------------------------------------------------------------
+
+RUN_METADATA = "llm360.yaml"
+CONFIG_DIR = "config"
+MODEL_CONFIG = f"{CONFIG_DIR}/model.json"
+TRAIN_CONFIG = f"{CONFIG_DIR}/train.json"
+DATA_CONFIG = f"{CONFIG_DIR}/data.json"
+TOKENIZER_DIR = "tokenizer"
+TOKENIZER = f"{TOKENIZER_DIR}/tokenizer.json"
+DATA_DIR = "data"
+DATA_INDEX = f"{DATA_DIR}/index.json"
+HELDOUT = f"{DATA_DIR}/heldout.safetensors"
+CODE_DIR = "code"
+PROVENANCE = f"{CODE_DIR}/provenance.json"
+LOGS_DIR = "logs"
+TRAIN_LOG = f"{LOGS_DIR}/train.jsonl"
+EVALS_DIR = "evals"
+CHECKPOINTS_DIR = "checkpoints"
+
+#: what every run directory holds (``release build`` refuses a run without one of them)
+REQUIRED = (RUN_METADATA, MODEL_CONFIG, TRAIN_CONFIG, DATA_INDEX, PROVENANCE)
+
+_CHUNK = re.compile(rf"^{DATA_DIR}/chunk_(\d+)\.safetensors$")
+_CKPT = re.compile(r"^ckpt_(\d+)(.*)$")
+
+
+def chunk_path(k: int) -> str:
+    """``data/chunk_007.safetensors``: data chunk ``k`` (rows in the order trained on)."""
+    return f"{DATA_DIR}/chunk_{k:03d}.safetensors"
+
+
+def chunk_index(rel: str) -> int | None:
+    """The ``k`` of a path written by :func:`chunk_path`, else ``None``."""
+    m = _CHUNK.match(rel)
+    return int(m.group(1)) if m else None
+
+
+def checkpoint_name(k: int, suffix: str = "") -> str:
+    """``ckpt_007`` (or ``ckpt_007-fork1``): the state after data chunk ``k``."""
+    return f"ckpt_{k:03d}{suffix}"
+
+
+def checkpoint_dir(name: str) -> str:
+    """``checkpoints/NAME``: the folder of checkpoint ``name``."""
+    return f"{CHECKPOINTS_DIR}/{name}"
+
+
+def checkpoint_file(name: str, filename: str) -> str:
+    """``checkpoints/NAME/FILENAME``."""
+    return f"{CHECKPOINTS_DIR}/{name}/{filename}"
+
+
+def checkpoint_of(rel: str) -> str | None:
+    """The checkpoint a run-relative path belongs to (``checkpoints/NAME/...``), else None."""
+    parts = rel.split("/")
+    if len(parts) >= 3 and parts[0] == CHECKPOINTS_DIR:
+        return parts[1]
+    return None
+
+
+def log_path(suffix: str = "") -> str:
+    """``logs/train.jsonl``, or ``logs/train-fork1.jsonl`` for a fork's own log."""
+    return f"{LOGS_DIR}/train{suffix}.jsonl"
+
+
+def eval_path(checkpoint: str) -> str:
+    """``evals/NAME.json``: the evaluation of one checkpoint."""
+    return f"{EVALS_DIR}/{checkpoint}.json"
+
+
+# --- a checkpoint folder ------------------------------------------------------------------
+
+MODEL_WEIGHTS = "model.safetensors"
+#: the Hugging Face index of sharded weights (``weight_map``: tensor name -> shard file)
+WEIGHTS_INDEX = "model.safetensors.index.json"
+OPTIMIZER = "optimizer.safetensors"
+RNG = "rng.safetensors"
+TRAINER_STATE = "trainer_state.json"
+CHECKPOINT_CONFIG = "config.json"
+GENERATION_CONFIG = "generation_config.json"
+#: tokenizer files a checkpoint may carry so ``from_pretrained(revision=CKPT)`` finds them
+CHECKPOINT_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json",
+                              "special_tokens_map.json")
+#: the only safetensors metadata llm360 writes (two or more keys are written in random order)
+SAFETENSORS_METADATA = {"format": "pt"}
+
+_SHARD = re.compile(r"^model-(\d{5})-of-(\d{5})\.safetensors$")
+
+
+def weights_shard(i: int, n: int) -> str:
+    """``model-00001-of-00004.safetensors``: shard ``i`` (1-based) of ``n``, as Hugging Face
+    names them."""
+    if not 1 <= i <= n:
+        raise ValueError(f"shard {i} of {n}")
+    return f"model-{i:05d}-of-{n:05d}.safetensors"
+
+
+def is_weights_file(filename: str) -> bool:
+    """True for ``model.safetensors`` and its shards."""
+    return filename == MODEL_WEIGHTS or _SHARD.match(filename) is not None
+
+
+# --- folders the tool owns inside a run (never artifacts) ----------------------------------
+
+CACHE_DIR = ".llm360"
+HASH_CACHE = f"{CACHE_DIR}/hash-cache.json"
+#: checkpoints are assembled here and renamed into ``checkpoints/`` in one step
+STAGING = f"{CACHE_DIR}/staging"
+IGNORED_DIRS = frozenset({CACHE_DIR, ".git", "__pycache__"})
+
+# --- the release --------------------------------------------------------------------------
+
+MANIFEST = "manifest.json"
+BUNDLE = "manifest.sigstore.json"
+#: where a release remembers the run directory it was built from (not part of the release)
+SOURCE_FILE = ".llm360-source.json"
+SIGNATURES_DIR = "signatures"
+MODEL_SIG = "model.sig"
+MODEL_CARD = "README.md"
+CARDS_DIR = "cards"
+DATA_CARD = "DATA_CARD.md"
+PLOTS_DIR = "plots"
+#: files and folders a release adds beside the run's artifacts
+RELEASE_FILES = (MANIFEST, BUNDLE, SOURCE_FILE, SIGNATURES_DIR, MODEL_CARD, CARDS_DIR, DATA_CARD,
+                 PLOTS_DIR)
+
+
+def signature_path(checkpoint: str) -> str:
+    """``signatures/NAME/model.sig``: the OMS signature of one checkpoint."""
+    return f"{SIGNATURES_DIR}/{checkpoint}/{MODEL_SIG}"
+
+
+def checkpoint_card(checkpoint: str) -> str:
+    """``cards/NAME.md``: the card of one checkpoint."""
+    return f"{CARDS_DIR}/{checkpoint}.md"
+
+
+def plot_path(name: str) -> str:
+    """``plots/NAME.png``."""
+    return f"{PLOTS_DIR}/{name}.png"
+
+
+# --- rules --------------------------------------------------------------------------------
+
+PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
+
+#: every ``kind`` an artifact of the manifest can have
+ARTIFACT_KINDS = ("weights", "optimizer", "rng", "trainer_state", "checkpoint_config",
+                  "generation_config", "data_chunk", "data_index", "config", "tokenizer", "log",
+                  "eval", "provenance", "metadata", "other")
+
+_CHECKPOINT_KINDS = {OPTIMIZER: "optimizer", RNG: "rng", TRAINER_STATE: "trainer_state",
+                     CHECKPOINT_CONFIG: "checkpoint_config",
+                     GENERATION_CONFIG: "generation_config"}
+_TOP_KINDS = {CONFIG_DIR: "config", TOKENIZER_DIR: "tokenizer", LOGS_DIR: "log",
+              EVALS_DIR: "eval"}
+
+
+def is_pickle(rel: str) -> bool:
+    """True for a file name that says pickle (``.pt``, ``.bin``, ...): never released."""
+    return rel.lower().endswith(PICKLE_SUFFIXES)
+
+
+def artifact_kind(rel: str) -> str:
+    """The manifest ``kind`` of a file from where it sits in the run directory."""
+    parts = rel.split("/")
+    name = parts[-1]
+    if parts[0] == CHECKPOINTS_DIR and len(parts) == 3:
+        if name.startswith("model") and name.endswith(".safetensors"):
+            return "weights"
+        return _CHECKPOINT_KINDS.get(name, "other")
+    if parts[0] == DATA_DIR:
+        if rel == DATA_INDEX:
+            return "data_index"
+        if name.endswith(".safetensors"):
+            return "data_chunk"
+    if parts[0] in _TOP_KINDS and len(parts) > 1:
+        return _TOP_KINDS[parts[0]]
+    if rel == PROVENANCE:
+        return "provenance"
+    if rel == RUN_METADATA:
+        return "metadata"
+    return "other"

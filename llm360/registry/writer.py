@@ -1,0 +1,509 @@
+"""``RunWriter``: turn any training loop into an llm360 run directory (v1).
+
+    with RunWriter.create(run, metadata=..., model_config=..., train_config=...) as w:
+        w.add_chunk(rows)                                  # int token ids, in training order
+        w.log(step=1, loss=5.1, lr=1e-3, tokens_seen=512)
+        w.write_checkpoint(model=weights, optimizer=moments, rng=rng, step=1, tokens_seen=512)
+        w.write_eval("ckpt_000", metrics={"heldout_loss": 5.3})
+
+Every record is schema-checked as it is written; chunk sha256 and Merkle roots, file digests and
+root digests are computed from the bytes as written (nothing is read back); a checkpoint is
+assembled in ``RUN/.llm360/staging/`` and renamed into ``checkpoints/`` in one step; nothing
+the writer did not create is overwritten. Tensors may be numpy arrays or torch tensors: torch is
+imported only when it is handed torch tensors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from llm360.errors import CheckpointExistsError, InputError
+from llm360.registry import layout
+from llm360.registry._files import check_relpath, write_atomic
+from llm360.registry.hashing import root_digest, rows_merkle_root, sha256_file
+from llm360.registry.records import (
+    CodeInfo, DataChunkRecord, DataIndex, EnvironmentInfo, EvalRecord, LogLine, ParentRef,
+    Position, Provenance, RunMetadata, TrainerState,
+)
+from llm360.registry.schema import validate
+from llm360.registry.serialize import canonical_json, read_json
+
+__all__ = ["RunWriter", "WrittenCheckpoint", "tensors_to_safetensors", "checkpoint_root_digest",
+           "basic_provenance"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WrittenCheckpoint:
+    """What ``write_checkpoint`` wrote: the folder, each file's sha256 and the root digest."""
+
+    name: str
+    path: Path
+    files: Mapping[str, str]     # file name inside the folder -> sha256
+    root_digest: str
+    status: str                  # "written", or "identical" (the same bytes were there)
+    state: TrainerState
+
+
+def _is_torch(value: Any) -> bool:
+    return type(value).__module__.split(".")[0] == "torch"
+
+
+def tensors_to_safetensors(tensors: Mapping[str, Any]) -> bytes:
+    """safetensors bytes of ``tensors`` (numpy arrays or torch tensors) with exactly the
+    metadata ``{"format": "pt"}``, so the same values always give the same bytes."""
+    if not tensors:
+        raise InputError("no tensors to write")
+    if any(_is_torch(v) for v in tensors.values()):
+        import torch
+        from safetensors.torch import save
+
+        out: dict[str, Any] = {}
+        seen: set[tuple[int, int]] = set()
+        for key, value in tensors.items():
+            t = value if _is_torch(value) else torch.from_numpy(np.ascontiguousarray(value))
+            t = t.detach().to("cpu").contiguous()
+            ident = (t.untyped_storage().data_ptr(), t.storage_offset())
+            if ident in seen or t.untyped_storage().nbytes() != t.numel() * t.element_size():
+                t = t.clone()  # tied or viewed weights: safetensors refuses shared storage
+            seen.add(ident)
+            out[key] = t
+        return save(out, metadata=dict(layout.SAFETENSORS_METADATA))
+    from safetensors.numpy import save as np_save
+
+    return np_save({k: np.ascontiguousarray(v) for k, v in tensors.items()},
+                   metadata=dict(layout.SAFETENSORS_METADATA))
+
+
+def _as_rows(tokens: Any) -> np.ndarray:
+    if _is_torch(tokens):
+        tokens = tokens.detach().to("cpu").numpy()
+    arr = np.asarray(tokens)
+    if arr.ndim != 2 or arr.shape[1] < 1:
+        raise InputError(f"a data chunk is a 2-D array [sequences, seq_len]; got shape "
+                         f"{tuple(arr.shape)}")
+    if arr.dtype.kind not in "iu":
+        raise InputError(f"a data chunk holds integer token ids; got {arr.dtype}")
+    if arr.size and (int(arr.min()) < 0 or int(arr.max()) > np.iinfo(np.int32).max):
+        raise InputError("token ids must fit int32 (0 <= id < 2**31)")
+    return np.ascontiguousarray(arr, dtype=np.int32)
+
+
+def checkpoint_root_digest(run_dir: Path, name: str) -> str:
+    """The OMS v1.0 root digest of ``RUN/checkpoints/NAME`` as it is on disk: what a child
+    checkpoint records in ``parents[].root_digest``."""
+    folder = Path(run_dir) / layout.checkpoint_dir(name)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such checkpoint")
+    return root_digest((p.name, sha256_file(p)[1]) for p in sorted(folder.iterdir())
+                       if p.is_file())
+
+
+def basic_provenance(*, packages: Iterable[str] = ("llm360", "numpy", "safetensors", "torch",
+                                                   "transformers"),
+                     repository: str | None = None, commit: str | None = None,
+                     dirty: bool | None = None) -> Provenance:
+    """A provenance record of this machine: package versions, Python, platform, CPU count
+    (and the GPUs, when torch is already imported); the code fields are what you pass."""
+    from importlib import metadata
+
+    versions = {}
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    hardware = [f"{os.cpu_count()} CPU"]
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        hardware += [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return Provenance(
+        code=CodeInfo(repository=repository, commit=commit, dirty=dirty), packages=versions,
+        environment=EnvironmentInfo(python=platform.python_version(),
+                                    platform=f"{platform.system().lower()}-{platform.machine()}",
+                                    hardware=", ".join(hardware)))
+
+
+class RunWriter:
+    """Writes one run directory; make it with :meth:`create` (a new run) or :meth:`open`."""
+
+    def __init__(self, root: Path, *, log: str = layout.TRAIN_LOG) -> None:
+        self.root = Path(root)
+        self.log_path = log
+        self._chunks: list[DataChunkRecord] = []
+        self._seq_len: int | None = None
+        self._index_extra: dict = {}
+        self._pending_chunks: list[int] = []
+        self._lines: list[bytes] = []
+        self._written: dict[str, WrittenCheckpoint] = {}
+        self._last: tuple[str, TrainerState] | None = None
+        self._model_config: dict | None = None
+
+    # --- starting -----------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, root: Path, *, metadata: RunMetadata | Mapping[str, Any] | bytes,
+               model_config: Mapping[str, Any], train_config: Mapping[str, Any],
+               data_config: Mapping[str, Any] | None = None,
+               tokenizer: bytes | str | Path | None = None,
+               provenance: Provenance | None = None,
+               log: str = layout.TRAIN_LOG) -> RunWriter:
+        """Start a run: ``llm360.yaml``, ``config/*.json``, the tokenizer and provenance.
+
+        ``metadata`` may be the YAML bytes of a hand-written ``llm360.yaml`` (checked, then
+        written as given). ``tokenizer`` is the bytes (or path) of a ``tokenizer.json``. A
+        folder that already
+        holds these files with other bytes is refused: a run is never overwritten.
+        """
+        w = cls(root, log=log)
+        w.root.mkdir(parents=True, exist_ok=True)
+        if isinstance(metadata, bytes):
+            RunMetadata.from_yaml(metadata, source=layout.RUN_METADATA)
+            w._put(layout.RUN_METADATA, metadata)
+        else:
+            if not isinstance(metadata, RunMetadata):
+                validate(dict(metadata), "run_metadata", source=layout.RUN_METADATA)
+                metadata = RunMetadata.from_data(metadata)
+            w._put(layout.RUN_METADATA, metadata.to_yaml(source=layout.RUN_METADATA))
+        w._put_json(layout.MODEL_CONFIG, model_config, "model_config")
+        w._put_json(layout.TRAIN_CONFIG, train_config, "train_config")
+        if data_config is not None:
+            w._put_json(layout.DATA_CONFIG, data_config, "data_config")
+        if tokenizer is not None:
+            raw = tokenizer if isinstance(tokenizer, bytes) else Path(tokenizer).read_bytes()
+            w._put(layout.TOKENIZER, raw)
+        prov = provenance if provenance is not None else basic_provenance()
+        w._put(layout.PROVENANCE, prov.to_json(source=layout.PROVENANCE))
+        w._model_config = dict(model_config)
+        return w
+
+    @classmethod
+    def open(cls, root: Path, *, log: str = layout.TRAIN_LOG) -> RunWriter:
+        """Continue writing a run that exists (a resumed job): its data chunks and its latest
+        checkpoint (by step) are where new chunks and the next default parent follow."""
+        w = cls(root, log=log)
+        if not (w.root / layout.RUN_METADATA).is_file():
+            raise InputError(f"{w.root}: not a run directory ({layout.RUN_METADATA} is missing)",
+                             hint="start it with RunWriter.create")
+        index_file = w.root / layout.DATA_INDEX
+        if index_file.is_file():
+            index = DataIndex.from_json(index_file.read_bytes(), source=str(index_file))
+            w._chunks, w._seq_len = list(index.chunks), index.seq_len
+            w._index_extra = dict(index.extra)
+        if (w.root / layout.MODEL_CONFIG).is_file():
+            w._model_config = read_json(w.root / layout.MODEL_CONFIG)
+        ckpts = w.root / layout.CHECKPOINTS_DIR
+        states = []
+        for folder in sorted(ckpts.iterdir()) if ckpts.is_dir() else ():
+            f = folder / layout.TRAINER_STATE
+            if f.is_file():
+                states.append(TrainerState.from_json(f.read_bytes(), source=str(f)))
+        if states:
+            last = max(states, key=lambda s: (s.step, s.tokens_seen))
+            w._last = (last.checkpoint, last)
+        return w
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Write the log lines not yet written."""
+        self.flush_log()
+
+    # --- data ---------------------------------------------------------------------------
+
+    @property
+    def chunks(self) -> tuple[DataChunkRecord, ...]:
+        return tuple(self._chunks)
+
+    def add_chunk(self, tokens: Any, *, sources: Sequence[str] | None = None
+                  ) -> DataChunkRecord:
+        """Write the next data chunk: ``tokens`` is [sequences, seq_len] integer token ids,
+        rows in the exact order they are (or were) trained on. Computes the chunk's sha256
+        and Merkle root and rewrites ``data/index.json``."""
+        rows = _as_rows(tokens)
+        if self._seq_len is not None and rows.shape[1] != self._seq_len:
+            raise InputError(f"chunk rows have {rows.shape[1]} tokens; this run's seq_len is "
+                             f"{self._seq_len}")
+        k = len(self._chunks)
+        rel = layout.chunk_path(k)
+        raw = tensors_to_safetensors({"tokens": rows})
+        self._put(rel, raw)
+        record = DataChunkRecord(index=k, path=rel, sha256=hashlib.sha256(raw).hexdigest(),
+                                 sequences=int(rows.shape[0]), tokens=int(rows.size),
+                                 merkle_root=rows_merkle_root(rows),
+                                 sources=tuple(sources) if sources is not None else None)
+        self._chunks.append(record)
+        self._seq_len = int(rows.shape[1])
+        self._pending_chunks.append(k)
+        self._write_index()
+        return record
+
+    def record_no_data(self, *, seq_len: int, reason: str) -> None:
+        """Say in ``data/index.json`` that the data order is not recorded, and why (an
+        import of checkpoints trained elsewhere); the openness audit reports it."""
+        if self._chunks:
+            raise InputError("this run has data chunks; it cannot record that it has none")
+        self._seq_len = seq_len
+        self._index_extra["missing"] = reason
+        self._write_index()
+
+    def _write_index(self) -> None:
+        index = DataIndex(seq_len=self._seq_len or 1, chunks=tuple(self._chunks),
+                          extra=self._index_extra)
+        raw = index.to_json(source=layout.DATA_INDEX)
+        path = self.root / layout.DATA_INDEX
+        if not (path.is_file() and path.read_bytes() == raw):
+            write_atomic(path, raw)
+
+    def write_file(self, rel: str, data: bytes) -> None:
+        """Any other file of the run (e.g. ``data/heldout.safetensors``); pickle is refused,
+        and checkpoint folders are written only by :meth:`write_checkpoint`."""
+        check_relpath(rel, where="write_file")
+        if layout.is_pickle(rel):
+            raise InputError(f"{rel}: pickle files are never released",
+                             hint="write tensors as safetensors and records as JSON")
+        if rel.split("/")[0] in (layout.CHECKPOINTS_DIR, layout.CACHE_DIR):
+            raise InputError(f"{rel}: use write_checkpoint for checkpoint files")
+        self._put(rel, data)
+
+    # --- steps --------------------------------------------------------------------------
+
+    def log(self, *, step: int, loss: float, lr: float, tokens_seen: int,
+            grad_norm: float | None = None, tokens_per_s: float | None = None,
+            peak_memory_bytes: int | None = None, **extra: Any) -> LogLine:
+        """One line of the training log (one optimizer step); written at the next checkpoint
+        or :meth:`flush_log` / :meth:`close`."""
+        line = LogLine(step=step, loss=float(loss), lr=float(lr), tokens_seen=tokens_seen,
+                       grad_norm=None if grad_norm is None else float(grad_norm),
+                       tokens_per_s=None if tokens_per_s is None else float(tokens_per_s),
+                       peak_memory_bytes=peak_memory_bytes, extra=extra)
+        self._lines.append(line.to_json(source=self.log_path))
+        return line
+
+    def flush_log(self) -> None:
+        """Append the buffered log lines to the log file in one write."""
+        if not self._lines:
+            return
+        path = self.root / self.log_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab") as fh:
+            fh.write(b"".join(line + b"\n" for line in self._lines))
+            fh.flush()
+            os.fsync(fh.fileno())
+        self._lines.clear()
+
+    # --- checkpoints --------------------------------------------------------------------
+
+    def parent_ref(self, name: str) -> ParentRef:
+        """``name`` with its root digest (from what this writer wrote, else from disk)."""
+        done = self._written.get(name)
+        digest = done.root_digest if done else checkpoint_root_digest(self.root, name)
+        return ParentRef(name=name, root_digest=digest)
+
+    def write_checkpoint(self, name: str | None = None, *, model: Mapping[str, Any],
+                         step: int, tokens_seen: int,
+                         optimizer: Mapping[str, Any] | None = None,
+                         rng: Mapping[str, Any] | None = None,
+                         data_chunks: Sequence[int] | None = None,
+                         position: Position | None = None,
+                         parents: Sequence[str | ParentRef] | None = None,
+                         schedule: Mapping[str, Any] | None = None,
+                         metrics: Mapping[str, float] | None = None,
+                         config: Mapping[str, Any] | None = None,
+                         generation_config: Mapping[str, Any] | None = None,
+                         files: Mapping[str, bytes] | None = None,
+                         state_extra: Mapping[str, Any] | None = None,
+                         max_shard_bytes: int | None = None) -> WrittenCheckpoint:
+        """Write checkpoint ``name`` (default ``ckpt_NNN`` by count) all or nothing.
+
+        ``model``: weights by Hugging Face parameter name; ``optimizer``: ``<param>.exp_avg``,
+        ``<param>.exp_avg_sq``, ``<param>.step``; ``rng``: RNG states as tensors. Defaults:
+        the parent is the previous checkpoint (``parents=()`` for none), ``data_chunks`` the
+        chunks added since it, ``config`` the run's model config. ``max_shard_bytes`` splits
+        the weights into Hugging Face shards with an index. Returns the digests as written;
+        a different checkpoint of the same name raises ``CheckpointExistsError``.
+        """
+        self.flush_log()
+        if name is None:
+            name = layout.checkpoint_name(self._count_checkpoints())
+        if parents is None:
+            parents = [self._last[0]] if self._last is not None else []
+        refs = tuple(p if isinstance(p, ParentRef) else self.parent_ref(p) for p in parents)
+        chunks = tuple(self._pending_chunks if data_chunks is None else data_chunks)
+        if position is None:
+            nxt = max(chunks) + 1 if chunks else (
+                self._last[1].position.chunk if self._last is not None else 0)
+            position = Position(chunk=nxt, row=0)
+        state = TrainerState(checkpoint=name, step=step, tokens_seen=tokens_seen,
+                             data_chunks=chunks, position=position, parents=refs,
+                             schedule=schedule, metrics=metrics, extra=dict(state_extra or {}))
+        blobs: dict[str, bytes] = {}
+        blobs.update(self._weights(model, max_shard_bytes))
+        if optimizer:
+            blobs[layout.OPTIMIZER] = tensors_to_safetensors(optimizer)
+        if rng:
+            blobs[layout.RNG] = tensors_to_safetensors(rng)
+        cfg = config if config is not None else self._model_config
+        if cfg is not None:
+            blobs[layout.CHECKPOINT_CONFIG] = canonical_json(dict(cfg))
+        if generation_config is not None:
+            blobs[layout.GENERATION_CONFIG] = canonical_json(dict(generation_config))
+        for fname, data in (files or {}).items():
+            if "/" in fname or fname in blobs or fname == layout.TRAINER_STATE:
+                raise InputError(f"checkpoint file {fname!r}: a plain file name that the "
+                                 "writer does not write itself")
+            if layout.is_pickle(fname):
+                raise InputError(f"{fname}: pickle files are never released",
+                                 hint="write tensors as safetensors and records as JSON")
+            blobs[fname] = data
+        blobs[layout.TRAINER_STATE] = state.to_json(
+            source=layout.checkpoint_file(name, layout.TRAINER_STATE))
+        written = self.write_checkpoint_files(name, blobs, state=state)
+        self._pending_chunks = [k for k in self._pending_chunks if k not in chunks]
+        return written
+
+    def write_checkpoint_files(self, name: str, blobs: Mapping[str, bytes], *,
+                               state: TrainerState) -> WrittenCheckpoint:
+        """The staging-and-rename step of :meth:`write_checkpoint`, for callers that make the
+        file bytes themselves (``blobs`` must hold ``trainer_state.json`` for ``state``)."""
+        check_relpath(layout.checkpoint_dir(name), where="checkpoint name")
+        final = self.root / layout.checkpoint_dir(name)
+        staging_root = self.root / layout.STAGING
+        staging_root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=staging_root))
+        digests: dict[str, str] = {}
+        try:
+            for fname, data in blobs.items():
+                write_atomic(tmp / fname, data)
+                digests[fname] = hashlib.sha256(data).hexdigest()
+            os.chmod(tmp, 0o755)
+            status = "written"
+            if final.exists():
+                if sorted(p.name for p in final.iterdir()) == sorted(digests) and all(
+                        sha256_file(final / f)[1] == d for f, d in digests.items()):
+                    shutil.rmtree(tmp)
+                    status = "identical"
+                else:
+                    raise CheckpointExistsError(
+                        f"{final}: a different checkpoint of that name exists",
+                        hint="checkpoints are never overwritten: choose another name (a fork)")
+            else:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(tmp, final)
+                _fsync_dir(final.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        result = WrittenCheckpoint(name=name, path=final, files=dict(digests),
+                                   root_digest=root_digest(digests.items()), status=status,
+                                   state=state)
+        self._remember(result)
+        return result
+
+    def _remember(self, ckpt: WrittenCheckpoint) -> None:
+        """Keep the digests of the files as written: the next checkpoint's parent digest
+        comes from them, never from reading the files back."""
+        self._written[ckpt.name] = ckpt
+        self._last = (ckpt.name, ckpt.state)
+
+    def _count_checkpoints(self) -> int:
+        folder = self.root / layout.CHECKPOINTS_DIR
+        return sum(1 for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else 0
+
+    def _weights(self, model: Mapping[str, Any], max_shard_bytes: int | None
+                 ) -> dict[str, bytes]:
+        if not model:
+            raise InputError("a checkpoint needs model weights")
+        if max_shard_bytes is None:
+            return {layout.MODEL_WEIGHTS: tensors_to_safetensors(model)}
+        groups: list[dict[str, Any]] = [{}]
+        size = 0
+        for key, value in model.items():
+            n = int(value.numel() * value.element_size()) if _is_torch(value) \
+                else int(np.asarray(value).nbytes)
+            if groups[-1] and size + n > max_shard_bytes:
+                groups.append({})
+                size = 0
+            groups[-1][key] = value
+            size += n
+        if len(groups) == 1:
+            return {layout.MODEL_WEIGHTS: tensors_to_safetensors(model)}
+        out: dict[str, bytes] = {}
+        weight_map: dict[str, str] = {}
+        total = 0
+        for i, group in enumerate(groups, 1):
+            fname = layout.weights_shard(i, len(groups))
+            out[fname] = tensors_to_safetensors(group)
+            weight_map.update({k: fname for k in group})
+            total += sum(int(v.numel() * v.element_size()) if _is_torch(v)
+                         else int(np.asarray(v).nbytes) for v in group.values())
+        out[layout.WEIGHTS_INDEX] = canonical_json({"metadata": {"total_size": total},
+                                                    "weight_map": weight_map})
+        return out
+
+    # --- evals --------------------------------------------------------------------------
+
+    def write_eval(self, checkpoint: str, *, metrics: Mapping[str, float],
+                   step: int | None = None, tokens_seen: int | None = None,
+                   details: Mapping[str, Any] | None = None) -> EvalRecord:
+        """``evals/CHECKPOINT.json``; ``step`` and ``tokens_seen`` default to the
+        checkpoint's (when this writer wrote it)."""
+        done = self._written.get(checkpoint)
+        if step is None or tokens_seen is None:
+            if done is None:
+                raise InputError(f"write_eval({checkpoint!r}): pass step and tokens_seen (this "
+                                 "writer did not write that checkpoint)")
+            step = done.state.step if step is None else step
+            tokens_seen = done.state.tokens_seen if tokens_seen is None else tokens_seen
+        record = EvalRecord(checkpoint=checkpoint, step=step, tokens_seen=tokens_seen,
+                            metrics=dict(metrics),
+                            details=dict(details) if details is not None else None)
+        rel = layout.eval_path(checkpoint)
+        write_atomic(self.root / rel, record.to_json(source=rel))
+        return record
+
+    # --- files --------------------------------------------------------------------------
+
+    def _put(self, rel: str, data: bytes) -> None:
+        """Write ``rel`` unless it holds these bytes already; other bytes are refused."""
+        path = self.root / rel
+        try:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                return
+        except FileNotFoundError:
+            write_atomic(path, data, exclusive=True)
+            return
+        raise InputError(f"{path}: exists with other content; llm360 never overwrites a run's "
+                         "files", hint="write a new run directory, or remove the file yourself")
+
+    def _put_json(self, rel: str, data: Mapping[str, Any], schema: str) -> None:
+        data = dict(data)
+        validate(data, schema, source=rel)
+        self._put(rel, canonical_json(data))
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
