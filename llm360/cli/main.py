@@ -66,6 +66,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "Download CHECKPOINT of the release at ORG/NAME into a run directory."),
     "diff": ("llm360.cli.diff_cmd:diff",
              "Compare releases A and B: checkpoints, data chunks, files and configs."),
+    "run": ("llm360.cli.run_cmd:run", "Check a run directory written by any trainer; import "
+            "Hugging Face checkpoints."),
 }
 
 USAGE_EXIT = 2

@@ -86,9 +86,9 @@ def _chunk_problems(scan: RunScan, digests: dict[str, FileDigest]) -> list[RunPr
                                 f"{rel} is not in the run", f"$.chunks[{i}].path"))
             continue
         if digests[rel].sha256 != chunk["sha256"]:
-            out.append(_problem("digest", rel, f"sha256 {digests[rel].sha256[:12]}... differs "
-                                f"from {layout.DATA_INDEX} {chunk['sha256'][:12]}...",
-                                f"{layout.DATA_INDEX} $.chunks[{i}].sha256"))
+            out.append(_problem("digest", layout.DATA_INDEX, f"{chunk['sha256'][:12]}... is not "
+                                f"the sha256 of {rel} ({digests[rel].sha256[:12]}...)",
+                                f"$.chunks[{i}].sha256"))
             continue
         try:
             rows = read_rows(scan.root / rel)
@@ -97,16 +97,15 @@ def _chunk_problems(scan: RunScan, digests: dict[str, FileDigest]) -> list[RunPr
                                   error=exc))
             continue
         if rows.shape[1] != scan.data_index["seq_len"]:
-            out.append(_problem("data", rel, f"rows of {rows.shape[1]} tokens; the index says "
-                                f"seq_len {scan.data_index['seq_len']}",
-                                f"{layout.DATA_INDEX} $.seq_len"))
+            out.append(_problem("data", layout.DATA_INDEX, f"is not the row length of {rel} "
+                                f"({rows.shape[1]} tokens)", "$.seq_len"))
         if rows.shape[0] != chunk["sequences"] or rows.size != chunk["tokens"]:
-            out.append(_problem("data", rel, f"{rows.shape[0]} rows, {rows.size} tokens; the "
-                                f"index says {chunk['sequences']} and {chunk['tokens']}",
-                                f"{layout.DATA_INDEX} $.chunks[{i}]"))
+            out.append(_problem("data", layout.DATA_INDEX, f"sequences/tokens differ from {rel} "
+                                f"({rows.shape[0]} rows, {rows.size} tokens)",
+                                f"$.chunks[{i}]"))
         if rows_merkle_root(rows) != chunk["merkle_root"]:
-            out.append(_problem("digest", rel, "the Merkle root of the rows differs from the "
-                                "index", f"{layout.DATA_INDEX} $.chunks[{i}].merkle_root"))
+            out.append(_problem("digest", layout.DATA_INDEX, f"is not the Merkle root of the "
+                                f"rows of {rel}", f"$.chunks[{i}].merkle_root"))
     return out
 
 

@@ -291,8 +291,12 @@ class RunWriter:
                        grad_norm=None if grad_norm is None else float(grad_norm),
                        tokens_per_s=None if tokens_per_s is None else float(tokens_per_s),
                        peak_memory_bytes=peak_memory_bytes, extra=extra)
-        self._lines.append(line.to_json(source=self.log_path))
+        self.log_line(line)
         return line
+
+    def log_line(self, line: LogLine) -> None:
+        """:meth:`log` for a ready-made record."""
+        self._lines.append(line.to_json(source=self.log_path))
 
     def flush_log(self) -> None:
         """Append the buffered log lines to the log file in one write."""
@@ -307,6 +311,16 @@ class RunWriter:
         self._lines.clear()
 
     # --- checkpoints --------------------------------------------------------------------
+
+    @property
+    def latest(self) -> str | None:
+        """The checkpoint a new one follows by default (the last written, or on
+        :meth:`open` the run's checkpoint with the highest step)."""
+        return self._last[0] if self._last is not None else None
+
+    def next_checkpoint_name(self) -> str:
+        """``ckpt_NNN`` with NNN the number of checkpoints in the run."""
+        return layout.checkpoint_name(self._count_checkpoints())
 
     def parent_ref(self, name: str) -> ParentRef:
         """``name`` with its root digest (from what this writer wrote, else from disk)."""
@@ -339,7 +353,7 @@ class RunWriter:
         """
         self.flush_log()
         if name is None:
-            name = layout.checkpoint_name(self._count_checkpoints())
+            name = self.next_checkpoint_name()
         if parents is None:
             parents = [self._last[0]] if self._last is not None else []
         refs = tuple(p if isinstance(p, ParentRef) else self.parent_ref(p) for p in parents)
@@ -376,10 +390,11 @@ class RunWriter:
         self._pending_chunks = [k for k in self._pending_chunks if k not in chunks]
         return written
 
-    def write_checkpoint_files(self, name: str, blobs: Mapping[str, bytes], *,
+    def write_checkpoint_files(self, name: str, blobs: Mapping[str, bytes | Path], *,
                                state: TrainerState) -> WrittenCheckpoint:
         """The staging-and-rename step of :meth:`write_checkpoint`, for callers that make the
-        file bytes themselves (``blobs`` must hold ``trainer_state.json`` for ``state``)."""
+        file bytes themselves (``blobs`` must hold ``trainer_state.json`` for ``state``); a
+        ``Path`` value is copied in blocks and hashed as it is copied."""
         check_relpath(layout.checkpoint_dir(name), where="checkpoint name")
         final = self.root / layout.checkpoint_dir(name)
         staging_root = self.root / layout.STAGING
@@ -388,8 +403,11 @@ class RunWriter:
         digests: dict[str, str] = {}
         try:
             for fname, data in blobs.items():
-                write_atomic(tmp / fname, data)
-                digests[fname] = hashlib.sha256(data).hexdigest()
+                if isinstance(data, Path):
+                    digests[fname] = _copy_hashed(data, tmp / fname)
+                else:
+                    write_atomic(tmp / fname, data)
+                    digests[fname] = hashlib.sha256(data).hexdigest()
             os.chmod(tmp, 0o755)
             status = "written"
             if final.exists():
@@ -494,6 +512,19 @@ class RunWriter:
         data = dict(data)
         validate(data, schema, source=rel)
         self._put(rel, canonical_json(data))
+
+
+def _copy_hashed(src: Path, dst: Path, block: int = 1 << 20) -> str:
+    """Copy ``src`` to ``dst`` (0644, fsynced), returning the sha256 of the bytes copied."""
+    digest = hashlib.sha256()
+    with open(src, "rb") as fin, open(dst, "xb") as fout:
+        while chunk := fin.read(block):
+            digest.update(chunk)
+            fout.write(chunk)
+        fout.flush()
+        os.fsync(fout.fileno())
+    os.chmod(dst, 0o644)
+    return digest.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:

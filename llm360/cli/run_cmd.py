@@ -1,0 +1,107 @@
+"""``llm360 run``: check a run directory written by any trainer; import HF checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from llm360.cli._render import echo_json, progress_bar, run_command
+
+__all__ = ["run"]
+
+
+@click.group()
+def run() -> None:
+    """Work with run directories written by any trainer."""
+
+
+@run.command("check")
+@click.argument("run_dir", metavar="RUN", type=click.Path(path_type=Path))
+@click.option("--no-cache", is_flag=True, help="Hash every byte again, ignoring RUN/.llm360/.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def check(run_dir: Path, no_cache: bool, as_json: bool) -> None:
+    """Validate the run directory RUN with the rules of `release build`, listing every problem.
+
+    \b
+    Checks: the required records, each JSON/YAML record and log line against its schema, no
+    pickle files, no symbolic links, data chunk sha256 and Merkle roots against
+    data/index.json, each parent's root digest against the parent on disk, and the lineage
+    and references of the manifest the run would build. Each problem names the file and the
+    JSON path. Exit 0: `release build` accepts the run; 1: problems found; 2: RUN is not a
+    directory.
+    """
+
+    def body() -> int:
+        from llm360.registry.check import check_run
+
+        with progress_bar("hashing", enabled=not as_json) as (advance, _total):
+            result = check_run(run_dir, use_cache=not no_cache, progress=advance)
+        if as_json:
+            echo_json(result.as_data())
+        else:
+            for p in result.problems:
+                where = f"{p.file}: {p.json_path}" if p.json_path else p.file
+                click.echo(f"{p.code:9} {where}: {p.message}" if where else
+                           f"{p.code:9} {p.message}")
+            verdict = "ok" if result.ok else f"{len(result.problems)} problem(s)"
+            click.echo(f"{result.root}: {verdict} ({result.files} files, "
+                       f"{result.checkpoints} checkpoints, {result.chunks} data chunks)")
+        return 0 if result.ok else 1
+
+    run_command(body)
+
+
+@run.command("import-checkpoints")
+@click.argument("folders", metavar="DIR...", nargs=-1, required=True,
+                type=click.Path(path_type=Path))
+@click.option("--run", "run_dir", required=True, type=click.Path(path_type=Path),
+              help="Run directory to add the checkpoints to (created if absent).")
+@click.option("--tokens-per-step", type=click.IntRange(min=1),
+              help="Tokens per optimizer step, where HF's trainer state does not record "
+                   "num_input_tokens_seen.")
+@click.option("--seq-len", type=click.IntRange(min=1),
+              help="Sequence length for data/index.json (default: the config's "
+                   "max_position_embeddings).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def import_checkpoints(folders: tuple[Path, ...], run_dir: Path, tokens_per_step: int | None,
+                       seq_len: int | None, as_json: bool) -> None:
+    """Import Hugging Face checkpoint folders DIR... into RUN, in the order given.
+
+    Each folder (save_pretrained or Trainer output: safetensors weights, config.json,
+    tokenizer files) becomes a checkpoint ckpt_NNN whose parent is the one before: a linear
+    lineage. Pickle weights are refused (the message says how to convert them); HF's pickle
+    side files (optimizer.pt, rng_state.pth, ...) are not imported, and the run records that
+    optimizer state, RNG state and data order are missing. Write llm360.yaml and
+    config/train.json yourself, then `llm360 run check RUN`.
+    """
+
+    def body() -> int:
+        from llm360.registry.importer import import_checkpoints as do_import
+
+        result = do_import(run_dir, list(folders), tokens_per_step=tokens_per_step,
+                           seq_len=seq_len)
+        if as_json:
+            echo_json({"run": str(result.run_dir),
+                       "checkpoints": [{"name": c.name, "status": c.status,
+                                        "step": c.state.step,
+                                        "tokens_seen": c.state.tokens_seen,
+                                        "root_digest": c.root_digest,
+                                        "imported_from": c.state.extra.get("imported_from"),
+                                        "not_imported": list(result.skipped[c.name])}
+                                       for c in result.checkpoints],
+                       "missing": list(result.missing),
+                       "still_needed": list(result.still_needed)})
+            return 0
+        for c in result.checkpoints:
+            skipped = result.skipped[c.name]
+            note = f"; not imported: {', '.join(skipped)}" if skipped else ""
+            click.echo(f"{c.name} <- {c.state.extra.get('imported_from')} (step {c.state.step}"
+                       f", {c.state.tokens_seen} tokens){note}")
+        click.echo(f"recorded as missing: {', '.join(result.missing)}")
+        if result.still_needed:
+            click.echo(f"still needed before `release build`: {', '.join(result.still_needed)}"
+                       " (see 'The run directory (v1)' in the README)")
+        return 0
+
+    run_command(body)
