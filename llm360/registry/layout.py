@@ -19,8 +19,9 @@ __all__ = [
     "chunk_path", "chunk_index", "checkpoint_name", "checkpoint_dir", "checkpoint_file",
     "checkpoint_of", "log_path", "eval_path",
     # checkpoint folder
-    "MODEL_WEIGHTS", "WEIGHTS_INDEX", "OPTIMIZER", "RNG", "TRAINER_STATE", "CHECKPOINT_CONFIG",
-    "GENERATION_CONFIG", "CHECKPOINT_TOKENIZER_FILES", "weights_shard", "is_weights_file",
+    "MODEL_WEIGHTS", "WEIGHTS_INDEX", "OPTIMIZER", "OPTIMIZER_INDEX", "RNG", "TRAINER_STATE", "CHECKPOINT_CONFIG",
+    "GENERATION_CONFIG", "CHECKPOINT_TOKENIZER_FILES", "shard_name", "shard_index",
+    "weights_shard", "is_weights_file",
     # tool-owned folders
     "CACHE_DIR", "HASH_CACHE", "STAGING", "IGNORED_DIRS",
     # release
@@ -107,6 +108,8 @@ MODEL_WEIGHTS = "model.safetensors"
 #: the Hugging Face index of sharded weights (``weight_map``: tensor name -> shard file)
 WEIGHTS_INDEX = "model.safetensors.index.json"
 OPTIMIZER = "optimizer.safetensors"
+#: the index of a sharded optimizer state (same shape as ``WEIGHTS_INDEX``)
+OPTIMIZER_INDEX = "optimizer.safetensors.index.json"
 RNG = "rng.safetensors"
 TRAINER_STATE = "trainer_state.json"
 CHECKPOINT_CONFIG = "config.json"
@@ -117,20 +120,33 @@ CHECKPOINT_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json",
 #: the only safetensors metadata llm360 writes (two or more keys are written in random order)
 SAFETENSORS_METADATA = {"format": "pt"}
 
-_SHARD = re.compile(r"^model-(\d{5})-of-(\d{5})\.safetensors$")
+_SHARD = re.compile(r"^(model|optimizer)-(\d{5})-of-(\d{5})\.safetensors$")
+
+
+def shard_name(prefix: str, i: int, n: int) -> str:
+    """``PREFIX-00001-of-00004.safetensors``: shard ``i`` (1-based) of ``n``, as Hugging Face
+    names them (``prefix`` is ``model`` or ``optimizer``)."""
+    if not 1 <= i <= n:
+        raise ValueError(f"shard {i} of {n}")
+    return f"{prefix}-{i:05d}-of-{n:05d}.safetensors"
+
+
+def shard_index(prefix: str) -> str:
+    """``PREFIX.safetensors.index.json``: the index of a sharded ``prefix`` file."""
+    return f"{prefix}.safetensors.index.json"
 
 
 def weights_shard(i: int, n: int) -> str:
-    """``model-00001-of-00004.safetensors``: shard ``i`` (1-based) of ``n``, as Hugging Face
-    names them."""
-    if not 1 <= i <= n:
-        raise ValueError(f"shard {i} of {n}")
-    return f"model-{i:05d}-of-{n:05d}.safetensors"
+    """``model-00001-of-00004.safetensors``."""
+    return shard_name("model", i, n)
 
 
 def is_weights_file(filename: str) -> bool:
     """True for ``model.safetensors`` and its shards."""
-    return filename == MODEL_WEIGHTS or _SHARD.match(filename) is not None
+    if filename == MODEL_WEIGHTS:
+        return True
+    m = _SHARD.match(filename)
+    return m is not None and m.group(1) == "model"
 
 
 # --- folders the tool owns inside a run (never artifacts) ----------------------------------
@@ -182,7 +198,7 @@ ARTIFACT_KINDS = ("weights", "optimizer", "rng", "trainer_state", "checkpoint_co
                   "generation_config", "data_chunk", "data_index", "config", "tokenizer", "log",
                   "eval", "provenance", "metadata", "other")
 
-_CHECKPOINT_KINDS = {OPTIMIZER: "optimizer", RNG: "rng", TRAINER_STATE: "trainer_state",
+_CHECKPOINT_KINDS = {RNG: "rng", TRAINER_STATE: "trainer_state",
                      CHECKPOINT_CONFIG: "checkpoint_config",
                      GENERATION_CONFIG: "generation_config"}
 _TOP_KINDS = {CONFIG_DIR: "config", TOKENIZER_DIR: "tokenizer", LOGS_DIR: "log",
@@ -199,8 +215,13 @@ def artifact_kind(rel: str) -> str:
     parts = rel.split("/")
     name = parts[-1]
     if parts[0] == CHECKPOINTS_DIR and len(parts) == 3:
-        if name.startswith("model") and name.endswith(".safetensors"):
-            return "weights"
+        # single files or Hugging Face shards (model-00001-of-00003.safetensors) + their index
+        for prefix, kind in (("model", "weights"), ("optimizer", "optimizer")):
+            if name.startswith(prefix) and name.endswith((".safetensors",
+                                                          ".safetensors.index.json")):
+                return kind
+        if name in CHECKPOINT_TOKENIZER_FILES:
+            return "tokenizer"
         return _CHECKPOINT_KINDS.get(name, "other")
     if parts[0] == DATA_DIR:
         if rel == DATA_INDEX:

@@ -39,8 +39,8 @@ from llm360.registry.records import (
 from llm360.registry.schema import validate
 from llm360.registry.serialize import canonical_json, read_json
 
-__all__ = ["RunWriter", "WrittenCheckpoint", "tensors_to_safetensors", "checkpoint_root_digest",
-           "basic_provenance"]
+__all__ = ["RunWriter", "WrittenCheckpoint", "tensors_to_safetensors", "sharded_safetensors",
+           "checkpoint_root_digest", "basic_provenance"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +83,37 @@ def tensors_to_safetensors(tensors: Mapping[str, Any]) -> bytes:
 
     return np_save({k: np.ascontiguousarray(v) for k, v in tensors.items()},
                    metadata=dict(layout.SAFETENSORS_METADATA))
+
+
+def _nbytes(value: Any) -> int:
+    if _is_torch(value):
+        return int(value.numel() * value.element_size())
+    return int(np.asarray(value).nbytes)
+
+
+def sharded_safetensors(prefix: str, tensors: Mapping[str, Any],
+                        max_shard_bytes: int | None) -> dict[str, bytes]:
+    """``PREFIX.safetensors``, or (over ``max_shard_bytes``) Hugging Face shards
+    ``PREFIX-0000K-of-0000N.safetensors`` cut in order (a tensor larger than the limit gets a
+    shard of its own) plus ``PREFIX.safetensors.index.json`` (``metadata.total_size``,
+    ``weight_map``)."""
+    groups: list[dict[str, Any]] = [{}]
+    size = 0
+    for key, value in tensors.items():
+        n = _nbytes(value)
+        if max_shard_bytes is not None and groups[-1] and size + n > max_shard_bytes:
+            groups.append({})
+            size = 0
+        groups[-1][key] = value
+        size += n
+    if len(groups) == 1:
+        return {f"{prefix}.safetensors": tensors_to_safetensors(tensors)}
+    names = [layout.shard_name(prefix, i, len(groups)) for i in range(1, len(groups) + 1)]
+    out = {name: tensors_to_safetensors(group) for name, group in zip(names, groups)}
+    out[layout.shard_index(prefix)] = canonical_json({
+        "metadata": {"total_size": sum(_nbytes(v) for v in tensors.values())},
+        "weight_map": {k: name for name, group in zip(names, groups) for k in group}})
+    return out
 
 
 def _as_rows(tokens: Any) -> np.ndarray:
@@ -366,9 +397,11 @@ class RunWriter:
                              data_chunks=chunks, position=position, parents=refs,
                              schedule=schedule, metrics=metrics, extra=dict(state_extra or {}))
         blobs: dict[str, bytes] = {}
-        blobs.update(self._weights(model, max_shard_bytes))
+        if not model:
+            raise InputError("a checkpoint needs model weights")
+        blobs.update(sharded_safetensors("model", model, max_shard_bytes))
         if optimizer:
-            blobs[layout.OPTIMIZER] = tensors_to_safetensors(optimizer)
+            blobs.update(sharded_safetensors("optimizer", optimizer, max_shard_bytes))
         if rng:
             blobs[layout.RNG] = tensors_to_safetensors(rng)
         cfg = config if config is not None else self._model_config
@@ -441,37 +474,6 @@ class RunWriter:
     def _count_checkpoints(self) -> int:
         folder = self.root / layout.CHECKPOINTS_DIR
         return sum(1 for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else 0
-
-    def _weights(self, model: Mapping[str, Any], max_shard_bytes: int | None
-                 ) -> dict[str, bytes]:
-        if not model:
-            raise InputError("a checkpoint needs model weights")
-        if max_shard_bytes is None:
-            return {layout.MODEL_WEIGHTS: tensors_to_safetensors(model)}
-        groups: list[dict[str, Any]] = [{}]
-        size = 0
-        for key, value in model.items():
-            n = int(value.numel() * value.element_size()) if _is_torch(value) \
-                else int(np.asarray(value).nbytes)
-            if groups[-1] and size + n > max_shard_bytes:
-                groups.append({})
-                size = 0
-            groups[-1][key] = value
-            size += n
-        if len(groups) == 1:
-            return {layout.MODEL_WEIGHTS: tensors_to_safetensors(model)}
-        out: dict[str, bytes] = {}
-        weight_map: dict[str, str] = {}
-        total = 0
-        for i, group in enumerate(groups, 1):
-            fname = layout.weights_shard(i, len(groups))
-            out[fname] = tensors_to_safetensors(group)
-            weight_map.update({k: fname for k in group})
-            total += sum(int(v.numel() * v.element_size()) if _is_torch(v)
-                         else int(np.asarray(v).nbytes) for v in group.values())
-        out[layout.WEIGHTS_INDEX] = canonical_json({"metadata": {"total_size": total},
-                                                    "weight_map": weight_map})
-        return out
 
     # --- evals --------------------------------------------------------------------------
 

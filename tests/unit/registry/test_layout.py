@@ -10,7 +10,11 @@ from llm360.registry import layout
 @pytest.mark.parametrize("rel, kind", [
     ("checkpoints/ckpt_000/model.safetensors", "weights"),
     ("checkpoints/ckpt_000/model-00001-of-00002.safetensors", "weights"),
-    ("checkpoints/ckpt_000/model.safetensors.index.json", "other"),
+    ("checkpoints/ckpt_000/model.safetensors.index.json", "weights"),
+    ("checkpoints/ckpt_000/optimizer-00002-of-00002.safetensors", "optimizer"),
+    ("checkpoints/ckpt_000/optimizer.safetensors.index.json", "optimizer"),
+    ("checkpoints/ckpt_000/tokenizer.json", "tokenizer"),
+    ("checkpoints/ckpt_000/special_tokens_map.json", "tokenizer"),
     ("checkpoints/ckpt_000/optimizer.safetensors", "optimizer"),
     ("checkpoints/ckpt_000/rng.safetensors", "rng"),
     ("checkpoints/ckpt_000/trainer_state.json", "trainer_state"),
@@ -48,6 +52,8 @@ def test_names_round_trip() -> None:
     assert layout.weights_shard(2, 12) == "model-00002-of-00012.safetensors"
     assert layout.is_weights_file(layout.weights_shard(2, 12))
     assert not layout.is_weights_file(layout.WEIGHTS_INDEX)
+    assert not layout.is_weights_file(layout.shard_name("optimizer", 1, 2))
+    assert layout.shard_index("optimizer") == layout.OPTIMIZER_INDEX
     with pytest.raises(ValueError):
         layout.weights_shard(3, 2)
     assert layout.is_pickle("checkpoints/x/optimizer.PT") and not layout.is_pickle("a.json")
