@@ -31,7 +31,7 @@ import numpy as np
 from llm360.errors import CheckpointExistsError, InputError
 from llm360.registry import layout
 from llm360.registry._files import check_relpath, write_atomic
-from llm360.registry.hashing import root_digest, rows_merkle_root, sha256_file
+from llm360.registry.hashing import FileDigest, root_digest, rows_merkle_root, sha256_file
 from llm360.registry.records import (
     CodeInfo, DataChunkRecord, DataIndex, EnvironmentInfo, EvalRecord, LogLine, ParentRef,
     Position, Provenance, RunMetadata, TrainerState,
@@ -179,6 +179,7 @@ class RunWriter:
         self._written: dict[str, WrittenCheckpoint] = {}
         self._last: tuple[str, TrainerState] | None = None
         self._model_config: dict | None = None
+        self._digests: dict[str, FileDigest] = {}
 
     # --- starting -----------------------------------------------------------------------
 
@@ -298,7 +299,7 @@ class RunWriter:
         raw = index.to_json(source=layout.DATA_INDEX)
         path = self.root / layout.DATA_INDEX
         if not (path.is_file() and path.read_bytes() == raw):
-            write_atomic(path, raw)
+            self._write(layout.DATA_INDEX, raw)
 
     def write_file(self, rel: str, data: bytes) -> None:
         """Any other file of the run (e.g. ``data/heldout.safetensors``); pickle is refused,
@@ -434,13 +435,14 @@ class RunWriter:
         staging_root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=staging_root))
         digests: dict[str, str] = {}
+        sizes: dict[str, int] = {}
         try:
             for fname, data in blobs.items():
                 if isinstance(data, Path):
-                    digests[fname] = _copy_hashed(data, tmp / fname)
+                    sizes[fname], digests[fname] = _copy_hashed(data, tmp / fname)
                 else:
                     write_atomic(tmp / fname, data)
-                    digests[fname] = hashlib.sha256(data).hexdigest()
+                    sizes[fname], digests[fname] = len(data), hashlib.sha256(data).hexdigest()
             os.chmod(tmp, 0o755)
             status = "written"
             if final.exists():
@@ -462,14 +464,24 @@ class RunWriter:
         result = WrittenCheckpoint(name=name, path=final, files=dict(digests),
                                    root_digest=root_digest(digests.items()), status=status,
                                    state=state)
-        self._remember(result)
+        self._written[name] = result
+        self._last = (name, state)
+        if status == "written":
+            self._record([FileDigest(path=layout.checkpoint_file(name, f), size=sizes[f],
+                                     sha256=d) for f, d in digests.items()])
         return result
 
-    def _remember(self, ckpt: WrittenCheckpoint) -> None:
-        """Keep the digests of the files as written: the next checkpoint's parent digest
-        comes from them, never from reading the files back."""
-        self._written[ckpt.name] = ckpt
-        self._last = (ckpt.name, ckpt.state)
+    @property
+    def written(self) -> Mapping[str, FileDigest]:
+        """Every file this writer wrote (run-relative path -> size and sha256 of the bytes as
+        written), the log excepted (it grows)."""
+        return dict(self._digests)
+
+    def _record(self, digests: list[FileDigest]) -> None:
+        """Keep the digests of files as written: a parent's root digest comes from them, and
+        nothing the writer wrote is read back to be hashed."""
+        for d in digests:
+            self._digests[d.path] = d
 
     def _count_checkpoints(self) -> int:
         folder = self.root / layout.CHECKPOINTS_DIR
@@ -493,10 +505,15 @@ class RunWriter:
                             metrics=dict(metrics),
                             details=dict(details) if details is not None else None)
         rel = layout.eval_path(checkpoint)
-        write_atomic(self.root / rel, record.to_json(source=rel))
+        self._write(rel, record.to_json(source=rel))
         return record
 
     # --- files --------------------------------------------------------------------------
+
+    def _write(self, rel: str, data: bytes, *, exclusive: bool = False) -> None:
+        write_atomic(self.root / rel, data, exclusive=exclusive)
+        self._record([FileDigest(path=rel, size=len(data),
+                                 sha256=hashlib.sha256(data).hexdigest())])
 
     def _put(self, rel: str, data: bytes) -> None:
         """Write ``rel`` unless it holds these bytes already; other bytes are refused."""
@@ -505,7 +522,7 @@ class RunWriter:
             if path.stat().st_size == len(data) and path.read_bytes() == data:
                 return
         except FileNotFoundError:
-            write_atomic(path, data, exclusive=True)
+            self._write(rel, data, exclusive=True)
             return
         raise InputError(f"{path}: exists with other content; llm360 never overwrites a run's "
                          "files", hint="write a new run directory, or remove the file yourself")
@@ -516,17 +533,19 @@ class RunWriter:
         self._put(rel, canonical_json(data))
 
 
-def _copy_hashed(src: Path, dst: Path, block: int = 1 << 20) -> str:
-    """Copy ``src`` to ``dst`` (0644, fsynced), returning the sha256 of the bytes copied."""
+def _copy_hashed(src: Path, dst: Path, block: int = 1 << 20) -> tuple[int, str]:
+    """Copy ``src`` to ``dst`` (0644, fsynced): (size, sha256) of the bytes copied."""
     digest = hashlib.sha256()
+    size = 0
     with open(src, "rb") as fin, open(dst, "xb") as fout:
         while chunk := fin.read(block):
             digest.update(chunk)
             fout.write(chunk)
+            size += len(chunk)
         fout.flush()
         os.fsync(fout.fileno())
     os.chmod(dst, 0o644)
-    return digest.hexdigest()
+    return size, digest.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:

@@ -72,6 +72,11 @@ def test_digests_are_those_of_the_bytes_on_disk(tmp_path: Path) -> None:
     assert not (tmp_path / "run" / layout.STAGING).exists() or \
         not any((tmp_path / "run" / layout.STAGING).iterdir())
     assert json.loads((ckpt.path / layout.CHECKPOINT_CONFIG).read_bytes()) == MODEL
+    assert layout.checkpoint_file(ckpt.name, layout.MODEL_WEIGHTS) in w.written
+    assert layout.DATA_INDEX in w.written and layout.TRAIN_LOG not in w.written
+    for rel, d in w.written.items():
+        raw = (tmp_path / "run" / rel).read_bytes()
+        assert (len(raw), hashlib.sha256(raw).hexdigest()) == (d.size, d.sha256), rel
 
 
 def test_nothing_is_overwritten(tmp_path: Path) -> None:
