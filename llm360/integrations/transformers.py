@@ -39,8 +39,8 @@ import numpy as np
 from transformers import TrainerCallback
 
 from llm360.registry import layout
-from llm360.registry.records import RunMetadata
-from llm360.registry.writer import RunWriter, basic_provenance
+from llm360.registry.records import Provenance, RunMetadata
+from llm360.registry.writer import RunWriter
 
 __all__ = ["Llm360Callback", "data_order"]
 
@@ -165,8 +165,8 @@ class Llm360Callback(TrainerCallback):
         self.writer = RunWriter.create(
             self.run_dir, metadata=self.metadata, model_config=config,
             train_config=_train_config(args), tokenizer=tokenizer,
-            provenance=basic_provenance(packages=("llm360", "torch", "transformers",
-                                                  "accelerate", "numpy", "safetensors")))
+            provenance=Provenance.of_this_machine(packages=(
+                "llm360", "torch", "transformers", "accelerate", "numpy", "safetensors")))
         order, how = data_order(train_dataloader, 0) if args.world_size == 1 else (
             None, f"training runs in {args.world_size} processes")
         if order is not None:

@@ -19,9 +19,9 @@ __all__ = [
     "chunk_path", "chunk_index", "checkpoint_name", "checkpoint_dir", "checkpoint_file",
     "checkpoint_of", "log_path", "eval_path",
     # checkpoint folder
-    "MODEL_WEIGHTS", "WEIGHTS_INDEX", "OPTIMIZER", "OPTIMIZER_INDEX", "RNG", "TRAINER_STATE", "CHECKPOINT_CONFIG",
-    "GENERATION_CONFIG", "CHECKPOINT_TOKENIZER_FILES", "shard_name", "shard_index",
-    "weights_shard", "is_weights_file",
+    "MODEL_WEIGHTS", "WEIGHTS_INDEX", "OPTIMIZER", "OPTIMIZER_INDEX", "RNG", "TRAINER_STATE",
+    "CHECKPOINT_CONFIG", "GENERATION_CONFIG", "CHECKPOINT_TOKENIZER_FILES", "shard_name",
+    "shard_index", "weights_shard", "is_weights_file",
     # tool-owned folders
     "CACHE_DIR", "HASH_CACHE", "STAGING", "IGNORED_DIRS",
     # release

@@ -15,7 +15,10 @@ path of a problem.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import os
+import platform
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -35,6 +38,7 @@ EVAL_VERSION = "llm360.eval/v1"
 PROVENANCE_VERSION = "llm360.provenance/v1"
 
 R = TypeVar("R", bound="_Record")
+_PACKAGES = ("llm360", "numpy", "safetensors", "torch", "transformers")
 
 
 def _plain(value: Any) -> Any:
@@ -295,3 +299,28 @@ class Provenance(_Record):
     packages: Mapping[str, str]
     environment: EnvironmentInfo
     extra: Mapping[str, Any] = _extra()
+
+    @classmethod
+    def of_this_machine(cls, *, packages: Iterable[str] = _PACKAGES,
+                        repository: str | None = None, commit: str | None = None,
+                        dirty: bool | None = None) -> Provenance:
+        """A provenance record of this machine: package versions, Python, platform, CPU count
+        (and the GPUs, when torch is already imported); the code fields are what you pass."""
+        from importlib import metadata
+
+        versions = {}
+        for name in packages:
+            try:
+                versions[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+        hardware = [f"{os.cpu_count()} CPU"]
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_available():
+            hardware += [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        return cls(
+            code=CodeInfo(repository=repository, commit=commit, dirty=dirty), packages=versions,
+            environment=EnvironmentInfo(
+                python=platform.python_version(),
+                platform=f"{platform.system().lower()}-{platform.machine()}",
+                hardware=", ".join(hardware)))

@@ -17,152 +17,28 @@ from __future__ import annotations
 
 import hashlib
 import os
-import platform
-import shutil
-import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from llm360.errors import CheckpointExistsError, InputError
 from llm360.registry import layout
 from llm360.registry._files import check_relpath, write_atomic
-from llm360.registry.hashing import FileDigest, root_digest, rows_merkle_root, sha256_file
+from llm360.registry.hashing import FileDigest, root_digest, rows_merkle_root
 from llm360.registry.records import (
-    CodeInfo, DataChunkRecord, DataIndex, EnvironmentInfo, EvalRecord, LogLine, ParentRef,
+    DataChunkRecord, DataIndex, EvalRecord, LogLine, ParentRef,
     Position, Provenance, RunMetadata, TrainerState,
 )
 from llm360.registry.schema import validate
 from llm360.registry.serialize import canonical_json, read_json
+from llm360.registry.staging import (
+    StagedCheckpoint, WrittenCheckpoint, checkpoint_root_digest, copy_hashed, fsync_dir,
+)
+from llm360.registry.tensorfiles import sharded_safetensors, tensors_to_safetensors, token_rows
 
-__all__ = ["RunWriter", "WrittenCheckpoint", "tensors_to_safetensors", "sharded_safetensors",
-           "checkpoint_root_digest", "basic_provenance"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class WrittenCheckpoint:
-    """What ``write_checkpoint`` wrote: the folder, each file's sha256 and the root digest."""
-
-    name: str
-    path: Path
-    files: Mapping[str, str]     # file name inside the folder -> sha256
-    root_digest: str
-    status: str                  # "written", or "identical" (the same bytes were there)
-    state: TrainerState
-
-
-def _is_torch(value: Any) -> bool:
-    return type(value).__module__.split(".")[0] == "torch"
-
-
-def tensors_to_safetensors(tensors: Mapping[str, Any]) -> bytes:
-    """safetensors bytes of ``tensors`` (numpy arrays or torch tensors) with exactly the
-    metadata ``{"format": "pt"}``, so the same values always give the same bytes."""
-    if not tensors:
-        raise InputError("no tensors to write")
-    if any(_is_torch(v) for v in tensors.values()):
-        import torch
-        from safetensors.torch import save
-
-        out: dict[str, Any] = {}
-        seen: set[tuple[int, int]] = set()
-        for key, value in tensors.items():
-            t = value if _is_torch(value) else torch.from_numpy(np.ascontiguousarray(value))
-            t = t.detach().to("cpu").contiguous()
-            ident = (t.untyped_storage().data_ptr(), t.storage_offset())
-            if ident in seen or t.untyped_storage().nbytes() != t.numel() * t.element_size():
-                t = t.clone()  # tied or viewed weights: safetensors refuses shared storage
-            seen.add(ident)
-            out[key] = t
-        return save(out, metadata=dict(layout.SAFETENSORS_METADATA))
-    from safetensors.numpy import save as np_save
-
-    return np_save({k: np.ascontiguousarray(v) for k, v in tensors.items()},
-                   metadata=dict(layout.SAFETENSORS_METADATA))
-
-
-def _nbytes(value: Any) -> int:
-    if _is_torch(value):
-        return int(value.numel() * value.element_size())
-    return int(np.asarray(value).nbytes)
-
-
-def sharded_safetensors(prefix: str, tensors: Mapping[str, Any],
-                        max_shard_bytes: int | None) -> dict[str, bytes]:
-    """``PREFIX.safetensors``, or (over ``max_shard_bytes``) Hugging Face shards
-    ``PREFIX-0000K-of-0000N.safetensors`` cut in order (a tensor larger than the limit gets a
-    shard of its own) plus ``PREFIX.safetensors.index.json`` (``metadata.total_size``,
-    ``weight_map``)."""
-    groups: list[dict[str, Any]] = [{}]
-    size = 0
-    for key, value in tensors.items():
-        n = _nbytes(value)
-        if max_shard_bytes is not None and groups[-1] and size + n > max_shard_bytes:
-            groups.append({})
-            size = 0
-        groups[-1][key] = value
-        size += n
-    if len(groups) == 1:
-        return {f"{prefix}.safetensors": tensors_to_safetensors(tensors)}
-    names = [layout.shard_name(prefix, i, len(groups)) for i in range(1, len(groups) + 1)]
-    out = {name: tensors_to_safetensors(group) for name, group in zip(names, groups)}
-    out[layout.shard_index(prefix)] = canonical_json({
-        "metadata": {"total_size": sum(_nbytes(v) for v in tensors.values())},
-        "weight_map": {k: name for name, group in zip(names, groups) for k in group}})
-    return out
-
-
-def _as_rows(tokens: Any) -> np.ndarray:
-    if _is_torch(tokens):
-        tokens = tokens.detach().to("cpu").numpy()
-    arr = np.asarray(tokens)
-    if arr.ndim != 2 or arr.shape[1] < 1:
-        raise InputError(f"a data chunk is a 2-D array [sequences, seq_len]; got shape "
-                         f"{tuple(arr.shape)}")
-    if arr.dtype.kind not in "iu":
-        raise InputError(f"a data chunk holds integer token ids; got {arr.dtype}")
-    if arr.size and (int(arr.min()) < 0 or int(arr.max()) > np.iinfo(np.int32).max):
-        raise InputError("token ids must fit int32 (0 <= id < 2**31)")
-    return np.ascontiguousarray(arr, dtype=np.int32)
-
-
-def checkpoint_root_digest(run_dir: Path, name: str) -> str:
-    """The OMS v1.0 root digest of ``RUN/checkpoints/NAME`` as it is on disk: what a child
-    checkpoint records in ``parents[].root_digest``."""
-    folder = Path(run_dir) / layout.checkpoint_dir(name)
-    if not folder.is_dir():
-        raise InputError(f"{folder}: no such checkpoint")
-    return root_digest((p.name, sha256_file(p)[1]) for p in sorted(folder.iterdir())
-                       if p.is_file())
-
-
-def basic_provenance(*, packages: Iterable[str] = ("llm360", "numpy", "safetensors", "torch",
-                                                   "transformers"),
-                     repository: str | None = None, commit: str | None = None,
-                     dirty: bool | None = None) -> Provenance:
-    """A provenance record of this machine: package versions, Python, platform, CPU count
-    (and the GPUs, when torch is already imported); the code fields are what you pass."""
-    from importlib import metadata
-
-    versions = {}
-    for name in packages:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    hardware = [f"{os.cpu_count()} CPU"]
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        hardware += [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    return Provenance(
-        code=CodeInfo(repository=repository, commit=commit, dirty=dirty), packages=versions,
-        environment=EnvironmentInfo(python=platform.python_version(),
-                                    platform=f"{platform.system().lower()}-{platform.machine()}",
-                                    hardware=", ".join(hardware)))
+__all__ = ["RunWriter", "WrittenCheckpoint", "StagedCheckpoint", "checkpoint_root_digest",
+           "tensors_to_safetensors", "sharded_safetensors"]
 
 
 class RunWriter:
@@ -214,7 +90,7 @@ class RunWriter:
         if tokenizer is not None:
             raw = tokenizer if isinstance(tokenizer, bytes) else Path(tokenizer).read_bytes()
             w._put(layout.TOKENIZER, raw)
-        prov = provenance if provenance is not None else basic_provenance()
+        prov = provenance if provenance is not None else Provenance.of_this_machine()
         w._put(layout.PROVENANCE, prov.to_json(source=layout.PROVENANCE))
         w._model_config = dict(model_config)
         return w
@@ -266,7 +142,7 @@ class RunWriter:
         """Write the next data chunk: ``tokens`` is [sequences, seq_len] integer token ids,
         rows in the exact order they are (or were) trained on. Computes the chunk's sha256
         and Merkle root and rewrites ``data/index.json``."""
-        rows = _as_rows(tokens)
+        rows = token_rows(tokens)
         if self._seq_len is not None and rows.shape[1] != self._seq_len:
             raise InputError(f"chunk rows have {rows.shape[1]} tokens; this run's seq_len is "
                              f"{self._seq_len}")
@@ -429,46 +305,64 @@ class RunWriter:
         """The staging-and-rename step of :meth:`write_checkpoint`, for callers that make the
         file bytes themselves (``blobs`` must hold ``trainer_state.json`` for ``state``); a
         ``Path`` value is copied in blocks and hashed as it is copied."""
+        staged = self.stage_checkpoint(name, blobs, state=state)
+        try:
+            return self.commit_checkpoint(staged)
+        finally:
+            staged.discard()
+
+    def stage_checkpoint(self, name: str, blobs: Mapping[str, bytes | Path], *,
+                         state: TrainerState) -> StagedCheckpoint:
+        """Write every file of checkpoint ``name`` into a new folder of ``RUN/.llm360/staging``
+        (hashed as written); nothing is in ``checkpoints/`` until :meth:`commit_checkpoint`.
+        A trainer that journals its records between the two steps calls them apart."""
         check_relpath(layout.checkpoint_dir(name), where="checkpoint name")
-        final = self.root / layout.checkpoint_dir(name)
         staging_root = self.root / layout.STAGING
         staging_root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=staging_root))
-        digests: dict[str, str] = {}
-        sizes: dict[str, int] = {}
+        staged = StagedCheckpoint(name=name, folder=tmp,
+                                  final=self.root / layout.checkpoint_dir(name), state=state)
         try:
             for fname, data in blobs.items():
                 if isinstance(data, Path):
-                    sizes[fname], digests[fname] = _copy_hashed(data, tmp / fname)
+                    size, digest = copy_hashed(data, tmp / fname)
                 else:
                     write_atomic(tmp / fname, data)
-                    sizes[fname], digests[fname] = len(data), hashlib.sha256(data).hexdigest()
+                    size, digest = len(data), hashlib.sha256(data).hexdigest()
+                staged.digests[fname], staged.sizes[fname] = digest, size
             os.chmod(tmp, 0o755)
-            status = "written"
-            if final.exists():
-                if sorted(p.name for p in final.iterdir()) == sorted(digests) and all(
-                        sha256_file(final / f)[1] == d for f, d in digests.items()):
-                    shutil.rmtree(tmp)
-                    status = "identical"
-                else:
-                    raise CheckpointExistsError(
-                        f"{final}: a different checkpoint of that name exists",
-                        hint="checkpoints are never overwritten: choose another name (a fork)")
-            else:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.rename(tmp, final)
-                _fsync_dir(final.parent)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            staged.discard()
             raise
-        result = WrittenCheckpoint(name=name, path=final, files=dict(digests),
+        return staged
+
+    def commit_checkpoint(self, staged: StagedCheckpoint) -> WrittenCheckpoint:
+        """Rename a staged checkpoint into ``checkpoints/``: status ``written``, or
+        ``identical`` when a folder of that name holds the very same bytes (the staged copy is
+        dropped). A different checkpoint of that name raises ``CheckpointExistsError``."""
+        status = staged.status()
+        if status == "conflict":
+            staged.discard()
+            raise CheckpointExistsError(
+                f"{staged.final}: a different checkpoint of that name exists",
+                hint="checkpoints are never overwritten: choose another name (a fork)")
+        if status == "identical":
+            staged.discard()
+        else:
+            staged.final.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staged.folder, staged.final)
+            fsync_dir(staged.final.parent)
+            status = "written"
+        name, digests = staged.name, staged.digests
+        result = WrittenCheckpoint(name=name, path=staged.final, files=dict(digests),
                                    root_digest=root_digest(digests.items()), status=status,
-                                   state=state)
+                                   state=staged.state)
         self._written[name] = result
-        self._last = (name, state)
+        self._last = (name, staged.state)
         if status == "written":
-            self._record([FileDigest(path=layout.checkpoint_file(name, f), size=sizes[f],
-                                     sha256=d) for f, d in digests.items()])
+            self._record([FileDigest(path=layout.checkpoint_file(name, f),
+                                     size=staged.sizes[f], sha256=d)
+                          for f, d in digests.items()])
         return result
 
     @property
@@ -531,31 +425,3 @@ class RunWriter:
         data = dict(data)
         validate(data, schema, source=rel)
         self._put(rel, canonical_json(data))
-
-
-def _copy_hashed(src: Path, dst: Path, block: int = 1 << 20) -> tuple[int, str]:
-    """Copy ``src`` to ``dst`` (0644, fsynced): (size, sha256) of the bytes copied."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(src, "rb") as fin, open(dst, "xb") as fout:
-        while chunk := fin.read(block):
-            digest.update(chunk)
-            fout.write(chunk)
-            size += len(chunk)
-        fout.flush()
-        os.fsync(fout.fileno())
-    os.chmod(dst, 0o644)
-    return size, digest.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -4,7 +4,6 @@ trained for a few steps on CPU: each run checks clean, builds and verifies."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -14,7 +14,8 @@ import pytest
 
 from llm360.errors import CheckpointExistsError, InputError
 from llm360.registry import build_release, layout, verify_release
-from llm360.registry.writer import RunWriter, checkpoint_root_digest, tensors_to_safetensors
+from llm360.registry.tensorfiles import tensors_to_safetensors
+from llm360.registry.writer import RunWriter, checkpoint_root_digest
 
 META = {"name": "writer-test", "version": "1", "licenses": {
     "weights": "MIT", "code": "MIT", "data": "CC0-1.0", "documentation": "CC-BY-4.0"}}
