@@ -19,15 +19,19 @@ def run() -> None:
 @run.command("check")
 @click.argument("run_dir", metavar="RUN", type=click.Path(path_type=Path))
 @click.option("--no-cache", is_flag=True, help="Hash every byte again, ignoring RUN/.llm360/.")
+@click.option("--allow-missing-records", is_flag=True,
+              help="Accept a checkpoint without its eval or the log lines of its steps (as "
+                   "`release build --allow-missing-records`).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def check(run_dir: Path, no_cache: bool, as_json: bool) -> None:
+def check(run_dir: Path, no_cache: bool, allow_missing_records: bool, as_json: bool) -> None:
     """Validate the run directory RUN with the rules of `release build`, listing every problem.
 
     \b
     Checks: the required records, each JSON/YAML record and log line against its schema, no
-    pickle files, no symbolic links, data chunk sha256 and Merkle roots against
-    data/index.json, each parent's root digest against the parent on disk, and the lineage
-    and references of the manifest the run would build. Each problem names the file and the
+    pickle files, no symbolic links, data chunk sha256, rows and Merkle roots against
+    data/index.json, each parent's root digest against the parent on disk, an eval and log
+    lines for every checkpoint, and the lineage and references of the manifest the run would
+    build. Each problem names the file and the
     JSON path. Exit 0: `release build` accepts the run; 1: problems found; 2: RUN is not a
     directory.
     """
@@ -36,7 +40,8 @@ def check(run_dir: Path, no_cache: bool, as_json: bool) -> None:
         from llm360.registry.check import check_run
 
         with progress_bar("hashing", enabled=not as_json) as (advance, _total):
-            result = check_run(run_dir, use_cache=not no_cache, progress=advance)
+            result = check_run(run_dir, use_cache=not no_cache, progress=advance,
+                               allow_missing_records=allow_missing_records)
         if as_json:
             echo_json(result.as_data())
         else:

@@ -22,11 +22,8 @@ def _edit(path: Path, fn) -> None:
 def _plant_five(run: Path) -> None:
     # 1. a pickle file inside a checkpoint
     (run / layout.checkpoint_file("ckpt_001", "optimizer.pt")).write_bytes(b"\x80\x04.")
-    # 2. a data chunk whose bytes no longer match data/index.json
-    chunk = run / layout.chunk_path(1)
-    raw = bytearray(chunk.read_bytes())
-    raw[-1] ^= 0xFF
-    chunk.write_bytes(bytes(raw))
+    # 2. a chunk sha256 in data/index.json that is not the chunk file's
+    _edit(run / layout.DATA_INDEX, lambda d: d["chunks"][1].update(sha256="ab" * 32))
     # 3. a parent root digest that is not the parent's
     _edit(run / layout.checkpoint_file("ckpt_002", layout.TRAINER_STATE),
           lambda d: d["parents"][0].update(root_digest="0" * 64))

@@ -15,7 +15,9 @@ pytest.importorskip("accelerate")
 from click.testing import CliRunner  # noqa: E402
 
 from llm360.cli.main import cli  # noqa: E402
-from llm360.registry import build_release, layout, verify_release  # noqa: E402
+from llm360.registry import (  # noqa: E402
+    BuildOptions, TrustPolicy, build_release, layout, verify_release,
+)
 from llm360.registry.check import check_run  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -111,9 +113,9 @@ def test_callback_run_records_the_exact_data_order_and_releases(trained, tmp_pat
     assert transformers.AutoTokenizer.from_pretrained(final).convert_ids_to_tokens(3) == "t3"
     assert model.config.vocab_size == VOCAB
 
-    result = build_release(run, tmp_path / "release", created=CREATED)
+    result = build_release(run, tmp_path / "release", options=BuildOptions(created=CREATED))
     assert [c.name for c in result.manifest.checkpoints] == names
-    report = verify_release(result.manifest_path, allow_unsigned=True)
+    report = verify_release(result.manifest_path, policy=TrustPolicy(allow_unsigned=True))
     assert report.ok, report.problems
 
 
@@ -146,8 +148,8 @@ def test_import_checkpoints_of_a_trainer_output(trained, tmp_path):
         {"backend": "transformers.Trainer", "precision": "fp32", "world_size": 1, "seed": 7}))
     res = CliRunner().invoke(cli, ["run", "check", str(run)])
     assert res.exit_code == 0, res.output
-    result = build_release(run, tmp_path / "release", created=CREATED)
-    assert verify_release(result.manifest_path, allow_unsigned=True).ok
+    result = build_release(run, tmp_path / "release", options=BuildOptions(created=CREATED))
+    assert verify_release(result.manifest_path, policy=TrustPolicy(allow_unsigned=True)).ok
     assert not result.manifest.data.chunks
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from llm360.errors import CheckpointExistsError, InputError
-from llm360.registry import build_release, layout, verify_release
+from llm360.registry import BuildOptions, TrustPolicy, build_release, layout, verify_release
 from llm360.registry.tensorfiles import tensors_to_safetensors
 from llm360.registry.writer import RunWriter, checkpoint_root_digest
 
@@ -49,12 +49,13 @@ def _run(root: Path, checkpoints: int = 2) -> RunWriter:
 
 def test_a_written_run_builds_and_verifies(tmp_path: Path) -> None:
     _run(tmp_path / "run", 3)
-    result = build_release(tmp_path / "run", tmp_path / "rel", created="2026-11-27T00:00:00Z")
+    result = build_release(tmp_path / "run", tmp_path / "rel",
+                           options=BuildOptions(created="2026-11-27T00:00:00Z"))
     assert [c.name for c in result.manifest.checkpoints] == ["ckpt_000", "ckpt_001", "ckpt_002"]
     assert [c.parents for c in result.manifest.checkpoints] == [(), ("ckpt_000",),
                                                                 ("ckpt_001",)]
     assert [c.data_chunks for c in result.manifest.checkpoints] == [(0,), (1,), (2,)]
-    assert verify_release(result.manifest_path, allow_unsigned=True).ok
+    assert verify_release(result.manifest_path, policy=TrustPolicy(allow_unsigned=True)).ok
     lines = (tmp_path / "run" / layout.TRAIN_LOG).read_bytes().splitlines()
     assert [json.loads(x)["step"] for x in lines] == [1, 2, 3, 4, 5, 6]
 
