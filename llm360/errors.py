@@ -140,5 +140,6 @@ class TrainingError(Llm360Error):
     """Training could not start or continue (bad config, incompatible checkpoint, ...)."""
 
 
-class CheckpointExistsError(InputError):
-    """A different checkpoint of the same name exists; checkpoints are never overwritten."""
+class CheckpointExistsError(InputError, FileExistsError):
+    """A different checkpoint of the same name exists; checkpoints are never overwritten
+    (also a ``FileExistsError``, so a trainer can catch it to start a fork)."""

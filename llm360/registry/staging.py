@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llm360.errors import InputError
+from llm360.errors import CheckpointExistsError, InputError
 from llm360.registry import layout
 from llm360.registry.hashing import root_digest, sha256_file
 from llm360.registry.records import TrainerState
@@ -54,6 +54,23 @@ class StagedCheckpoint:
         same = sorted(p.name for p in self.final.iterdir()) == sorted(self.digests) and all(
             sha256_file(self.final / f)[1] == d for f, d in self.digests.items())
         return "identical" if same else "conflict"
+
+    def commit(self) -> str:
+        """Rename the folder into place: ``written``, or ``identical`` (the staged copy is
+        dropped). A different checkpoint of that name raises ``CheckpointExistsError`` (a
+        ``FileExistsError`` too): it is never overwritten."""
+        status = self.status()
+        if status != "new":
+            self.discard()
+            if status == "conflict":
+                raise CheckpointExistsError(
+                    f"{self.final}: a different checkpoint of that name exists",
+                    hint="checkpoints are never overwritten: choose another name (a fork)")
+            return "identical"
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(self.folder, self.final)
+        fsync_dir(self.final.parent)
+        return "written"
 
     def discard(self) -> None:
         """Remove the staged folder (nothing, once committed)."""

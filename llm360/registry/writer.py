@@ -18,11 +18,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from llm360.errors import CheckpointExistsError, InputError
+from llm360.errors import InputError
 from llm360.registry import layout
 from llm360.registry._files import check_relpath, write_atomic
 from llm360.registry.hashing import FileDigest, root_digest, rows_merkle_root
@@ -33,7 +33,7 @@ from llm360.registry.records import (
 from llm360.registry.schema import validate
 from llm360.registry.serialize import canonical_json, read_json
 from llm360.registry.staging import (
-    StagedCheckpoint, WrittenCheckpoint, checkpoint_root_digest, copy_hashed, fsync_dir,
+    StagedCheckpoint, WrittenCheckpoint, checkpoint_root_digest, copy_hashed,
 )
 from llm360.registry.tensorfiles import sharded_safetensors, tensors_to_safetensors, token_rows
 
@@ -311,10 +311,12 @@ class RunWriter:
         finally:
             staged.discard()
 
-    def stage_checkpoint(self, name: str, blobs: Mapping[str, bytes | Path], *,
+    def stage_checkpoint(self, name: str,
+                         blobs: Mapping[str, bytes | Path | Callable[[], bytes]], *,
                          state: TrainerState) -> StagedCheckpoint:
         """Write every file of checkpoint ``name`` into a new folder of ``RUN/.llm360/staging``
-        (hashed as written); nothing is in ``checkpoints/`` until :meth:`commit_checkpoint`.
+        (hashed as written; a callable value makes its bytes when its turn comes); nothing is in
+        ``checkpoints/`` until :meth:`commit_checkpoint`.
         A trainer that journals its records between the two steps calls them apart."""
         check_relpath(layout.checkpoint_dir(name), where="checkpoint name")
         staging_root = self.root / layout.STAGING
@@ -324,6 +326,8 @@ class RunWriter:
                                   final=self.root / layout.checkpoint_dir(name), state=state)
         try:
             for fname, data in blobs.items():
+                if callable(data):  # made on demand: one file's bytes in memory at a time
+                    data = data()
                 if isinstance(data, Path):
                     size, digest = copy_hashed(data, tmp / fname)
                 else:
@@ -340,19 +344,7 @@ class RunWriter:
         """Rename a staged checkpoint into ``checkpoints/``: status ``written``, or
         ``identical`` when a folder of that name holds the very same bytes (the staged copy is
         dropped). A different checkpoint of that name raises ``CheckpointExistsError``."""
-        status = staged.status()
-        if status == "conflict":
-            staged.discard()
-            raise CheckpointExistsError(
-                f"{staged.final}: a different checkpoint of that name exists",
-                hint="checkpoints are never overwritten: choose another name (a fork)")
-        if status == "identical":
-            staged.discard()
-        else:
-            staged.final.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(staged.folder, staged.final)
-            fsync_dir(staged.final.parent)
-            status = "written"
+        status = staged.commit()
         name, digests = staged.name, staged.digests
         result = WrittenCheckpoint(name=name, path=staged.final, files=dict(digests),
                                    root_digest=root_digest(digests.items()), status=status,
