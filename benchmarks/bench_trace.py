@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from llm360.registry.build import BuildOptions, build_release
 from llm360.registry.release_source import open_release
-from llm360.registry.synthetic import write_synthetic_run
 from llm360.registry.trace import build_proofs, check_proofs, find_tokens
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _synthetic import write_synthetic_run  # noqa: E402  (a test helper, not the library)
 
 
 def main() -> None:

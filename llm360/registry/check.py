@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm360.errors import InputError, Llm360Error
-from llm360.registry import layout, lineage
+from llm360.registry import layout, lineage, merkle
 from llm360.registry._chunks import ChunkFacts, chunk_facts
 from llm360.registry._run import RunProblem, RunScan, scan_run
 from llm360.registry.hashing import FileDigest, HashCache, hash_files, root_digest
@@ -110,7 +110,8 @@ def _chunk_facts(scan: RunScan, digests: dict[str, FileDigest], cache_dir: Path 
         if rel not in digests:
             continue
         try:
-            facts[rel] = chunk_facts(scan.root, rel, digests[rel].sha256, cache_dir=cache_dir)
+            facts[rel] = chunk_facts(scan.root, rel, digests[rel].sha256, cache_dir=cache_dir,
+                                     fmt=scan.data_index.get("merkle", merkle.LEGACY))
         except Llm360Error as exc:
             problems.append(RunProblem(code="data", file=rel, json_path=None,
                                        message=exc.message, error=exc))

@@ -198,6 +198,7 @@ class DataIndex(_Record):
     seq_len: int
     chunks: tuple[DataChunkRecord, ...]
     dtype: str = "int32"
+    merkle: str | None = None    # the chunks' Merkle format (llm360.registry.merkle); None: legacy
     extra: Mapping[str, Any] = _extra()
 
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from llm360.errors import InputError
-from llm360.registry import layout
+from llm360.registry import layout, merkle
 from llm360.registry._files import check_relpath, write_atomic
-from llm360.registry.hashing import FileDigest, root_digest, rows_merkle_root
+from llm360.registry.hashing import FileDigest, root_digest
 from llm360.registry.records import (
     DataChunkRecord, DataIndex, EvalRecord, LogLine, ParentRef,
     Position, Provenance, RunMetadata, TrainerState,
@@ -50,6 +50,7 @@ class RunWriter:
         self._chunks: list[DataChunkRecord] = []
         self._seq_len: int | None = None
         self._index_extra: dict = {}
+        self._merkle: str | None = merkle.DEFAULT_FORMAT
         self._pending_chunks: list[int] = []
         self._lines: list[bytes] = []
         self._written: dict[str, WrittenCheckpoint] = {}
@@ -107,6 +108,7 @@ class RunWriter:
         if index_file.is_file():
             index = DataIndex.from_json(index_file.read_bytes(), source=str(index_file))
             w._chunks, w._seq_len = list(index.chunks), index.seq_len
+            w._merkle = index.merkle
             w._index_extra = dict(index.extra)
         if (w.root / layout.MODEL_CONFIG).is_file():
             w._model_config = read_json(w.root / layout.MODEL_CONFIG)
@@ -152,7 +154,8 @@ class RunWriter:
         self._put(rel, raw)
         record = DataChunkRecord(index=k, path=rel, sha256=hashlib.sha256(raw).hexdigest(),
                                  sequences=int(rows.shape[0]), tokens=int(rows.size),
-                                 merkle_root=rows_merkle_root(rows),
+                                 merkle_root=merkle.rows_merkle_root(
+                                     rows, self._merkle or merkle.LEGACY),
                                  sources=tuple(sources) if sources is not None else None)
         self._chunks.append(record)
         self._seq_len = int(rows.shape[1])
@@ -171,7 +174,7 @@ class RunWriter:
 
     def _write_index(self) -> None:
         index = DataIndex(seq_len=self._seq_len or 1, chunks=tuple(self._chunks),
-                          extra=self._index_extra)
+                          merkle=self._merkle, extra=self._index_extra)
         raw = index.to_json(source=layout.DATA_INDEX)
         path = self.root / layout.DATA_INDEX
         if not (path.is_file() and path.read_bytes() == raw):

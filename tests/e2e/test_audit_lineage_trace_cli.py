@@ -43,7 +43,7 @@ def run_cli(*args: str):
 
 @pytest.fixture(scope="module")
 def forked_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from llm360.registry.synthetic import write_synthetic_run
+    from _synthetic import write_synthetic_run
 
     tmp = tmp_path_factory.mktemp("forked")
     run = write_synthetic_run(tmp / "run")

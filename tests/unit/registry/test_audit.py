@@ -18,7 +18,7 @@ from llm360.registry.build import BuildOptions, build_release
 from llm360.registry.cards import cards_step
 from llm360.registry.mof import COMPONENT_KEYS, COMPONENTS, is_open_license
 from llm360.registry.release_source import open_release
-from llm360.registry.synthetic import write_synthetic_run
+from _synthetic import write_synthetic_run
 
 OPEN_METADATA = """\
 name: open-tiny
