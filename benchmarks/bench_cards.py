@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,8 +19,9 @@ from pathlib import Path
 from llm360.registry.build import build_manifest
 from llm360.registry.cards import cards_step
 from llm360.registry.serialize import manifest_to_bytes
-from llm360.registry.synthetic import write_synthetic_run
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _synthetic import write_synthetic_run  # noqa: E402  (a test helper, not the library)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -16,7 +16,7 @@ from llm360.registry.build import build_manifest
 from llm360.registry.cards import render_files
 from llm360.registry.cards._hub_meta import license_fields, size_category
 from llm360.registry.serialize import canonical_json, manifest_to_bytes
-from llm360.registry.synthetic import write_synthetic_run
+from _synthetic import write_synthetic_run
 
 CREATED = "2026-11-27T00:00:00Z"
 
