@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from llm360.registry import layout
 from llm360.errors import InputError
 from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry._safetensors import read_rows
@@ -18,7 +19,7 @@ from llm360.registry.hashing import rows_merkle_root
 
 __all__ = ["ChunkFacts", "chunk_facts"]
 
-_CACHE = "chunk-cache.json"
+_CACHE = layout.CHUNK_CACHE.rsplit("/", 1)[1]
 _VERSION = 1
 
 

@@ -9,12 +9,13 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from llm360.errors import InputError, StorageError, UnsafePathError
+from llm360.registry import layout
 
 __all__ = ["check_relpath", "resolve_inside", "list_files", "write_atomic", "IGNORED_DIRS",
            "DISK_ERRNOS", "storage_error"]
 
 #: folders inside a run that are never artifacts (the hash cache lives in ``.llm360``)
-IGNORED_DIRS = frozenset({".llm360", ".git", "__pycache__"})
+IGNORED_DIRS = layout.IGNORED_DIRS
 
 
 #: write errors that say the disk, not the program, refused: each is a one-line StorageError

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from llm360.registry import layout
 from llm360.errors import InputError
 from llm360.registry._files import write_atomic
 from llm360.registry.models import Manifest
@@ -159,7 +160,7 @@ def _presence(manifest: Manifest, release_files: set[str]) -> dict[str, tuple[bo
               None))
     if len(with_weights) >= 2:
         out["model_parameters_intermediate"] = (
-            True, f"{len(with_weights)} checkpoints with weights", "checkpoints/")
+            True, f"{len(with_weights)} checkpoints with weights", layout.CHECKPOINTS_DIR + "/")
     else:
         out["model_parameters_intermediate"] = (
             False, f"{len(with_weights)} checkpoint(s) with weights; intermediate parameters "
@@ -184,10 +185,11 @@ def _presence(manifest: Manifest, release_files: set[str]) -> dict[str, tuple[bo
     out["evaluation_results"] = ((True, f"{len(manifest.evals)} evaluation records",
                                   manifest.evals[0]) if manifest.evals
                                  else (False, "no evaluation results are released", None))
-    out["model_card"] = ((True, "README.md", "README.md") if "README.md" in release_files
-                         else (False, "no model card (README.md) beside the manifest", None))
-    out["data_card"] = ((True, "DATA_CARD.md", "DATA_CARD.md") if "DATA_CARD.md" in release_files
-                        else (False, "no data card (DATA_CARD.md) beside the manifest", None))
+    card, data_card = layout.MODEL_CARD, layout.DATA_CARD
+    out["model_card"] = ((True, card, card) if card in release_files
+                         else (False, f"no model card ({card}) beside the manifest", None))
+    out["data_card"] = ((True, data_card, data_card) if data_card in release_files
+                        else (False, f"no data card ({data_card}) beside the manifest", None))
     for key, keys, what in (("technical_report", _REPORT_LINKS, "technical report"),
                             ("research_paper", _PAPER_LINKS, "paper"),
                             ("sample_model_outputs", _SAMPLE_LINKS, "sample outputs")):
@@ -247,7 +249,8 @@ def grade(manifest: Manifest, *, release_files: set[str] | frozenset[str] = froz
 
 def audit_release(source: ReleaseSource) -> AuditResult:
     """Grade an opened release (its manifest, and the cards beside it)."""
-    present = {name for name in ("README.md", "DATA_CARD.md") if source.release_file(name)}
+    present = {name for name in (layout.MODEL_CARD, layout.DATA_CARD)
+               if source.release_file(name)}
     return grade(source.manifest, release_files=present)
 
 

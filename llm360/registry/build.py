@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from llm360.errors import InputError, UnsafePathError
-from llm360.registry import lineage
+from llm360.registry import layout, lineage
 from llm360.registry._chunks import ChunkFacts, chunk_facts
 from llm360.registry._files import list_files, write_atomic
 from llm360.registry._run import RunRecords, artifact_kind, read_run
@@ -52,7 +52,6 @@ from llm360.registry.schema import validate
 from llm360.registry.serialize import manifest_to_bytes, to_data
 from llm360.registry.signing import (
     BUNDLE_FILE,
-    SIGNATURES_DIR,
     SignatureInfo,
     Signer,
     describe_signature,
@@ -62,10 +61,9 @@ __all__ = ["BuildContext", "BuildOptions", "BuildResult", "BuildStep", "RESERVED
            "assemble", "build_manifest", "build_release", "format_created", "CACHE_FILE"]
 
 #: the hash cache, inside the run directory (never an artifact)
-CACHE_FILE = Path(".llm360") / "hash-cache.json"
+CACHE_FILE = Path(layout.HASH_CACHE)
 #: top-level names a release writes itself; a run file of that name would collide with them
-RESERVED_NAMES = frozenset({MANIFEST_FILE, BUNDLE_FILE, RELEASE_FILES, "publication.json",
-                            "README.md", "DATA_CARD.md", "cards", "plots", SIGNATURES_DIR})
+RESERVED_NAMES = frozenset(layout.RELEASE_NAMES)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,7 +131,7 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
     legacy = schema_version == LEGACY_SCHEMA_VERSION
     merkle_format = records.data_index.get("merkle", LEGACY)
     if legacy and merkle_format != LEGACY:
-        raise InputError(f"{records.root}/data/index.json: Merkle roots in the {merkle_format} "
+        raise InputError(f"{records.root}/{layout.DATA_INDEX}: Merkle roots in the {merkle_format} "
                          f"format cannot be described by a {schema_version} manifest")
     four = {k: meta["licenses"][k] for k in ("weights", "code", "data", "documentation")}
     licenses = Licenses(**four, components=None if legacy else default_component_licenses(
@@ -144,7 +142,7 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
     evals_by_ckpt = {rec["checkpoint"]: path for path, rec in records.evals.items()}
     checkpoints = []
     for name, state in records.trainer_states.items():
-        prefix = f"checkpoints/{name}/"
+        prefix = layout.checkpoint_dir(name) + "/"
         files = tuple(p for p in records.files if p.startswith(prefix))
         metrics = dict(state.get("metrics", {}))
         eval_path = evals_by_ckpt.get(name)
@@ -183,23 +181,23 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
         model=Model(
             architecture=records.model_config["architectures"][0],
             parameters=count_parameters(records.root / final) if final else 0,
-            config="config/model.json", config_sha256=digests["config/model.json"].sha256,
+            config=layout.MODEL_CONFIG, config_sha256=digests[layout.MODEL_CONFIG].sha256,
             tokenizer=records.tokenizer,
             tokenizer_sha256=digests[records.tokenizer].sha256 if records.tokenizer else None,
         ),
         artifacts=artifacts,
-        data=Data(index="data/index.json", seq_len=index["seq_len"], chunks=tuple(data_chunks),
+        data=Data(index=layout.DATA_INDEX, seq_len=index["seq_len"], chunks=tuple(data_chunks),
                   merkle=None if legacy else merkle_format),
         checkpoints=tuple(checkpoints),
         training=Training(
-            config="config/train.json", backend=train["backend"],
+            config=layout.TRAIN_CONFIG, backend=train["backend"],
             world_size=train["world_size"], precision=train["precision"],
-            data_config="config/data.json" if records.data_config is not None else None,
+            data_config=layout.DATA_CONFIG if records.data_config is not None else None,
             seed=train["seed"],
         ),
         logs=records.logs,
         evals=tuple(sorted(records.evals)),
-        code=Code(packages=dict(prov["packages"]), provenance="code/provenance.json",
+        code=Code(packages=dict(prov["packages"]), provenance=layout.PROVENANCE,
                   repository=code["repository"], commit=code["commit"], dirty=code["dirty"]),
         environment=Environment(**{k: prov["environment"][k]
                                    for k in ("python", "platform", "hardware")}),
@@ -225,28 +223,29 @@ def consistency_problems(records: RunRecords, manifest: Manifest, *,
         art = manifest.artifact(chunk["path"])
         where = f"$.chunks[{i}]"
         if art is None:
-            problems.append(("data/index.json", f"{where}.path: {chunk['path']} is not in the run"))
+            problems.append((layout.DATA_INDEX,
+                             f"{where}.path: {chunk['path']} is not in the run"))
             continue
         if art.sha256 != chunk["sha256"]:
             problems.append((chunk["path"], f"sha256 {art.sha256[:12]}... differs from "
-                             f"data/index.json {where}.sha256 {chunk['sha256'][:12]}..."))
+                             f"{layout.DATA_INDEX} {where}.sha256 {chunk['sha256'][:12]}..."))
         got = (chunks or {}).get(chunk["path"])
         if got is None:
             continue
         for field, have in (("sequences", got.sequences), ("tokens", got.tokens),
                             ("merkle_root", got.merkle_root)):
             if chunk[field] != have:
-                problems.append(("data/index.json", f"{where}.{field}: says {chunk[field]!r}, "
+                problems.append((layout.DATA_INDEX, f"{where}.{field}: says {chunk[field]!r}, "
                                  f"the chunk file gives {have!r}"))
         if got.seq_len != seq_len:
-            problems.append((chunk["path"], f"rows of {got.seq_len} tokens, data/index.json "
+            problems.append((chunk["path"], f"rows of {got.seq_len} tokens, {layout.DATA_INDEX} "
                              f"$.seq_len says {seq_len}"))
     roots = {c.name: c.root_digest for c in manifest.checkpoints}
     for name, state in records.trainer_states.items():
         for j, parent in enumerate(state["parents"]):
             have = roots.get(parent["name"])
             if have is not None and have != parent["root_digest"]:
-                problems.append((f"checkpoints/{name}/trainer_state.json",
+                problems.append((layout.checkpoint_file(name, layout.TRAINER_STATE),
                                  f"$.parents[{j}].root_digest does not match checkpoint "
                                  f"{parent['name']} as it is on disk"))
     if not allow_missing_records:
@@ -261,10 +260,10 @@ def _missing_records(records: RunRecords, manifest: Manifest) -> list[tuple[str,
     steps = records.logged_steps
     by_name = {c.name: c for c in manifest.checkpoints}
     for ckpt in manifest.checkpoints:
-        where = f"checkpoints/{ckpt.name}"
+        where = layout.checkpoint_dir(ckpt.name)
         if ckpt.name not in evaluated:
-            problems.append((where, f"checkpoint {ckpt.name} has no eval (evals/{ckpt.name}"
-                             ".json)"))
+            problems.append((where, f"checkpoint {ckpt.name} has no eval "
+                             f"({layout.eval_path(ckpt.name)})"))
         start = max((by_name[p].step for p in ckpt.parents if p in by_name), default=0)
         missing = [s for s in range(start + 1, ckpt.step + 1) if s not in steps]
         if missing:
@@ -351,11 +350,11 @@ def build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions = Build
         signature = SignatureInfo(method="unsigned")
         if signer is not None:
             for name, bundle in signer.sign_checkpoints(manifest).items():
-                write_atomic(staging / SIGNATURES_DIR / name / "model.sig", bundle)
+                write_atomic(staging / layout.signature_path(name), bundle)
             if manifest.checkpoints:
                 first = manifest.checkpoints[0].name
                 signature = dataclasses.replace(describe_signature(
-                    staging / SIGNATURES_DIR / first / "model.sig"), bundle=BUNDLE_FILE)
+                    staging / layout.signature_path(first)), bundle=BUNDLE_FILE)
             else:
                 signature = SignatureInfo(method=signer.method)
         ctx = BuildContext(run_dir=run_dir, release_dir=staging, manifest=manifest,

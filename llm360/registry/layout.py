@@ -23,11 +23,11 @@ __all__ = [
     "CHECKPOINT_CONFIG", "GENERATION_CONFIG", "CHECKPOINT_TOKENIZER_FILES", "shard_name",
     "shard_index", "weights_shard", "is_weights_file",
     # tool-owned folders
-    "CACHE_DIR", "HASH_CACHE", "STAGING", "IGNORED_DIRS",
+    "CACHE_DIR", "HASH_CACHE", "CHUNK_CACHE", "CARDS_CACHE", "STAGING", "IGNORED_DIRS",
     # release
-    "MANIFEST", "BUNDLE", "SOURCE_FILE", "SIGNATURES_DIR", "MODEL_SIG", "signature_path",
-    "MODEL_CARD", "CARDS_DIR", "checkpoint_card", "DATA_CARD", "PLOTS_DIR", "plot_path",
-    "RELEASE_FILES",
+    "MANIFEST", "BUNDLE", "RELEASE_FILES_LIST", "PUBLICATION", "INCOMPLETE_MARK", "SOURCE_FILE",
+    "SIGNATURES_DIR", "MODEL_SIG", "signature_path", "MODEL_CARD", "CARDS_DIR",
+    "checkpoint_card", "DATA_CARD", "PLOTS_DIR", "plot_path", "RELEASE_NAMES",
     # rules
     "PICKLE_SUFFIXES", "is_pickle", "artifact_kind", "ARTIFACT_KINDS", "SAFETENSORS_METADATA",
 ]
@@ -153,6 +153,10 @@ def is_weights_file(filename: str) -> bool:
 
 CACHE_DIR = ".llm360"
 HASH_CACHE = f"{CACHE_DIR}/hash-cache.json"
+#: facts read from data chunk files (rows, tokens, Merkle root), keyed by sha256
+CHUNK_CACHE = f"{CACHE_DIR}/chunk-cache.json"
+#: rendered cards, keyed by their inputs
+CARDS_CACHE = f"{CACHE_DIR}/cards"
 #: checkpoints are assembled here and renamed into ``checkpoints/`` in one step
 STAGING = f"{CACHE_DIR}/staging"
 IGNORED_DIRS = frozenset({CACHE_DIR, ".git", "__pycache__"})
@@ -161,7 +165,13 @@ IGNORED_DIRS = frozenset({CACHE_DIR, ".git", "__pycache__"})
 
 MANIFEST = "manifest.json"
 BUNDLE = "manifest.sigstore.json"
-#: where a release remembers the run directory it was built from (not part of the release)
+#: the signed list of the release's own files (cards, plots, signatures) and its layout
+RELEASE_FILES_LIST = "release-files.json"
+#: written by ``llm360 push``: where the release was published
+PUBLICATION = "publication.json"
+#: present while a release folder is being assembled
+INCOMPLETE_MARK = ".llm360-incomplete"
+#: where a release remembers the run directory it was built from (releases before 0.2)
 SOURCE_FILE = ".llm360-source.json"
 SIGNATURES_DIR = "signatures"
 MODEL_SIG = "model.sig"
@@ -169,9 +179,9 @@ MODEL_CARD = "README.md"
 CARDS_DIR = "cards"
 DATA_CARD = "DATA_CARD.md"
 PLOTS_DIR = "plots"
-#: files and folders a release adds beside the run's artifacts
-RELEASE_FILES = (MANIFEST, BUNDLE, SOURCE_FILE, SIGNATURES_DIR, MODEL_CARD, CARDS_DIR, DATA_CARD,
-                 PLOTS_DIR)
+#: top-level files and folders a release writes itself beside the run's artifacts
+RELEASE_NAMES = (MANIFEST, BUNDLE, RELEASE_FILES_LIST, PUBLICATION, SIGNATURES_DIR, MODEL_CARD,
+                 CARDS_DIR, DATA_CARD, PLOTS_DIR)
 
 
 def signature_path(checkpoint: str) -> str:

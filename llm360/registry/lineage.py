@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from llm360.registry import layout
 from llm360.registry.hashing import root_digest
 from llm360.registry.models import Checkpoint, Manifest
 
@@ -78,7 +79,7 @@ def check(manifest: Manifest) -> list[Problem]:
             add("reference", chunk.path, f"$.data.chunks[{i}].sha256 differs from the artifact "
                 f"{chunk.path}")
     for i, c in enumerate(manifest.checkpoints):
-        prefix = f"checkpoints/{c.name}/"
+        prefix = layout.checkpoint_dir(c.name) + "/"
         if all(f in arts and f.startswith(prefix) for f in c.files):
             digest = root_digest((f[len(prefix):], arts[f].sha256) for f in c.files)
             if digest != c.root_digest:

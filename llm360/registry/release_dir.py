@@ -26,6 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from llm360.registry import layout
 from llm360.errors import InputError
 from llm360.registry._files import list_files, resolve_inside, storage_error, write_atomic
 from llm360.registry.schema import validate
@@ -37,11 +38,11 @@ __all__ = [
     "finish_staging", "materialize", "swap_into_place", "discard", "Materialized",
 ]
 
-MANIFEST_FILE = "manifest.json"
-RELEASE_FILES = "release-files.json"
+MANIFEST_FILE = layout.MANIFEST
+RELEASE_FILES = layout.RELEASE_FILES_LIST
 #: written by ``llm360 push``: where the release was published (names the manifest's sha256)
-PUBLICATION_FILE = "publication.json"
-INCOMPLETE_MARK = ".llm360-incomplete"
+PUBLICATION_FILE = layout.PUBLICATION
+INCOMPLETE_MARK = layout.INCOMPLETE_MARK
 RELEASE_FILES_FORMAT = "llm360.release-files/v1"
 _STAGING = "llm360-staging-"
 _OLD = "llm360-old-"
@@ -93,7 +94,7 @@ def _owned_files(folder: Path) -> set[str] | None:
     except (OSError, InputError, KeyError, TypeError):
         return None
     return (artifacts | {f.path for f in rf.files}
-            | {MANIFEST_FILE, RELEASE_FILES, PUBLICATION_FILE, "manifest.sigstore.json"})
+            | {MANIFEST_FILE, RELEASE_FILES, PUBLICATION_FILE, layout.BUNDLE})
 
 
 def _is_own_release(folder: Path) -> bool:
@@ -108,7 +109,7 @@ def _is_own_release(folder: Path) -> bool:
 
 def _has_hidden_dirs(folder: Path) -> bool:
     """``list_files`` skips .git and .llm360: a release of ours never holds them."""
-    return any((folder / d).exists() for d in (".git", ".llm360", "__pycache__"))
+    return any((folder / d).exists() for d in layout.IGNORED_DIRS)
 
 
 def _pid_alive(stamp: Path) -> bool:

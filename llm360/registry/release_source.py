@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from llm360.registry import layout
 from llm360.errors import InputError, VerificationError
 from llm360.registry._files import resolve_inside
 from llm360.registry.models import Artifact, Manifest
@@ -107,7 +108,7 @@ def open_release(spec: str | Path, *, root: Path | None = None) -> ReleaseSource
         raise InputError(f"{text}: reading a release from the Hub is not supported yet",
                          hint="pull the release and pass its folder")
     path = Path(spec)
-    manifest_path = path / "manifest.json" if path.is_dir() else path
+    manifest_path = path / layout.MANIFEST if path.is_dir() else path
     try:
         raw = manifest_path.read_bytes()
     except FileNotFoundError:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import rfc8785
 import yaml
 
+from llm360.registry import layout
 from llm360.errors import InputError
 from llm360.registry.models import SCHEMA_VERSIONS, Manifest
 
@@ -200,7 +201,7 @@ def manifest_to_bytes(manifest: Manifest) -> bytes:
     return canonical_json(to_data(manifest))
 
 
-def manifest_from_bytes(raw: bytes, *, source: str = "manifest.json") -> Manifest:
+def manifest_from_bytes(raw: bytes, *, source: str = layout.MANIFEST) -> Manifest:
     """Parse, check the schema version, validate and build a ``Manifest``."""
     from llm360.registry.schema import validate
 

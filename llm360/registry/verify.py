@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from llm360.registry import layout
 from llm360.errors import InputError, Llm360Error
 from llm360.registry import lineage
 from llm360.registry._chunks import chunk_facts
@@ -270,7 +271,7 @@ def _publication(source: ArtifactSource, located: list[Located], manifest_sha: s
 def _field_problems(manifest: Manifest, root: Path, notes: list[str]) -> list[Problem]:
     """Rebuild the manifest from the run's records (whose bytes were just verified), reading
     each chunk's facts from its bytes, and name every field that differs."""
-    if not (root / "llm360.yaml").is_file():
+    if not (root / layout.RUN_METADATA).is_file():
         notes.append("root is not laid out like a run: manifest fields were not compared with "
                      "the run's records")
         return []

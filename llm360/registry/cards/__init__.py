@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llm360.errors import InputError, VerificationError
+from llm360.registry import layout
 from llm360.registry._files import write_atomic
 from llm360.registry.cards._inputs import (RunInputs, canonical_key, input_paths,
                                            inputs_from_records, read_inputs)
@@ -55,7 +56,7 @@ def build_view(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs, *,
     """The typed view of a release that the templates read."""
     from llm360.registry.cards._assemble import build_view as _build, signed_checkpoints
 
-    signature = describe_signature(Path(signature_dir) / "manifest.sigstore.json"
+    signature = describe_signature(Path(signature_dir) / layout.BUNDLE
                                    if signature_dir else None)
     return _build(manifest, hashlib.sha256(manifest_bytes).hexdigest(), inputs, signature,
                   signed_checkpoints=signed_checkpoints(signature_dir, manifest))[0]
@@ -69,7 +70,8 @@ def _keys(manifest: Manifest, manifest_sha: str, signature: SignatureInfo,
     arts = {a.path: a.sha256 for a in manifest.artifacts}
     digests = {p: arts[p] for p in present}
     plot_inputs = {p: d for p, d in digests.items()
-                   if p.startswith(("logs/", "evals/")) or p.endswith("/trainer_state.json")}
+                   if p.startswith((layout.LOGS_DIR + "/", layout.EVALS_DIR + "/"))
+                   or layout.artifact_kind(p) == "trainer_state"}
     version = renderer_version()
     plots = canonical_key({"renderer": version, "inputs": plot_inputs,
                            "checkpoints": [[c.name, list(c.parents), c.tokens_seen,
@@ -86,7 +88,7 @@ def _render_all(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs,
     from llm360.registry.cards._plots import render_plots
     from llm360.registry.cards._render import render_markdown
 
-    signature = describe_signature(Path(signature_dir) / "manifest.sigstore.json"
+    signature = describe_signature(Path(signature_dir) / layout.BUNDLE
                                    if signature_dir else None)
     view, specs = _build(manifest, hashlib.sha256(manifest_bytes).hexdigest(), inputs, signature,
                          signed_checkpoints=signed_checkpoints(signature_dir, manifest))
@@ -114,10 +116,10 @@ def write_cards(manifest: Manifest, manifest_bytes: bytes, root: Path | None, ou
     out_dir = Path(out_dir)
     for rel, data in files.items():
         write_atomic(out_dir / rel, data)
-    plots = out_dir / "plots"
+    plots = out_dir / layout.PLOTS_DIR
     if plots.is_dir():
         for path in plots.glob("*.png"):
-            rel = f"plots/{path.name}"
+            rel = layout.plot_path(path.stem)
             ours = path.stem in _PLOT_STEMS or path.stem.startswith("eval_")
             if ours and rel not in files and path.is_file() and not path.is_symlink():
                 path.unlink()
@@ -137,7 +139,7 @@ def render_cards(manifest_path: Path, out_dir: Path, *, root: Path | None = None
 
     manifest_path = Path(manifest_path)
     if manifest_path.is_dir():
-        manifest_path = manifest_path / "manifest.json"
+        manifest_path = manifest_path / layout.MANIFEST
     try:
         raw = manifest_path.read_bytes()
         bundle_path = manifest_path.parent / BUNDLE_FILE

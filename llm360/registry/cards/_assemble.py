@@ -10,6 +10,7 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
+from llm360.registry import layout
 from llm360.registry.cards import _plots
 from llm360.registry.cards._data import data_view
 from llm360.registry.cards._hub_meta import hub_links
@@ -62,7 +63,7 @@ def _verify_args(sig: SignatureInfo) -> str:
 
 
 def _oms_command(sig: SignatureInfo, name: str) -> str | None:
-    where = f"checkpoints/{name} --signature signatures/{name}/model.sig"
+    where = f"{layout.checkpoint_dir(name)} --signature {layout.signature_path(name)}"
     if sig.method == "key":
         return f"model_signing verify key {where} --public_key PUBLIC.pem"
     if sig.method == "sigstore" and sig.identity and sig.issuer:
@@ -200,7 +201,7 @@ def _openness(manifest: Manifest) -> str:
     """The MOF class the release reaches with the cards being rendered beside it."""
     from llm360.registry.audit import grade
 
-    return grade(manifest, release_files={"README.md", "DATA_CARD.md"}).label
+    return grade(manifest, release_files={layout.MODEL_CARD, layout.DATA_CARD}).label
 
 
 def signed_checkpoints(signature_dir: Path | None, manifest: Manifest) -> frozenset[str]:
@@ -208,4 +209,4 @@ def signed_checkpoints(signature_dir: Path | None, manifest: Manifest) -> frozen
     if signature_dir is None:
         return frozenset()
     return frozenset(c.name for c in manifest.checkpoints
-                     if (Path(signature_dir) / "signatures" / c.name / "model.sig").is_file())
+                     if (Path(signature_dir) / layout.signature_path(c.name)).is_file())

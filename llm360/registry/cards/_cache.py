@@ -17,11 +17,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from llm360.errors import UnsafePathError
+from llm360.registry import layout
 from llm360.registry._files import resolve_inside, write_atomic
 
 __all__ = ["RenderCache", "CACHE_DIR"]
 
-CACHE_DIR = ".llm360/cards"
+CACHE_DIR = layout.CARDS_CACHE
 _RECORD = "record.json"
 _VERSION = 1
 

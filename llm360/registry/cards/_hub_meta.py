@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
+from llm360.registry import layout
 from llm360.errors import Llm360Error
 from llm360.registry.cards._view import CheckpointView, HubLinks, MetricView, ReleaseView
 
@@ -138,7 +139,7 @@ def model_card_text(view: ReleaseView, body: str, ckpt: CheckpointView | None = 
     data = ModelCardData(eval_results=results or None, model_name=name if results else None,
                          **meta)
     text = f"---\n{data.to_yaml()}\n---\n\n{body.lstrip()}"
-    where = f"cards/{ckpt.name}.md" if ckpt is not None else "README.md"
+    where = layout.checkpoint_card(ckpt.name) if ckpt is not None else layout.MODEL_CARD
     try:
         card = ModelCard(text, ignore_metadata_errors=False)
     except Exception as exc:  # noqa: BLE001 - huggingface_hub raises ValueError and friends

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from llm360.registry import layout
 from llm360.errors import InputError, VerificationError
 from llm360.registry._files import resolve_inside
 from llm360.registry.models import Manifest
@@ -22,7 +23,7 @@ from llm360.registry.serialize import parse_json
 __all__ = ["LogFile", "RunInputs", "inputs_from_records", "read_inputs", "input_paths",
            "METADATA_FILE"]
 
-METADATA_FILE = "llm360.yaml"
+METADATA_FILE = layout.RUN_METADATA
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,7 +53,7 @@ def input_paths(manifest: Manifest) -> list[str]:
              *(p for p in (manifest.training.data_config,) if p),
              *manifest.logs, *manifest.evals}
     for ckpt in manifest.checkpoints:
-        paths.add(f"checkpoints/{ckpt.name}/trainer_state.json")
+        paths.add(layout.checkpoint_file(ckpt.name, layout.TRAINER_STATE))
     listed = {a.path for a in manifest.artifacts}
     return sorted(p for p in paths if p in listed)
 
@@ -115,7 +116,7 @@ def read_inputs(manifest: Manifest, root: Path | None) -> RunInputs:
             raise InputError(f"{METADATA_FILE}: not valid YAML ({exc})") from None
     states = {}
     for ckpt in manifest.checkpoints:
-        state = load(f"checkpoints/{ckpt.name}/trainer_state.json")
+        state = load(layout.checkpoint_file(ckpt.name, layout.TRAINER_STATE))
         if state is not None:
             states[ckpt.name] = state
     evals = {}

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from llm360.registry import layout
 from llm360.errors import InputError
 from llm360.registry.models import Checkpoint, Manifest
 
@@ -96,7 +97,7 @@ def checkpoint_config(name: str, line: Line, state: Mapping | None,
     ``config/train.json``; otherwise (None, None): a fork's configuration is never guessed."""
     recorded = (state or {}).get("train_config")
     if isinstance(recorded, Mapping) and recorded:
-        return recorded, f"checkpoints/{name}/trainer_state.json"
+        return recorded, layout.checkpoint_file(name, layout.TRAINER_STATE)
     if line.is_main and train_config:
         return train_config, train_config_path
     return None, None

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from llm360.registry import layout
 from llm360.registry.cards._inputs import LogFile
 from llm360.registry.cards._lines import MAIN, Line
 from llm360.registry.cards._metrics import MEMORIZATION_EXACT, MEMORIZATION_SCORE
@@ -65,7 +66,7 @@ def _number(value) -> bool:
 def log_line(path: str) -> str:
     """The line of training a log file records: logs/train.jsonl is the main line,
     logs/train-fork1.jsonl is fork1, any other file is named by its stem."""
-    if path == "logs/train.jsonl":
+    if path == layout.TRAIN_LOG:
         return MAIN
     m = _LOG_NAME.match(path)
     return m.group(1) if m else path.rsplit("/", 1)[-1].removesuffix(".jsonl")

@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from llm360.registry import layout
 from llm360.registry.cards._hub_meta import dataset_card_text, model_card_text
 from llm360.registry.cards._view import ReleaseView
 
@@ -63,12 +64,12 @@ def environment():
 def render_markdown(view: ReleaseView) -> dict[str, bytes]:
     """README.md, cards/<checkpoint>.md and DATA_CARD.md of ``view``."""
     env = environment()
-    out = {"README.md": model_card_text(view, env.get_template("model_card.md.j2")
+    out = {layout.MODEL_CARD: model_card_text(view, env.get_template("model_card.md.j2")
                                         .render(v=view))}
     page = env.get_template("checkpoint_card.md.j2")
     for ckpt in view.checkpoints:
-        out[f"cards/{ckpt.name}.md"] = model_card_text(view, page.render(v=view, ckpt=ckpt),
-                                                       ckpt)
-    out["DATA_CARD.md"] = dataset_card_text(view, env.get_template("data_card.md.j2")
+        out[layout.checkpoint_card(ckpt.name)] = model_card_text(
+            view, page.render(v=view, ckpt=ckpt), ckpt)
+    out[layout.DATA_CARD] = dataset_card_text(view, env.get_template("data_card.md.j2")
                                             .render(v=view))
     return out

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from llm360.registry import layout
 from llm360.registry.models import Checkpoint, Manifest
 from llm360.registry.serialize import canonical_json
 
@@ -32,12 +33,13 @@ OMS_PREDICATE = "https://model_signing/signature/v1.0"
 BUILD_TYPE = "https://llm360.dev/buildtypes/pretrain-release/v1"
 #: the builder that assembled and signed the statement
 BUILDER_ID = "https://llm360.dev/builders/llm360-release/v1"
-MANIFEST_SUBJECT = "manifest.json"
+MANIFEST_SUBJECT = layout.MANIFEST
 #: the list of the release's own files (cards, plots, signatures) with their sha256
-RELEASE_FILES_SUBJECT = "release-files.json"
+RELEASE_FILES_SUBJECT = layout.RELEASE_FILES_LIST
 #: paths an OMS verifier skips when it hashes a checkpoint folder (model_signing's git
 #: defaults, plus the signature and card a Hub checkpoint branch carries beside the files)
-OMS_IGNORE_PATHS = (".git", ".gitattributes", ".github", ".gitignore", "model.sig", "README.md")
+OMS_IGNORE_PATHS = (".git", ".gitattributes", ".github", ".gitignore", layout.MODEL_SIG,
+                    layout.MODEL_CARD)
 
 
 def release_identity(manifest: Manifest) -> dict[str, str]:
@@ -152,7 +154,7 @@ def provenance_statement(manifest: Manifest, manifest_bytes: bytes, *,
 
 def oms_statement(manifest: Manifest, checkpoint: Checkpoint) -> bytes:
     """The OMS v1.0 statement of one checkpoint folder, from the manifest's digests."""
-    prefix = f"checkpoints/{checkpoint.name}/"
+    prefix = layout.checkpoint_dir(checkpoint.name) + "/"
     resources = []
     for path in checkpoint.files:
         art = manifest.artifact(path)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from llm360.registry import layout
 from llm360.errors import InputError
 from llm360.registry.lineage import Problem
 from llm360.registry.models import Manifest
@@ -27,8 +28,8 @@ from llm360.registry.signing._statement import (
 __all__ = ["BUNDLE_FILE", "SIGNATURES_DIR", "SignatureCheck", "check_checkpoint_signatures",
            "check_manifest_signature", "check_usage"]
 
-BUNDLE_FILE = "manifest.sigstore.json"
-SIGNATURES_DIR = "signatures"
+BUNDLE_FILE = layout.BUNDLE
+SIGNATURES_DIR = layout.SIGNATURES_DIR
 
 
 @dataclass(kw_only=True)
@@ -249,7 +250,7 @@ def check_checkpoint_signatures(read: Callable[[str], bytes | None], manifest: M
     problems = []
     verified = 0
     for ckpt in manifest.checkpoints:
-        rel = f"{SIGNATURES_DIR}/{ckpt.name}/model.sig"
+        rel = layout.signature_path(ckpt.name)
         raw = read(rel)
         if raw is None:
             problems.append(Problem(code="signature", path=rel,
@@ -275,7 +276,7 @@ def _oms_mismatch(st: dict, manifest: Manifest, ckpt, rel: str) -> str | None:
     if signed_root != ckpt.root_digest:
         return (f"{rel}: signs root digest {str(signed_root)[:16]}..., but the manifest's "
                 f"{ckpt.name} has {ckpt.root_digest[:16]}...")
-    prefix = f"checkpoints/{ckpt.name}/"
+    prefix = layout.checkpoint_dir(ckpt.name) + "/"
     resources = _dig(st, "predicate", "resources")
     if not isinstance(resources, list) or not all(
             isinstance(r, dict) and isinstance(r.get("name"), str) for r in resources):
