@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo_json, progress_bar, run_command
+from llm360.cli._render import echo, echo_json, progress_bar, run_command
 
 __all__ = ["run"]
 
@@ -47,10 +47,10 @@ def check(run_dir: Path, no_cache: bool, allow_missing_records: bool, as_json: b
         else:
             for p in result.problems:
                 where = f"{p.file}: {p.json_path}" if p.json_path else p.file
-                click.echo(f"{p.code:9} {where}: {p.message}" if where else
+                echo(f"{p.code:9} {where}: {p.message}" if where else
                            f"{p.code:9} {p.message}")
             verdict = "ok" if result.ok else f"{len(result.problems)} problem(s)"
-            click.echo(f"{result.root}: {verdict} ({result.files} files, "
+            echo(f"{result.root}: {verdict} ({result.files} files, "
                        f"{result.checkpoints} checkpoints, {result.chunks} data chunks)")
         return 0 if result.ok else 1
 
@@ -101,11 +101,11 @@ def import_checkpoints(folders: tuple[Path, ...], run_dir: Path, tokens_per_step
         for c in result.checkpoints:
             skipped = result.skipped[c.name]
             note = f"; not imported: {', '.join(skipped)}" if skipped else ""
-            click.echo(f"{c.name} <- {c.state.extra.get('imported_from')} (step {c.state.step}"
+            echo(f"{c.name} <- {c.state.extra.get('imported_from')} (step {c.state.step}"
                        f", {c.state.tokens_seen} tokens){note}")
-        click.echo(f"recorded as missing: {', '.join(result.missing)}")
+        echo(f"recorded as missing: {', '.join(result.missing)}")
         if result.still_needed:
-            click.echo(f"still needed before `release build`: {', '.join(result.still_needed)}"
+            echo(f"still needed before `release build`: {', '.join(result.still_needed)}"
                        " (see 'The run directory (v1)' in the README)")
         return 0
 

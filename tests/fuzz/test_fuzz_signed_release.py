@@ -37,7 +37,8 @@ from llm360.registry.signing import (
     BUNDLE_FILE, check_checkpoint_signatures, check_manifest_signature, make_signer,
     write_key_pair,
 )
-from llm360.registry.synthetic import write_synthetic_run
+
+from _synthetic import write_synthetic_run  # noqa: E402,I001  (tests/ is on sys.path)
 
 _spec = importlib.util.spec_from_file_location("llm360_tests_fuzz_mutate",
                                                Path(__file__).with_name("_mutate.py"))

@@ -80,7 +80,7 @@ def test_broken_records_do_not_hide_the_other_problems(synthetic_run: Path) -> N
     found = {(p.code, p.file, p.json_path) for p in result.problems}
     assert found == {("link", "config/extra.json", None),
                      ("missing", layout.TRAIN_CONFIG, None),
-                     ("json", layout.RUN_METADATA, None),
+                     ("format", layout.RUN_METADATA, None),
                      ("digest", layout.DATA_INDEX, "$.chunks[2].merkle_root")}
 
 

@@ -221,7 +221,7 @@ def check_manifest_signature(raw: bytes, bundle: bytes | None, policy: TrustPoli
     if signed != have:
         signed_release = _dig(st, "predicate", "buildDefinition", "externalParameters",
                               "release")
-        r = _dig(_loads(raw, "manifest.json"), "release")
+        r = _dig(_loads(raw, layout.MANIFEST), "release")
         this_release = {k: _dig(r, k) for k in ("name", "version", "created")}
         if not all(isinstance(v, str) for v in this_release.values()):
             this_release = None
