@@ -127,7 +127,9 @@ def main() -> None:
         print(f"writing a {args.gib} GiB synthetic run with {args.checkpoints} checkpoints ...",
               flush=True)
         weight_bytes = int(args.gib * (1 << 30) / args.checkpoints)
-        code = ("import sys; from llm360.registry.synthetic import write_synthetic_run as w; "
+        tests = Path(__file__).resolve().parents[1] / "tests"
+        code = (f"import sys; sys.path.insert(0, {str(tests)!r}); "
+                "from _synthetic import write_synthetic_run as w; "
                 f"w(sys.argv[1], checkpoints={args.checkpoints}, weight_bytes={weight_bytes}, "
                 "seq_len=128, rows=64)")
         subprocess.run([sys.executable, "-c", code, str(runs / "run")], check=True)

@@ -89,7 +89,8 @@ def main() -> None:
     from llm360.registry.hub import connect, push_release, verify_hub
     from llm360.registry.policy import TrustPolicy
     from llm360.registry.signing import write_key_pair
-    from llm360.registry.synthetic import write_synthetic_run
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from _synthetic import write_synthetic_run  # a test helper, not the library
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-hub-"))
     server = srv.HubTestServer().start()

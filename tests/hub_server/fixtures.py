@@ -85,7 +85,7 @@ def hub_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def signed_release_master(tmp_path_factory, hub_keys) -> Path:
-    from llm360.registry.synthetic import write_synthetic_run
+    from _synthetic import write_synthetic_run
 
     base = tmp_path_factory.mktemp("hubrelease")
     run = write_synthetic_run(base / "run", checkpoints=3)

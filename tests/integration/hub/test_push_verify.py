@@ -117,7 +117,7 @@ def test_tampering_is_caught_and_named(hub_server, hub_client, signed_release, h
 
 def test_manifest_replaced_by_another_signed_one(hub_server, hub_client, signed_release,
                                                  hub_keys, tmp_path, make_release_fn):
-    from llm360.registry.synthetic import write_synthetic_run
+    from _synthetic import write_synthetic_run
 
     push_release(hub_client, signed_release, REPO)
     other_run = write_synthetic_run(tmp_path / "other", checkpoints=3, seed=7)

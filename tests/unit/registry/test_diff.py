@@ -6,7 +6,7 @@ import json
 
 from llm360.registry.build import BuildOptions, build_release
 from llm360.registry.diff import diff_releases, local_side
-from llm360.registry.synthetic import write_synthetic_run
+from _synthetic import write_synthetic_run
 
 
 def _release(run, out, created):

@@ -15,7 +15,7 @@ from llm360.registry.serialize import manifest_to_bytes, to_data
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
-    from llm360.registry.synthetic import write_synthetic_run
+    from _synthetic import write_synthetic_run
 
     run = write_synthetic_run(tmp_path_factory.mktemp("models") / "run")
     return build_manifest(run, created="2026-11-27T00:00:00Z", use_cache=False)[0]
