@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo, echo_json, progress_bar, run_command
+from llm360.cli._render import echo, echo_json, progress_bar
 
 __all__ = ["run"]
 
@@ -23,7 +23,7 @@ def run() -> None:
               help="Accept a checkpoint without its eval or the log lines of its steps (as "
                    "`release build --allow-missing-records`).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def check(run_dir: Path, no_cache: bool, allow_missing_records: bool, as_json: bool) -> None:
+def check(run_dir: Path, no_cache: bool, allow_missing_records: bool, as_json: bool) -> int:
     """Validate the run directory RUN with the rules of `release build`, listing every problem.
 
     \b
@@ -54,7 +54,7 @@ def check(run_dir: Path, no_cache: bool, allow_missing_records: bool, as_json: b
                        f"{result.checkpoints} checkpoints, {result.chunks} data chunks)")
         return 0 if result.ok else 1
 
-    run_command(body)
+    return body()
 
 
 @run.command("import-checkpoints")
@@ -70,7 +70,7 @@ def check(run_dir: Path, no_cache: bool, allow_missing_records: bool, as_json: b
                    "max_position_embeddings).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def import_checkpoints(folders: tuple[Path, ...], run_dir: Path, tokens_per_step: int | None,
-                       seq_len: int | None, as_json: bool) -> None:
+                       seq_len: int | None, as_json: bool) -> int:
     """Import Hugging Face checkpoint folders DIR... into RUN, in the order given.
 
     Each folder (save_pretrained or Trainer output: safetensors weights, config.json,
@@ -109,4 +109,4 @@ def import_checkpoints(folders: tuple[Path, ...], run_dir: Path, tokens_per_step
                        " (see 'The run directory (v1)' in the README)")
         return 0
 
-    run_command(body)
+    return body()

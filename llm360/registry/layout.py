@@ -23,7 +23,8 @@ __all__ = [
     "CHECKPOINT_CONFIG", "GENERATION_CONFIG", "CHECKPOINT_TOKENIZER_FILES", "shard_name",
     "shard_index", "weights_shard", "is_weights_file",
     # tool-owned folders
-    "CACHE_DIR", "HASH_CACHE", "CHUNK_CACHE", "CARDS_CACHE", "STAGING", "IGNORED_DIRS",
+    "CACHE_DIR", "HASH_CACHE", "CHUNK_CACHE", "CARDS_CACHE", "STAGING", "PENDING",
+    "IGNORED_DIRS",
     # release
     "MANIFEST", "BUNDLE", "RELEASE_FILES_LIST", "PUBLICATION", "INCOMPLETE_MARK", "SOURCE_FILE",
     "SIGNATURES_DIR", "MODEL_SIG", "signature_path", "MODEL_CARD", "CARDS_DIR",
@@ -159,6 +160,8 @@ CHUNK_CACHE = f"{CACHE_DIR}/chunk-cache.json"
 CARDS_CACHE = f"{CACHE_DIR}/cards"
 #: checkpoints are assembled here and renamed into ``checkpoints/`` in one step
 STAGING = f"{CACHE_DIR}/staging"
+#: a trainer's journal of a checkpoint's eval and log lines until they are written
+PENDING = f"{CACHE_DIR}/pending"
 IGNORED_DIRS = frozenset({CACHE_DIR, ".git", "__pycache__"})
 
 # --- the release --------------------------------------------------------------------------

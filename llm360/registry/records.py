@@ -136,6 +136,7 @@ class Licenses(_Record):
     code: str
     data: str
     documentation: str
+    extra: Mapping[str, Any] = _extra()    # e.g. ``components`` (per-artifact licenses)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,6 +154,7 @@ class RunMetadata(_Record):
     language: tuple[str, ...] | None = None
     links: Mapping[str, str] | None = None
     tags: tuple[str, ...] | None = None
+    extra: Mapping[str, Any] = _extra()    # other keys the schema allows
 
     def to_yaml(self, *, source: str) -> bytes:
         import yaml

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from llm360.errors import CheckpointExistsError, InputError
 from llm360.registry import layout
-from llm360.registry.hashing import root_digest, sha256_file
+from llm360.registry.hashing import FileDigest, record_written, root_digest, sha256_file
 from llm360.registry.records import TrainerState
 
 __all__ = ["StagedCheckpoint", "WrittenCheckpoint", "checkpoint_root_digest", "copy_hashed",
@@ -70,6 +70,11 @@ class StagedCheckpoint:
         self.final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(self.folder, self.final)
         fsync_dir(self.final.parent)
+        run_dir = self.final.parent.parent
+        record_written(run_dir, [  # hashed as written: release build need not read them again
+            FileDigest(path=layout.checkpoint_file(self.name, f), sha256=d,
+                       size=self.sizes.get(f, os.stat(self.final / f).st_size))
+            for f, d in sorted(self.digests.items())])
         return "written"
 
     def discard(self) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from llm360.errors import InputError
 from llm360.registry import layout, merkle
 from llm360.registry._files import check_relpath, write_atomic
-from llm360.registry.hashing import FileDigest, root_digest
+from llm360.registry.hashing import FileDigest, record_written, root_digest
 from llm360.registry.records import (
     DataChunkRecord, DataIndex, EvalRecord, LogLine, ParentRef,
     Position, Provenance, RunMetadata, TrainerState,
@@ -354,10 +354,10 @@ class RunWriter:
                                    state=staged.state)
         self._written[name] = result
         self._last = (name, staged.state)
-        if status == "written":
+        if status == "written":  # staged.commit recorded them in the hash cache
             self._record([FileDigest(path=layout.checkpoint_file(name, f),
                                      size=staged.sizes[f], sha256=d)
-                          for f, d in digests.items()])
+                          for f, d in digests.items()], cache=False)
         return result
 
     @property
@@ -366,11 +366,13 @@ class RunWriter:
         written), the log excepted (it grows)."""
         return dict(self._digests)
 
-    def _record(self, digests: list[FileDigest]) -> None:
+    def _record(self, digests: list[FileDigest], *, cache: bool = True) -> None:
         """Keep the digests of files as written: a parent's root digest comes from them, and
-        nothing the writer wrote is read back to be hashed."""
+        (through the run's hash cache) ``release build`` does not read those bytes again."""
         for d in digests:
             self._digests[d.path] = d
+        if cache:
+            record_written(self.root, digests)
 
     def _count_checkpoints(self) -> int:
         folder = self.root / layout.CHECKPOINTS_DIR

@@ -15,13 +15,11 @@ Safetensors files carry exactly ``{"format": "pt"}`` as metadata, which keeps th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +27,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save
+from safetensors.torch import load_file
 
 from llm360.errors import InputError, UnsafePathError
-from llm360.registry._files import write_atomic
-from llm360.registry.hashing import FileDigest, record_written, root_digest, sha256_file
+from llm360.registry import layout
+from llm360.registry.hashing import root_digest, sha256_file
+from llm360.registry.records import TrainerState
 from llm360.registry.serialize import canonical_json
+from llm360.registry.staging import StagedCheckpoint
+from llm360.registry.tensorfiles import tensors_to_safetensors
+from llm360.registry.writer import RunWriter
 from llm360.train.config import DEFAULT_SHARD_BYTES
 
 __all__ = ["CheckpointState", "save_checkpoint", "load_checkpoint", "folder_root_digest",
@@ -42,11 +44,11 @@ __all__ = ["CheckpointState", "save_checkpoint", "load_checkpoint", "folder_root
            "stage_checkpoint", "StagedCheckpoint", "check_run_paths", "shard_tensors",
            "TOKENIZER_FILES", "adopt_checkpoint"]
 
-STAGING = Path(".llm360") / "staging"
-_META = {"format": "pt"}
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+STAGING = Path(layout.STAGING)
+TOKENIZER_FILES = layout.CHECKPOINT_TOKENIZER_FILES
 #: folders of a run that llm360 writes into; none of them may be a symbolic link
-_OWN_FOLDERS = (".llm360", ".llm360/staging", ".llm360/pending", "checkpoints", "evals", "logs")
+_OWN_FOLDERS = (layout.CACHE_DIR, layout.STAGING, layout.PENDING, layout.CHECKPOINTS_DIR,
+                layout.EVALS_DIR, layout.LOGS_DIR)
 _STAGED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.[A-Za-z0-9_]+$")
 _SHARD = re.compile(r"^(model|optimizer)-(\d{5})-of-(\d{5})\.safetensors$")
 
@@ -65,8 +67,7 @@ class CheckpointState:
 
 
 def _tensors_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
-    return save({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()},
-                metadata=_META)
+    return tensors_to_safetensors(tensors)
 
 
 def capture_rng() -> dict[str, torch.Tensor]:
@@ -163,13 +164,13 @@ def _tensor_files(prefix: str, tensors: dict[str, torch.Tensor], max_bytes: int
     if len(shards) == 1:
         return [(f"{prefix}.safetensors", lambda: _tensors_bytes(tensors))]
     n = len(shards)
-    names = [f"{prefix}-{i + 1:05d}-of-{n:05d}.safetensors" for i in range(n)]
+    names = [layout.shard_name(prefix, i + 1, n) for i in range(n)]
     index = {"metadata": {"total_size": sum(t.numel() * t.element_size()
                                             for t in tensors.values())},
              "weight_map": {k: names[i] for i, shard in enumerate(shards) for k in shard}}
     files = [(name, lambda shard=shard: _tensors_bytes(shard))
              for name, shard in zip(names, shards)]
-    return files + [(f"{prefix}.safetensors.index.json", lambda: canonical_json(index))]
+    return files + [(layout.shard_index(prefix), lambda: canonical_json(index))]
 
 
 def _files(state: CheckpointState, max_shard_bytes: int
@@ -177,10 +178,11 @@ def _files(state: CheckpointState, max_shard_bytes: int
     return [
         *_tensor_files("model", state.model, max_shard_bytes),
         *_tensor_files("optimizer", state.optimizer, max_shard_bytes),
-        ("rng.safetensors", lambda: _tensors_bytes(state.rng)),
-        ("config.json", lambda: canonical_json(state.config)),
-        ("generation_config.json", lambda: canonical_json(state.generation_config)),
-        ("trainer_state.json", lambda: canonical_json(state.trainer_state)),
+        (layout.RNG, lambda: _tensors_bytes(state.rng)),
+        (layout.CHECKPOINT_CONFIG, lambda: canonical_json(state.config)),
+        (layout.GENERATION_CONFIG, lambda: canonical_json(state.generation_config)),
+        (layout.TRAINER_STATE, lambda: TrainerState.from_data(state.trainer_state).to_json(
+            source=layout.TRAINER_STATE)),  # schema-checked as it is written
         *((name, lambda data=data: data) for name, data in sorted(state.tokenizer.items())),
     ]
 
@@ -193,66 +195,19 @@ def same_files(a: Path, b: Path) -> bool:
                                       for n in names_a)
 
 
-@dataclass(kw_only=True)
-class StagedCheckpoint:
-    """A complete checkpoint folder in the staging area, not yet in ``checkpoints/``."""
-
-    folder: Path
-    final: Path
-    digests: dict[str, str]   # file name -> sha256 of the bytes as written
-
-    def status(self) -> str:
-        """``new``, ``identical`` (a folder of that name holds the same bytes) or
-        ``conflict`` (a different checkpoint of that name exists)."""
-        if not self.final.exists():
-            return "new"
-        return "identical" if same_files(self.folder, self.final) else "conflict"
-
-    def commit(self) -> str:
-        """Rename the folder into place: ``written``, or ``identical`` (nothing to do). Raises
-        ``FileExistsError`` for a different checkpoint of that name: never overwritten."""
-        status = self.status()
-        if status != "new":
-            self.discard()
-            if status == "conflict":
-                raise FileExistsError(str(self.final))
-            return "identical"
-        self.final.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(self.folder, self.final)
-        _fsync_dir(self.final.parent)
-        run_dir, name = self.final.parent.parent, self.final.name
-        record_written(run_dir, [  # release build need not read these bytes again
-            FileDigest(path=f"checkpoints/{name}/{filename}", sha256=sha,
-                       size=os.stat(self.final / filename).st_size)
-            for filename, sha in sorted(self.digests.items())])
-        return "written"
-
-    def discard(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
 def stage_checkpoint(run_dir: Path, name: str, state: CheckpointState, *,
                      max_shard_bytes: int = DEFAULT_SHARD_BYTES) -> StagedCheckpoint:
     """Write every file of checkpoint ``name`` into a new folder under ``RUN/.llm360/staging``
-    (an interrupted write leaves nothing there but that folder, which the next run removes)."""
+    through the registry's ``RunWriter`` (one file's bytes in memory at a time, each hashed as
+    written, the trainer state schema-checked); an interrupted write leaves nothing there but
+    that folder, which the next run removes."""
     run_dir = Path(run_dir)
     check_run_paths(run_dir)
-    staging_root = run_dir / STAGING
-    staging_root.mkdir(parents=True, exist_ok=True)
+    (run_dir / layout.STAGING).mkdir(parents=True, exist_ok=True)
     check_run_paths(run_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=staging_root))
-    digests: dict[str, str] = {}
-    try:
-        for filename, produce in _files(state, max_shard_bytes):
-            data = produce()
-            write_atomic(tmp / filename, data)
-            digests[filename] = hashlib.sha256(data).hexdigest()
-            del data
-        os.chmod(tmp, 0o755)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return StagedCheckpoint(folder=tmp, final=run_dir / "checkpoints" / name, digests=digests)
+    return RunWriter(run_dir).stage_checkpoint(
+        name, dict(_files(state, max_shard_bytes)),
+        state=TrainerState.from_data(state.trainer_state))
 
 
 def save_checkpoint(run_dir: Path, name: str, state: CheckpointState, *,
@@ -281,22 +236,18 @@ def adopt_checkpoint(run_dir: Path, src: Path, name: str) -> str:
     """Copy checkpoint folder ``src`` (a pulled release's, another run's) byte for byte into
     ``run_dir/checkpoints/name`` through the staging area; ``written`` or ``identical``. A
     different checkpoint of that name is bad input (exit 2), never overwritten."""
-    load_checkpoint(src)  # a readable checkpoint, or bad input naming what is missing
+    loaded = load_checkpoint(src)  # a readable checkpoint, or bad input naming what is missing
     run_dir = Path(run_dir)
     check_run_paths(run_dir)
-    staging_root = run_dir / STAGING
-    staging_root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=staging_root))
-    staged = StagedCheckpoint(folder=tmp, final=run_dir / "checkpoints" / name, digests={})
+    files = sorted(Path(src).iterdir())
+    for path in files:
+        if path.is_symlink() or not path.is_file():
+            raise UnsafePathError(f"{path}: not a regular file; a checkpoint folder holds "
+                                  "only files")
+    writer = RunWriter(run_dir)
+    staged = writer.stage_checkpoint(name, {p.name: p for p in files},
+                                     state=TrainerState.from_data(loaded.trainer_state))
     try:
-        for path in sorted(Path(src).iterdir()):
-            if path.is_symlink() or not path.is_file():
-                raise UnsafePathError(f"{path}: not a regular file; a checkpoint folder holds "
-                                      "only files")
-            data = path.read_bytes()
-            write_atomic(tmp / path.name, data)
-            staged.digests[path.name] = hashlib.sha256(data).hexdigest()
-        os.chmod(tmp, 0o755)
         return staged.commit()
     except FileExistsError as exc:
         raise InputError(f"{staged.final} exists and differs from {src}",
@@ -363,7 +314,7 @@ def load_checkpoint(folder: Path) -> CheckpointState:
         raise InputError(f"{folder}: checkpoint folder not found",
                          hint="pass a folder under RUN/checkpoints/ (or one `llm360 pull` "
                               "wrote)")
-    for name in ("trainer_state.json", "config.json", "rng.safetensors"):
+    for name in (layout.TRAINER_STATE, layout.CHECKPOINT_CONFIG, layout.RNG):
         if not (folder / name).is_file():
             raise InputError(f"{folder}: not a checkpoint ({name} is missing)",
                              hint="resume from a folder that `llm360 train` wrote")
@@ -371,10 +322,10 @@ def load_checkpoint(folder: Path) -> CheckpointState:
         return CheckpointState(
             model=_load_tensors(folder, "model"),
             optimizer=_load_tensors(folder, "optimizer"),
-            rng=load_file(str(folder / "rng.safetensors")),
-            trainer_state=json.loads((folder / "trainer_state.json").read_bytes()),
-            config=json.loads((folder / "config.json").read_bytes()),
-            generation_config=json.loads((folder / "generation_config.json").read_bytes()),
+            rng=load_file(str(folder / layout.RNG)),
+            trainer_state=json.loads((folder / layout.TRAINER_STATE).read_bytes()),
+            config=json.loads((folder / layout.CHECKPOINT_CONFIG).read_bytes()),
+            generation_config=json.loads((folder / layout.GENERATION_CONFIG).read_bytes()),
             tokenizer={name: (folder / name).read_bytes() for name in TOKENIZER_FILES
                        if (folder / name).is_file()},
         )

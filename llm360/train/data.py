@@ -20,9 +20,11 @@ import numpy as np
 from safetensors.numpy import load_file, save
 
 from llm360.errors import InputError, TrainingError
-from llm360.registry import merkle
+from llm360.registry import layout, merkle
 from llm360.registry.hashing import write_recorded
 from llm360.registry.merkle import rows_merkle_root
+from llm360.registry.records import DataChunkRecord, DataIndex
+from llm360.registry.schema import validate
 from llm360.registry.serialize import canonical_json
 
 __all__ = ["Document", "prepare_data", "PrepareResult", "RunData", "load_run_data",
@@ -186,7 +188,8 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
                  heldout_fraction: float = 0.05) -> PrepareResult:
     """Write tokenizer/, data/ and config/data.json of the run directory ``run_dir``."""
     run_dir = Path(run_dir)
-    if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()):
+    ckpts = run_dir / layout.CHECKPOINTS_DIR
+    if ckpts.is_dir() and any(ckpts.iterdir()):
         raise InputError(f"{run_dir}: the run already has checkpoints; preparing new data "
                          "would change what they were trained on", hint="use a new --run")
     if chunks < 1 or seq_len < 2:
@@ -209,13 +212,13 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
                          f"for {chunks} chunks", hint="use a bigger corpus or fewer chunks")
     tok_bytes = tok.to_str().encode("utf-8")
     for name, data in hf_tokenizer_files(tok_bytes, model_max_length=seq_len).items():
-        write_recorded(run_dir, f"tokenizer/{name}", data)
+        write_recorded(run_dir, f"{layout.TOKENIZER_DIR}/{name}", data)
     index_chunks, digests = [], []
     for k in range(chunks):
         ids = train_ids[k * per_chunk:(k + 1) * per_chunk]
         arr = rows[ids]
         raw = _st_bytes(arr)
-        rel = f"data/chunk_{k:03d}.safetensors"
+        rel = layout.chunk_path(k)
         write_recorded(run_dir, rel, raw)
         digest = hashlib.sha256(raw).hexdigest()
         digests.append(digest)
@@ -225,10 +228,10 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
                              "merkle_root": rows_merkle_root(arr, merkle.DEFAULT_FORMAT),
                              "sources": doc_ids})
     held = rows[held_ids]
-    write_recorded(run_dir, "data/heldout.safetensors", _st_bytes(held))
-    index = {"schema_version": "llm360.data_index/v1", "seq_len": seq_len, "dtype": "int32",
-             "merkle": merkle.DEFAULT_FORMAT, "chunks": index_chunks}
-    write_recorded(run_dir, "data/index.json", canonical_json(index))
+    write_recorded(run_dir, layout.HELDOUT, _st_bytes(held))
+    index = DataIndex(seq_len=seq_len, merkle=merkle.DEFAULT_FORMAT,
+                      chunks=tuple(DataChunkRecord.from_data(c) for c in index_chunks))
+    write_recorded(run_dir, layout.DATA_INDEX, index.to_json(source=layout.DATA_INDEX))
     import tokenizers
 
     corpus_digest = hashlib.sha256(canonical_json(
@@ -239,19 +242,20 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
         "unused_sequences": int(len(train_ids) - per_chunk * chunks),
         "shuffle": "numpy.random.Generator(PCG64(seed)).permutation over all sequences; "
                    "the last heldout.sequences go to the held-out set",
-        "heldout": {"path": "data/heldout.safetensors", "sequences": int(len(held)),
+        "heldout": {"path": layout.HELDOUT, "sequences": int(len(held)),
                     "fraction": heldout_fraction},
         "sources": sources,
         "corpus": {"documents": len(docs), "sha256": corpus_digest,
                    "tokens": int(sum(len(r) for r in rows))},
-        "tokenizer": {"type": "byte-level-bpe", "path": "tokenizer/tokenizer.json",
+        "tokenizer": {"type": "byte-level-bpe", "path": layout.TOKENIZER,
                       "vocab_size": tok.get_vocab_size(), "requested_vocab_size": vocab_size,
                       "min_frequency": 2, "special_tokens": [EOS_TOKEN],
                       "eos_token_id": tok.token_to_id(EOS_TOKEN),
                       "sha256": hashlib.sha256(tok_bytes).hexdigest(),
                       "library": f"tokenizers {tokenizers.__version__}"},
     }
-    write_recorded(run_dir, "config/data.json", canonical_json(data_cfg))
+    validate(data_cfg, "data_config", source=layout.DATA_CONFIG)
+    write_recorded(run_dir, layout.DATA_CONFIG, canonical_json(data_cfg))
     return PrepareResult(run_dir=run_dir, chunks=chunks, sequences_per_chunk=per_chunk,
                          heldout_sequences=int(len(held)), seq_len=seq_len,
                          vocab_size=tok.get_vocab_size(), tokens=per_chunk * chunks * seq_len,
@@ -277,9 +281,9 @@ def load_run_data(run_dir: Path) -> RunData:
     """Read data/ and config/data.json; every chunk's sha256 must match data/index.json."""
     run_dir = Path(run_dir)
     try:
-        index_raw = (run_dir / "data" / "index.json").read_bytes()
+        index_raw = (run_dir / layout.DATA_INDEX).read_bytes()
         index = json.loads(index_raw)
-        cfg = json.loads((run_dir / "config" / "data.json").read_bytes())
+        cfg = json.loads((run_dir / layout.DATA_CONFIG).read_bytes())
     except FileNotFoundError as exc:
         raise InputError(f"{run_dir}: no prepared data ({exc.filename} is missing)",
                          hint=f"run `llm360 data prepare --run {run_dir}` first") from exc
@@ -294,7 +298,7 @@ def load_run_data(run_dir: Path) -> RunData:
         chunks.append(load_file(str(run_dir / c["path"]))["tokens"])
     heldout = load_file(str(run_dir / cfg["heldout"]["path"]))["tokens"]
     tok_cfg = cfg.get("tokenizer", {})
-    tok_path = run_dir / tok_cfg.get("path", "tokenizer/tokenizer.json")
+    tok_path = run_dir / tok_cfg.get("path", layout.TOKENIZER)
     tokenizer_json = tok_path.read_bytes() if tok_path.is_file() else None
     if tokenizer_json is not None and tok_cfg.get("sha256") not in (
             None, hashlib.sha256(tokenizer_json).hexdigest()):

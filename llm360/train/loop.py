@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from llm360.errors import InputError, TrainingError
+from llm360.registry import layout
 from llm360.registry.hashing import root_digest
 from llm360.train import checkpoint as ck
 from llm360.train import records
@@ -147,7 +148,7 @@ def _load_parent(run_dir: Path, opts: TrainOptions, main: bool
                  ) -> tuple[ck.CheckpointState | None, str | None]:
     """The checkpoint resumed from and its name inside this run (copied in from elsewhere)."""
     if opts.resume_from is None:
-        if main and any((run_dir / "checkpoints").glob("*")):
+        if main and any((run_dir / layout.CHECKPOINTS_DIR).glob("*")):
             raise InputError(f"{run_dir}: the run already has checkpoints",
                              hint="continue with --resume-from RUN/checkpoints/ckpt_XXX, or "
                                   "use a new run directory")
@@ -155,7 +156,7 @@ def _load_parent(run_dir: Path, opts: TrainOptions, main: bool
     folder = Path(opts.resume_from)
     state = ck.load_checkpoint(folder)
     name = folder.resolve().name
-    if main and folder.resolve() != (run_dir.resolve() / "checkpoints" / name):
+    if main and folder.resolve() != (run_dir.resolve() / layout.checkpoint_dir(name)):
         ck.adopt_checkpoint(run_dir, folder, name)
     return state, name
 
@@ -250,7 +251,7 @@ def _start(run: _Run, backend, parent: ck.CheckpointState | None, parent_name: s
         for text in replay_notes(st, run.determinism):
             result.note(text)
         pos.parent = {"name": parent_name, "root_digest": ck.folder_root_digest(
-            run.run_dir / "checkpoints" / parent_name) if run.main else ""}
+            run.run_dir / layout.checkpoint_dir(parent_name)) if run.main else ""}
     if pos.chunk >= len(run.data.chunks):
         raise InputError(f"nothing left to train: the checkpoint is after the last data "
                          f"chunk ({len(run.data.chunks)} chunks)",

@@ -14,20 +14,22 @@ import json
 from pathlib import Path
 
 from llm360.errors import InputError
+from llm360.registry import layout
 from llm360.registry._files import write_atomic
+from llm360.registry.records import EvalRecord, LogLine
 from llm360.registry.serialize import canonical_json
 from llm360.train.checkpoint import check_run_paths
 
 __all__ = ["PENDING", "RunLog", "write_pending", "apply_pending", "recover_pending"]
 
-PENDING = Path(".llm360") / "pending"
+PENDING = Path(layout.PENDING)
 
 
 class RunLog:
     """``logs/train{suffix}.jsonl``: one line a step."""
 
     def __init__(self, run_dir: Path, suffix: str) -> None:
-        self.rel = f"logs/train{suffix}.jsonl"
+        self.rel = layout.log_path(suffix)
         self.path = Path(run_dir) / self.rel
 
     def _existing(self) -> list[tuple[int, bytes]]:
@@ -46,14 +48,19 @@ class RunLog:
         old = self._existing()
         if replace:
             kept = [raw for step, raw in old if step <= after_step]
-            merged = kept + [canonical_json(r) for r in lines]
+            merged = kept + [_line(r, self.rel) for r in lines]
         else:
             have = {step for step, _ in old}
-            new = [(int(r["step"]), canonical_json(r)) for r in lines if r["step"] not in have]
+            new = [(int(r["step"]), _line(r, self.rel)) for r in lines if r["step"] not in have]
             if not new:
                 return
             merged = [raw for _, raw in sorted(old + new, key=lambda x: x[0])]
         write_atomic(self.path, b"".join(raw + b"\n" for raw in merged))
+
+
+def _line(record: dict, source: str) -> bytes:
+    """One log line, schema-checked as it is written (the same bytes as canonical JSON)."""
+    return LogLine.from_data(record).to_json(source=source)
 
 
 def _journal(run_dir: Path, name: str) -> Path:
@@ -88,11 +95,12 @@ def apply_pending(run_dir: Path, path: Path, *, status: str | None = None) -> st
                               "lines") from exc
     if not isinstance(name, str) or "/" in name or name.startswith("."):
         raise InputError(f"{path}: names no checkpoint of this run")
-    if not (run_dir / "checkpoints" / name).is_dir():
+    if not (run_dir / layout.checkpoint_dir(name)).is_dir():
         Path(path).unlink()
         return None
     check_run_paths(run_dir)
-    write_atomic(run_dir / "evals" / f"{name}.json", canonical_json(record))
+    rel = layout.eval_path(name)
+    write_atomic(run_dir / rel, EvalRecord.from_data(record).to_json(source=rel))
     RunLog(run_dir, suffix).write(lines, after_step=after_step,
                                   replace=(status or "written") == "written")
     Path(path).unlink()
