@@ -13,7 +13,7 @@ __all__ = ["run"]
 
 @click.group()
 def run() -> None:
-    """Work with run directories written by any trainer."""
+    """Check a run directory written by any trainer; import Hugging Face checkpoints."""
 
 
 @run.command("check")

@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jsonschema.exceptions import best_match
-
 from llm360.errors import InputError, Llm360Error, SchemaError, UnsafePathError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside
 from llm360.registry.formats import check_file_format
 from llm360.registry.layout import artifact_kind
-from llm360.registry.schema import _validator, describe
+from llm360.registry.schema import describe, validator
 from llm360.registry.serialize import parse_json, read_json, read_yaml
 
 __all__ = ["RunRecords", "RunProblem", "RunScan", "read_run", "scan_run", "artifact_kind",
@@ -92,9 +90,11 @@ class _Collector:
 
     def schema(self, rel: str, data: Any, name: str, *, source: str | None = None) -> bool:
         """Add every schema error of ``data`` (the most relevant first); True when valid."""
-        errors = list(_validator(name).iter_errors(data))
+        errors = list(validator(name).iter_errors(data))
         if not errors:
             return True
+        from jsonschema.exceptions import best_match  # imported by validator(), lazily
+
         source = source or str(self.root / rel)
         first = best_match(errors)
         for err in [first] + [e for e in errors if e is not first]:
@@ -263,7 +263,7 @@ def read_run(root: Path, *, only: set[str] | None = None) -> RunRecords:
 
 def _check_log(root: Path, rel: str, col: _Collector) -> set[int]:
     """Validate every line of a log (each problem collected); the steps it records."""
-    validator = _validator("train_log")
+    checker = validator("train_log")
     source = str(root / rel)
     steps: set[int] = set()
     found = 0
@@ -285,7 +285,7 @@ def _check_log(root: Path, rel: str, col: _Collector) -> set[int]:
                         error=exc)
                 found += 1
             else:
-                if validator.is_valid(record):
+                if checker.is_valid(record):
                     steps.add(record["step"])
                 else:
                     col.schema(where, record, "train_log", source=f"{source}:{lineno}")
