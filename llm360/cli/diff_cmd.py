@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from llm360.registry import layout
 from llm360.cli._hub import client_from, hub_options
 from llm360.cli._render import echo, echo_json
 
@@ -21,7 +22,7 @@ def _side(spec: str, endpoint: str | None, no_xet: bool):
 
     repo, _, rev = spec[4:].partition("@")
     source = HubSource(client_from(endpoint, no_xet, quiet=True), repo, revision=rev or "main")
-    return side_from_bytes(spec, source.read_bytes("manifest.json"), source.read_bytes)
+    return side_from_bytes(spec, source.read_bytes(layout.MANIFEST), source.read_bytes)
 
 
 @click.command(short_help="Compare releases A and B: checkpoints, data chunks, files and configs.")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm360.errors import InputError
+from llm360.registry import layout
 from llm360.registry.models import Manifest
 from llm360.registry.serialize import manifest_from_bytes
 
@@ -26,15 +27,16 @@ class Side:
 def side_from_bytes(label: str, raw: bytes | None,
                     read: Callable[[str], bytes | None]) -> Side:
     if raw is None:
-        raise InputError(f"{label}: no manifest.json there")
-    return Side(label=label, manifest=manifest_from_bytes(raw, source=f"{label}/manifest.json"),
+        raise InputError(f"{label}: no {layout.MANIFEST} there")
+    return Side(label=label,
+                manifest=manifest_from_bytes(raw, source=f"{label}/{layout.MANIFEST}"),
                 read=read)
 
 
 def local_side(path: Path) -> Side:
     """A manifest file or a release folder."""
     path = Path(path)
-    manifest_path = path / "manifest.json" if path.is_dir() else path
+    manifest_path = path / layout.MANIFEST if path.is_dir() else path
     try:
         raw = manifest_path.read_bytes()
     except OSError as exc:
@@ -75,8 +77,9 @@ def diff_releases(a: Side, b: Side) -> dict:
     files = _keyed(arts_a, arts_b)
     configs = []
     for path in files["changed"]:
-        if not path.endswith(".json") or not (path.startswith("config/")
-                                              or path.endswith("/config.json")):
+        if not path.endswith(".json") or not (
+                path.startswith(layout.CONFIG_DIR + "/")
+                or layout.artifact_kind(path) == "checkpoint_config"):
             continue
         raw_a, raw_b = a.read(path), b.read(path)
         try:

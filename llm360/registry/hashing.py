@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm360.errors import InputError
+from llm360.registry import layout
 from llm360.registry import merkle
 from llm360.registry._files import resolve_inside, write_atomic
 
@@ -55,7 +56,7 @@ DEFAULT_BLOCK = 1 << 20
 RACY_WINDOW_NS = 1_000_000_000
 CACHE_VERSION = 1
 #: the hash cache of a run directory, relative to it (never an artifact: ``.llm360`` is ignored)
-CACHE_FILE = Path(".llm360") / "hash-cache.json"
+CACHE_FILE = Path(layout.HASH_CACHE)
 
 
 def default_workers() -> int:

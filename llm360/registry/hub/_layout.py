@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from posixpath import basename
 
+from llm360.registry import layout as run_layout
 from llm360.registry.models import Checkpoint, Manifest
 
 __all__ = ["MODEL", "DATASET", "MAIN", "LOCAL_ONLY", "layout", "final_checkpoint",
@@ -40,15 +41,15 @@ def final_checkpoint(manifest: Manifest) -> str | None:
 def _checkpoint_files(ckpt: Checkpoint, tokenizer: list[str], release_files: Collection[str],
                       card: str | None) -> dict[str, str]:
     name = ckpt.name
-    prefix = f"checkpoints/{name}/"
+    prefix = run_layout.checkpoint_dir(name) + "/"
     out = {p[len(prefix):]: p for p in ckpt.files}
     for path in tokenizer:  # the run's tokenizer files, unless the checkpoint holds its own
         out.setdefault(basename(path), path)
     if card is not None and card in release_files:
-        out["README.md"] = card
-    sig = f"signatures/{name}/model.sig"
+        out[run_layout.MODEL_CARD] = card
+    sig = run_layout.signature_path(name)
     if sig in release_files:
-        out["model.sig"] = sig
+        out[run_layout.MODEL_SIG] = sig
     return out
 
 
@@ -58,28 +59,28 @@ def layout(manifest: Manifest, release_files: Collection[str] = ()
     release files in ``release_files`` (paths relative to the release folder)."""
     release_files = set(release_files) - LOCAL_ONLY
     tokenizer = [a.path for a in manifest.artifacts
-                 if a.path.startswith("tokenizer/") and a.path.count("/") == 1]
+                 if a.path.startswith(run_layout.TOKENIZER_DIR + "/") and a.path.count("/") == 1]
     out: dict[tuple[str, str], dict[str, str]] = {}
     for ckpt in manifest.checkpoints:
         out[(MODEL, ckpt.name)] = _checkpoint_files(ckpt, tokenizer, release_files,
-                                                    f"cards/{ckpt.name}.md")
+                                                    run_layout.checkpoint_card(ckpt.name))
     main: dict[str, str] = {}
     if manifest.checkpoints:
         main.update(_checkpoint_files(manifest.checkpoints[-1], tokenizer, release_files,
-                                      "README.md"))
+                                      run_layout.MODEL_CARD))
     for rel in sorted(release_files):
         main[rel] = rel
     data: dict[str, str] = {}
     for art in manifest.artifacts:
         top = art.path.split("/", 1)[0]
-        if top == "data":
+        if top == run_layout.DATA_DIR:
             data[art.path] = art.path
-        elif top != "checkpoints":
+        elif top != run_layout.CHECKPOINTS_DIR:
             main[art.path] = art.path
-        if top == "tokenizer" or art.path == "config/data.json":
+        if top == run_layout.TOKENIZER_DIR or art.path == run_layout.DATA_CONFIG:
             data[art.path] = art.path
-    if "DATA_CARD.md" in release_files:
-        data["README.md"] = "DATA_CARD.md"
+    if run_layout.DATA_CARD in release_files:
+        data[run_layout.MODEL_CARD] = run_layout.DATA_CARD
     out[(MODEL, MAIN)] = main
     if data:
         out[(DATASET, MAIN)] = data

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm360.errors import InputError, VerificationError
+from llm360.registry import layout as run_layout
 from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry.hashing import hash_files
 from llm360.registry.hub._client import HubClient
@@ -30,7 +31,8 @@ from llm360.registry.policy import TrustPolicy
 
 __all__ = ["PullResult", "pull_checkpoint"]
 
-_RUN_RECORDS = ("llm360.yaml", "config/", "tokenizer/", "code/", "logs/")
+_RUN_RECORDS = (run_layout.RUN_METADATA, *(f"{d}/" for d in (
+    run_layout.CONFIG_DIR, run_layout.TOKENIZER_DIR, run_layout.CODE_DIR, run_layout.LOGS_DIR)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,7 +54,7 @@ class PullResult:
                 "downloaded_bytes": self.downloaded_bytes,
                 "manifest_sha256": self.manifest_sha256, "signature": self.signature,
                 "resume": f"llm360 train --run {self.run} --resume-from "
-                          f"{self.run}/checkpoints/{self.checkpoint}"}
+                          f"{self.run}/{run_layout.checkpoint_dir(self.checkpoint)}"}
 
 
 def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
@@ -88,11 +90,11 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
     if data:
         for hub, rel in plan.get((DATASET, MAIN), {}).items():
             art = by_path.get(rel)
-            if art is not None and rel.startswith("data/"):
+            if art is not None and rel.startswith(run_layout.DATA_DIR + "/"):
                 wanted.append((DATASET, MAIN, hub, art))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tmp_dir = out / ".llm360" / "pull"
+    tmp_dir = out / run_layout.CACHE_DIR / "pull"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     todo = _not_in_place(out, wanted)
     if on_total is not None:
@@ -115,7 +117,7 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(part, 0o644)
         os.replace(part, dest)
-    write_atomic(out / ".llm360" / "pulled-manifest.json", raw)
+    write_atomic(out / run_layout.CACHE_DIR / "pulled-manifest.json", raw)
     try:
         tmp_dir.rmdir()
     except OSError:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 
+from llm360.registry import layout as run_layout
 from llm360.registry.hub._client import SMALL_FILE_LIMIT, HubClient, RemoteFile
 from llm360.registry.hub._layout import MAIN, MODEL, layout
 from llm360.registry.sources import Located
@@ -67,8 +68,9 @@ class HubSource:
         on a listed branch that the layout does not place (path None)."""
         from llm360.registry.serialize import manifest_from_bytes
 
-        raw = self.read_bytes("manifest.json")
-        manifest = manifest_from_bytes(raw or b"", source=f"{self.description}/manifest.json")
+        raw = self.read_bytes(run_layout.MANIFEST)
+        manifest = manifest_from_bytes(raw or b"",
+                                       source=f"{self.description}/{run_layout.MANIFEST}")
         artifacts = {a.path for a in manifest.artifacts}
         plan = layout(manifest, [p for p in expected if p not in artifacts])
         trees = self._trees(plan)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from llm360.errors import InputError
+from llm360.registry import layout
 from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import MAIN
 from llm360.registry.hub._source import HubSource
@@ -26,8 +27,8 @@ def verify_hub(client: HubClient, repo: str, *, policy: TrustPolicy = TrustPolic
     signature chain, then every place of every signed file on every branch of the layout and
     in the dataset repo, from the Hub's metadata (or, with ``download``, from the bytes)."""
     source = HubSource(client, repo, revision=revision, data_repo=data_repo, download=download)
-    if source.read_bytes("manifest.json") is None:
-        raise InputError(f"{source.description}: no manifest.json",
+    if source.read_bytes(layout.MANIFEST) is None:
+        raise InputError(f"{source.description}: no {layout.MANIFEST}",
                          hint="is this a repository pushed by `llm360 push`? pass --revision "
                               "if the release is on another branch or tag")
     report = verify(source, policy, progress=progress, on_total=on_total)
@@ -45,15 +46,15 @@ def signed_manifest(source: HubSource, policy: TrustPolicy
         BUNDLE_FILE, check_checkpoint_signatures, check_manifest_signature,
     )
 
-    raw = source.read_bytes("manifest.json")
+    raw = source.read_bytes(layout.MANIFEST)
     if raw is None:
-        raise InputError(f"{source.description}: no manifest.json",
+        raise InputError(f"{source.description}: no {layout.MANIFEST}",
                          hint="is this a repository pushed by `llm360 push`?")
     sig = check_manifest_signature(raw, source.read_bytes(BUNDLE_FILE), policy)
     if not sig.ok and not sig.info.get("unsigned"):
         return raw, None, sig.info, list(sig.problems)
-    manifest = manifest_from_bytes(raw, source=f"{source.description}/manifest.json")
+    manifest = manifest_from_bytes(raw, source=f"{source.description}/{layout.MANIFEST}")
     if sig.info.get("verified"):
-        source.prefetch([f"signatures/{c.name}/model.sig" for c in manifest.checkpoints])
+        source.prefetch([layout.signature_path(c.name) for c in manifest.checkpoints])
     problems = list(sig.problems) + check_checkpoint_signatures(source.read_bytes, manifest, sig)
     return raw, manifest, sig.info, problems
