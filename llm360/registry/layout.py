@@ -26,7 +26,7 @@ __all__ = [
     "CACHE_DIR", "HASH_CACHE", "CHUNK_CACHE", "CARDS_CACHE", "STAGING", "PENDING",
     "IGNORED_DIRS",
     # release
-    "MANIFEST", "BUNDLE", "RELEASE_FILES_LIST", "PUBLICATION", "INCOMPLETE_MARK", "SOURCE_FILE",
+    "MANIFEST", "BUNDLE", "RELEASE_FILES_LIST", "PUBLICATION", "INCOMPLETE_MARK",
     "SIGNATURES_DIR", "MODEL_SIG", "signature_path", "MODEL_CARD", "CARDS_DIR",
     "checkpoint_card", "DATA_CARD", "PLOTS_DIR", "plot_path", "RELEASE_NAMES",
     # rules
@@ -174,8 +174,6 @@ RELEASE_FILES_LIST = "release-files.json"
 PUBLICATION = "publication.json"
 #: present while a release folder is being assembled
 INCOMPLETE_MARK = ".llm360-incomplete"
-#: where a release remembers the run directory it was built from (releases before 0.2)
-SOURCE_FILE = ".llm360-source.json"
 SIGNATURES_DIR = "signatures"
 MODEL_SIG = "model.sig"
 MODEL_CARD = "README.md"
