@@ -257,19 +257,6 @@ def adopt_checkpoint(run_dir: Path, src: Path, name: str) -> str:
         staged.discard()
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def folder_root_digest(folder: Path) -> str:
     """The OMS root digest of a checkpoint folder (names relative to the folder)."""
     folder = Path(folder)
