@@ -16,7 +16,6 @@ Safetensors files carry exactly ``{"format": "pt"}`` as metadata, which keeps th
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import shutil
