@@ -13,6 +13,7 @@ from llm360.errors import VerificationError
 from llm360.registry.build import build_manifest
 from llm360.registry.cards import describe_signature, render_files
 from llm360.registry.serialize import canonical_json, manifest_to_bytes
+from _golden import check_golden
 from _synthetic import write_synthetic_run
 
 GOLDEN = Path(__file__).resolve().parents[3] / "golden" / "cards"
@@ -59,13 +60,7 @@ def _header(text: str) -> dict:
                                  "cards/ckpt_001.md", "cards/ckpt_002.md"])
 def test_cards_match_golden(rendered, rel, update_golden):
     text = rendered[2][rel].decode("utf-8")
-    golden = GOLDEN / rel
-    if update_golden:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-    assert golden.is_file(), f"{golden} missing: run pytest --update-golden"
-    assert text == golden.read_text(encoding="utf-8"), \
-        f"{rel} differs from {golden}; if intended, refresh with pytest --update-golden"
+    check_golden(GOLDEN / rel, text, update_golden)
 
 
 def test_model_card_metadata_round_trips_through_huggingface_hub(rendered):

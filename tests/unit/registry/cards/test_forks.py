@@ -15,6 +15,7 @@ from llm360.registry.cards import _plots, final_checkpoint, lines, render_files
 from llm360.registry.cards._inputs import read_inputs
 from llm360.registry.cards._lines import line_name
 from llm360.registry.serialize import canonical_json, manifest_to_bytes
+from _golden import check_golden
 
 GOLDEN = Path(__file__).resolve().parents[3] / "golden" / "cards-fork"
 CREATED = "2026-11-27T00:00:00Z"
@@ -50,13 +51,7 @@ def _header(text: str) -> dict:
 @pytest.mark.parametrize("rel", ["README.md", "cards/ckpt_002.md", "cards/ckpt_002-fork1.md"])
 def test_fork_cards_match_golden(forked, rel, update_golden):
     text = forked[2][rel].decode("utf-8")
-    golden = GOLDEN / rel
-    if update_golden:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-    assert golden.is_file(), f"{golden} missing: run pytest --update-golden"
-    assert text == golden.read_text(encoding="utf-8"), \
-        f"{rel} differs from {golden}; if intended, refresh with pytest --update-golden"
+    check_golden(GOLDEN / rel, text, update_golden)
 
 
 def test_lines_come_from_the_recorded_lineage(forked):
