@@ -158,16 +158,19 @@ class HubClient:
         def get() -> bytes | None:
             from huggingface_hub.errors import RemoteEntryNotFoundError
 
-            resp = get_session().get(url, headers=build_hf_headers(token=self.token),
-                                     follow_redirects=True)
-            try:
-                hf_raise_for_status(resp)
-            except RemoteEntryNotFoundError:
-                return None
-            if len(resp.content) > limit:
-                raise HubError(f"{repo_id}@{revision}/{path}: {len(resp.content)} bytes, more "
-                               f"than the {limit} expected of a small file")
-            return resp.content
+            with get_session().stream("GET", url, headers=build_hf_headers(token=self.token),
+                                      follow_redirects=True) as resp:
+                try:
+                    hf_raise_for_status(resp)
+                except RemoteEntryNotFoundError:
+                    return None
+                body = bytearray()
+                for block in resp.iter_bytes(1 << 16):  # never more than the limit in memory
+                    body += block
+                    if len(body) > limit:
+                        raise HubError(f"{repo_id}@{revision}/{path}: more than the {limit} "
+                                       "bytes expected of a small file")
+                return bytes(body)
 
         return self.call(f"download {repo_id}@{revision}/{path}", get)
 

@@ -255,3 +255,14 @@ def test_push_refuses_changed_bytes(hub_client, signed_release):
     path.write_bytes(bytes(raw))
     with pytest.raises(VerificationError, match="rng.safetensors"):
         push_release(hub_client, signed_release, REPO)
+
+
+def test_a_small_file_larger_than_its_limit_is_refused_unread(hub_server, hub_client,
+                                                             signed_release):
+    from llm360.errors import HubError
+
+    push_release(hub_client, signed_release, REPO)
+    assert hub_client.read_bytes(REPO, "model", "main", "manifest.json") is not None
+    with pytest.raises(HubError, match="more than the 100 bytes expected of a small file"):
+        hub_client.read_bytes(REPO, "model", "main", "manifest.json", limit=100)
+    assert hub_client.read_bytes(REPO, "model", "main", "no-such-file.json") is None
