@@ -33,24 +33,27 @@ def storage_error(exc: OSError, path: Path | str) -> StorageError | None:
 
 def check_relpath(rel: str, *, where: str = "path") -> PurePosixPath:
     """``rel`` as a relative POSIX path with no '..', or ``UnsafePathError``."""
+    return PurePosixPath(_checked(rel, where))
+
+
+def _checked(rel: str, where: str) -> str:
     if not rel or "\x00" in rel or "\\" in rel:
         raise UnsafePathError(f"{where}: {rel!r} is not a relative POSIX path")
-    pure = PurePosixPath(rel)
-    if pure.is_absolute() or (len(rel) > 1 and rel[1] == ":"):
+    if rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
         raise UnsafePathError(f"{where}: {rel!r} is an absolute path; only paths inside the "
                               "run directory are allowed")
     if any(part in ("..", ".") for part in rel.split("/")) or "//" in rel or rel.endswith("/"):
         raise UnsafePathError(f"{where}: {rel!r} escapes or is not normalised inside the run "
                               "directory", hint="manifest paths are relative, with no '..'")
-    return pure
+    return rel
 
 
 def resolve_inside(root: Path, rel: str, *, where: str = "path") -> Path:
     """``root/rel``, refusing escapes and any symbolic link along the way."""
-    parts = check_relpath(rel, where=where).parts
-    current = Path(root)
-    for part in parts:
-        current = current / part
+    parts = _checked(rel, where).split("/")
+    current = os.fspath(root)
+    for part in parts:  # plain strings, not Paths: this runs for every file of a release
+        current = f"{current}/{part}"
         try:
             mode = os.lstat(current).st_mode
         except FileNotFoundError:
@@ -58,7 +61,7 @@ def resolve_inside(root: Path, rel: str, *, where: str = "path") -> Path:
         if stat.S_ISLNK(mode):
             raise UnsafePathError(f"{where}: {rel!r} goes through a symbolic link "
                                   f"({current}); llm360 refuses links in a run or release")
-    return current
+    return Path(current)
 
 
 def list_files(root: Path) -> list[str]:

@@ -20,7 +20,8 @@ from llm360.registry.layout import artifact_kind
 from llm360.registry.schema import describe, validator
 from llm360.registry.serialize import parse_json, read_json, read_yaml
 
-__all__ = ["RunRecords", "RunProblem", "RunScan", "read_run", "scan_run", "artifact_kind",
+__all__ = ["RunRecords", "RunProblem", "RunScan", "RunListing", "list_run", "read_run",
+           "scan_run", "artifact_kind",
            "REQUIRED", "MAX_LOG_LINE"]
 
 REQUIRED = layout.REQUIRED
@@ -147,12 +148,18 @@ def _walk(root: Path, col: _Collector) -> list[str]:
     return out
 
 
-def scan_run(root: Path, *, only: set[str] | None = None) -> RunScan:
-    """Validate every record of the run at ``root``, collecting every problem.
+@dataclass(frozen=True, kw_only=True)
+class RunListing:
+    """The regular files of a run directory and the links found while listing it."""
 
-    ``only`` limits the scan to those files (verify rebuilds from the manifest's artifacts).
-    A missing or non-directory ``root`` raises ``InputError`` at once.
-    """
+    root: Path
+    files: tuple[str, ...]
+    problems: tuple[RunProblem, ...]
+
+
+def list_run(root: Path) -> RunListing:
+    """List the run directory at ``root`` (a missing or non-directory ``root`` raises
+    ``InputError`` at once); ``scan_run`` takes the listing to validate what it lists."""
     root = Path(root)
     if not root.exists():
         raise InputError(f"{root}: run directory not found",
@@ -161,6 +168,22 @@ def scan_run(root: Path, *, only: set[str] | None = None) -> RunScan:
         raise InputError(f"{root}: not a directory")
     col = _Collector(root)
     files = _walk(root, col)
+    return RunListing(root=root, files=tuple(files), problems=tuple(col.problems))
+
+
+def scan_run(root: Path, *, only: set[str] | None = None,
+             listing: RunListing | None = None) -> RunScan:
+    """Validate every record of the run at ``root``, collecting every problem.
+
+    ``only`` limits the scan to those files (verify rebuilds from the manifest's artifacts);
+    ``listing`` is ``list_run(root)`` when the caller has it already. A missing or
+    non-directory ``root`` raises ``InputError`` at once.
+    """
+    listing = listing if listing is not None else list_run(root)
+    root = listing.root
+    col = _Collector(root)
+    col.problems.extend(listing.problems)
+    files = list(listing.files)
     if only is not None:
         files = [f for f in files if f in only]
     present = set(files)
@@ -251,10 +274,11 @@ def scan_run(root: Path, *, only: set[str] | None = None) -> RunScan:
                    trainer_states=trainer_states, data_index=data_index)
 
 
-def read_run(root: Path, *, only: set[str] | None = None) -> RunRecords:
+def read_run(root: Path, *, only: set[str] | None = None,
+             listing: RunListing | None = None) -> RunRecords:
     """Parse and validate every record of the run directory at ``root``; raise the first
     problem (``InputError`` or ``SchemaError`` naming the file and JSON path)."""
-    scan = scan_run(root, only=only)
+    scan = scan_run(root, only=only, listing=listing)
     if scan.problems:
         raise scan.problems[0].error
     assert scan.records is not None

@@ -19,14 +19,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from llm360.errors import InputError, UnsafePathError
+from llm360.errors import InputError, Llm360Error, UnsafePathError
 from llm360.registry import layout, lineage
 from llm360.registry._chunks import ChunkFacts, chunk_facts
 from llm360.registry._files import list_files, write_atomic
-from llm360.registry._run import RunRecords, artifact_kind, read_run
+from llm360.registry._run import RunRecords, artifact_kind, list_run, read_run
 from llm360.registry._safetensors import count_parameters
 from llm360.registry.hashing import (
-    FileDigest, HashCache, hash_files, keep_entries_across_links, root_digest,
+    FileDigest, HashCache, hash_files, keep_entries_across_links, root_digest, start_hashing,
 )
 from llm360.registry.merkle import LEGACY
 from llm360.registry.models import (
@@ -57,7 +57,8 @@ from llm360.registry.signing import (
     describe_signature,
 )
 
-__all__ = ["BuildContext", "BuildOptions", "BuildResult", "BuildStep", "RESERVED_NAMES",
+__all__ = ["BuildContext", "BuildOptions", "BuildResult", "BuildStep", "DraftContext",
+           "RESERVED_NAMES",
            "assemble", "build_manifest", "build_release", "format_created", "CACHE_FILE"]
 
 #: the hash cache, inside the run directory (never an artifact)
@@ -93,12 +94,30 @@ class BuildContext:
     previous: Path | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class DraftContext:
+    """What a step may prepare from while the run's files are still being hashed: the
+    validated records and a draft of the manifest whose artifact digests and sizes are not
+    known yet (every sha256 is zeros, every size 0). What a step derives from the draft must
+    not depend on them; ``run`` gets the real manifest."""
+
+    run_dir: Path
+    records: RunRecords
+    draft: Manifest
+
+
 class BuildStep(Protocol):
-    """A step that writes release files (cards, plots) into ``ctx.release_dir``. Steps run
-    after the checkpoint signatures and before the release signature, which covers what
-    they wrote; a step may skip work whose inputs are unchanged since ``ctx.previous``."""
+    """A step that writes release files (cards, plots) into ``ctx.release_dir``.
+
+    ``prepare`` runs while the build hashes the run's files (on other threads), with what is
+    known before the digests: work done there (plots drawn from the records) overlaps the
+    hashing instead of following it. ``run`` runs after the checkpoint signatures and before
+    the release signature, which covers what it wrote; a step may skip work whose inputs are
+    unchanged since ``ctx.previous``. One step object serves one build."""
 
     name: str
+
+    def prepare(self, draft: DraftContext) -> None: ...
 
     def run(self, ctx: BuildContext) -> None: ...
 
@@ -274,16 +293,27 @@ def _missing_records(records: RunRecords, manifest: Manifest) -> list[tuple[str,
 
 def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], None] | None = None,
                    on_total: Callable[[int], None] | None = None, use_cache: bool = True,
-                   allow_missing_records: bool = False) -> tuple[Manifest, RunRecords]:
+                   allow_missing_records: bool = False,
+                   steps: Sequence[BuildStep] = ()) -> tuple[Manifest, RunRecords]:
     """Read, hash, check every claim against the bytes and assemble; raises ``InputError``
-    on any inconsistency (naming the first and counting the rest)."""
-    records = read_run(run_dir)
-    if on_total is not None:
-        on_total(sum(os.stat(records.root / p).st_size for p in records.files))
-    cache_dir = _cache_dir(records.root) if use_cache else None
+    on any inconsistency (naming the first and counting the rest).
+
+    The files are hashed on worker threads while this thread validates the records and runs
+    each step's ``prepare``."""
+    root = Path(run_dir)
+    listing = list_run(root)
+    cache_dir = _cache_dir(root) if use_cache else None
     cache = HashCache(cache_dir / CACHE_FILE.name) if cache_dir is not None else None
-    digests = {d.path: d for d in hash_files(records.root, records.files, cache=cache,
-                                             progress=progress)}
+    if on_total is not None:
+        on_total(sum(os.stat(root / p).st_size for p in listing.files))
+    job = start_hashing(root, listing.files, cache=cache, progress=progress)
+    try:
+        records = read_run(root, listing=listing)
+        _prepare(steps, records, created)
+        digests = {d.path: d for d in job.result()}
+    except BaseException:
+        job.cancel()
+        raise
     fmt = records.data_index.get("merkle", LEGACY)
     chunks = {c["path"]: chunk_facts(records.root, c["path"], digests[c["path"]].sha256,
                                      fmt=fmt, cache_dir=cache_dir)
@@ -302,6 +332,21 @@ def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], Non
         raise InputError(f"{records.root / path}: {message}{more}", hint=hint)
     validate(to_data(manifest), "manifest", source="manifest.json (built)")
     return manifest, records
+
+
+def _prepare(steps: Sequence[BuildStep], records: RunRecords, created: str) -> None:
+    """Each step's ``prepare`` over a draft manifest (digests unknown: zeros)."""
+    if not steps:
+        return
+    unknown = "0" * 64
+    try:
+        draft = assemble(records, {p: FileDigest(path=p, size=0, sha256=unknown)
+                                   for p in records.files}, created=created)
+    except Llm360Error:
+        return  # the build names the problem once the digests are known
+    ctx = DraftContext(run_dir=records.root, records=records, draft=draft)
+    for step in steps:
+        step.prepare(ctx)
 
 
 def _cache_dir(root: Path) -> Path:
@@ -332,7 +377,7 @@ def build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions = Build
     manifest, records = build_manifest(
         run_dir, created=options.created or format_created(), progress=progress,
         on_total=on_total, use_cache=options.use_cache,
-        allow_missing_records=options.allow_missing_records)
+        allow_missing_records=options.allow_missing_records, steps=steps)
     artifact_paths = [a.path for a in manifest.artifacts]
     if not options.metadata_only:
         clash = sorted(p for p in artifact_paths if p.split("/")[0] in RESERVED_NAMES)

@@ -21,8 +21,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-import numpy as np
-
 __all__ = ["RFC6962", "LEGACY", "FORMATS", "DEFAULT_FORMAT", "leaf_hash", "node_hash",
            "row_bytes", "row_leaves", "merkle_root", "rows_merkle_root", "inclusion_proof",
            "inclusion_proofs", "root_from_proof"]
@@ -53,6 +51,8 @@ def node_hash(left: bytes, right: bytes, fmt: str = DEFAULT_FORMAT) -> bytes:
 
 def row_bytes(row) -> bytes:
     """A row's leaf data: its token ids as little-endian int32."""
+    import numpy as np  # here, not at import: a rebuild whose chunk facts are cached needs none
+
     return np.ascontiguousarray(row, dtype="<i4").tobytes()
 
 
@@ -60,6 +60,8 @@ def row_leaves(rows, fmt: str = DEFAULT_FORMAT) -> list[bytes]:
     """Leaf digests of every row of a 2-D token array."""
     _check(fmt)
     prefix = _LEAF if fmt == RFC6962 else b""
+    import numpy as np
+
     arr = np.ascontiguousarray(rows, dtype="<i4")
     return [hashlib.sha256(prefix + r.tobytes()).digest() for r in arr]
 

@@ -31,7 +31,8 @@ from llm360.registry.policy import TrustPolicy
 from llm360.registry.signing import SignatureInfo, describe_signature
 
 if TYPE_CHECKING:
-    from llm360.registry.build import BuildContext
+    from llm360.registry.build import BuildContext, DraftContext
+    from llm360.registry.cards._cache import RenderCache
 
 __all__ = ["CardResult", "CardsStep", "ReleaseView", "RunInputs", "SignatureInfo", "MAIN", "Line",
            "build_view", "cards_step", "describe_signature", "final_checkpoint", "lines",
@@ -62,24 +63,23 @@ def build_view(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs, *,
                   signed_checkpoints=signed_checkpoints(signature_dir, manifest))[0]
 
 
-def _keys(manifest: Manifest, manifest_sha: str, signature: SignatureInfo,
-          signed: frozenset[str], present: list[str]) -> tuple[str, str]:
-    """(plots key, cards key): what each group is a function of, by digest."""
+def _cards_key(manifest: Manifest, manifest_sha: str, signature: SignatureInfo,
+               signed: frozenset[str], present: list[str]) -> str:
+    """What the Markdown cards are a function of, by digest."""
     from llm360.registry.cards._render import renderer_version
 
     arts = {a.path: a.sha256 for a in manifest.artifacts}
-    digests = {p: arts[p] for p in present}
-    plot_inputs = {p: d for p, d in digests.items()
-                   if p.startswith((layout.LOGS_DIR + "/", layout.EVALS_DIR + "/"))
-                   or layout.artifact_kind(p) == "trainer_state"}
-    version = renderer_version()
-    plots = canonical_key({"renderer": version, "inputs": plot_inputs,
-                           "checkpoints": [[c.name, list(c.parents), c.tokens_seen,
-                                            list(c.data_chunks), dict(c.metrics)]
-                                           for c in manifest.checkpoints]})
-    cards = canonical_key({"renderer": version, "manifest": manifest_sha, "inputs": digests,
-                           "signature": asdict(signature), "signed": sorted(signed)})
-    return plots, cards
+    return canonical_key({"renderer": renderer_version(), "manifest": manifest_sha,
+                          "inputs": {p: arts[p] for p in present},
+                          "signature": asdict(signature), "signed": sorted(signed)})
+
+
+def _plots_key(specs: list) -> str:
+    """What the plots are a function of: their planned content, whole."""
+    from llm360.registry.cards._render import renderer_version
+
+    return canonical_key({"renderer": renderer_version(),
+                          "plots": [asdict(spec) for spec in specs]})
 
 
 def _render_all(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs,
@@ -170,38 +170,74 @@ def render_cards(manifest_path: Path, out_dir: Path, *, root: Path | None = None
 class CardsStep:
     """The ``BuildStep`` that renders the cards and plots into the release being built.
 
-    It runs after the checkpoint signatures and before the release signature (which covers
-    what it writes), renders from the records the build has just validated and hashed (no
-    second hash), and renders nothing when the inputs' manifest digests and the renderer are
-    unchanged since the last build of the same run (``RUN/.llm360/cards``)."""
+    ``prepare`` draws the plots while the build hashes (they are planned from the records, not
+    from digests) and loads the Markdown renderer; ``run`` (after the checkpoint signatures,
+    before the release signature, which covers what it writes) renders the cards from the
+    records the build has just validated and hashed. Nothing is rendered again when its
+    inputs and the renderer are unchanged since the last build of the same run
+    (``RUN/.llm360/cards``): the cards are keyed by their inputs' manifest digests, the plots
+    by their planned content."""
 
     name = "cards"
 
+    def __init__(self) -> None:
+        self._cache: RenderCache | None = None
+        self._plots: tuple[list, dict[str, bytes]] | None = None  # (specs, files) prepared
+
+    def _render_cache(self, root: Path) -> RenderCache:
+        from llm360.registry.cards._cache import RenderCache
+
+        if self._cache is None or self._cache.root != Path(root):
+            self._cache = RenderCache(root)
+        return self._cache
+
+    def _plot_files(self, root: Path, specs: list) -> dict[str, bytes]:
+        cache = self._render_cache(root)
+        key = _plots_key(specs)
+        files = cache.get("plots", key)
+        if files is None:
+            from llm360.registry.cards._plots import render_plots
+
+            files = render_plots(specs)
+            cache.put("plots", key, files)
+        return files
+
+    def prepare(self, draft: DraftContext) -> None:
+        from llm360.registry.cards._assemble import plot_specs
+        from llm360.registry.cards._render import warm
+
+        specs = plot_specs(draft.draft, inputs_from_records(draft.records))
+        self._plots = (specs, self._plot_files(draft.records.root, specs))
+        warm()
+
     def run(self, ctx: BuildContext) -> None:
-        from llm360.registry.cards._assemble import build_view as _build, signed_checkpoints
-        from llm360.registry.cards._cache import RenderCache, link_or_write
+        from llm360.registry.cards._assemble import build_view as _build, plot_specs
+        from llm360.registry.cards._assemble import signed_checkpoints
+        from llm360.registry.cards._cache import link_or_write
 
         manifest, records, release_dir = ctx.manifest, ctx.records, Path(ctx.release_dir)
         manifest_sha = hashlib.sha256(ctx.manifest_bytes).hexdigest()
         signed = signed_checkpoints(release_dir, manifest)
         on_disk = set(records.files)
         present = [p for p in input_paths(manifest) if p in on_disk]
-        plots_key, cards_key = _keys(manifest, manifest_sha, ctx.signature, signed, present)
-        cache = RenderCache(records.root)
-        plots, cards = cache.get("plots", plots_key), cache.get("cards", cards_key)
-        if plots is None or cards is None:
+        cache = self._render_cache(records.root)
+        cards_key = _cards_key(manifest, manifest_sha, ctx.signature, signed, present)
+        cards = cache.get("cards", cards_key)
+        specs = None
+        if cards is None:
+            from llm360.registry.cards._render import render_markdown
+
             view, specs = _build(manifest, manifest_sha, inputs_from_records(records),
                                  ctx.signature, signed_checkpoints=signed)
-            if plots is None:
-                from llm360.registry.cards._plots import render_plots
-
-                plots = render_plots(specs)
-                cache.put("plots", plots_key, plots)
-            if cards is None:
-                from llm360.registry.cards._render import render_markdown
-
-                cards = render_markdown(view)
-                cache.put("cards", cards_key, cards)
+            cards = render_markdown(view)
+            cache.put("cards", cards_key, cards)
+        prepared = self._plots
+        if prepared is None or (specs is not None and specs != prepared[0]):
+            specs = specs if specs is not None else plot_specs(manifest,
+                                                               inputs_from_records(records))
+            plots = self._plot_files(records.root, specs)
+        else:
+            plots = prepared[1]
         for group, files in (("plots", plots), ("cards", cards)):
             for rel, data in files.items():
                 link_or_write(cache.source(group, rel), release_dir / rel, data)

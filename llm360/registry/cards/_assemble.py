@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from llm360.registry import layout
 from llm360.registry.cards import _plots
@@ -25,7 +26,7 @@ from llm360.registry.cards._view import (
 from llm360.registry.models import Checkpoint, Manifest
 from llm360.registry.signing import SignatureInfo
 
-__all__ = ["build_view", "num"]
+__all__ = ["build_view", "num", "plot_specs"]
 
 _TABLE_METRICS = ("train_loss", "heldout_perplexity", "memorization_score")
 _NOT_RECORDED = "not recorded"
@@ -88,19 +89,25 @@ def _diffs(configs: list[Mapping | None]) -> tuple[ConfigDiff, ...]:
     return tuple(out)
 
 
-def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
-               signature: SignatureInfo, *, signed_checkpoints: frozenset[str] = frozenset()
-               ) -> tuple[ReleaseView, list[_plots.PlotSpec]]:
-    """The view the templates render, and the plots it refers to (not yet drawn)."""
+class _Facts(NamedTuple):
+    """What both the view and the plots are derived from (nothing here reads a digest)."""
+
+    line_list: list[Line]
+    labels: dict[str, str]
+    label: Callable[[str, str], str]
+    eval_set: Callable[[str, str], Any]
+    seen: dict[str, list[int]]
+    kids: dict[str, tuple[str, ...]]
+    specs: list[_plots.PlotSpec]
+
+
+def _facts(manifest: Manifest, inputs: RunInputs) -> _Facts:
     release, ckpts = manifest.release, manifest.checkpoints
-    states = inputs.trainer_states
-    line_list = find_lines(manifest, states)
-    line_of = {name: line for line in line_list for name in line.checkpoints}
-    named = (inputs.metadata or {}).get("final_checkpoint")
-    final = final_checkpoint(manifest, line_list, named if isinstance(named, str) else None)
+    line_list = find_lines(manifest, inputs.trainer_states)
     hub = hub_links(release.links)
     details = {name: (rec.get("details") if isinstance(rec.get("details"), Mapping) else None)
                for name, rec in inputs.evals.items()}
+
     def eval_set(key: str, name: str):
         return eval_set_for(key, inputs.evals.get(name), release=release.name,
                             data_repo=hub.data_repo)
@@ -113,10 +120,33 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
 
     labels = {k: label(k, c.name) for c in ckpts for k in c.metrics}
     seen, kids = data_seen_and_children(manifest)
-    arts = {a.path: a for a in manifest.artifacts}
-    by_name = {c.name: c for c in ckpts}
     specs = _plots.plan_plots(manifest, line_list, inputs.logs,
                               chunks_seen={n: len(s) for n, s in seen.items()}, labels=labels)
+    return _Facts(line_list=line_list, labels=labels, label=label, eval_set=eval_set,
+                  seen=seen, kids=kids, specs=specs)
+
+
+def plot_specs(manifest: Manifest, inputs: RunInputs) -> list[_plots.PlotSpec]:
+    """The plots of a release, planned, not drawn: they read the checkpoints, lines, logs and
+    evaluations, never a digest, so a draft manifest plans the same plots as the final one."""
+    return _facts(manifest, inputs).specs
+
+
+def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
+               signature: SignatureInfo, *, signed_checkpoints: frozenset[str] = frozenset()
+               ) -> tuple[ReleaseView, list[_plots.PlotSpec]]:
+    """The view the templates render, and the plots it refers to (not yet drawn)."""
+    release, ckpts = manifest.release, manifest.checkpoints
+    states = inputs.trainer_states
+    facts = _facts(manifest, inputs)
+    line_list, labels, label, eval_set = facts.line_list, facts.labels, facts.label, facts.eval_set
+    seen, kids, specs = facts.seen, facts.kids, facts.specs
+    line_of = {name: line for line in line_list for name in line.checkpoints}
+    named = (inputs.metadata or {}).get("final_checkpoint")
+    final = final_checkpoint(manifest, line_list, named if isinstance(named, str) else None)
+    hub = hub_links(release.links)  # for the view; _facts read the same links
+    arts = {a.path: a for a in manifest.artifacts}
+    by_name = {c.name: c for c in ckpts}
     train_path = manifest.training.config
 
     def config_of(c: Checkpoint):

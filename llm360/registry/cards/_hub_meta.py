@@ -101,7 +101,7 @@ def size_category(n: int) -> str:
 
 
 def _eval_results(metrics: tuple[MetricView, ...]):
-    from huggingface_hub import EvalResult
+    from huggingface_hub.repocard_data import EvalResult
 
     return [EvalResult(task_type="text-generation", task_name="Text generation",
                        dataset_type=m.eval_set.hub_type, dataset_name=m.eval_set.name,
@@ -111,10 +111,39 @@ def _eval_results(metrics: tuple[MetricView, ...]):
             for m in metrics if m.eval_set is not None]
 
 
+def _yaml():
+    """(dumper, loader) classes: libyaml's where PyYAML has it (ten times faster than the pure
+    Python ones, same output for plain data), else PyYAML's own."""
+    import yaml
+
+    return (getattr(yaml, "CDumper", yaml.Dumper), getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _with_header(data, body: str, where: str, kind: str) -> bytes:
+    """``body`` under ``data`` (a huggingface_hub CardData) as its YAML header, the way
+    ``CardData.to_yaml`` writes it, checked to read back as ``RepoCard`` reads a header
+    (``safe_load``, then the CardData class, metadata errors raised) to the same metadata."""
+    import yaml
+
+    dumper, loader = _yaml()
+    meta = data.to_dict()
+    header = yaml.dump(meta, Dumper=dumper, allow_unicode=True, sort_keys=False).strip()
+    try:
+        loaded = yaml.load(header, Loader=loader)
+        again = type(data)(**loaded, ignore_metadata_errors=False).to_dict()
+    except Exception as exc:  # noqa: BLE001 - huggingface_hub raises ValueError and friends
+        raise Llm360Error(f"{where}: the {kind} card metadata is invalid: {exc}") from exc
+    if again != meta:
+        raise Llm360Error(f"{where}: the {kind} card metadata does not round-trip through "
+                          "huggingface_hub's card data")
+    return f"---\n{header}\n---\n\n{body.lstrip()}".encode("utf-8")
+
+
 def model_card_text(view: ReleaseView, body: str, ckpt: CheckpointView | None = None) -> bytes:
-    """The card ``body`` under its Hub metadata header, checked by huggingface_hub's
-    ModelCard: the release's card (the final checkpoint's results) or ``ckpt``'s card."""
-    from huggingface_hub import ModelCard, ModelCardData
+    """The card ``body`` under its Hub metadata header (checked to round-trip through
+    huggingface_hub's ``ModelCardData``): the release's card (the final checkpoint's results)
+    or ``ckpt``'s card."""
+    from huggingface_hub.repocard_data import ModelCardData
 
     release = view.release
     meta: dict = {**license_fields(release.licenses.weights, _license_link(release, "weights")),
@@ -138,21 +167,14 @@ def model_card_text(view: ReleaseView, body: str, ckpt: CheckpointView | None = 
     name = f"{release.name} {ckpt.name}" if ckpt is not None else release.name
     data = ModelCardData(eval_results=results or None, model_name=name if results else None,
                          **meta)
-    text = f"---\n{data.to_yaml()}\n---\n\n{body.lstrip()}"
     where = layout.checkpoint_card(ckpt.name) if ckpt is not None else layout.MODEL_CARD
-    try:
-        card = ModelCard(text, ignore_metadata_errors=False)
-    except Exception as exc:  # noqa: BLE001 - huggingface_hub raises ValueError and friends
-        raise Llm360Error(f"{where}: the model card metadata is invalid: {exc}") from exc
-    if card.data.to_dict() != data.to_dict():
-        raise Llm360Error(f"{where}: the model card metadata does not round-trip through "
-                          "huggingface_hub's ModelCard")
-    return text.encode("utf-8")
+    return _with_header(data, body, where, "model")
 
 
 def dataset_card_text(view: ReleaseView, body: str) -> bytes:
-    """DATA_CARD.md: ``body`` under its Hub dataset metadata, checked by DatasetCard."""
-    from huggingface_hub import DatasetCard, DatasetCardData
+    """DATA_CARD.md: ``body`` under its Hub metadata header (checked to round-trip through
+    huggingface_hub's ``DatasetCardData``)."""
+    from huggingface_hub.repocard_data import DatasetCardData
 
     release = view.release
     rows = view.data.total_sequences
@@ -163,13 +185,4 @@ def dataset_card_text(view: ReleaseView, body: str) -> bytes:
             "task_categories": ["text-generation"], "task_ids": ["language-modeling"]}
     if release.language:
         meta["language"] = list(release.language)
-    data = DatasetCardData(**meta)
-    text = f"---\n{data.to_yaml()}\n---\n\n{body.lstrip()}"
-    try:
-        card = DatasetCard(text, ignore_metadata_errors=False)
-    except Exception as exc:  # noqa: BLE001
-        raise Llm360Error(f"DATA_CARD.md: the dataset card metadata is invalid: {exc}") from exc
-    if card.data.to_dict() != data.to_dict():
-        raise Llm360Error("DATA_CARD.md: the dataset card metadata does not round-trip through "
-                          "huggingface_hub's DatasetCard")
-    return text.encode("utf-8")
+    return _with_header(DatasetCardData(**meta), body, layout.DATA_CARD, "dataset")

@@ -26,6 +26,8 @@ __all__ = ["Series", "PlotSpec", "PLOT_DIR", "log_line", "log_series", "checkpoi
 PLOT_DIR = "plots"
 _SIZE = (6.4, 4.0)
 _DPI = 100
+#: the axes' place in the figure, room left for tick labels up to 8 characters and the labels
+_MARGINS = dict(left=0.14, right=0.97, bottom=0.12, top=0.92)
 #: log key -> (file stem, title, y label); values below ``_FLOOR`` are "not measured" markers
 _LOG_PLOTS = (("loss", "train_loss", "Training loss", "loss"),
               ("lr", "learning_rate", "Learning rate", "learning rate"),
@@ -196,7 +198,7 @@ def _png(spec: PlotSpec) -> bytes:
         ax.grid(True, alpha=0.3)
         if len(spec.series) > 1:
             ax.legend(fontsize="small")
-        fig.tight_layout()
+        fig.subplots_adjust(**_MARGINS)  # fixed: tight_layout draws the figure once more
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=_DPI,
                     metadata={"Software": None, "Creation Time": None, "Author": None,

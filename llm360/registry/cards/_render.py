@@ -15,7 +15,7 @@ from llm360.registry import layout
 from llm360.registry.cards._hub_meta import dataset_card_text, model_card_text
 from llm360.registry.cards._view import ReleaseView
 
-__all__ = ["environment", "render_markdown", "renderer_version"]
+__all__ = ["environment", "render_markdown", "renderer_version", "warm"]
 
 _PACKAGE = "llm360.templates"
 #: libraries whose version changes rendered bytes (PNG encoder, YAML header)
@@ -42,8 +42,10 @@ def renderer_version() -> str:
     return digest.hexdigest()
 
 
+@lru_cache(maxsize=1)
 def environment():
-    """The jinja2 environment every card is rendered with."""
+    """The jinja2 environment every card is rendered with (one per process: it keeps the
+    compiled templates)."""
     import jinja2
 
     def load(name: str):
@@ -59,6 +61,22 @@ def environment():
     env.filters["ticks"] = lambda items: ", ".join(f"`{i}`" for i in items)
     env.tests["match"] = lambda value, pattern: re.fullmatch(pattern, str(value)) is not None
     return env
+
+
+_TEMPLATES = ("model_card.md.j2", "checkpoint_card.md.j2", "data_card.md.j2")
+
+
+def warm() -> None:
+    """Import and compile what ``render_markdown`` needs (jinja2, the templates, PyYAML,
+    huggingface_hub's card data), so that a build can do it while it hashes."""
+    from huggingface_hub import repocard_data  # noqa: F401
+
+    import yaml  # noqa: F401
+
+    env = environment()
+    for name in _TEMPLATES:
+        env.get_template(name)
+    renderer_version()
 
 
 def render_markdown(view: ReleaseView) -> dict[str, bytes]:
