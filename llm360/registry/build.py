@@ -293,13 +293,14 @@ def _missing_records(records: RunRecords, manifest: Manifest) -> list[tuple[str,
 
 def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], None] | None = None,
                    on_total: Callable[[int], None] | None = None, use_cache: bool = True,
-                   allow_missing_records: bool = False,
-                   steps: Sequence[BuildStep] = ()) -> tuple[Manifest, RunRecords]:
+                   allow_missing_records: bool = False, steps: Sequence[BuildStep] = (),
+                   alongside: Callable[[], None] | None = None) -> tuple[Manifest, RunRecords]:
     """Read, hash, check every claim against the bytes and assemble; raises ``InputError``
     on any inconsistency (naming the first and counting the rest).
 
-    The files are hashed on worker threads while this thread validates the records and runs
-    each step's ``prepare``."""
+    The files are hashed on worker threads while this thread runs ``alongside`` (the build
+    checks its output folder there), validates the records and runs each step's
+    ``prepare``; an error in any of them stops the hashing."""
     root = Path(run_dir)
     listing = list_run(root)
     cache_dir = _cache_dir(root) if use_cache else None
@@ -308,6 +309,8 @@ def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], Non
         on_total(sum(os.stat(root / p).st_size for p in listing.files))
     job = start_hashing(root, listing.files, cache=cache, progress=progress)
     try:
+        if alongside is not None:
+            alongside()
         records = read_run(root, listing=listing)
         _prepare(steps, records, created)
         digests = {d.path: d for d in job.result()}
@@ -373,11 +376,13 @@ def build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions = Build
     """
     run_dir, out_dir = Path(run_dir).resolve(), Path(out_dir).resolve()
     started_ns = time.time_ns()  # linking moves the run files' ctime: see the end
-    previous = prepare_out(out_dir, run_dir)
+    checked: list[Path | None] = []
     manifest, records = build_manifest(
         run_dir, created=options.created or format_created(), progress=progress,
         on_total=on_total, use_cache=options.use_cache,
-        allow_missing_records=options.allow_missing_records, steps=steps)
+        allow_missing_records=options.allow_missing_records, steps=steps,
+        alongside=lambda: checked.append(prepare_out(out_dir, run_dir)))
+    previous = checked[0]
     artifact_paths = [a.path for a in manifest.artifacts]
     if not options.metadata_only:
         clash = sorted(p for p in artifact_paths if p.split("/")[0] in RESERVED_NAMES)

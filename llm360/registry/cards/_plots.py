@@ -9,6 +9,7 @@ the same inputs give the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -173,39 +174,49 @@ def plan_plots(manifest: Manifest, lines: Sequence[Line], logs: Sequence[LogFile
 
 
 def _png(spec: PlotSpec) -> bytes:
-    import matplotlib
-
-    from matplotlib import style
+    """One plot as PNG bytes; call inside ``_style()``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    with style.context("default"), matplotlib.rc_context({"svg.hashsalt": "llm360",
-                                                          "path.simplify": True}):
-        fig = Figure(figsize=_SIZE, dpi=_DPI)
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
-        for s in spec.series:
-            ax.plot(s.x, s.y, marker="o" if spec.markers else None, markersize=4,
-                    linewidth=1.5, label=s.label, color=s.color,
-                    linestyle="--" if s.dashed else "-")
-        ax.set_title(spec.title, fontsize="medium")
-        ax.set_xlabel(spec.xlabel)
-        ax.set_ylabel(spec.ylabel)
-        if spec.integer_x:
-            from matplotlib.ticker import MaxNLocator
+    fig = Figure(figsize=_SIZE, dpi=_DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for s in spec.series:
+        ax.plot(s.x, s.y, marker="o" if spec.markers else None, markersize=4,
+                linewidth=1.5, label=s.label, color=s.color,
+                linestyle="--" if s.dashed else "-")
+    ax.set_title(spec.title, fontsize="medium")
+    ax.set_xlabel(spec.xlabel)
+    ax.set_ylabel(spec.ylabel)
+    if spec.integer_x:
+        from matplotlib.ticker import MaxNLocator
 
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(True, alpha=0.3)
-        if len(spec.series) > 1:
-            ax.legend(fontsize="small")
-        fig.subplots_adjust(**_MARGINS)  # fixed: tight_layout draws the figure once more
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=_DPI,
-                    metadata={"Software": None, "Creation Time": None, "Author": None,
-                              "Title": spec.title})
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+    if len(spec.series) > 1:
+        ax.legend(fontsize="small")
+    fig.subplots_adjust(**_MARGINS)  # fixed: tight_layout draws the figure once more
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI,
+                metadata={"Software": None, "Creation Time": None, "Author": None,
+                          "Title": spec.title})
     return buf.getvalue()
+
+
+def _style():
+    """matplotlib's default style with fixed settings, entered once for all the plots."""
+    import matplotlib
+    from matplotlib import style
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(style.context("default"))
+    stack.enter_context(matplotlib.rc_context({"svg.hashsalt": "llm360", "path.simplify": True}))
+    return stack
 
 
 def render_plots(specs: Sequence[PlotSpec]) -> dict[str, bytes]:
     """Relative path -> PNG bytes of each planned plot."""
-    return {spec.path: _png(spec) for spec in specs}
+    if not specs:
+        return {}
+    with _style():
+        return {spec.path: _png(spec) for spec in specs}
