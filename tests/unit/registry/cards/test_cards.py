@@ -88,6 +88,30 @@ def test_model_card_metadata_round_trips_through_huggingface_hub(rendered):
     assert ckpt.data.to_dict()["llm360_parents"] == ["ckpt_000"]
 
 
+@pytest.mark.parametrize("rel", ["README.md", "DATA_CARD.md", "cards/ckpt_001.md"])
+def test_headers_are_what_huggingface_hub_itself_writes(rendered, rel):
+    """The header is written with libyaml for speed: byte for byte what huggingface_hub's own
+    (pure Python) ``to_yaml`` writes for the same metadata, and its card reads it back."""
+    from huggingface_hub import DatasetCard, ModelCard
+
+    text = rendered[2][rel].decode("utf-8")
+    card_cls = DatasetCard if rel == "DATA_CARD.md" else ModelCard
+    card = card_cls(text, ignore_metadata_errors=False)
+    assert text.split("---\n", 2)[1] == card.data.to_yaml() + "\n"
+    assert str(card) == text
+
+
+def test_a_header_that_does_not_read_back_is_refused(monkeypatch):
+    from huggingface_hub.repocard_data import ModelCardData
+
+    from llm360.errors import Llm360Error
+    from llm360.registry.cards import _hub_meta
+
+    monkeypatch.setattr(ModelCardData, "to_dict", lambda self: {"license": object()})
+    with pytest.raises(Llm360Error, match="README.md: the model card metadata is invalid"):
+        _hub_meta._with_header(ModelCardData(license="mit"), "body", "README.md", "model")
+
+
 def test_cards_state_what_the_manifest_says(rendered):
     manifest, raw, files = rendered
     readme = files["README.md"].decode()
