@@ -17,7 +17,7 @@ from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry._safetensors import read_rows
 from llm360.registry.hashing import rows_merkle_root
 
-__all__ = ["ChunkFacts", "chunk_facts"]
+__all__ = ["ChunkCache", "ChunkFacts", "chunk_facts"]
 
 _CACHE = layout.CHUNK_CACHE.rsplit("/", 1)[1]
 _VERSION = 1
@@ -31,38 +31,57 @@ class ChunkFacts:
     merkle_root: str
 
 
-def _load(cache_dir: Path) -> dict:
-    try:
-        data = json.loads((cache_dir / _CACHE).read_text("utf-8"))
-        if isinstance(data, dict) and data.get("version") == _VERSION:
-            return data.get("entries") or {}
-    except (OSError, ValueError, RecursionError):
-        pass
-    return {}
+class ChunkCache:
+    """Chunk facts by ``fmt:sha256``, read once from ``RUN/.llm360/chunk-cache.json`` (or
+    none, without ``cache_dir``) and written once by ``save`` when something was added."""
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.dir = cache_dir
+        self._entries: dict = {}
+        self._changed = False
+        if cache_dir is None:
+            return
+        try:
+            data = json.loads((cache_dir / _CACHE).read_text("utf-8"))
+            if isinstance(data, dict) and data.get("version") == _VERSION:
+                self._entries = data.get("entries") or {}
+        except (OSError, ValueError, RecursionError):
+            pass
+
+    def facts(self, root: Path, rel: str, sha256: str, *, fmt: str) -> ChunkFacts:
+        """The facts of ``root/rel`` whose bytes hash to ``sha256``, its Merkle root in the
+        format ``fmt`` (``llm360.registry.merkle``)."""
+        key = f"{fmt}:{sha256}"
+        hit = self._entries.get(key)
+        if isinstance(hit, dict):
+            try:
+                return ChunkFacts(**hit)
+            except TypeError:
+                pass
+        rows = read_rows(resolve_inside(root, rel, where="data chunk"))
+        if rows.ndim != 2:
+            raise InputError(f"{root / rel}: the tokens tensor is not 2-D")
+        facts = ChunkFacts(sequences=int(rows.shape[0]), seq_len=int(rows.shape[1]),
+                           tokens=int(rows.size), merkle_root=rows_merkle_root(rows, fmt))
+        self._entries[key] = asdict(facts)
+        self._changed = True
+        return facts
+
+    def save(self) -> None:
+        if self.dir is None or not self._changed:
+            return
+        try:
+            write_atomic(self.dir / _CACHE, json.dumps(
+                {"version": _VERSION, "entries": self._entries}, sort_keys=True).encode("utf-8"))
+        except OSError:
+            pass  # a read-only run directory goes without the cache
+        self._changed = False
 
 
 def chunk_facts(root: Path, rel: str, sha256: str, *, fmt: str,
                 cache_dir: Path | None = None) -> ChunkFacts:
-    """The facts of ``root/rel`` whose bytes hash to ``sha256``, its Merkle root in the
-    format ``fmt`` (``llm360.registry.merkle``)."""
-    entries = _load(cache_dir) if cache_dir is not None else {}
-    key = f"{fmt}:{sha256}"
-    hit = entries.get(key)
-    if isinstance(hit, dict):
-        try:
-            return ChunkFacts(**hit)
-        except TypeError:
-            pass
-    rows = read_rows(resolve_inside(root, rel, where="data chunk"))
-    if rows.ndim != 2:
-        raise InputError(f"{root / rel}: the tokens tensor is not 2-D")
-    facts = ChunkFacts(sequences=int(rows.shape[0]), seq_len=int(rows.shape[1]),
-                       tokens=int(rows.size), merkle_root=rows_merkle_root(rows, fmt))
-    if cache_dir is not None:
-        entries[key] = asdict(facts)
-        try:
-            write_atomic(cache_dir / _CACHE, json.dumps(
-                {"version": _VERSION, "entries": entries}, sort_keys=True).encode("utf-8"))
-        except OSError:
-            pass  # a read-only run directory goes without the cache
+    """The facts of one chunk (see ``ChunkCache.facts``); many chunks: use a ``ChunkCache``."""
+    cache = ChunkCache(cache_dir)
+    facts = cache.facts(root, rel, sha256, fmt=fmt)
+    cache.save()
     return facts

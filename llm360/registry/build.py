@@ -21,12 +21,13 @@ from typing import Protocol
 
 from llm360.errors import InputError, Llm360Error, UnsafePathError
 from llm360.registry import layout, lineage
-from llm360.registry._chunks import ChunkFacts, chunk_facts
+from llm360.registry._chunks import ChunkCache, ChunkFacts
 from llm360.registry._files import list_files, write_atomic
 from llm360.registry._run import RunRecords, artifact_kind, list_run, read_run
 from llm360.registry._safetensors import count_parameters
 from llm360.registry.hashing import (
-    FileDigest, HashCache, hash_files, keep_entries_across_links, root_digest, start_hashing,
+    FileDigest, HashCache, HashJob, hash_files, keep_entries_across_links, root_digest,
+    start_hashing,
 )
 from llm360.registry.merkle import LEGACY
 from llm360.registry.models import (
@@ -307,20 +308,18 @@ def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], Non
     cache = HashCache(cache_dir / CACHE_FILE.name) if cache_dir is not None else None
     if on_total is not None:
         on_total(sum(os.stat(root / p).st_size for p in listing.files))
-    job = start_hashing(root, listing.files, cache=cache, progress=progress)
+    job = start_hashing(root, listing.files, cache=cache, progress=progress,
+                        first=[p for p in listing.files if layout.chunk_index(p) is not None])
     try:
         if alongside is not None:
             alongside()
         records = read_run(root, listing=listing)
         _prepare(steps, records, created)
+        chunks = _chunk_facts(records, job, cache_dir)  # the chunks are hashed first
         digests = {d.path: d for d in job.result()}
     except BaseException:
         job.cancel()
         raise
-    fmt = records.data_index.get("merkle", LEGACY)
-    chunks = {c["path"]: chunk_facts(records.root, c["path"], digests[c["path"]].sha256,
-                                     fmt=fmt, cache_dir=cache_dir)
-              for c in records.data_index["chunks"] if c["path"] in digests}
     manifest = assemble(records, digests, created=created, chunks=chunks)
     problems = consistency_problems(records, manifest, chunks=chunks,
                                     allow_missing_records=allow_missing_records)
@@ -335,6 +334,20 @@ def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], Non
         raise InputError(f"{records.root / path}: {message}{more}", hint=hint)
     validate(to_data(manifest), "manifest", source="manifest.json (built)")
     return manifest, records
+
+
+def _chunk_facts(records: RunRecords, job: HashJob, cache_dir: Path | None
+                 ) -> dict[str, ChunkFacts]:
+    """Rows, tokens and Merkle root read from each chunk the index lists, once its digest is
+    known (cached by it), while the other files are still being hashed."""
+    on_disk = set(records.files)
+    paths = [c["path"] for c in records.data_index["chunks"] if c["path"] in on_disk]
+    fmt = records.data_index.get("merkle", LEGACY)
+    cache = ChunkCache(cache_dir)
+    digests = job.wait(paths)
+    facts = {rel: cache.facts(records.root, rel, digests[rel].sha256, fmt=fmt) for rel in paths}
+    cache.save()
+    return facts
 
 
 def _prepare(steps: Sequence[BuildStep], records: RunRecords, created: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from llm360.errors import InputError, Llm360Error
 from llm360.registry import layout, lineage, merkle
-from llm360.registry._chunks import ChunkFacts, chunk_facts
+from llm360.registry._chunks import ChunkCache, ChunkFacts
 from llm360.registry._run import RunProblem, RunScan, scan_run
 from llm360.registry.hashing import FileDigest, HashCache, hash_files, root_digest
 from llm360.registry.schema import iter_errors
@@ -105,16 +105,18 @@ def check_run(run_dir: Path, *, use_cache: bool = True, allow_missing_records: b
 def _chunk_facts(scan: RunScan, digests: dict[str, FileDigest], cache_dir: Path | None,
                  problems: list[RunProblem]) -> dict[str, ChunkFacts]:
     facts: dict[str, ChunkFacts] = {}
+    cache = ChunkCache(cache_dir)
     for chunk in (scan.data_index or {}).get("chunks", []):
         rel = chunk["path"]
         if rel not in digests:
             continue
         try:
-            facts[rel] = chunk_facts(scan.root, rel, digests[rel].sha256, cache_dir=cache_dir,
+            facts[rel] = cache.facts(scan.root, rel, digests[rel].sha256,
                                      fmt=scan.data_index.get("merkle", merkle.LEGACY))
         except Llm360Error as exc:
             problems.append(RunProblem(code="data", file=rel, json_path=None,
                                        message=exc.message, error=exc))
+    cache.save()
     return facts
 
 

@@ -53,7 +53,7 @@ __all__ = [
     "DEFAULT_BLOCK",
 ]
 
-DEFAULT_BLOCK = 1 << 20
+DEFAULT_BLOCK = 8 << 20
 #: an entry is cached only if the file's last change is this much older than its hashing
 RACY_WINDOW_NS = 1_000_000_000
 CACHE_VERSION = 1
@@ -321,10 +321,13 @@ class HashJob:
     _SWITCH_INTERVAL = 0.0005
 
     def __init__(self, root: Path, paths: Sequence[str], *, cache: HashCache | None,
-                 workers: int, block: int, progress: Callable[[int], None] | None) -> None:
+                 workers: int, block: int, progress: Callable[[int], None] | None,
+                 first: frozenset[str] = frozenset()) -> None:
         self.root = Path(root)
         self._cache, self._block, self._progress = cache, block, progress
         self._results: list[FileDigest | None] = [None] * len(paths)
+        self._index = {rel: i for i, rel in enumerate(paths)}
+        self._done = threading.Condition()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._errors: list[BaseException] = []
@@ -343,10 +346,12 @@ class HashJob:
                     progress(st.st_size)
             else:
                 todo.append((i, rel, full, st))
-        todo.sort(key=lambda item: -item[3].st_size)  # biggest first keeps workers busy
+        # ``first`` before the rest, then biggest first: that keeps the workers busy to the end
+        todo.sort(key=lambda item: (item[1] not in first, -item[3].st_size))
         self._pending = iter(todo)
         self._lock = threading.Lock()
         n = min(workers, len(todo))
+        self._running = n
         if n:
             self._switch = sys.getswitchinterval()
             sys.setswitchinterval(min(self._switch, self._SWITCH_INTERVAL))
@@ -369,6 +374,10 @@ class HashJob:
         except BaseException as exc:  # noqa: BLE001 - handed to result()
             self._errors.append(exc)
             self._stop.set()
+        finally:
+            with self._done:
+                self._running -= 1
+                self._done.notify_all()
 
     def _hash(self, item: tuple[int, str, Path, os.stat_result], buf: bytearray) -> None:
         i, rel, full, st = item
@@ -385,9 +394,11 @@ class HashJob:
         if _stat_key(after) != _stat_key(st) or size != st.st_size:
             raise InputError(f"{self.root}/{rel}: changed while it was being hashed",
                              hint="wait for the writer to finish, then run again")
-        self._results[i] = FileDigest(path=rel, size=size, sha256=hexdigest)
         if self._cache is not None:
             self._cache.put(rel, st, hexdigest, started)
+        with self._done:
+            self._results[i] = FileDigest(path=rel, size=size, sha256=hexdigest)
+            self._done.notify_all()
 
     def _join(self) -> None:
         for thread in self._threads:
@@ -396,6 +407,20 @@ class HashJob:
         if self._switch is not None:
             sys.setswitchinterval(self._switch)
             self._switch = None
+
+    def wait(self, paths: Iterable[str]) -> dict[str, FileDigest]:
+        """The digests of ``paths`` (of those asked for), as soon as they are known; the
+        others may still be hashing. Raises what a worker raised."""
+        wanted = [self._index[rel] for rel in paths]
+        with self._done:
+            self._done.wait_for(lambda: self._errors or not self._running
+                                or all(self._results[i] is not None for i in wanted))
+        if self._errors:
+            raise self._errors[0]
+        missing = [i for i in wanted if self._results[i] is None]
+        if missing:  # the workers stopped (cancelled) before these
+            raise InputError(f"{self.root}: hashing stopped before {len(missing)} file(s)")
+        return {self._results[i].path: self._results[i] for i in wanted}
 
     def result(self) -> list[FileDigest]:
         self._join()
@@ -412,11 +437,13 @@ class HashJob:
 
 def start_hashing(root: Path, paths: Sequence[str], *, cache: HashCache | None = None,
                   workers: int | None = None, block: int = DEFAULT_BLOCK,
-                  progress: Callable[[int], None] | None = None) -> HashJob:
+                  progress: Callable[[int], None] | None = None,
+                  first: Iterable[str] = ()) -> HashJob:
     """Start hashing ``root/path`` for each path on ``workers`` threads (default: every usable
-    CPU) and return at once; files the cache knows are answered before it returns."""
+    CPU) and return at once; files the cache knows are answered before it returns, the paths
+    in ``first`` are hashed before the others (``HashJob.wait`` gets them early)."""
     return HashJob(root, paths, cache=cache, workers=workers or default_workers(),
-                   block=block, progress=progress)
+                   block=block, progress=progress, first=frozenset(first))
 
 
 def root_digest(digests: Iterable[tuple[str, str]]) -> str:

@@ -238,10 +238,13 @@ def materialize(run_dir: Path, staging: Path, paths: list[str]) -> Materialized:
     """Hard-link (or, across file systems, copy) each run file into the staging folder."""
     linked = copied = 0
     can_link = True
+    made: set[Path] = set()
     for rel in paths:
         src = resolve_inside(run_dir, rel, where="artifact")
         dst = resolve_inside(staging, rel, where="artifact")
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        if dst.parent not in made:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            made.add(dst.parent)
         if can_link:
             try:
                 os.link(src, dst, follow_symlinks=False)

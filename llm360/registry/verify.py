@@ -24,7 +24,7 @@ from pathlib import Path
 from llm360.registry import layout
 from llm360.errors import InputError, Llm360Error
 from llm360.registry import lineage
-from llm360.registry._chunks import chunk_facts
+from llm360.registry._chunks import ChunkCache
 from llm360.registry._run import artifact_kind, read_run
 from llm360.registry.build import assemble
 from llm360.registry.hashing import FileDigest
@@ -280,7 +280,8 @@ def _field_problems(manifest: Manifest, root: Path, notes: list[str]) -> list[Pr
                   for a in manifest.artifacts}
         records = read_run(root, only=set(listed))
         fmt = records.data_index.get("merkle", LEGACY)
-        chunks = {c.path: chunk_facts(root, c.path, c.sha256, fmt=fmt)
+        facts = ChunkCache(None)
+        chunks = {c.path: facts.facts(root, c.path, c.sha256, fmt=fmt)
                   for c in manifest.data.chunks if c.path in listed}
         rebuilt = assemble(records, listed, created=manifest.release.created, chunks=chunks,
                            schema_version=manifest.schema_version)

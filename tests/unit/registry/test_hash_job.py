@@ -90,3 +90,28 @@ def test_nothing_to_hash_starts_no_thread(tmp_path: Path) -> None:
     job = start_hashing(tmp_path, [], workers=4)
     assert _hash_threads() == [] and sys.getswitchinterval() == before
     assert job.result() == []
+
+
+def test_first_paths_are_hashed_first_and_wait_returns_them_early(tmp_path: Path) -> None:
+    (tmp_path / "small.bin").write_bytes(b"chunk")
+    (tmp_path / "big.bin").write_bytes(os.urandom(4 << 20))
+    release = threading.Event()
+    seen = []
+
+    def progress(n: int) -> None:  # blocks once the big file is being read
+        seen.append(n)
+        if sum(seen) > 5:
+            release.wait(10)
+
+    job = start_hashing(tmp_path, ["big.bin", "small.bin"], workers=1, progress=progress,
+                        first=["small.bin"], block=1 << 20)
+    got: dict = {}
+    waiter = threading.Thread(target=lambda: got.update(job.wait(["small.bin"])))
+    waiter.start()
+    waiter.join(10)
+    try:
+        assert not waiter.is_alive(), "wait() did not return while the big file was hashing"
+        assert got["small.bin"].sha256 == hashlib.sha256(b"chunk").hexdigest()
+    finally:
+        release.set()
+    assert [d.path for d in job.result()] == ["big.bin", "small.bin"]
