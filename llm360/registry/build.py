@@ -105,6 +105,7 @@ class DraftContext:
     run_dir: Path
     records: RunRecords
     draft: Manifest
+    hashing: bool  # files are still being hashed: work that may turn out unneeded is free
 
 
 class BuildStep(Protocol):
@@ -314,7 +315,7 @@ def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], Non
         if alongside is not None:
             alongside()
         records = read_run(root, listing=listing)
-        _prepare(steps, records, created)
+        _prepare(steps, records, created, hashing=job.running)
         chunks = _chunk_facts(records, job, cache_dir)  # the chunks are hashed first
         digests = {d.path: d for d in job.result()}
     except BaseException:
@@ -350,7 +351,8 @@ def _chunk_facts(records: RunRecords, job: HashJob, cache_dir: Path | None
     return facts
 
 
-def _prepare(steps: Sequence[BuildStep], records: RunRecords, created: str) -> None:
+def _prepare(steps: Sequence[BuildStep], records: RunRecords, created: str, *,
+             hashing: bool) -> None:
     """Each step's ``prepare`` over a draft manifest (digests unknown: zeros)."""
     if not steps:
         return
@@ -360,7 +362,7 @@ def _prepare(steps: Sequence[BuildStep], records: RunRecords, created: str) -> N
                                    for p in records.files}, created=created)
     except Llm360Error:
         return  # the build names the problem once the digests are known
-    ctx = DraftContext(run_dir=records.root, records=records, draft=draft)
+    ctx = DraftContext(run_dir=records.root, records=records, draft=draft, hashing=hashing)
     for step in steps:
         step.prepare(ctx)
 

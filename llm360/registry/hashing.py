@@ -408,6 +408,11 @@ class HashJob:
             sys.setswitchinterval(self._switch)
             self._switch = None
 
+    @property
+    def running(self) -> bool:
+        """Whether files are still being hashed."""
+        return self._running > 0
+
     def wait(self, paths: Iterable[str]) -> dict[str, FileDigest]:
         """The digests of ``paths`` (of those asked for), as soon as they are known; the
         others may still be hashing. Raises what a worker raised."""

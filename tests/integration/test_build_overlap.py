@@ -74,3 +74,18 @@ def test_a_refused_out_folder_stops_the_hashing_and_is_left_alone(synthetic_run:
         build_release(synthetic_run, mine, options=OPTIONS, steps=[_Recorder()])
     assert _hash_threads() == []
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_a_rebuild_with_every_digest_cached_tells_prepare_nothing_is_hashing(
+        synthetic_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from llm360.registry import hashing
+
+    monkeypatch.setattr(hashing, "RACY_WINDOW_NS", 50_000_000)
+    time.sleep(0.12)
+    build_release(synthetic_run, tmp_path / "rel", options=OPTIONS)
+    time.sleep(0.12)
+    step = _Recorder()
+    build_release(synthetic_run, tmp_path / "rel", options=OPTIONS, steps=[step])
+    assert step.draft.hashing is False

@@ -171,7 +171,7 @@ class CardsStep:
     """The ``BuildStep`` that renders the cards and plots into the release being built.
 
     ``prepare`` draws the plots while the build hashes (they are planned from the records, not
-    from digests) and loads the Markdown renderer; ``run`` (after the checkpoint signatures,
+    from digests) and, while hashing goes on, loads the Markdown renderer; ``run`` (after the checkpoint signatures,
     before the release signature, which covers what it writes) renders the cards from the
     records the build has just validated and hashed. Nothing is rendered again when its
     inputs and the renderer are unchanged since the last build of the same run
@@ -208,7 +208,8 @@ class CardsStep:
 
         specs = plot_specs(draft.draft, inputs_from_records(draft.records))
         self._plots = (specs, self._plot_files(draft.records.root, specs))
-        warm()
+        if draft.hashing:  # free now; a rebuild whose cards are cached never needs it
+            warm()
 
     def run(self, ctx: BuildContext) -> None:
         from llm360.registry.cards._assemble import build_view as _build, plot_specs
