@@ -10,6 +10,8 @@ Every figure is a whole process (``llm360 ...`` as typed in a shell), on page-ca
     read, every card and plot rendered)                target <= hashlib loop / 0.9 + 0.5 s
     (the hashlib loop: a plain sha256 loop over the same files on every usable CPU)
   * the same build again, nothing changed, 1.2 s after the last target <= 5 % of full + 0.5 s
+  * the first build after training: every digest recorded at write (kept in the hash cache),
+    nothing rendered yet (no target: what a user waits for after ``llm360 train``)
   * both again with ``--no-cards``, to show what rendering cards and plots adds
   * ``model_signing sign key`` of the same run (when installed): the build should be faster
 
@@ -164,6 +166,13 @@ def main() -> None:
         # every run file's ctime; back to back, a rebuild would hash everything again.
         settle = lambda: time.sleep(1.2)  # noqa: E731
         t_rebuild = median_of(args.repeat, build, before=settle, name="rebuild")
+
+        def after_training() -> None:  # digests recorded at write (kept); nothing rendered yet
+            shutil.rmtree(run_dir / ".llm360" / "cards", ignore_errors=True)
+            (run_dir / ".llm360" / "chunk-cache.json").unlink(missing_ok=True)
+            time.sleep(1.2)
+
+        t_trained = median_of(args.repeat, build, before=after_training, name="trained")
         # the same without cards and plots: what the cards step costs on top
         bare = [*build, "--no-cards"]
         t_full_bare = median_of(args.repeat, bare, before=cold, name="full_bare")
@@ -193,6 +202,8 @@ def main() -> None:
         target_rebuild = 0.05 * t_full + 0.5
         row("  the same, unchanged (rebuild)", t_rebuild,
             f"target <= {target_rebuild:.2f} s", t_rebuild <= target_rebuild, "rebuild")
+        row("  first build after training", t_trained,
+            "digests recorded at write; cards and plots rendered", None, "trained")
         row("  full, --no-cards", t_full_bare, f"cards and plots add {t_full - t_full_bare:.2f} s",
             None, "full_bare")
         row("  rebuild, --no-cards", t_rebuild_bare,

@@ -126,6 +126,7 @@ def main() -> None:
                       f"({tc:.2f} s)")
 
         release = scratch / "release"
+        shutil.rmtree(run / ".llm360", ignore_errors=True)  # cold: no digest recorded at write
         time.sleep(1.2)  # let the files settle past the cache's racy window
         tf, _ = timed(lambda: build_release(run, release,
                                             options=BuildOptions(created="2026-11-27T00:00:00Z")))
