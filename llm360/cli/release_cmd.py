@@ -100,17 +100,23 @@ def build(run_dir: Path, out_dir: Path, created: str | None, no_cache: bool, sig
         if not no_cards:
             require_extra("cards", CARDS_EXTRA, needed_for="rendering the cards and plots",
                           alternative="pass --no-cards")
-        from llm360.registry.build import BuildOptions, build_release
-        from llm360.registry.signing import make_signer
-
-        signer = make_signer(sign, key_path=key_path, passphrase=_passphrase(passphrase_file),
-                             identity_token=identity_token if sign == "sigstore" else None,
-                             trust_config=trust_config, staging=staging)
         steps = []
-        if not no_cards:
+        if not no_cards:  # first: its plot worker starts loading matplotlib now
             from llm360.registry.cards import cards_step
 
             steps.append(cards_step())
+        from llm360.registry.build import BuildOptions, build_release
+        from llm360.registry.signing import make_signer
+
+        try:
+            signer = make_signer(sign, key_path=key_path,
+                                 passphrase=_passphrase(passphrase_file),
+                                 identity_token=identity_token if sign == "sigstore" else None,
+                                 trust_config=trust_config, staging=staging)
+        except BaseException:
+            for step in steps:
+                step.close()
+            raise
         options = BuildOptions(created=_created(created), use_cache=not no_cache,
                                metadata_only=metadata_only,
                                allow_missing_records=allow_missing_records)

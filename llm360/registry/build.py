@@ -115,13 +115,16 @@ class BuildStep(Protocol):
     known before the digests: work done there (plots drawn from the records) overlaps the
     hashing instead of following it. ``run`` runs after the checkpoint signatures and before
     the release signature, which covers what it wrote; a step may skip work whose inputs are
-    unchanged since ``ctx.previous``. One step object serves one build."""
+    unchanged since ``ctx.previous``. ``close`` runs last, whether the build succeeded or
+    not (a step stops there what ``prepare`` started). One step object serves one build."""
 
     name: str
 
     def prepare(self, draft: DraftContext) -> None: ...
 
     def run(self, ctx: BuildContext) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -389,6 +392,17 @@ def build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions = Build
     never inside the run and never holds it. The order is fixed: artifacts, manifest,
     checkpoint signatures, ``steps``, ``release-files.json``, the release signature, swap.
     """
+    try:
+        return _build_release(run_dir, out_dir, options=options, signer=signer, steps=steps,
+                              progress=progress, on_total=on_total)
+    finally:
+        for step in steps:
+            step.close()
+
+
+def _build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions, signer: Signer | None,
+                   steps: Sequence[BuildStep], progress: Callable[[int], None] | None,
+                   on_total: Callable[[int], None] | None) -> BuildResult:
     run_dir, out_dir = Path(run_dir).resolve(), Path(out_dir).resolve()
     started_ns = time.time_ns()  # linking moves the run files' ctime: see the end
     checked: list[Path | None] = []

@@ -35,13 +35,16 @@ class _Recorder:
         self.calls.append("run")
         self.ctx = ctx
 
+    def close(self) -> None:
+        self.calls.append("close")
+
 
 def test_prepare_sees_a_draft_that_differs_from_the_manifest_only_in_digests(
         synthetic_run: Path, tmp_path: Path) -> None:
     shutil.rmtree(synthetic_run / ".llm360")  # nothing cached: every file is hashed
     step = _Recorder()
     build_release(synthetic_run, tmp_path / "rel", options=OPTIONS, steps=[step])
-    assert step.calls == ["prepare", "run"]
+    assert step.calls == ["prepare", "run", "close"]
     draft, final = step.draft.draft, step.ctx.manifest
     assert {a.sha256 for a in draft.artifacts} == {"0" * 64}
     assert [(c.name, c.step, c.tokens_seen, c.parents, c.data_chunks, c.metrics, c.files)
@@ -60,7 +63,7 @@ def test_a_bad_record_stops_the_hashing(synthetic_run: Path, tmp_path: Path) -> 
     step = _Recorder()
     with pytest.raises(Llm360Error, match="ckpt_001.json"):
         build_release(synthetic_run, tmp_path / "rel", options=OPTIONS, steps=[step])
-    assert step.calls == [] and _hash_threads() == []
+    assert step.calls == ["close"] and _hash_threads() == []
     assert not (tmp_path / "rel").exists()
 
 

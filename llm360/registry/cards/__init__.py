@@ -7,8 +7,9 @@ The facts go into a typed, frozen ``ReleaseView`` that the templates (``llm360/t
 jinja2 with ``StrictUndefined``) read; a fact that is not recorded is left out, never filled in.
 Hub-specific pieces (license ids, model-index, card validation) are in ``_hub_meta``.
 
-A build remembers what it rendered in ``RUN/.llm360/cards``: a rebuild whose inputs (by their
-manifest digests) and renderer are unchanged renders nothing.
+A build remembers what it rendered in ``RUN/.llm360/cards``: a rebuild whose inputs (the cards'
+by their manifest digests, the plots' by their planned content) and renderer are unchanged
+renders nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from llm360.registry.signing import SignatureInfo, describe_signature
 if TYPE_CHECKING:
     from llm360.registry.build import BuildContext, DraftContext
     from llm360.registry.cards._cache import RenderCache
+    from llm360.registry.cards._plots import PlotWorker
 
 __all__ = ["CardResult", "CardsStep", "ReleaseView", "RunInputs", "SignatureInfo", "MAIN", "Line",
            "build_view", "cards_step", "describe_signature", "final_checkpoint", "lines",
@@ -170,10 +172,12 @@ def render_cards(manifest_path: Path, out_dir: Path, *, root: Path | None = None
 class CardsStep:
     """The ``BuildStep`` that renders the cards and plots into the release being built.
 
-    ``prepare`` draws the plots while the build hashes (they are planned from the records, not
-    from digests) and, while hashing goes on, loads the Markdown renderer; ``run`` (after the checkpoint signatures,
-    before the release signature, which covers what it writes) renders the cards from the
-    records the build has just validated and hashed. Nothing is rendered again when its
+    The step starts its plot worker process when it is made, so matplotlib loads while the
+    build starts; ``prepare`` plans the plots (from the records, not from digests) and has the
+    worker draw them on another core while the build goes on, and loads the Markdown renderer; ``run``
+    (after the checkpoint signatures, before the release signature, which covers what it
+    writes) renders the cards from the records the build has just validated and hashed, and
+    collects the plots. ``close`` stops a worker the build no longer needs. Nothing is rendered again when its
     inputs and the renderer are unchanged since the last build of the same run
     (``RUN/.llm360/cards``): the cards are keyed by their inputs' manifest digests, the plots
     by their planned content."""
@@ -181,8 +185,12 @@ class CardsStep:
     name = "cards"
 
     def __init__(self) -> None:
+        from llm360.registry.cards._plots import PlotWorker
+
         self._cache: RenderCache | None = None
-        self._plots: tuple[list, dict[str, bytes]] | None = None  # (specs, files) prepared
+        self._specs: list | None = None                   # the plots planned in prepare
+        self._plots: dict[str, bytes] | None = None       # ... found in the render cache
+        self._worker: PlotWorker | None = PlotWorker()    # ... or drawn: matplotlib loads now
 
     def _render_cache(self, root: Path) -> RenderCache:
         from llm360.registry.cards._cache import RenderCache
@@ -191,24 +199,18 @@ class CardsStep:
             self._cache = RenderCache(root)
         return self._cache
 
-    def _plot_files(self, root: Path, specs: list) -> dict[str, bytes]:
-        cache = self._render_cache(root)
-        key = _plots_key(specs)
-        files = cache.get("plots", key)
-        if files is None:
-            from llm360.registry.cards._plots import render_plots
-
-            files = render_plots(specs)
-            cache.put("plots", key, files)
-        return files
-
     def prepare(self, draft: DraftContext) -> None:
         from llm360.registry.cards._assemble import plot_specs
         from llm360.registry.cards._render import warm
 
-        specs = plot_specs(draft.draft, inputs_from_records(draft.records))
-        self._plots = (specs, self._plot_files(draft.records.root, specs))
-        if draft.hashing:  # free now; a rebuild whose cards are cached never needs it
+        self._specs = plot_specs(draft.draft, inputs_from_records(draft.records))
+        self._plots = self._render_cache(draft.records.root).get("plots",
+                                                                 _plots_key(self._specs))
+        if self._plots is not None:
+            self.close()  # the worker is not needed
+        elif self._worker is not None:
+            self._worker.draw(self._specs)
+        if draft.hashing or self._worker is not None:  # a rebuild with nothing new skips it
             warm()
 
     def run(self, ctx: BuildContext) -> None:
@@ -232,16 +234,37 @@ class CardsStep:
                                  ctx.signature, signed_checkpoints=signed)
             cards = render_markdown(view)
             cache.put("cards", cards_key, cards)
-        prepared = self._plots
-        if prepared is None or (specs is not None and specs != prepared[0]):
-            specs = specs if specs is not None else plot_specs(manifest,
-                                                               inputs_from_records(records))
-            plots = self._plot_files(records.root, specs)
-        else:
-            plots = prepared[1]
+        if specs is None:
+            specs = self._specs if self._specs is not None else plot_specs(
+                manifest, inputs_from_records(records))
+        plots = self._plot_files(cache, specs)
         for group, files in (("plots", plots), ("cards", cards)):
             for rel, data in files.items():
                 link_or_write(cache.source(group, rel), release_dir / rel, data)
+
+    def _plot_files(self, cache: RenderCache, specs: list) -> dict[str, bytes]:
+        """The plots of ``specs``: as prepared (found or drawn by the worker) when ``specs``
+        are the ones planned from the draft, else found in the cache or drawn here."""
+        from llm360.registry.cards._plots import render_plots
+
+        key = _plots_key(specs)
+        if specs == self._specs and self._plots is not None:
+            return self._plots
+        if specs == self._specs and self._worker is not None:
+            files = self._worker.result()
+            self.close()
+        else:
+            files = cache.get("plots", key)
+            if files is not None:
+                return files
+            files = render_plots(specs)
+        cache.put("plots", key, files)
+        return files
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
 
 def cards_step() -> CardsStep:

@@ -2,18 +2,18 @@
 checkpoint, one line (and one colour) per line of training, the main line first.
 
 ``plan_plots`` decides which plots exist from the data alone (nothing is drawn empty);
-``render_plots`` draws them. matplotlib is imported only there and driven through ``Figure`` +
-the Agg canvas, with the default style, a fixed size and DPI, and no Software/date metadata, so
-the same inputs give the same bytes.
+``render_plots`` draws them in this process and ``PlotWorker`` in a worker process, both with
+``_draw`` (matplotlib, imported only there): the same inputs give the same bytes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import base64
+import json
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from llm360.registry import layout
 from llm360.registry.cards._inputs import LogFile
@@ -21,14 +21,10 @@ from llm360.registry.cards._lines import MAIN, Line
 from llm360.registry.cards._metrics import MEMORIZATION_EXACT, MEMORIZATION_SCORE
 from llm360.registry.models import Manifest
 
-__all__ = ["Series", "PlotSpec", "PLOT_DIR", "log_line", "log_series", "checkpoint_series",
-           "plan_plots", "render_plots"]
+__all__ = ["Series", "PlotSpec", "PLOT_DIR", "PlotWorker", "log_line", "log_series",
+           "checkpoint_series", "plan_plots", "render_plots"]
 
 PLOT_DIR = "plots"
-_SIZE = (6.4, 4.0)
-_DPI = 100
-#: the axes' place in the figure, room left for tick labels up to 8 characters and the labels
-_MARGINS = dict(left=0.14, right=0.97, bottom=0.12, top=0.92)
 #: log key -> (file stem, title, y label); values below ``_FLOOR`` are "not measured" markers
 _LOG_PLOTS = (("loss", "train_loss", "Training loss", "loss"),
               ("lr", "learning_rate", "Learning rate", "learning rate"),
@@ -173,50 +169,69 @@ def plan_plots(manifest: Manifest, lines: Sequence[Line], logs: Sequence[LogFile
     return specs
 
 
-def _png(spec: PlotSpec) -> bytes:
-    """One plot as PNG bytes; call inside ``_style()``."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=_SIZE, dpi=_DPI)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    for s in spec.series:
-        ax.plot(s.x, s.y, marker="o" if spec.markers else None, markersize=4,
-                linewidth=1.5, label=s.label, color=s.color,
-                linestyle="--" if s.dashed else "-")
-    ax.set_title(spec.title, fontsize="medium")
-    ax.set_xlabel(spec.xlabel)
-    ax.set_ylabel(spec.ylabel)
-    if spec.integer_x:
-        from matplotlib.ticker import MaxNLocator
-
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.grid(True, alpha=0.3)
-    if len(spec.series) > 1:
-        ax.legend(fontsize="small")
-    fig.subplots_adjust(**_MARGINS)  # fixed: tight_layout draws the figure once more
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI,
-                metadata={"Software": None, "Creation Time": None, "Author": None,
-                          "Title": spec.title})
-    return buf.getvalue()
-
-
-def _style():
-    """matplotlib's default style with fixed settings, entered once for all the plots."""
-    import matplotlib
-    from matplotlib import style
-
-    stack = contextlib.ExitStack()
-    stack.enter_context(style.context("default"))
-    stack.enter_context(matplotlib.rc_context({"svg.hashsalt": "llm360", "path.simplify": True}))
-    return stack
-
-
 def render_plots(specs: Sequence[PlotSpec]) -> dict[str, bytes]:
-    """Relative path -> PNG bytes of each planned plot."""
-    if not specs:
-        return {}
-    with _style():
-        return {spec.path: _png(spec) for spec in specs}
+    """Relative path -> PNG bytes of each planned plot, drawn in this process."""
+    from llm360.registry.cards import _draw
+
+    return _draw.draw([asdict(spec) for spec in specs])
+
+
+class PlotWorker:
+    """A worker process (``python -I _draw.py``) that loads matplotlib as soon as it is made
+    and draws the plots given to ``draw`` on another core while the caller goes on;
+    ``result()`` waits for them. Where no worker can be started, ``result()`` draws them in
+    this process. ``close()`` stops a worker that is not needed (plots found in a cache)."""
+
+    def __init__(self) -> None:
+        import subprocess
+
+        from llm360.registry.cards import _draw
+
+        self._specs: list[PlotSpec] | None = None
+        self._out: dict[str, bytes] = {}
+        self._thread = None
+        try:
+            self._proc = subprocess.Popen([sys.executable, "-I", _draw.__file__],
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE)
+        except OSError:
+            self._proc = None
+
+    def draw(self, specs: Sequence[PlotSpec]) -> None:
+        """Hand the worker ``specs`` (once); the answer is read on a thread, so neither pipe
+        fills while the caller works."""
+        import threading
+
+        self._specs = list(specs)
+        if self._proc is None:
+            return
+        proc, payload = self._proc, json.dumps([asdict(s) for s in self._specs]).encode("utf-8")
+
+        def talk() -> None:
+            self._out["stdout"], self._out["stderr"] = proc.communicate(payload)
+
+        self._thread = threading.Thread(target=talk, name="llm360-plots", daemon=True)
+        self._thread.start()
+
+    def result(self) -> dict[str, bytes]:
+        """Relative path -> PNG bytes of the specs given to ``draw``."""
+        if self._specs is None:
+            raise RuntimeError("PlotWorker.result() before draw()")
+        if self._proc is None:
+            return render_plots(self._specs)
+        self._thread.join()
+        if self._proc.returncode != 0:
+            lines = self._out.get("stderr", b"").decode("utf-8", "replace").splitlines()
+            raise RuntimeError(f"the plot worker failed ({self._proc.returncode}): "
+                               f"{lines[-1] if lines else 'no message'}")
+        drawn = json.loads(self._out["stdout"])
+        return {path: base64.b64decode(data) for path, data in drawn.items()}
+
+    def close(self) -> None:
+        """Stop the worker if it is still running (not needed, or the build failed)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            if self._thread is None:
+                self._proc.communicate()  # reap it and close its pipes
+        if self._thread is not None:
+            self._thread.join()
