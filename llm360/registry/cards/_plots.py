@@ -179,8 +179,9 @@ def render_plots(specs: Sequence[PlotSpec]) -> dict[str, bytes]:
 class PlotWorker:
     """A worker process (``python -I _draw.py``) that loads matplotlib as soon as it is made
     and draws the plots given to ``draw`` on another core while the caller goes on;
-    ``result()`` waits for them. Where no worker can be started, ``result()`` draws them in
-    this process. ``close()`` stops a worker that is not needed (plots found in a cache)."""
+    ``result()`` waits for them. Where no worker can be started, or it fails, ``result()``
+    draws them in this process (so a real error is raised there, with its traceback).
+    ``close()`` stops a worker that is not needed (plots found in a cache)."""
 
     def __init__(self) -> None:
         import subprocess
@@ -220,10 +221,8 @@ class PlotWorker:
         if self._proc is None:
             return render_plots(self._specs)
         self._thread.join()
-        if self._proc.returncode != 0:
-            lines = self._out.get("stderr", b"").decode("utf-8", "replace").splitlines()
-            raise RuntimeError(f"the plot worker failed ({self._proc.returncode}): "
-                               f"{lines[-1] if lines else 'no message'}")
+        if self._proc.returncode != 0:  # drawn here instead: a real error is raised here
+            return render_plots(self._specs)
         drawn = json.loads(self._out["stdout"])
         return {path: base64.b64decode(data) for path, data in drawn.items()}
 

@@ -4,6 +4,7 @@ where no process starts, reports a failure, and is stopped by ``close``."""
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 
@@ -48,8 +49,19 @@ def test_without_a_worker_process_the_plots_are_drawn_here(monkeypatch) -> None:
     assert _drawn(specs) == render_plots(specs)
 
 
-def test_a_failing_worker_is_reported() -> None:
-    with pytest.raises(RuntimeError, match="plot worker failed.*notacolour"):
+def test_a_failed_worker_is_replaced_by_drawing_here(monkeypatch) -> None:
+    real = subprocess.Popen
+
+    def dying(*args, **kwargs):  # a worker that exits at once, with an error
+        return real([sys.executable, "-c", "import sys; sys.exit(1)"], **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", dying)
+    specs = [_spec("a0")]
+    assert _drawn(specs) == render_plots(specs)
+
+
+def test_a_plot_that_cannot_be_drawn_raises_its_own_error() -> None:
+    with pytest.raises(ValueError, match="notacolour"):
         _drawn([_spec("a0", color="notacolour")])
 
 
