@@ -17,7 +17,7 @@ from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry._safetensors import read_rows
 from llm360.registry.hashing import rows_merkle_root
 
-__all__ = ["ChunkCache", "ChunkFacts", "chunk_facts"]
+__all__ = ["ChunkCache", "ChunkFacts"]
 
 _CACHE = layout.CHUNK_CACHE.rsplit("/", 1)[1]
 _VERSION = 1
@@ -77,11 +77,3 @@ class ChunkCache:
             pass  # a read-only run directory goes without the cache
         self._changed = False
 
-
-def chunk_facts(root: Path, rel: str, sha256: str, *, fmt: str,
-                cache_dir: Path | None = None) -> ChunkFacts:
-    """The facts of one chunk (see ``ChunkCache.facts``); many chunks: use a ``ChunkCache``."""
-    cache = ChunkCache(cache_dir)
-    facts = cache.facts(root, rel, sha256, fmt=fmt)
-    cache.save()
-    return facts

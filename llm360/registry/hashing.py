@@ -53,6 +53,7 @@ __all__ = [
     "DEFAULT_BLOCK",
 ]
 
+#: bytes read per call: large enough that a worker seldom waits for the GIL between blocks
 DEFAULT_BLOCK = 8 << 20
 #: an entry is cached only if the file's last change is this much older than its hashing
 RACY_WINDOW_NS = 1_000_000_000
@@ -79,12 +80,14 @@ class FileDigest:
 
 def sha256_file(path: Path, *, block: int = DEFAULT_BLOCK, buffer: bytearray | None = None,
                 progress: Callable[[int], None] | None = None) -> tuple[int, str]:
-    """(size, sha256 hex) of one file, read in ``block``-byte pieces into a reused buffer."""
-    buf = buffer if buffer is not None else bytearray(block)
-    view = memoryview(buf)
+    """(size, sha256 hex) of one file, read in ``block``-byte pieces into a reused buffer
+    (``buffer``, or one no larger than the file)."""
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb", buffering=0) as fh:
+        buf = buffer if buffer is not None else bytearray(
+            max(1, min(block, os.fstat(fh.fileno()).st_size + 1)))
+        view = memoryview(buf)
         while True:
             n = fh.readinto(buf)
             if not n:
@@ -324,7 +327,7 @@ class HashJob:
                  workers: int, block: int, progress: Callable[[int], None] | None,
                  first: frozenset[str] = frozenset()) -> None:
         self.root = Path(root)
-        self._cache, self._block, self._progress = cache, block, progress
+        self._cache, self._progress = cache, progress
         self._results: list[FileDigest | None] = [None] * len(paths)
         self._index = {rel: i for i, rel in enumerate(paths)}
         self._done = threading.Condition()
@@ -348,6 +351,8 @@ class HashJob:
                 todo.append((i, rel, full, st))
         # ``first`` before the rest, then biggest first: that keeps the workers busy to the end
         todo.sort(key=lambda item: (item[1] not in first, -item[3].st_size))
+        largest = max((item[3].st_size for item in todo), default=0)
+        self._buffer_size = max(1, min(block, largest + 1))  # small files, small buffers
         self._pending = iter(todo)
         self._lock = threading.Lock()
         n = min(workers, len(todo))
@@ -361,7 +366,7 @@ class HashJob:
             self._threads.append(thread)
 
     def _worker(self) -> None:
-        buf = bytearray(self._block)
+        buf = bytearray(self._buffer_size)
         try:
             while not self._stop.is_set():
                 with self._lock:
@@ -389,7 +394,7 @@ class HashJob:
             if self._progress is not None:
                 self._progress(n)
 
-        size, hexdigest = sha256_file(full, block=self._block, buffer=buf, progress=advance)
+        size, hexdigest = sha256_file(full, buffer=buf, progress=advance)
         after = os.stat(full)
         if _stat_key(after) != _stat_key(st) or size != st.st_size:
             raise InputError(f"{self.root}/{rel}: changed while it was being hashed",
