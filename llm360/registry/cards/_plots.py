@@ -227,10 +227,13 @@ class PlotWorker:
         return {path: base64.b64decode(data) for path, data in drawn.items()}
 
     def close(self) -> None:
-        """Stop the worker if it is still running (not needed, or the build failed)."""
-        if self._proc is not None and self._proc.poll() is None:
+        """Stop the worker if it is still running (not needed, or the build failed), and reap
+        it."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
             self._proc.kill()
-            if self._thread is None:
-                self._proc.communicate()  # reap it and close its pipes
         if self._thread is not None:
             self._thread.join()
+        else:
+            self._proc.communicate()  # closes its pipes
