@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ from llm360.registry import layout
 from llm360.registry._files import resolve_inside
 from llm360.registry.formats import check_file_format
 from llm360.registry.layout import artifact_kind
-from llm360.registry.schema import describe, validator
-from llm360.registry.serialize import parse_json, read_json, read_yaml
+from llm360.registry.schema import Validated, describe, validator
+from llm360.registry.serialize import parse_json, parse_yaml, read_bytes
 
 __all__ = ["RunRecords", "RunProblem", "RunScan", "RunListing", "list_run", "read_run",
            "scan_run", "artifact_kind",
@@ -29,6 +30,8 @@ REQUIRED = layout.REQUIRED
 MAX_LOG_LINE = 64 * 1024
 #: at most this many problems are listed per log file
 MAX_LOG_PROBLEMS = 10
+#: a log up to this size is read whole and remembered as valid by its bytes (``Validated``)
+MAX_REMEMBERED_LOG = 64 << 20
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,9 +81,10 @@ class RunScan:
 
 
 class _Collector:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, validated: Validated | None = None) -> None:
         self.root = root
         self.problems: list[RunProblem] = []
+        self.validated = validated if validated is not None else Validated(None)
 
     def add(self, code: str, rel: str, message: str, *, json_path: str | None = None,
             error: Llm360Error | None = None) -> None:
@@ -103,13 +107,22 @@ class _Collector:
             self.add("schema", rel, describe(err), json_path=err.json_path, error=exc)
         return False
 
-    def load_json(self, rel: str, name: str) -> Any:
+    def load(self, rel: str, name: str, *, yaml: bool = False) -> Any:
+        """The record at ``rel`` parsed and valid against schema ``name``, else None (with
+        its problems added); bytes found valid by an earlier build are not validated again."""
+        source = str(self.root / rel)
         try:
-            data = read_json(resolve_inside(self.root, rel), source=str(self.root / rel))
+            raw = read_bytes(resolve_inside(self.root, rel), source)
+            data = (parse_yaml if yaml else parse_json)(raw, source=source)
         except Llm360Error as exc:
             self.add("json", rel, _strip(exc.message, self.root / rel), error=exc)
             return None
-        return data if self.schema(rel, data, name) else None
+        if self.validated.known(name, raw):
+            return data
+        if not self.schema(rel, data, name):
+            return None
+        self.validated.add(name, raw)
+        return data
 
 
 def _strip(message: str, path: Path) -> str:
@@ -171,17 +184,18 @@ def list_run(root: Path) -> RunListing:
     return RunListing(root=root, files=tuple(files), problems=tuple(col.problems))
 
 
-def scan_run(root: Path, *, only: set[str] | None = None,
-             listing: RunListing | None = None) -> RunScan:
+def scan_run(root: Path, *, only: set[str] | None = None, listing: RunListing | None = None,
+             validated: Validated | None = None) -> RunScan:
     """Validate every record of the run at ``root``, collecting every problem.
 
     ``only`` limits the scan to those files (verify rebuilds from the manifest's artifacts);
-    ``listing`` is ``list_run(root)`` when the caller has it already. A missing or
-    non-directory ``root`` raises ``InputError`` at once.
+    ``listing`` is ``list_run(root)`` when the caller has it already; ``validated`` skips
+    records whose exact bytes an earlier build found valid (and remembers the new ones). A
+    missing or non-directory ``root`` raises ``InputError`` at once.
     """
     listing = listing if listing is not None else list_run(root)
     root = listing.root
-    col = _Collector(root)
+    col = _Collector(root, validated)
     col.problems.extend(listing.problems)
     files = list(listing.files)
     if only is not None:
@@ -204,19 +218,11 @@ def scan_run(root: Path, *, only: set[str] | None = None,
     files = kept
     present = set(files)
 
-    metadata = None
-    if layout.RUN_METADATA in present:
-        try:
-            metadata = read_yaml(root / layout.RUN_METADATA)
-        except Llm360Error as exc:
-            col.add("json", layout.RUN_METADATA, _strip(exc.message, root / layout.RUN_METADATA),
-                    error=exc)
-        else:
-            if not col.schema(layout.RUN_METADATA, metadata, "run_metadata"):
-                metadata = None
+    metadata = (col.load(layout.RUN_METADATA, "run_metadata", yaml=True)
+                if layout.RUN_METADATA in present else None)
 
     def load(rel: str, schema_name: str) -> Any:
-        return col.load_json(rel, schema_name) if rel in present else None
+        return col.load(rel, schema_name) if rel in present else None
 
     trainer_states: dict[str, dict] = {}
     ckpt_dirs: set[str] = set()
@@ -227,7 +233,7 @@ def scan_run(root: Path, *, only: set[str] | None = None,
         ckpt_dirs.add(name)
         if rel != layout.checkpoint_file(name, layout.TRAINER_STATE):
             continue
-        state = col.load_json(rel, "trainer_state")
+        state = col.load(rel, "trainer_state")
         if state is None:
             continue
         if state["checkpoint"] != name:
@@ -251,7 +257,7 @@ def scan_run(root: Path, *, only: set[str] | None = None,
     evals = {}
     for rel in files:
         if rel.startswith(f"{layout.EVALS_DIR}/") and rel.endswith(".json"):
-            record = col.load_json(rel, "eval")
+            record = col.load(rel, "eval")
             if record is not None:
                 evals[rel] = record
     model_config = load(layout.MODEL_CONFIG, "model_config")
@@ -274,11 +280,11 @@ def scan_run(root: Path, *, only: set[str] | None = None,
                    trainer_states=trainer_states, data_index=data_index)
 
 
-def read_run(root: Path, *, only: set[str] | None = None,
-             listing: RunListing | None = None) -> RunRecords:
+def read_run(root: Path, *, only: set[str] | None = None, listing: RunListing | None = None,
+             validated: Validated | None = None) -> RunRecords:
     """Parse and validate every record of the run directory at ``root``; raise the first
     problem (``InputError`` or ``SchemaError`` naming the file and JSON path)."""
-    scan = scan_run(root, only=only, listing=listing)
+    scan = scan_run(root, only=only, listing=listing, validated=validated)
     if scan.problems:
         raise scan.problems[0].error
     assert scan.records is not None
@@ -286,12 +292,20 @@ def read_run(root: Path, *, only: set[str] | None = None,
 
 
 def _check_log(root: Path, rel: str, col: _Collector) -> set[int]:
-    """Validate every line of a log (each problem collected); the steps it records."""
-    checker = validator("train_log")
+    """Validate every line of a log (each problem collected); the steps it records.
+
+    A log up to ``MAX_REMEMBERED_LOG`` bytes is read whole, so that bytes an earlier build
+    found valid are only parsed (``Validated``); a larger one is streamed and validated."""
+    path = resolve_inside(root, rel)
     source = str(root / rel)
+    whole = None
+    if col.validated.active and os.stat(path).st_size <= MAX_REMEMBERED_LOG:
+        whole = read_bytes(path, source)
+    trusted = whole is not None and col.validated.known("train_log", whole)
+    checker = None if trusted else validator("train_log")
     steps: set[int] = set()
     found = 0
-    with open(resolve_inside(root, rel), "rb") as fh:
+    with (io.BytesIO(whole) if whole is not None else open(path, "rb")) as fh:
         for lineno, raw in enumerate(iter(lambda: fh.readline(MAX_LOG_LINE + 1), b""), 1):
             where = f"{rel}:{lineno}"
             if len(raw.rstrip(b"\r\n")) > MAX_LOG_LINE:
@@ -299,6 +313,7 @@ def _check_log(root: Path, rel: str, col: _Collector) -> set[int]:
                 col.add("json", where, msg, error=InputError(
                     f"{source}:{lineno}: {msg}",
                     hint="a log line is one step's record of a few numbers"))
+                found += 1
                 break
             if not raw.strip():
                 continue
@@ -309,7 +324,7 @@ def _check_log(root: Path, rel: str, col: _Collector) -> set[int]:
                         error=exc)
                 found += 1
             else:
-                if checker.is_valid(record):
+                if checker is None or checker.is_valid(record):
                     steps.add(record["step"])
                 else:
                     col.schema(where, record, "train_log", source=f"{source}:{lineno}")
@@ -317,4 +332,6 @@ def _check_log(root: Path, rel: str, col: _Collector) -> set[int]:
             if found >= MAX_LOG_PROBLEMS:
                 col.add("json", rel, f"more problems after line {lineno} are not listed")
                 break
+    if whole is not None and not trusted and not found:
+        col.validated.add("train_log", whole)
     return steps

@@ -49,7 +49,7 @@ from llm360.registry.release_dir import (
     release_files_bytes,
     swap_into_place,
 )
-from llm360.registry.schema import validate
+from llm360.registry.schema import Validated
 from llm360.registry.serialize import manifest_to_bytes, to_data
 from llm360.registry.signing import (
     BUNDLE_FILE,
@@ -64,6 +64,8 @@ __all__ = ["BuildContext", "BuildOptions", "BuildResult", "BuildStep", "DraftCon
 
 #: the hash cache, inside the run directory (never an artifact)
 CACHE_FILE = Path(layout.HASH_CACHE)
+#: documents found valid before, inside the run directory (``schema.Validated``)
+VALIDATED = Path(layout.VALID_CACHE)
 #: top-level names a release writes itself; a run file of that name would collide with them
 RESERVED_NAMES = frozenset(layout.RELEASE_NAMES)
 
@@ -299,16 +301,20 @@ def _missing_records(records: RunRecords, manifest: Manifest) -> list[tuple[str,
 def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], None] | None = None,
                    on_total: Callable[[int], None] | None = None, use_cache: bool = True,
                    allow_missing_records: bool = False, steps: Sequence[BuildStep] = (),
-                   alongside: Callable[[], None] | None = None) -> tuple[Manifest, RunRecords]:
+                   alongside: Callable[[Validated], None] | None = None
+                   ) -> tuple[Manifest, RunRecords]:
     """Read, hash, check every claim against the bytes and assemble; raises ``InputError``
     on any inconsistency (naming the first and counting the rest).
 
     The files are hashed on worker threads while this thread runs ``alongside`` (the build
     checks its output folder there), validates the records and runs each step's
-    ``prepare``; an error in any of them stops the hashing."""
+    ``prepare``; an error in any of them stops the hashing. With the cache, records and
+    the manifest whose exact bytes an earlier build found valid are not validated again
+    (``RUN/.llm360/validated.json``, handed to ``alongside`` too)."""
     root = Path(run_dir)
     listing = list_run(root)
     cache_dir = _cache_dir(root) if use_cache else None
+    validated = Validated(cache_dir / VALIDATED.name if cache_dir is not None else None)
     cache = HashCache(cache_dir / CACHE_FILE.name) if cache_dir is not None else None
     if on_total is not None:
         on_total(sum(os.stat(root / p).st_size for p in listing.files))
@@ -316,8 +322,8 @@ def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], Non
                         first=[p for p in listing.files if layout.chunk_index(p) is not None])
     try:
         if alongside is not None:
-            alongside()
-        records = read_run(root, listing=listing)
+            alongside(validated)
+        records = read_run(root, listing=listing, validated=validated)
         _prepare(steps, records, created, hashing=job.running)
         chunks = _chunk_facts(records, job, cache_dir)  # the chunks are hashed first
         digests = {d.path: d for d in job.result()}
@@ -336,7 +342,9 @@ def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], Non
             hint = ("resume the run to redo what is missing, or pass --allow-missing-records "
                     "if it is absent on purpose")
         raise InputError(f"{records.root / path}: {message}{more}", hint=hint)
-    validate(to_data(manifest), "manifest", source="manifest.json (built)")
+    validated.check(to_data(manifest), "manifest", manifest_to_bytes(manifest),
+                    source="manifest.json (built)")
+    validated.save()
     return manifest, records
 
 
@@ -405,13 +413,16 @@ def _build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions, signe
                    on_total: Callable[[int], None] | None) -> BuildResult:
     run_dir, out_dir = Path(run_dir).resolve(), Path(out_dir).resolve()
     started_ns = time.time_ns()  # linking moves the run files' ctime: see the end
-    checked: list[Path | None] = []
+    checked: list[tuple[Path | None, Validated]] = []
+
+    def check_out(validated: Validated) -> None:
+        checked.append((prepare_out(out_dir, run_dir, validated=validated), validated))
+
     manifest, records = build_manifest(
         run_dir, created=options.created or format_created(), progress=progress,
         on_total=on_total, use_cache=options.use_cache,
-        allow_missing_records=options.allow_missing_records, steps=steps,
-        alongside=lambda: checked.append(prepare_out(out_dir, run_dir)))
-    previous = checked[0]
+        allow_missing_records=options.allow_missing_records, steps=steps, alongside=check_out)
+    previous, validated = checked[0]
     artifact_paths = [a.path for a in manifest.artifacts]
     if not options.metadata_only:
         clash = sorted(p for p in artifact_paths if p.split("/")[0] in RESERVED_NAMES)
@@ -449,10 +460,13 @@ def _build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions, signe
                                          train_config=records.train_config)
             write_atomic(staging / BUNDLE_FILE, bundle)
         finish_staging(staging, release_files)
+        # written here from typed data: the next build need not validate these bytes again
+        validated.add("release_files", release_files_bytes(release_files))
         swap_into_place(staging, out_dir)
     except BaseException:
         discard(staging)
         raise
+    validated.save()
     if options.use_cache and placed is not None and placed.linked:
         keep_entries_across_links(run_dir, artifact_paths, since_ns=started_ns)
     return BuildResult(manifest=manifest, manifest_path=out_dir / MANIFEST_FILE,

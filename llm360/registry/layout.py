@@ -23,7 +23,7 @@ __all__ = [
     "CHECKPOINT_CONFIG", "GENERATION_CONFIG", "CHECKPOINT_TOKENIZER_FILES", "shard_name",
     "shard_index", "weights_shard", "is_weights_file",
     # tool-owned folders
-    "CACHE_DIR", "HASH_CACHE", "CHUNK_CACHE", "CARDS_CACHE", "STAGING", "PENDING",
+    "CACHE_DIR", "HASH_CACHE", "CHUNK_CACHE", "CARDS_CACHE", "VALID_CACHE", "STAGING", "PENDING",
     "IGNORED_DIRS",
     # release
     "MANIFEST", "BUNDLE", "RELEASE_FILES_LIST", "PUBLICATION", "INCOMPLETE_MARK",
@@ -158,6 +158,8 @@ HASH_CACHE = f"{CACHE_DIR}/hash-cache.json"
 CHUNK_CACHE = f"{CACHE_DIR}/chunk-cache.json"
 #: rendered cards, keyed by their inputs
 CARDS_CACHE = f"{CACHE_DIR}/cards"
+#: digests of records already found valid against their schemas (``schema.Validated``)
+VALID_CACHE = f"{CACHE_DIR}/validated.json"
 #: checkpoints are assembled here and renamed into ``checkpoints/`` in one step
 STAGING = f"{CACHE_DIR}/staging"
 #: a trainer's journal of a checkpoint's eval and log lines until they are written

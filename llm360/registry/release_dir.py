@@ -29,7 +29,7 @@ from pathlib import Path
 from llm360.registry import layout
 from llm360.errors import InputError
 from llm360.registry._files import list_files, resolve_inside, storage_error, write_atomic
-from llm360.registry.schema import validate
+from llm360.registry.schema import Validated, validate
 from llm360.registry.serialize import canonical_json, parse_json
 
 __all__ = [
@@ -76,19 +76,24 @@ def release_files_bytes(rf: ReleaseFiles) -> bytes:
     })
 
 
-def read_release_files(raw: bytes, *, source: str) -> ReleaseFiles:
+def read_release_files(raw: bytes, *, source: str,
+                       validated: Validated | None = None) -> ReleaseFiles:
     data = parse_json(raw, source=source)
-    validate(data, "release_files", source=source)
+    if validated is not None:
+        validated.check(data, "release_files", raw, source=source)
+    else:
+        validate(data, "release_files", source=source)
     return ReleaseFiles(manifest_sha256=data["manifest_sha256"], layout=data["layout"],
                         files=tuple(ReleaseFile(**f) for f in data["files"]))
 
 
 # -- replacing a folder safely ------------------------------------------------------------
 
-def _owned_files(folder: Path) -> set[str] | None:
+def _owned_files(folder: Path, validated: Validated | None = None) -> set[str] | None:
     """The files a release of this tool at ``folder`` may hold, or None if it is not one."""
     try:
-        rf = read_release_files((folder / RELEASE_FILES).read_bytes(), source=str(folder))
+        rf = read_release_files((folder / RELEASE_FILES).read_bytes(), source=str(folder),
+                                validated=validated)
         manifest = parse_json((folder / MANIFEST_FILE).read_bytes(), source=str(folder))
         artifacts = {a["path"] for a in manifest["artifacts"] if isinstance(a, dict)}
     except (OSError, InputError, KeyError, TypeError):
@@ -97,8 +102,8 @@ def _owned_files(folder: Path) -> set[str] | None:
             | {MANIFEST_FILE, RELEASE_FILES, PUBLICATION_FILE, layout.BUNDLE})
 
 
-def _is_own_release(folder: Path) -> bool:
-    owned = _owned_files(folder)
+def _is_own_release(folder: Path, validated: Validated | None = None) -> bool:
+    owned = _owned_files(folder, validated)
     if owned is None:
         return False
     try:
@@ -125,9 +130,11 @@ def _pid_alive(stamp: Path) -> bool:
     return True
 
 
-def prepare_out(out_dir: Path, run_dir: Path) -> Path | None:
+def prepare_out(out_dir: Path, run_dir: Path, *,
+                validated: Validated | None = None) -> Path | None:
     """Check that ``out_dir`` may receive a release; recover an interrupted swap and remove
-    stale staging of this tool's own. Returns the release ``out_dir`` holds now, or None."""
+    stale staging of this tool's own. Returns the release ``out_dir`` holds now, or None.
+    ``validated``: the run's memo of documents found valid (the release's own list)."""
     run_dir, out_dir = Path(run_dir).resolve(), Path(out_dir).resolve()
     if out_dir == run_dir or run_dir in out_dir.parents:
         raise InputError(f"{out_dir}: the release folder must not be inside the run directory",
@@ -158,7 +165,7 @@ def prepare_out(out_dir: Path, run_dir: Path) -> Path | None:
                 else:
                     shutil.rmtree(entry)
     if out_dir.exists() and any(out_dir.iterdir()):
-        if not _is_own_release(out_dir):
+        if not _is_own_release(out_dir, validated):
             raise InputError(f"{out_dir}: exists and is not a release written by llm360 (or "
                              "holds files of its own); refusing to replace it",
                              hint="choose an empty or new --out folder")

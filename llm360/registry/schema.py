@@ -14,9 +14,11 @@ schemas name among the checked ones.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import sys
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llm360.errors import SchemaError
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
-__all__ = ["SCHEMAS", "FORMATS", "schema", "validate", "iter_errors", "validator"]
+__all__ = ["SCHEMAS", "FORMATS", "Validated", "schema", "validate", "iter_errors", "validator"]
 
 SCHEMAS = (
     "common", "manifest", "run_metadata", "data_index", "trainer_state", "eval", "provenance",
@@ -128,3 +130,91 @@ def describe(error: ValidationError) -> str:
         return f"{error.instance!r} should be {error.validator_value!r}"
     message = error.message
     return message if len(message) <= 200 else message[:197] + "..."
+
+
+@functools.cache
+def _fingerprint() -> bytes:
+    """What validating depends on besides the document: every shipped schema and the
+    version of jsonschema (its format checks)."""
+    from importlib import metadata
+
+    digest = hashlib.sha256(b"llm360-validated/1\0")
+    root = resources.files("llm360.schemas")
+    for name in SCHEMAS:
+        digest.update(name.encode() + b"\0" + root.joinpath(f"{name}.v1.schema.json").read_bytes())
+    try:
+        digest.update(metadata.version("jsonschema").encode())
+    except metadata.PackageNotFoundError:
+        pass
+    return digest.digest()
+
+
+class Validated:
+    """Documents already found valid, remembered by digest (``RUN/.llm360/validated.json``),
+    so that a rebuild of an unchanged run neither validates its records again nor imports
+    jsonschema. A key is the sha256 of the schema's name, the shipped schemas, jsonschema's
+    version and the document's exact bytes: any change to one of them validates again. Only
+    ``release build`` keeps one, in the run it reads; ``verify`` always validates.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = Path(path) if path is not None else None
+        self._known: set[str] = set()
+        self._used: set[str] = set()  # what this build found or added: all that is kept
+        self._added = False
+        if self.path is None:
+            return
+        try:
+            data = json.loads(self.path.read_bytes())
+            if isinstance(data, dict) and isinstance(data.get("valid"), list):
+                self._known = {k for k in data["valid"] if isinstance(k, str)}
+        except (OSError, ValueError, RecursionError):
+            pass
+
+    @property
+    def active(self) -> bool:
+        return self.path is not None
+
+    def key(self, name: str, raw: bytes) -> str:
+        return hashlib.sha256(_fingerprint() + name.encode() + b"\0" + raw).hexdigest()
+
+    def known(self, name: str, raw: bytes) -> bool:
+        """Whether ``raw`` was found valid against schema ``name`` before."""
+        if self.path is None:
+            return False
+        key = self.key(name, raw)
+        if key not in self._known:
+            return False
+        self._used.add(key)
+        return True
+
+    def add(self, name: str, raw: bytes) -> None:
+        """Remember that ``raw`` is valid against schema ``name``: the caller validated it,
+        or wrote it itself from typed data (a release's ``release-files.json``)."""
+        if self.path is not None:
+            key = self.key(name, raw)
+            self._known.add(key)
+            self._used.add(key)
+            self._added = True
+
+    def check(self, data: Any, name: str, raw: bytes, *, source: str) -> None:
+        """``validate(data, name, source=...)`` unless ``raw`` (the bytes ``data`` was parsed
+        from) is known valid; remembered when it passes."""
+        if self.known(name, raw):
+            return
+        validate(data, name, source=source)
+        self.add(name, raw)
+
+    def save(self) -> None:
+        """Keep what this build found or added, when it added something (best effort: a
+        read-only run goes without); keys of records that changed since are dropped."""
+        if self.path is None or not self._added:
+            return
+        from llm360.registry._files import write_atomic
+
+        try:
+            write_atomic(self.path, json.dumps({"version": 1, "valid": sorted(self._used)},
+                                               separators=(",", ":")).encode("utf-8"))
+        except OSError:
+            pass
+        self._added = False

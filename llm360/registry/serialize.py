@@ -30,6 +30,8 @@ __all__ = [
     "parse_json",
     "read_json",
     "read_yaml",
+    "parse_yaml",
+    "read_bytes",
     "manifest_to_bytes",
     "manifest_from_bytes",
     "load_manifest",
@@ -151,13 +153,17 @@ def check_depth(data: Any, *, source: str, limit: int = MAX_DEPTH) -> None:
 
 def read_json(path: Path, *, source: str | None = None) -> Any:
     """Read and parse one JSON file; a missing or unreadable file is an ``InputError``."""
-    return parse_json(_read_bytes(path, source), source=source or str(path))
+    return parse_json(read_bytes(path, source), source=source or str(path))
 
 
 def read_yaml(path: Path, *, source: str | None = None) -> Any:
     """Read one YAML file with the safe loader."""
     source = source or str(path)
-    raw = _read_bytes(path, source)
+    return parse_yaml(read_bytes(path, source), source=source)
+
+
+def parse_yaml(raw: bytes, *, source: str) -> Any:
+    """Parse UTF-8 YAML bytes with the safe loader; errors name ``source``."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -185,7 +191,8 @@ def _yaml_problem(exc: Exception) -> str:
     return text
 
 
-def _read_bytes(path: Path, source: str | None) -> bytes:
+def read_bytes(path: Path, source: str | None = None) -> bytes:
+    """A file's bytes; a missing or unreadable file is an ``InputError`` naming it."""
     try:
         return Path(path).read_bytes()
     except FileNotFoundError as exc:
@@ -223,4 +230,4 @@ def manifest_from_bytes(raw: bytes, *, source: str = layout.MANIFEST) -> Manifes
 
 def load_manifest(path: Path) -> Manifest:
     """Read, validate and build the manifest at ``path``."""
-    return manifest_from_bytes(_read_bytes(path, str(path)), source=str(path))
+    return manifest_from_bytes(read_bytes(path, str(path)), source=str(path))
