@@ -57,7 +57,9 @@ def _passphrase(path: Path | None) -> bytes | None:
                    "replaced atomically). Anything else is refused.")
 @click.option("--created", help="Pin the release time (ISO 8601); default SOURCE_DATE_EPOCH "
               "or now. Pinned, an unchanged run rebuilds to byte-identical output.")
-@click.option("--no-cache", is_flag=True, help="Hash every byte again, ignoring RUN/.llm360/.")
+@click.option("--no-cache", is_flag=True,
+              help="Hash every byte and validate every record again (the hash and "
+                   "validation caches in RUN/.llm360/ are not used).")
 @click.option("--sign", "sign", type=click.Choice(["none", "key", "sigstore"]), default="none",
               show_default=True, help="Sign the manifest (SLSA provenance), the release's "
               "cards and plots, and every checkpoint (OMS model.sig): with a private key, or "
