@@ -173,14 +173,14 @@ class CardsStep:
     """The ``BuildStep`` that renders the cards and plots into the release being built.
 
     The step starts its plot worker process when it is made, so matplotlib loads while the
-    build starts; ``prepare`` plans the plots (from the records, not from digests) and has the
-    worker draw them on another core while the build goes on, and loads the Markdown renderer; ``run``
-    (after the checkpoint signatures, before the release signature, which covers what it
-    writes) renders the cards from the records the build has just validated and hashed, and
-    collects the plots. ``close`` stops a worker the build no longer needs. Nothing is rendered again when its
-    inputs and the renderer are unchanged since the last build of the same run
-    (``RUN/.llm360/cards``): the cards are keyed by their inputs' manifest digests, the plots
-    by their planned content."""
+    build starts. ``prepare`` plans the plots (from the records, not from digests), has the
+    worker draw them on another core while the build goes on, and loads the Markdown
+    renderer. ``run`` (after the checkpoint signatures, before the release signature, which
+    covers what it writes) renders the cards from the records the build has just validated
+    and hashed, and collects the plots. ``close`` stops a worker the build no longer needs.
+    Nothing is rendered again when its inputs and the renderer are unchanged since the last
+    build of the same run (``RUN/.llm360/cards``): the cards are keyed by their inputs'
+    manifest digests, the plots by their planned content."""
 
     name = "cards"
 
