@@ -12,6 +12,7 @@ Every figure is a whole process (``llm360 ...`` as typed in a shell), on page-ca
   * the same build again, nothing changed, 1.2 s after the last target <= 5 % of full + 0.5 s
   * the first build after training: every digest recorded at write (kept in the hash cache),
     nothing rendered yet (no target: what a user waits for after ``llm360 train``)
+  * every byte hashed again with everything else cached (no target: the hashing overhead alone)
   * both again with ``--no-cards``, to show what rendering cards and plots adds
   * ``model_signing sign key`` of the same run (when installed): the build should be faster
 
@@ -173,6 +174,11 @@ def main() -> None:
             time.sleep(1.2)
 
         t_trained = median_of(args.repeat, build, before=after_training, name="trained")
+
+        def rehash() -> None:  # every byte hashed again; records, chunks, cards known
+            (run_dir / ".llm360" / "hash-cache.json").unlink(missing_ok=True)
+
+        t_rehash = median_of(args.repeat, build, before=rehash, name="rehash")
         # the same without cards and plots: what the cards step costs on top
         bare = [*build, "--no-cards"]
         t_full_bare = median_of(args.repeat, bare, before=cold, name="full_bare")
@@ -202,6 +208,8 @@ def main() -> None:
         target_rebuild = 0.05 * t_full + 0.5
         row("  the same, unchanged (rebuild)", t_rebuild,
             f"target <= {target_rebuild:.2f} s", t_rebuild <= target_rebuild, "rebuild")
+        row("  every byte hashed again", t_rehash,
+            "hash cache removed; records, chunks, cards and plots cached", None, "rehash")
         row("  first build after training", t_trained,
             "digests recorded at write; cards and plots rendered", None, "trained")
         row("  full, --no-cards", t_full_bare, f"cards and plots add {t_full - t_full_bare:.2f} s",
