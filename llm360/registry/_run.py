@@ -117,11 +117,12 @@ class _Collector:
         except Llm360Error as exc:
             self.add("json", rel, _strip(exc.message, self.root / rel), error=exc)
             return None
-        if self.validated.known(name, raw):
+        key = self.validated.key(name, raw)
+        if self.validated.has(key):
             return data
         if not self.schema(rel, data, name):
             return None
-        self.validated.add(name, raw)
+        self.validated.put(key)
         return data
 
 
@@ -301,7 +302,8 @@ def _check_log(root: Path, rel: str, col: _Collector) -> set[int]:
     whole = None
     if col.validated.active and os.stat(path).st_size <= MAX_REMEMBERED_LOG:
         whole = read_bytes(path, source)
-    trusted = whole is not None and col.validated.known("train_log", whole)
+    key = col.validated.key("train_log", whole) if whole is not None else ""
+    trusted = col.validated.has(key)
     checker = None if trusted else validator("train_log")
     steps: set[int] = set()
     found = 0
@@ -332,6 +334,6 @@ def _check_log(root: Path, rel: str, col: _Collector) -> set[int]:
             if found >= MAX_LOG_PROBLEMS:
                 col.add("json", rel, f"more problems after line {lineno} are not listed")
                 break
-    if whole is not None and not trusted and not found:
-        col.validated.add("train_log", whole)
+    if not trusted and not found:
+        col.validated.put(key)
     return steps

@@ -50,7 +50,7 @@ from llm360.registry.release_dir import (
     swap_into_place,
 )
 from llm360.registry.schema import Validated
-from llm360.registry.serialize import manifest_to_bytes, to_data
+from llm360.registry.serialize import canonical_json, manifest_to_bytes, to_data
 from llm360.registry.signing import (
     BUNDLE_FILE,
     SignatureInfo,
@@ -342,8 +342,8 @@ def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], Non
             hint = ("resume the run to redo what is missing, or pass --allow-missing-records "
                     "if it is absent on purpose")
         raise InputError(f"{records.root / path}: {message}{more}", hint=hint)
-    validated.check(to_data(manifest), "manifest", manifest_to_bytes(manifest),
-                    source="manifest.json (built)")
+    data = to_data(manifest)
+    validated.check(data, "manifest", canonical_json(data), source="manifest.json (built)")
     validated.save()
     return manifest, records
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from llm360.registry import layout
 from llm360.errors import InputError
 from llm360.registry._files import list_files, resolve_inside, storage_error, write_atomic
-from llm360.registry.schema import Validated, validate
+from llm360.registry.schema import Validated
 from llm360.registry.serialize import canonical_json, parse_json
 
 __all__ = [
@@ -79,10 +79,7 @@ def release_files_bytes(rf: ReleaseFiles) -> bytes:
 def read_release_files(raw: bytes, *, source: str,
                        validated: Validated | None = None) -> ReleaseFiles:
     data = parse_json(raw, source=source)
-    if validated is not None:
-        validated.check(data, "release_files", raw, source=source)
-    else:
-        validate(data, "release_files", source=source)
+    (validated or Validated(None)).check(data, "release_files", raw, source=source)
     return ReleaseFiles(manifest_sha256=data["manifest_sha256"], layout=data["layout"],
                         files=tuple(ReleaseFile(**f) for f in data["files"]))
 

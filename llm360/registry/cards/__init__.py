@@ -247,9 +247,9 @@ class CardsStep:
         are the ones planned from the draft, else found in the cache or drawn here."""
         from llm360.registry.cards._plots import render_plots
 
-        key = _plots_key(specs)
         if specs == self._specs and self._plots is not None:
             return self._plots
+        key = _plots_key(specs)
         if specs == self._specs and self._worker is not None:
             files = self._worker.result()
             self.close()
