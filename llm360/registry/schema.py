@@ -149,6 +149,9 @@ def _fingerprint() -> bytes:
     return digest.digest()
 
 
+_VALIDATED_VERSION = 1
+
+
 class Validated:
     """Documents already found valid, remembered by digest (``RUN/.llm360/validated.json``),
     so that a rebuild of an unchanged run neither validates its records again nor imports
@@ -162,11 +165,12 @@ class Validated:
         self._known: set[str] = set()
         self._used: set[str] = set()  # what this build found or added: all that is kept
         self._added = False
-        if self.path is None:
+        if self.path is None or self.path.is_symlink():  # written over, never read through
             return
         try:
             data = json.loads(self.path.read_bytes())
-            if isinstance(data, dict) and isinstance(data.get("valid"), list):
+            if (isinstance(data, dict) and data.get("version") == _VALIDATED_VERSION
+                    and isinstance(data.get("valid"), list)):
                 self._known = {k for k in data["valid"] if isinstance(k, str)}
         except (OSError, ValueError, RecursionError):
             pass
@@ -176,34 +180,41 @@ class Validated:
         return self.path is not None
 
     def key(self, name: str, raw: bytes) -> str:
+        """The key of ``raw`` against schema ``name`` ("" without a memo: nothing hashed)."""
+        if self.path is None:
+            return ""
         return hashlib.sha256(_fingerprint() + name.encode() + b"\0" + raw).hexdigest()
 
-    def known(self, name: str, raw: bytes) -> bool:
-        """Whether ``raw`` was found valid against schema ``name`` before."""
-        if self.path is None:
-            return False
-        key = self.key(name, raw)
-        if key not in self._known:
+    def has(self, key: str) -> bool:
+        """Whether the document of ``key`` was found valid before."""
+        if not key or key not in self._known:
             return False
         self._used.add(key)
         return True
 
-    def add(self, name: str, raw: bytes) -> None:
-        """Remember that ``raw`` is valid against schema ``name``: the caller validated it,
-        or wrote it itself from typed data (a release's ``release-files.json``)."""
-        if self.path is not None:
-            key = self.key(name, raw)
+    def put(self, key: str) -> None:
+        """Remember the document of ``key`` as valid: the caller validated it, or wrote it
+        itself from typed data (a release's ``release-files.json``)."""
+        if key:
             self._known.add(key)
             self._used.add(key)
             self._added = True
 
+    def known(self, name: str, raw: bytes) -> bool:
+        """Whether ``raw`` was found valid against schema ``name`` before."""
+        return self.has(self.key(name, raw))
+
+    def add(self, name: str, raw: bytes) -> None:
+        """Remember ``raw`` as valid against schema ``name`` (see ``put``)."""
+        self.put(self.key(name, raw))
+
     def check(self, data: Any, name: str, raw: bytes, *, source: str) -> None:
         """``validate(data, name, source=...)`` unless ``raw`` (the bytes ``data`` was parsed
         from) is known valid; remembered when it passes."""
-        if self.known(name, raw):
-            return
-        validate(data, name, source=source)
-        self.add(name, raw)
+        key = self.key(name, raw)
+        if not self.has(key):
+            validate(data, name, source=source)
+            self.put(key)
 
     def save(self) -> None:
         """Keep what this build found or added, when it added something (best effort: a
@@ -213,8 +224,9 @@ class Validated:
         from llm360.registry._files import write_atomic
 
         try:
-            write_atomic(self.path, json.dumps({"version": 1, "valid": sorted(self._used)},
-                                               separators=(",", ":")).encode("utf-8"))
+            write_atomic(self.path, json.dumps(
+                {"version": _VALIDATED_VERSION, "valid": sorted(self._used)},
+                separators=(",", ":")).encode("utf-8"))
         except OSError:
             pass
         self._added = False

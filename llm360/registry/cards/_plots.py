@@ -221,10 +221,16 @@ class PlotWorker:
         if self._proc is None:
             return render_plots(self._specs)
         self._thread.join()
-        if self._proc.returncode != 0:  # drawn here instead: a real error is raised here
-            return render_plots(self._specs)
-        drawn = json.loads(self._out["stdout"])
-        return {path: base64.b64decode(data) for path, data in drawn.items()}
+        if self._proc.returncode == 0:
+            try:
+                drawn = json.loads(self._out["stdout"])
+                files = {path: base64.b64decode(data, validate=True)
+                         for path, data in drawn.items()}
+            except (ValueError, TypeError, AttributeError):
+                files = None
+            if files is not None and sorted(files) == sorted(s.path for s in self._specs):
+                return files
+        return render_plots(self._specs)  # drawn here instead: a real error is raised here
 
     def close(self) -> None:
         """Stop the worker if it is still running (not needed, or the build failed), and reap

@@ -95,3 +95,46 @@ def test_without_the_cache_nothing_is_remembered(synthetic_run: Path, tmp_path: 
     build_release(synthetic_run, tmp_path / "rel",
                   options=BuildOptions(created="2026-11-27T00:00:00Z", use_cache=False))
     assert not (synthetic_run / ".llm360" / "validated.json").exists()
+
+
+def test_a_memo_of_another_version_is_ignored(tmp_path: Path) -> None:
+    memo = Validated(tmp_path / "v.json")
+    memo.add("eval", b"{}")
+    memo.save()
+    data = json.loads((tmp_path / "v.json").read_text())
+    data["version"] = 2
+    (tmp_path / "v.json").write_text(json.dumps(data))
+    assert not Validated(tmp_path / "v.json").known("eval", b"{}")
+
+
+def test_a_log_too_big_to_remember_is_validated_every_time(synthetic_run: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from llm360.registry import _run
+
+    monkeypatch.setattr(_run, "MAX_REMEMBERED_LOG", 0)
+    build_release(synthetic_run, tmp_path / "rel", options=OPTIONS)
+    asked = []
+    real = _run.validator
+
+    def spy(name):
+        asked.append(name)
+        return real(name)
+
+    monkeypatch.setattr(_run, "validator", spy)
+    build_release(synthetic_run, tmp_path / "rel", options=OPTIONS)
+    assert asked == ["train_log"]  # the records are remembered, the streamed log is not
+
+
+def test_a_memo_that_is_a_link_is_not_read_and_is_replaced(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.json"
+    first = Validated(elsewhere)
+    first.add("eval", b"{}")
+    first.save()
+    (tmp_path / "v.json").symlink_to(elsewhere)
+    memo = Validated(tmp_path / "v.json")
+    assert not memo.known("eval", b"{}")
+    memo.add("eval", b"[]")
+    memo.save()
+    assert not (tmp_path / "v.json").is_symlink()
+    assert Validated(elsewhere).known("eval", b"{}")  # the link's target is left as it was

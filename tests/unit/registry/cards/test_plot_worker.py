@@ -87,3 +87,18 @@ def test_a_worker_given_nothing_exits_when_closed() -> None:
     proc = worker._proc
     worker.close()
     assert proc is not None and proc.poll() is not None
+
+
+@pytest.mark.parametrize("answer", ["not json", '{"plots/other.png": "AAAA"}',
+                                    '{"plots/a0.png": "***"}', "[1, 2]"])
+def test_an_answer_that_is_not_the_plots_is_replaced_by_drawing_here(monkeypatch,
+                                                                      answer) -> None:
+    real = subprocess.Popen
+
+    def wrong(*args, **kwargs):  # a worker that exits 0 with something else on stdout
+        return real([sys.executable, "-c", f"import sys; sys.stdout.write({answer!r})"],
+                    **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", wrong)
+    specs = [_spec("a0")]
+    assert _drawn(specs) == render_plots(specs)
