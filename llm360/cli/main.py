@@ -9,7 +9,7 @@ summary equal to that)::
 
 Commands load lazily: ``llm360 --help`` lists the table without importing any command module,
 and a command's module (with what it imports) is loaded only when that command runs or shows its
-help, so start-up stays at click's own cost (a test keeps jinja2, matplotlib, rich,
+help, so start-up stays at click's own cost (a test keeps jinja2, Pillow, rich,
 huggingface_hub, sigstore, cryptography and torch out of ``llm360 --help``).
 
 Errors are mapped to exit codes here, once, for every command (``Llm360Group.main``): a command

@@ -103,7 +103,7 @@ def build(run_dir: Path, out_dir: Path, created: str | None, no_cache: bool, sig
             require_extra("cards", CARDS_EXTRA, needed_for="rendering the cards and plots",
                           alternative="pass --no-cards")
         steps = []
-        if not no_cards:  # first: its plot worker starts loading matplotlib now
+        if not no_cards:
             from llm360.registry.cards import cards_step
 
             steps.append(cards_step())

@@ -12,10 +12,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from llm360.registry import layout
-from llm360.errors import InputError
 from llm360.registry._files import resolve_inside, write_atomic
-from llm360.registry._safetensors import read_rows
-from llm360.registry.hashing import rows_merkle_root
+from llm360.registry._safetensors import read_row_bytes
+from llm360.registry.merkle import row_bytes_merkle_root
 
 __all__ = ["ChunkCache", "ChunkFacts"]
 
@@ -58,11 +57,9 @@ class ChunkCache:
                 return ChunkFacts(**hit)
             except TypeError:
                 pass
-        rows = read_rows(resolve_inside(root, rel, where="data chunk"))
-        if rows.ndim != 2:
-            raise InputError(f"{root / rel}: the tokens tensor is not 2-D")
-        facts = ChunkFacts(sequences=int(rows.shape[0]), seq_len=int(rows.shape[1]),
-                           tokens=int(rows.size), merkle_root=rows_merkle_root(rows, fmt))
+        count, cols, rows = read_row_bytes(resolve_inside(root, rel, where="data chunk"))
+        facts = ChunkFacts(sequences=count, seq_len=cols, tokens=count * cols,
+                           merkle_root=row_bytes_merkle_root(rows, fmt))
         self._entries[key] = asdict(facts)
         self._changed = True
         return facts

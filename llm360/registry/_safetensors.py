@@ -23,7 +23,8 @@ from llm360.errors import InputError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["read_header", "check_header", "count_parameters", "read_rows", "DTYPE_BITS",
+__all__ = ["read_header", "check_header", "count_parameters", "read_rows", "read_row_bytes",
+           "DTYPE_BITS",
            "MAX_HEADER_BYTES"]
 
 #: safetensors dtype -> numpy dtype string (numpy is imported only by ``read_rows``)
@@ -183,3 +184,31 @@ def read_rows(path: Path, name: str = "tokens") -> np.ndarray:
         return np.zeros((rows, cols), dtype=_DTYPES[info["dtype"]])
     return np.memmap(path, dtype=_DTYPES[info["dtype"]], mode="r", offset=offset + start,
                      shape=(rows, cols))
+
+
+def read_row_bytes(path: Path, name: str = "tokens") -> tuple[int, int, list[bytes]]:
+    """(rows, columns, each row's bytes as little-endian int32) of the 2-D integer tensor
+    ``name``, as ``read_rows`` gives them: an ``I32`` tensor (what llm360 writes) is sliced
+    straight from the file, without numpy; another dtype is converted through ``read_rows``."""
+    header, offset = read_header(path)
+    if name not in header or name == "__metadata__":
+        raise InputError(f"{path}: no tensor called {name!r}")
+    info = header[name]
+    if info["dtype"] != "I32" or len(info["shape"]) != 2:
+        import numpy as np
+
+        rows = read_rows(path, name)
+        arr = np.ascontiguousarray(rows, dtype="<i4")
+        return int(rows.shape[0]), int(rows.shape[1]), [r.tobytes() for r in arr]
+    count, cols = info["shape"]
+    start, end = info["data_offsets"]
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset + start)
+            data = fh.read(end - start)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    if len(data) != end - start:
+        raise InputError(f"{path}: the file ended inside tensor {name!r}")
+    width = 4 * cols
+    return count, cols, [data[i * width:(i + 1) * width] for i in range(count)]

@@ -22,7 +22,8 @@ import hashlib
 from collections.abc import Sequence
 
 __all__ = ["RFC6962", "LEGACY", "FORMATS", "DEFAULT_FORMAT", "leaf_hash", "node_hash",
-           "row_bytes", "row_leaves", "merkle_root", "rows_merkle_root", "inclusion_proof",
+           "row_bytes", "row_leaves", "merkle_root", "rows_merkle_root", "row_bytes_merkle_root",
+           "inclusion_proof",
            "inclusion_proofs", "root_from_proof"]
 
 RFC6962 = "rfc6962"
@@ -88,6 +89,13 @@ def merkle_root(leaves: Sequence[bytes], fmt: str = DEFAULT_FORMAT) -> str:
 def rows_merkle_root(rows, fmt: str = DEFAULT_FORMAT) -> str:
     """The root (hex) over the rows of a 2-D token array."""
     return merkle_root(row_leaves(rows, fmt), fmt)
+
+
+def row_bytes_merkle_root(rows: Sequence[bytes], fmt: str = DEFAULT_FORMAT) -> str:
+    """The root (hex) over rows given as their leaf data (``row_bytes``), without numpy."""
+    _check(fmt)
+    prefix = _LEAF if fmt == RFC6962 else b""
+    return merkle_root([hashlib.sha256(prefix + row).digest() for row in rows], fmt)
 
 
 def inclusion_proof(leaves: Sequence[bytes], index: int, fmt: str = DEFAULT_FORMAT

@@ -15,11 +15,11 @@ from llm360.cli.main import cli
 @pytest.fixture
 def no_cards_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(sys.modules):
-        if (name.split(".")[0] in ("jinja2", "matplotlib")
+        if (name.split(".")[0] in ("jinja2", "PIL")
                 or name.startswith("llm360.registry.cards")):
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "jinja2", None)  # `import jinja2` raises ImportError
-    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "PIL", None)
 
 
 def test_build_and_verify_need_no_cards_extra(no_cards_extra, synthetic_run: Path,
@@ -39,6 +39,6 @@ def test_card_commands_name_the_extra(no_cards_extra, synthetic_run: Path, tmp_p
     args = [a.format(run=synthetic_run, out=tmp_path / "rel") for a in command]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2, result.output
-    assert "jinja2, matplotlib" in result.output
+    assert "jinja2, Pillow" in result.output
     assert "hint: pip install 'llm360[cards]'" in result.output
     assert not (tmp_path / "rel").exists()

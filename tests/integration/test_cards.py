@@ -64,21 +64,13 @@ def test_build_step_uses_the_builds_records_without_hashing_again(fork_run: Path
 
 
 def _spy(monkeypatch) -> dict[str, int]:
-    """Counts the plots drawn (here or by a worker process) and the cards rendered."""
+    """Counts the plots drawn and the cards rendered."""
     calls = {"plots": 0, "cards": 0}
     real_plots, real_cards = _plots.render_plots, _render.render_markdown
-    real_worker = _plots.PlotWorker
 
     def plots(specs):
         calls["plots"] += 1
         return real_plots(specs)
-
-    class Worker(real_worker):
-        def draw(self, specs):
-            calls["plots"] += 1
-            super().draw(specs)
-
-    monkeypatch.setattr(_plots, "PlotWorker", Worker)
 
     def cards(view):
         calls["cards"] += 1

@@ -34,7 +34,6 @@ from llm360.registry.signing import SignatureInfo, describe_signature
 if TYPE_CHECKING:
     from llm360.registry.build import BuildContext, DraftContext
     from llm360.registry.cards._cache import RenderCache
-    from llm360.registry.cards._plots import PlotWorker
 
 __all__ = ["CardResult", "CardsStep", "ReleaseView", "RunInputs", "SignatureInfo", "MAIN", "Line",
            "build_view", "cards_step", "describe_signature", "final_checkpoint", "lines",
@@ -172,25 +171,20 @@ def render_cards(manifest_path: Path, out_dir: Path, *, root: Path | None = None
 class CardsStep:
     """The ``BuildStep`` that renders the cards and plots into the release being built.
 
-    The step starts its plot worker process when it is made, so matplotlib loads while the
-    build starts. ``prepare`` plans the plots (from the records, not from digests), has the
-    worker draw them on another core while the build goes on, and loads the Markdown
-    renderer. ``run`` (after the checkpoint signatures, before the release signature, which
-    covers what it writes) renders the cards from the records the build has just validated
-    and hashed, and collects the plots. ``close`` stops a worker the build no longer needs.
-    Nothing is rendered again when its inputs and the renderer are unchanged since the last
-    build of the same run (``RUN/.llm360/cards``): the cards are keyed by their inputs'
-    manifest digests, the plots by their planned content."""
+    ``prepare`` plans the plots (from the records, not from digests) and draws them while the
+    files are being hashed, and loads the Markdown renderer. ``run`` (after the checkpoint
+    signatures, before the release signature, which covers what it writes) renders the cards
+    from the records the build has just validated and hashed. Nothing is rendered again when
+    its inputs and the renderer are unchanged since the last build of the same run
+    (``RUN/.llm360/cards``): the cards are keyed by their inputs' manifest digests, the plots
+    by their planned content."""
 
     name = "cards"
 
     def __init__(self) -> None:
-        from llm360.registry.cards._plots import PlotWorker
-
         self._cache: RenderCache | None = None
         self._specs: list | None = None                   # the plots planned in prepare
-        self._plots: dict[str, bytes] | None = None       # ... found in the render cache
-        self._worker: PlotWorker | None = PlotWorker()    # ... or drawn: matplotlib loads now
+        self._plots: dict[str, bytes] | None = None       # ... found in the cache or drawn
 
     def _render_cache(self, root: Path) -> RenderCache:
         from llm360.registry.cards._cache import RenderCache
@@ -204,14 +198,17 @@ class CardsStep:
         from llm360.registry.cards._render import warm
 
         self._specs = plot_specs(draft.draft, inputs_from_records(draft.records))
-        self._plots = self._render_cache(draft.records.root).get("plots",
-                                                                 _plots_key(self._specs))
-        if self._plots is not None:
-            self.close()  # the worker is not needed
-        elif self._worker is not None:
-            self._worker.draw(self._specs)
-        if draft.hashing or self._worker is not None:  # a rebuild with nothing new skips it
-            warm()
+        cache = self._render_cache(draft.records.root)
+        key = _plots_key(self._specs)
+        self._plots = cache.get("plots", key)
+        if self._plots is None:
+            from llm360.registry.cards._plots import render_plots
+
+            self._plots = render_plots(self._specs)
+            cache.put("plots", key, self._plots)
+        elif not draft.hashing:
+            return  # nothing new to hash or draw: the cards are likely cached too
+        warm()
 
     def run(self, ctx: BuildContext) -> None:
         from llm360.registry.cards._assemble import build_view as _build, plot_specs
@@ -243,28 +240,21 @@ class CardsStep:
                 link_or_write(cache.source(group, rel), release_dir / rel, data)
 
     def _plot_files(self, cache: RenderCache, specs: list) -> dict[str, bytes]:
-        """The plots of ``specs``: as prepared (found or drawn by the worker) when ``specs``
-        are the ones planned from the draft, else found in the cache or drawn here."""
+        """The plots of ``specs``: those of ``prepare`` when ``specs`` are the ones planned
+        from the draft, else found in the cache or drawn here."""
         from llm360.registry.cards._plots import render_plots
 
         if specs == self._specs and self._plots is not None:
             return self._plots
         key = _plots_key(specs)
-        if specs == self._specs and self._worker is not None:
-            files = self._worker.result()
-            self.close()
-        else:
-            files = cache.get("plots", key)
-            if files is not None:
-                return files
+        files = cache.get("plots", key)
+        if files is None:
             files = render_plots(specs)
-        cache.put("plots", key, files)
+            cache.put("plots", key, files)
         return files
 
     def close(self) -> None:
-        if self._worker is not None:
-            self._worker.close()
-            self._worker = None
+        """Nothing to release: the step holds no process or file."""
 
 
 def cards_step() -> CardsStep:

@@ -1,93 +1,304 @@
-"""One plot as PNG bytes, and the worker process that draws a build's plots.
+"""One plot as PNG bytes: a line chart drawn with Pillow.
 
-matplotlib is driven through ``Figure`` + the Agg canvas, with the default style, a fixed size,
-DPI and margins, and no Software/date metadata, so the same spec gives the same bytes. A spec
-is a plain mapping (``dataclasses.asdict`` of ``_plots.PlotSpec``).
+A spec is a plain mapping (``dataclasses.asdict`` of ``_plots.PlotSpec``): a title, axis
+labels, and series of (x, y) points, each with a colour (``C0``..``C9``, matplotlib's default
+cycle), solid or dashed, with or without markers. The chart has nice ticks (1, 2, 2.5 or 5
+times a power of ten; integers only where ``integer_x``), a light grid, tick labels that stay
+short (``1.5M`` tokens, ``3e-4`` for a learning rate) and a legend, where there is more than one
+series, in the corner the data leaves most free.
 
-This module imports nothing from llm360, so that ``python -I _draw.py`` loads only matplotlib:
-``release build`` starts it as a worker process when it begins, so matplotlib loads and the
-plots are drawn on another core while the build goes on (validating, hashing, rendering the
-cards). The worker reads a JSON list of specs on stdin and writes one JSON object
-``{path: base64 PNG}`` on stdout; no pickle.
+Everything is drawn at ``SCALE`` times the size and reduced, so lines and text are smooth; the
+font is the one Pillow embeds (``ImageFont.load_default``), so nothing is read from the system.
+No time or software name is written into the PNG: the same spec gives the same bytes with the
+same Pillow. Points that are not finite are left out; a series of thousands of points is reduced
+to what each pixel column shows (first, lowest, highest and last point), so a long run's log
+draws as fast as a short one's.
+
+Pillow is imported by ``draw`` only (the ``[cards]`` extra); the module itself loads nothing.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import io
-import json
-import sys
+import math
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
-SIZE = (6.4, 4.0)
-DPI = 100
-#: the axes' place in the figure: room for tick labels up to 8 characters and the axis labels
-MARGINS = dict(left=0.14, right=0.97, bottom=0.12, top=0.92)
+#: the PNG's size in pixels, and how much larger it is drawn before it is reduced
+SIZE = (800, 500)
+SCALE = 2
+#: matplotlib's default colour cycle (tab10), which the specs name as C0..C9
+COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+          "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+_FONT = {"title": 17, "label": 14, "tick": 12, "legend": 12}
+_INK, _GRID, _FRAME, _WHITE = (34, 34, 34), (225, 225, 225), (60, 60, 60), (255, 255, 255)
+_LINE_WIDTH, _MARKER_RADIUS = 1.5, 3.5
+_DASH = (7.0, 4.0)           # on, off (pixels along the line)
+_PAD = 10                    # pixels between the frame and the figure's edge or a label
+_SI = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 
 
-def _style() -> contextlib.ExitStack:
-    """matplotlib's default style with fixed settings, entered once for all the plots."""
-    import matplotlib
-    from matplotlib import style
+# ---- ticks ----------------------------------------------------------------------------------
 
-    stack = contextlib.ExitStack()
-    stack.enter_context(style.context("default"))
-    stack.enter_context(matplotlib.rc_context({"svg.hashsalt": "llm360", "path.simplify": True}))
-    return stack
+def nice_ticks(lo: float, hi: float, *, target: int = 6,
+               integer: bool = False) -> tuple[float, float, list[float]]:
+    """(axis low, axis high, ticks) for data from ``lo`` to ``hi``: the range padded by 4 % on
+    each side, with ticks at multiples of a 1-2-2.5-5 step inside it."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        lo, hi = 0.0, 1.0
+    if hi < lo:
+        lo, hi = hi, lo
+    if hi == lo:
+        pad = abs(lo) * 0.05 or 1.0
+        lo, hi = lo - pad, hi + pad
+    pad = (hi - lo) * 0.04
+    lo, hi = lo - pad, hi + pad
+    power = 10.0 ** math.floor(math.log10((hi - lo) / max(target - 1, 1)))
+    steps = [m * power for m in (0.5, 1, 2, 2.5, 5, 10)]
+    if integer:
+        steps = sorted({max(1.0, float(math.ceil(st))) for st in steps})
+
+    def count(st: float) -> int:
+        return math.floor(hi / st + 1e-9) - math.ceil(lo / st - 1e-9) + 1
+
+    step = min(steps, key=lambda st: (abs(count(st) - target), -st))
+    first = math.ceil(lo / step - 1e-9)
+    ticks = []
+    k = first
+    while k * step <= hi + step * 1e-9:
+        ticks.append(0.0 if abs(k * step) < step * 1e-9 else k * step)
+        k += 1
+    return lo, hi, ticks
+
+
+def _decimals(values: Sequence[float], step: float) -> int:
+    """The fewest decimals that tell ``values`` (multiples of ``step``) apart exactly."""
+    for d in range(0, 8):
+        if all(abs(round(v, d) - v) <= abs(step) * 1e-6 for v in values):
+            return d
+    return 8
+
+
+def tick_labels(ticks: Sequence[float]) -> list[str]:
+    """Short labels for ``ticks``: SI suffixes from 10 000 up (``250k``, ``1.5M``), a shared
+    power of ten below 0.001 (``2.5e-4``), plain decimals otherwise."""
+    if not ticks:
+        return []
+    step = (ticks[1] - ticks[0]) if len(ticks) > 1 else (abs(ticks[0]) or 1.0)
+    top = max(abs(t) for t in ticks)
+    scale, suffix = 1.0, ""
+    if top >= 1e4:
+        scale, suffix = next((v, n) for v, n in _SI if top >= v * 0.999)
+    elif 0 < top < 1e-3:
+        exponent = math.floor(math.log10(top))
+        scale, suffix = 10.0 ** exponent, f"e{exponent}"
+    values = [t / scale for t in ticks]
+    d = _decimals(values, step / scale)
+    out = []
+    for v in values:
+        text = f"{v:.{d}f}"
+        if float(text) == 0:
+            out.append("0")
+        else:
+            out.append(text + suffix)
+    return out
+
+
+# ---- drawing --------------------------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def _font(size: int):
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=size * SCALE)
+
+
+def _color(name: str) -> str:
+    if len(name) == 2 and name[0] == "C" and name[1].isdigit():
+        return COLORS[int(name[1])]
+    return name
+
+
+def _finite(xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, float]]:
+    return [(float(x), float(y)) for x, y in zip(xs, ys)
+            if math.isfinite(x) and math.isfinite(y)]
+
+
+def _thin(points: list[tuple[float, float]], columns: int) -> list[tuple[float, float]]:
+    """At most four points per pixel column (first, lowest, highest, last, in order): what a
+    line through all of them draws, for a series much longer than the plot is wide."""
+    if len(points) <= columns * 4:
+        return points
+    out: list[tuple[float, float]] = []
+    bucket: list[tuple[float, float]] = []
+    current = None
+    for p in points:
+        column = int(p[0])
+        if column != current and bucket:
+            out.extend(_keep(bucket))
+            bucket = []
+        current = column
+        bucket.append(p)
+    out.extend(_keep(bucket))
+    return out
+
+
+def _keep(bucket: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    if len(bucket) <= 4:
+        return bucket
+    low = min(range(len(bucket)), key=lambda i: bucket[i][1])
+    high = max(range(len(bucket)), key=lambda i: bucket[i][1])
+    return [bucket[i] for i in sorted({0, low, high, len(bucket) - 1})]
+
+
+def _dashes(points: list[tuple[float, float]], on: float, off: float):
+    """The pieces of the polyline ``points`` that a dash pattern draws."""
+    pieces, current, left, drawing = [], [points[0]], on, True
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        length = math.hypot(x1 - x0, y1 - y0)
+        done = 0.0
+        while length - done > left:
+            done += left
+            t = done / length
+            point = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t)
+            if drawing:
+                current.append(point)
+                pieces.append(current)
+            else:
+                current = [point]
+            drawing = not drawing
+            left = on if drawing else off
+        left -= length - done
+        if drawing:
+            current.append((x1, y1))
+        else:
+            current = [(x1, y1)]
+    if drawing and len(current) > 1:
+        pieces.append(current)
+    return pieces
+
+
+def _text_size(text: str, font) -> tuple[int, int]:
+    left, top, right, bottom = font.getbbox(text)
+    return right - left, bottom - top
 
 
 def _png(spec: Mapping) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from PIL import Image, ImageDraw
+    from PIL.PngImagePlugin import PngInfo
 
-    fig = Figure(figsize=SIZE, dpi=DPI)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    for s in spec["series"]:
-        ax.plot(s["x"], s["y"], marker="o" if spec["markers"] else None, markersize=4,
-                linewidth=1.5, label=s["label"], color=s["color"],
-                linestyle="--" if s["dashed"] else "-")
-    ax.set_title(spec["title"], fontsize="medium")
-    ax.set_xlabel(spec["xlabel"])
-    ax.set_ylabel(spec["ylabel"])
-    if spec["integer_x"]:
-        from matplotlib.ticker import MaxNLocator
+    s = SCALE
+    width, height = SIZE[0] * s, SIZE[1] * s
+    image = Image.new("RGB", (width, height), _WHITE)
+    pen = ImageDraw.Draw(image)
+    f_title, f_label = _font(_FONT["title"]), _font(_FONT["label"])
+    f_tick, f_legend = _font(_FONT["tick"]), _font(_FONT["legend"])
 
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.grid(True, alpha=0.3)
-    if len(spec["series"]) > 1:
-        ax.legend(fontsize="small")
-    fig.subplots_adjust(**MARGINS)  # fixed: tight_layout would draw the figure once more
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI,
-                metadata={"Software": None, "Creation Time": None, "Author": None,
-                          "Title": spec["title"]})
-    return buf.getvalue()
+    series = [(item, _finite(item["x"], item["y"])) for item in spec["series"]]
+    xs = [p[0] for _, pts in series for p in pts] or [0.0, 1.0]
+    ys = [p[1] for _, pts in series for p in pts] or [0.0, 1.0]
+    x_lo, x_hi, x_ticks = nice_ticks(min(xs), max(xs), integer=bool(spec.get("integer_x")))
+    y_lo, y_hi, y_ticks = nice_ticks(min(ys), max(ys))
+    x_text, y_text = tick_labels(x_ticks), tick_labels(y_ticks)
+
+    # the frame: room on the left for the widest y tick label and the rotated y label
+    tick_h = _text_size("0123456789", f_tick)[1]
+    label_h = _text_size("Ag", f_label)[1]
+    title_h = _text_size("Ag", f_title)[1]
+    y_tick_w = max((_text_size(t, f_tick)[0] for t in y_text), default=0)
+    left = _PAD * s + label_h + _PAD * s + y_tick_w + 6 * s
+    right = width - 24 * s
+    top = _PAD * s + title_h + _PAD * s
+    bottom = height - (_PAD * s + label_h + _PAD * s + tick_h + 6 * s)
+
+    def px(x: float) -> float:
+        return left + (x - x_lo) / (x_hi - x_lo) * (right - left)
+
+    def py(y: float) -> float:
+        return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top)
+
+    for x, text in zip(x_ticks, x_text):
+        pen.line([(px(x), top), (px(x), bottom)], fill=_GRID, width=s)
+        pen.line([(px(x), bottom), (px(x), bottom + 4 * s)], fill=_FRAME, width=s)
+        pen.text((px(x), bottom + 6 * s), text, font=f_tick, fill=_INK, anchor="mt")
+    for y, text in zip(y_ticks, y_text):
+        pen.line([(left, py(y)), (right, py(y))], fill=_GRID, width=s)
+        pen.line([(left - 4 * s, py(y)), (left, py(y))], fill=_FRAME, width=s)
+        pen.text((left - 6 * s, py(y)), text, font=f_tick, fill=_INK, anchor="rm")
+
+    # the data: inside the frame by construction (the axes span every point, with padding
+    # wider than a marker)
+    line_w = round(_LINE_WIDTH * s)
+    radius = _MARKER_RADIUS * s
+    placed = []
+    for item, pts in series:
+        color = _color(item["color"])
+        points = _thin([(px(x), py(y)) for x, y in pts], right - left)
+        placed.extend(points)
+        placed.extend((a[0] + (b[0] - a[0]) * t / 4, a[1] + (b[1] - a[1]) * t / 4)
+                      for a, b in zip(points, points[1:]) for t in (1, 2, 3))
+        if len(points) > 1:
+            pieces = _dashes(points, _DASH[0] * s, _DASH[1] * s) if item["dashed"] else [points]
+            for piece in pieces:
+                pen.line(piece, fill=color, width=line_w, joint="curve")
+        if spec["markers"] or len(points) == 1:
+            for x, y in points:
+                pen.ellipse((x - radius, y - radius, x + radius, y + radius), fill=color)
+    pen.rectangle((left, top, right, bottom), outline=_FRAME, width=s)
+
+    # the texts around the frame
+    pen.text(((left + right) / 2, _PAD * s), spec["title"], font=f_title, fill=_INK,
+             anchor="mt")
+    pen.text(((left + right) / 2, height - _PAD * s), spec["xlabel"], font=f_label, fill=_INK,
+             anchor="md")
+    label_w, label_box = _text_size(spec["ylabel"], f_label)[0], f_label.getbbox(spec["ylabel"])
+    strip = Image.new("L", (max(label_w, 1) + 2 * s, label_box[3] + 2 * s), 0)
+    ImageDraw.Draw(strip).text((s - label_box[0], s), spec["ylabel"], font=f_label, fill=255)
+    strip = strip.rotate(90, expand=True)
+    image.paste(_INK, (_PAD * s - s, int((top + bottom - strip.height) / 2)), strip)
+
+    if len(series) > 1:
+        _legend(pen, [item for item, _ in series], placed, (left, top, right, bottom), f_legend)
+
+    out = io.BytesIO()
+    info = PngInfo()
+    info.add_text("Title", spec["title"])
+    image.reduce(s).save(out, format="PNG", pnginfo=info, compress_level=3)
+    return out.getvalue()
+
+
+def _legend(pen, items: Sequence[Mapping], placed: Sequence[tuple[float, float]],
+            frame: tuple[float, float, float, float], font) -> None:
+    """A box naming each series, in the frame's corner with the fewest data points under it."""
+    s = SCALE
+    left, top, right, bottom = frame
+    row = _text_size("Ag", font)[1] + 6 * s
+    sample = 26 * s
+    widths = [font.getlength(item["label"]) for item in items]
+    box_w = min(sample + 8 * s + max(widths) + 16 * s, (right - left) * 0.9)
+    box_h = row * len(items) + 8 * s
+    inset = 8 * s
+    corners = ((right - inset - box_w, top + inset), (left + inset, top + inset),
+               (left + inset, bottom - inset - box_h), (right - inset - box_w, bottom - inset - box_h))
+
+    def crowd(corner):
+        x0, y0 = corner
+        return sum(1 for x, y in placed if x0 <= x <= x0 + box_w and y0 <= y <= y0 + box_h)
+
+    x0, y0 = min(corners, key=crowd)
+    pen.rounded_rectangle((x0, y0, x0 + box_w, y0 + box_h), radius=3 * s, fill=_WHITE,
+                          outline=(200, 200, 200), width=s)
+    for i, item in enumerate(items):
+        cy = y0 + 4 * s + row * i + row / 2
+        color = _color(item["color"])
+        start, end = x0 + 8 * s, x0 + 8 * s + sample
+        pieces = _dashes([(start, cy), (end, cy)], _DASH[0] * s, _DASH[1] * s) \
+            if item["dashed"] else [[(start, cy), (end, cy)]]
+        for piece in pieces:
+            pen.line(piece, fill=color, width=round(_LINE_WIDTH * s))
+        pen.text((end + 8 * s, cy), item["label"], font=font, fill=_INK, anchor="lm")
 
 
 def draw(specs: Sequence[Mapping]) -> dict[str, bytes]:
-    """Relative path -> PNG bytes of each spec, in this process."""
-    if not specs:
-        return {}
-    with _style():
-        return {spec["path"]: _png(spec) for spec in specs}
-
-
-def main() -> int:
-    """The worker: load matplotlib at once (the build starts it before it knows the plots),
-    then draw what arrives on stdin; nothing (stdin closed empty) means nothing to draw."""
-    from matplotlib.backends import backend_agg  # noqa: F401
-    from matplotlib import figure  # noqa: F401
-
-    raw = sys.stdin.buffer.read()
-    if not raw:
-        return 0
-    drawn = draw(json.loads(raw))
-    sys.stdout.write(json.dumps({path: base64.b64encode(data).decode("ascii")
-                                 for path, data in drawn.items()}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    """Relative path -> PNG bytes of each spec."""
+    return {spec["path"]: _png(spec) for spec in specs}

@@ -2,16 +2,13 @@
 checkpoint, one line (and one colour) per line of training, the main line first.
 
 ``plan_plots`` decides which plots exist from the data alone (nothing is drawn empty);
-``render_plots`` draws them in this process and ``PlotWorker`` in a worker process, both with
-``_draw`` (matplotlib, imported only there): the same inputs give the same bytes.
+``render_plots`` draws them with ``_draw`` (Pillow, imported only there): the same inputs give
+the same bytes.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
@@ -21,7 +18,7 @@ from llm360.registry.cards._lines import MAIN, Line
 from llm360.registry.cards._metrics import MEMORIZATION_EXACT, MEMORIZATION_SCORE
 from llm360.registry.models import Manifest
 
-__all__ = ["Series", "PlotSpec", "PLOT_DIR", "PlotWorker", "log_line", "log_series",
+__all__ = ["Series", "PlotSpec", "PLOT_DIR", "log_line", "log_series",
            "checkpoint_series", "plan_plots", "render_plots"]
 
 PLOT_DIR = "plots"
@@ -174,72 +171,3 @@ def render_plots(specs: Sequence[PlotSpec]) -> dict[str, bytes]:
     from llm360.registry.cards import _draw
 
     return _draw.draw([asdict(spec) for spec in specs])
-
-
-class PlotWorker:
-    """A worker process (``python -I _draw.py``) that loads matplotlib as soon as it is made
-    and draws the plots given to ``draw`` on another core while the caller goes on;
-    ``result()`` waits for them. Where no worker can be started, or it fails, ``result()``
-    draws them in this process (so a real error is raised there, with its traceback).
-    ``close()`` stops a worker that is not needed (plots found in a cache)."""
-
-    def __init__(self) -> None:
-        import subprocess
-
-        from llm360.registry.cards import _draw
-
-        self._specs: list[PlotSpec] | None = None
-        self._out: dict[str, bytes] = {}
-        self._thread = None
-        try:
-            self._proc = subprocess.Popen([sys.executable, "-I", _draw.__file__],
-                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE)
-        except OSError:
-            self._proc = None
-
-    def draw(self, specs: Sequence[PlotSpec]) -> None:
-        """Hand the worker ``specs`` (once); the answer is read on a thread, so neither pipe
-        fills while the caller works."""
-        import threading
-
-        self._specs = list(specs)
-        if self._proc is None:
-            return
-        proc, payload = self._proc, json.dumps([asdict(s) for s in self._specs]).encode("utf-8")
-
-        def talk() -> None:
-            self._out["stdout"], self._out["stderr"] = proc.communicate(payload)
-
-        self._thread = threading.Thread(target=talk, name="llm360-plots", daemon=True)
-        self._thread.start()
-
-    def result(self) -> dict[str, bytes]:
-        """Relative path -> PNG bytes of the specs given to ``draw``."""
-        if self._specs is None:
-            raise RuntimeError("PlotWorker.result() before draw()")
-        if self._proc is None:
-            return render_plots(self._specs)
-        self._thread.join()
-        if self._proc.returncode == 0:
-            try:
-                drawn = json.loads(self._out["stdout"])
-                files = {path: base64.b64decode(data, validate=True)
-                         for path, data in drawn.items()}
-            except (ValueError, TypeError, AttributeError):
-                files = None
-            if files is not None and sorted(files) == sorted(s.path for s in self._specs):
-                return files
-        return render_plots(self._specs)  # drawn here instead: a real error is raised here
-
-    def close(self) -> None:
-        """Stop the worker if it is still running (not needed, or the build failed), and reap
-        it."""
-        if self._proc is None:
-            return
-        if self._proc.poll() is None:
-            self._proc.kill()
-        if self._thread is not None:
-            self._thread.join()
-        else:
-            self._proc.communicate()  # closes its pipes

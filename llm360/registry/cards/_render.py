@@ -19,7 +19,7 @@ __all__ = ["environment", "render_markdown", "renderer_version", "warm"]
 
 _PACKAGE = "llm360.templates"
 #: libraries whose version changes rendered bytes (PNG encoder, YAML header)
-_LIBRARIES = ("jinja2", "matplotlib", "huggingface_hub", "pyyaml")
+_LIBRARIES = ("jinja2", "pillow", "huggingface_hub", "pyyaml")
 
 
 @lru_cache(maxsize=1)

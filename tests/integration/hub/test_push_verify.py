@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from llm360.errors import HubConflictError, HubServerError
+from llm360.errors import HubConflictError
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.hub import connect, push_release, verify_hub
 from llm360.registry.serialize import manifest_from_bytes

@@ -12,7 +12,9 @@ import pytest
 from safetensors.numpy import save
 
 from llm360.errors import InputError
-from llm360.registry._safetensors import count_parameters, read_header, read_rows
+from llm360.registry._safetensors import (count_parameters, read_header, read_row_bytes,
+                                          read_rows)
+from llm360.registry.merkle import FORMATS, row_bytes_merkle_root, rows_merkle_root
 
 
 def _file(tmp_path: Path, header, data: bytes, *, name: str = "t.safetensors",
@@ -40,6 +42,28 @@ def test_rows_of_a_chunk(tmp_path: Path) -> None:
     path = tmp_path / "c.safetensors"
     path.write_bytes(save({"tokens": np.arange(12, dtype=np.int32).reshape(3, 4)}))
     assert read_rows(path).tolist()[2] == [8, 9, 10, 11]
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.int16, np.uint8])
+@pytest.mark.parametrize("shape", [(3, 4), (1, 7), (0, 5), (5, 0)])
+def test_row_bytes_are_the_rows_as_int32_with_or_without_numpy(tmp_path: Path, dtype,
+                                                               shape) -> None:
+    arr = (np.arange(int(np.prod(shape))) * 37 % 120).astype(dtype).reshape(shape)
+    path = tmp_path / "c.safetensors"
+    path.write_bytes(save({"tokens": arr}, metadata={"format": "pt"}))
+    count, cols, rows = read_row_bytes(path)
+    assert (count, cols) == shape
+    assert rows == [r.tobytes() for r in np.ascontiguousarray(arr, dtype="<i4")]
+    for fmt in FORMATS:
+        assert row_bytes_merkle_root(rows, fmt) == rows_merkle_root(read_rows(path), fmt)
+
+
+def test_row_bytes_of_a_file_cut_short(tmp_path: Path) -> None:
+    path = tmp_path / "c.safetensors"
+    data = save({"tokens": np.arange(12, dtype=np.int32).reshape(3, 4)})
+    path.write_bytes(data[:-4])  # the header still promises 48 bytes
+    with pytest.raises(InputError):
+        read_row_bytes(path)
 
 
 F32_4 = {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}

@@ -1,0 +1,120 @@
+"""The plots' drawing: nice ticks and short tick labels, long series thinned to what each pixel
+column shows, dashes, the legend only where there is more than one line, and the same bytes for
+the same spec."""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import asdict
+
+import pytest
+from PIL import Image
+
+from llm360.registry.cards import _draw
+from llm360.registry.cards._plots import PlotSpec, Series, render_plots
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+BLUE, ORANGE = (0x1f, 0x77, 0xb4), (0xff, 0x7f, 0x0e)
+
+
+def _spec(*series: Series, markers: bool = False, integer_x: bool = False) -> PlotSpec:
+    return PlotSpec(key="k", path="plots/k.png", title="Training loss", xlabel="tokens seen",
+                    ylabel="loss", series=series, markers=markers, section="training",
+                    integer_x=integer_x)
+
+
+def _curve(n: int = 50, *, color: str = "C0", dashed: bool = False, label: str = "main",
+           start: int = 0) -> Series:
+    xs = tuple(float(i * 128) for i in range(start, n))
+    return Series(label=label, x=xs, y=tuple(10.0 / (1 + x / 1000) for x in xs), color=color,
+                  dashed=dashed)
+
+
+def _image(spec: PlotSpec) -> Image.Image:
+    data = render_plots([spec])[spec.path]
+    assert data.startswith(PNG_MAGIC)
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def _count(image: Image.Image, rgb: tuple[int, int, int], tolerance: int = 40) -> int:
+    raw = image.tobytes()
+    return sum(1 for i in range(0, len(raw), 3)
+               if abs(raw[i] - rgb[0]) + abs(raw[i + 1] - rgb[1]) + abs(raw[i + 2] - rgb[2])
+               <= tolerance)
+
+
+@pytest.mark.parametrize("lo,hi,integer,labels", [
+    (256, 41000, False, ["0", "10k", "20k", "30k", "40k"]),
+    (0, 5e6, False, ["0", "1M", "2M", "3M", "4M", "5M"]),
+    (0, 3e-4, False, ["0", "0.5e-4", "1.0e-4", "1.5e-4", "2.0e-4", "2.5e-4", "3.0e-4"]),
+    (0.5, 0.9, False, ["0.5", "0.6", "0.7", "0.8", "0.9"]),
+    (1, 5, True, ["1", "2", "3", "4", "5"]),
+    (1, 3, True, ["1", "2", "3"]),
+    (2.0, 2.0, False, None),          # a flat line still gets an axis around it
+    (1.0, 1.0, True, ["1"]),
+])
+def test_ticks_are_nice_and_labels_short(lo, hi, integer, labels) -> None:
+    low, high, ticks = _draw.nice_ticks(lo, hi, integer=integer)
+    assert low < min(lo, hi) <= max(lo, hi) < high
+    assert ticks and all(low <= t <= high for t in ticks)
+    steps = {round(b - a, 12) for a, b in zip(ticks, ticks[1:])}
+    assert len(steps) <= 1  # evenly spaced
+    if integer:
+        assert all(t == int(t) for t in ticks)
+    text = _draw.tick_labels(ticks)
+    assert len(set(text)) == len(text) and all(len(t) <= 8 for t in text)
+    if labels is not None:
+        assert text == labels
+
+
+def test_the_same_spec_gives_the_same_bytes() -> None:
+    spec = _spec(_curve(), _curve(color="C1", dashed=True, label="fork1", start=10), markers=True)
+    assert render_plots([spec]) == render_plots([spec])
+    assert render_plots([spec]) != render_plots([_spec(_curve())])
+
+
+def test_a_line_is_drawn_in_its_colour_and_a_legend_only_for_several(monkeypatch) -> None:
+    legends = []
+    real = _draw._legend
+    monkeypatch.setattr(_draw, "_legend", lambda pen, items, *rest: (
+        legends.append([item["label"] for item in items]), real(pen, items, *rest)))
+    one = _image(_spec(_curve()))
+    assert _count(one, BLUE) > 300 and _count(one, ORANGE) == 0
+    assert one.size == _draw.SIZE and legends == []
+    two = _image(_spec(_curve(), _curve(color="C1", label="fork1", start=10)))
+    assert _count(two, ORANGE) > 300 and legends == [["main", "fork1"]]
+
+
+def test_a_dashed_line_has_gaps() -> None:
+    solid = _count(_image(_spec(_curve(color="C1"))), ORANGE)
+    dashed = _count(_image(_spec(_curve(color="C1", dashed=True))), ORANGE)
+    assert 0.45 * solid < dashed < 0.8 * solid
+
+
+def test_points_that_are_not_finite_are_left_out() -> None:
+    base = _curve()
+    holes = Series(label="main", x=base.x + (math.inf, 1e3), y=base.y + (1.0, math.nan))
+    assert render_plots([_spec(holes)]) == render_plots([_spec(base)])
+
+
+def test_a_long_series_is_thinned_to_its_envelope() -> None:
+    points = [(i / 100, math.sin(i / 50.0) + (5.0 if i == 50_017 else 0.0))
+              for i in range(100_000)]
+    thin = _draw._thin(points, columns=1000)
+    assert len(thin) <= 4 * 1000 + 4
+    assert max(p[1] for p in thin) == max(p[1] for p in points)  # the spike survives
+    assert min(p[1] for p in thin) == min(p[1] for p in points)
+    assert thin[0] == points[0] and thin[-1] == points[-1]
+    assert [p[0] for p in thin] == sorted(p[0] for p in thin)
+
+
+def test_dashes_cover_the_line_in_turns() -> None:
+    pieces = _draw._dashes([(0.0, 0.0), (100.0, 0.0)], 7.0, 4.0)
+    drawn = sum(p[-1][0] - p[0][0] for p in pieces)
+    assert len(pieces) == 10 and drawn == pytest.approx(7 * 9 + 1)
+
+
+def test_a_colour_that_is_not_one_raises_its_own_error() -> None:
+    with pytest.raises(ValueError, match="notacolour"):
+        _draw.draw([asdict(_spec(_curve(color="notacolour")))])
