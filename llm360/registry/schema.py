@@ -136,16 +136,13 @@ def describe(error: ValidationError) -> str:
 def _fingerprint() -> bytes:
     """What validating depends on besides the document: every shipped schema and the
     version of jsonschema (its format checks)."""
-    from importlib import metadata
+    from llm360.registry.installed import installed_version
 
     digest = hashlib.sha256(b"llm360-validated/1\0")
     root = resources.files("llm360.schemas")
     for name in SCHEMAS:
         digest.update(name.encode() + b"\0" + root.joinpath(f"{name}.v1.schema.json").read_bytes())
-    try:
-        digest.update(metadata.version("jsonschema").encode())
-    except metadata.PackageNotFoundError:
-        pass
+    digest.update((installed_version("jsonschema", "jsonschema") or "").encode())
     return digest.digest()
 
 

@@ -5,13 +5,13 @@ empty string), the Markdown pages rendered from a ``ReleaseView``, and the rende
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import importlib.resources
 import re
 from functools import lru_cache
 from pathlib import Path
 
 from llm360.registry import layout
+from llm360.registry.installed import installed_version
 from llm360.registry.cards._hub_meta import dataset_card_text, model_card_text
 from llm360.registry.cards._view import ReleaseView
 
@@ -19,7 +19,8 @@ __all__ = ["environment", "render_markdown", "renderer_version", "warm"]
 
 _PACKAGE = "llm360.templates"
 #: libraries whose version changes rendered bytes (PNG encoder, YAML header)
-_LIBRARIES = ("jinja2", "pillow", "huggingface_hub", "pyyaml")
+_LIBRARIES = (("jinja2", "jinja2"), ("pillow", "PIL"), ("huggingface_hub", "huggingface_hub"),
+              ("pyyaml", "yaml"))
 
 
 @lru_cache(maxsize=1)
@@ -33,12 +34,8 @@ def renderer_version() -> str:
             digest.update(res.name.encode() + b"\0" + res.read_bytes() + b"\0")
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    for lib in _LIBRARIES:
-        try:
-            version = importlib.metadata.version(lib)
-        except importlib.metadata.PackageNotFoundError:
-            version = "-"
-        digest.update(f"{lib}={version}\0".encode())
+    for dist, module in _LIBRARIES:
+        digest.update(f"{dist}={installed_version(dist, module) or '-'}\0".encode())
     return digest.hexdigest()
 
 
