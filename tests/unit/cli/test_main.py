@@ -16,7 +16,7 @@ from llm360.cli.main import COMMANDS, Llm360Group, cli
 from llm360.errors import InputError, SchemaError, VerificationError
 
 #: what ``llm360 --help`` must never import (each costs start-up time or needs an extra)
-HEAVY = ("jsonschema", "rfc3987_syntax", "jinja2", "PIL", "matplotlib", "rich", "huggingface_hub",
+HEAVY = ("jsonschema", "rfc3987_syntax", "jinja2", "PIL", "rich", "huggingface_hub",
          "sigstore", "cryptography", "torch", "deepspeed", "numpy", "yaml")
 
 
