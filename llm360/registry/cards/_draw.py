@@ -48,11 +48,14 @@ def nice_ticks(lo: float, hi: float, *, target: int = 6,
         lo, hi = 0.0, 1.0
     if hi < lo:
         lo, hi = hi, lo
-    if hi == lo:
-        pad = abs(lo) * 0.05 or 1.0
-        lo, hi = lo - pad, hi + pad
-    pad = (hi - lo) * 0.04
+    if hi * 0.5 - lo * 0.5 <= max(abs(lo), abs(hi)) * 1e-12 or hi * 0.5 - lo * 0.5 < 1e-290:
+        middle = lo * 0.5 + hi * 0.5  # flat (or flatter than a float can tick): 5 % around it
+        pad = abs(middle) * 0.05 or 1.0
+        lo, hi = middle - pad, middle + pad
+    pad = hi * 0.04 - lo * 0.04  # (hi - lo) * 0.04, without overflowing at the float's ends
     lo, hi = lo - pad, hi + pad
+    if not math.isfinite(hi - lo):
+        return lo, hi, [lo, hi]  # wider than a float can hold: the two ends
     power = 10.0 ** math.floor(math.log10((hi - lo) / max(target - 1, 1)))
     steps = [m * power for m in (0.5, 1, 2, 2.5, 5, 10)]
     if integer:
@@ -65,7 +68,7 @@ def nice_ticks(lo: float, hi: float, *, target: int = 6,
     first = math.ceil(lo / step - 1e-9)
     ticks = []
     k = first
-    while k * step <= hi + step * 1e-9:
+    while k * step <= hi + step * 1e-9 and len(ticks) <= 4 * target:
         ticks.append(0.0 if abs(k * step) < step * 1e-9 else k * step)
         k += 1
     return lo, hi, ticks
@@ -81,16 +84,16 @@ def _decimals(values: Sequence[float], step: float) -> int:
 
 def tick_labels(ticks: Sequence[float]) -> list[str]:
     """Short labels for ``ticks``: SI suffixes from 10 000 up (``250k``, ``1.5M``), a shared
-    power of ten below 0.001 (``2.5e-4``), plain decimals otherwise."""
+    power of ten below 0.001 and from 10^18 up (``2.5e-4``), plain decimals otherwise."""
     if not ticks:
         return []
     step = (ticks[1] - ticks[0]) if len(ticks) > 1 else (abs(ticks[0]) or 1.0)
     top = max(abs(t) for t in ticks)
     scale, suffix = 1.0, ""
-    if top >= 1e4:
+    if 1e4 <= top < 1e18:
         scale, suffix = next((v, n) for v, n in _SI if top >= v * 0.999)
-    elif 0 < top < 1e-3:
-        exponent = math.floor(math.log10(top))
+    elif top >= 1e18 or 0 < top < 1e-3:
+        exponent = min(max(math.floor(math.log10(top)), -300), 300)  # 10**e stays a normal float
         scale, suffix = 10.0 ** exponent, f"e{exponent}"
     values = [t / scale for t in ticks]
     d = _decimals(values, step / scale)
@@ -211,11 +214,14 @@ def _png(spec: Mapping) -> bytes:
     top = _PAD * s + title_h + _PAD * s
     bottom = height - (_PAD * s + label_h + _PAD * s + tick_h + 6 * s)
 
+    def share(v: float, lo: float, hi: float) -> float:  # halves: no overflow at the ends
+        return (v * 0.5 - lo * 0.5) / (hi * 0.5 - lo * 0.5)
+
     def px(x: float) -> float:
-        return left + (x - x_lo) / (x_hi - x_lo) * (right - left)
+        return left + share(x, x_lo, x_hi) * (right - left)
 
     def py(y: float) -> float:
-        return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top)
+        return bottom - share(y, y_lo, y_hi) * (bottom - top)
 
     for x, text in zip(x_ticks, x_text):
         pen.line([(px(x), top), (px(x), bottom)], fill=_GRID, width=s)

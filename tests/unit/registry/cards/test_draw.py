@@ -68,6 +68,16 @@ def test_ticks_are_nice_and_labels_short(lo, hi, integer, labels) -> None:
         assert text == labels
 
 
+@pytest.mark.parametrize("lo,hi", [(-1e308, 1e308), (1e20, 1e20 * (1 + 1e-15)), (0.0, 5e-324),
+                                   (1e300, 3e300)])
+def test_extreme_ranges_still_get_an_axis(lo, hi) -> None:
+    low, high, ticks = _draw.nice_ticks(lo, hi)
+    assert 2 <= len(ticks) <= 24 and low <= min(ticks) and max(ticks) <= high
+    assert all(len(t) <= 16 for t in _draw.tick_labels(ticks))
+    spec = _spec(Series(label="x", x=(0.0, 1.0), y=(lo, hi)))
+    assert render_plots([spec])[spec.path].startswith(PNG_MAGIC)
+
+
 def test_the_same_spec_gives_the_same_bytes() -> None:
     spec = _spec(_curve(), _curve(color="C1", dashed=True, label="fork1", start=10), markers=True)
     assert render_plots([spec]) == render_plots([spec])
