@@ -6,13 +6,14 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from llm360.errors import InputError, StorageError, UnsafePathError
 from llm360.registry import layout
 
-__all__ = ["check_relpath", "resolve_inside", "list_files", "write_atomic", "IGNORED_DIRS",
-           "DISK_ERRNOS", "storage_error"]
+__all__ = ["check_relpath", "resolve_inside", "list_files", "write_atomic", "sync_files",
+           "IGNORED_DIRS", "DISK_ERRNOS", "storage_error"]
 
 #: folders inside a run that are never artifacts (the hash cache lives in ``.llm360``)
 IGNORED_DIRS = layout.IGNORED_DIRS
@@ -90,12 +91,15 @@ def list_files(root: Path) -> list[str]:
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int | None = None,
-                 exclusive: bool = False) -> None:
+                 exclusive: bool = False, durable: bool = True) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder.
 
     The temporary file is created 0600 and gets ``mode`` (default 0644) before it takes the
     final name: ``os.replace``, or with ``exclusive`` a hard link that raises
-    ``FileExistsError`` rather than replace an existing file.
+    ``FileExistsError`` rather than replace an existing file. ``durable``: the bytes are on
+    disk (fsync) before the file takes its name. Without it, a crash may leave the file empty
+    or old: for caches, whose every entry is checked when read, and for a release being
+    staged, which ``sync_files`` makes durable as a whole before it is swapped into place.
     """
     path = Path(path)
     tmp = None
@@ -104,8 +108,9 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None,
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.chmod(tmp, mode if mode is not None else 0o644)
         if exclusive:
             os.link(tmp, path)
@@ -123,3 +128,28 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None,
             if error is not None:
                 raise error from exc
         raise
+
+
+def sync_files(root: Path, paths: Iterable[str], *, workers: int = 8) -> None:
+    """fsync each of ``paths`` below ``root``, several at once (an fsync waits for the disk,
+    not the CPU, and a journal commits concurrent ones together), then every folder from
+    theirs up to ``root`` (their entries are written too)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def sync(path: str) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    root, rels = os.fspath(root), list(paths)
+    folders = {""}
+    for rel in rels:
+        parent = os.path.dirname(rel)
+        while parent not in folders:
+            folders.add(parent)
+            parent = os.path.dirname(parent)
+    with ThreadPoolExecutor(max(1, min(workers, len(rels)))) as pool:
+        list(pool.map(sync, [os.path.join(root, rel) for rel in rels]))
+        list(pool.map(sync, [os.path.join(root, f) for f in sorted(folders, reverse=True)]))

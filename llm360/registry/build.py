@@ -436,11 +436,11 @@ def _build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions, signe
     try:
         placed = (materialize(run_dir, staging, artifact_paths) if not options.metadata_only
                   else None)
-        write_atomic(staging / MANIFEST_FILE, raw)
+        write_atomic(staging / MANIFEST_FILE, raw, durable=False)  # synced by finish_staging
         signature = SignatureInfo(method="unsigned")
         if signer is not None:
             for name, bundle in signer.sign_checkpoints(manifest).items():
-                write_atomic(staging / layout.signature_path(name), bundle)
+                write_atomic(staging / layout.signature_path(name), bundle, durable=False)
             if manifest.checkpoints:
                 first = manifest.checkpoints[0].name
                 signature = dataclasses.replace(describe_signature(
@@ -458,7 +458,7 @@ def _build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions, signe
             bundle = signer.sign_release(manifest, raw,
                                          release_files=release_files_bytes(release_files),
                                          train_config=records.train_config)
-            write_atomic(staging / BUNDLE_FILE, bundle)
+            write_atomic(staging / BUNDLE_FILE, bundle, durable=False)
         finish_staging(staging, release_files)
         # written here from typed data: the next build need not validate these bytes again
         validated.add("release_files", release_files_bytes(release_files))

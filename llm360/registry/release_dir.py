@@ -28,7 +28,8 @@ from pathlib import Path
 
 from llm360.registry import layout
 from llm360.errors import InputError
-from llm360.registry._files import list_files, resolve_inside, storage_error, write_atomic
+from llm360.registry._files import (list_files, resolve_inside, storage_error, sync_files,
+                                    write_atomic)
 from llm360.registry.schema import Validated
 from llm360.registry.serialize import canonical_json, parse_json
 
@@ -180,8 +181,12 @@ def new_staging(out_dir: Path) -> Path:
 
 
 def finish_staging(staging: Path, release_files: ReleaseFiles) -> None:
-    """Write ``release-files.json`` and drop the incomplete mark: the folder is a release."""
-    write_atomic(staging / RELEASE_FILES, release_files_bytes(release_files))
+    """Write ``release-files.json``, make every file the release wrote itself durable at once
+    (``sync_files``: they were written without waiting for the disk) and drop the incomplete
+    mark: the folder is a release."""
+    write_atomic(staging / RELEASE_FILES, release_files_bytes(release_files), durable=False)
+    own = [f.path for f in release_files.files] + [MANIFEST_FILE, RELEASE_FILES]
+    sync_files(staging, own + [layout.BUNDLE] * (staging / layout.BUNDLE).is_file())
     os.unlink(staging / INCOMPLETE_MARK)
     os.chmod(staging, 0o755)
 

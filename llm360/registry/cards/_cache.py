@@ -81,13 +81,13 @@ class RenderCache:
         self._valid -= {(group, rel) for rel in files}
         try:
             for rel, data in files.items():
-                write_atomic(resolve_inside(self.dir, f"{group}/{rel}"), data)
+                write_atomic(resolve_inside(self.dir, f"{group}/{rel}"), data, durable=False)
                 self._valid.add((group, rel))
             self._groups[group] = {"key": key, "files": {
                 rel: hashlib.sha256(data).hexdigest() for rel, data in sorted(files.items())}}
             record = {"version": _VERSION, "groups": self._groups}
             write_atomic(self.dir / _RECORD, json.dumps(record, sort_keys=True,
-                                                        indent=1).encode("utf-8"))
+                                                        indent=1).encode("utf-8"), durable=False)
         except (OSError, UnsafePathError):
             return
 
@@ -104,4 +104,4 @@ def link_or_write(source: Path | None, dest: Path, data: bytes) -> None:
             return
         except OSError:
             pass
-    write_atomic(dest, data)
+    write_atomic(dest, data, durable=False)  # into a release being staged: synced at its end

@@ -207,3 +207,29 @@ def test_summary_names_release_and_expect_version(key_release: Path, key_pair) -
                                                             expect_version="0.2.0"))
     assert [p.code for p in rolled.failures] == ["version"]
     assert "expected 0.2.0" in rolled.failures[0].message
+
+
+def test_every_file_the_release_writes_is_synced_before_the_swap(synthetic_run: Path, key_pair,
+                                                                 tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    from llm360.registry import release_dir
+    from llm360.registry.cards import cards_step
+
+    synced: list[tuple[Path, list[str], bool]] = []
+    real = release_dir.sync_files
+
+    def spy(root, paths, **kwargs):
+        paths = list(paths)
+        synced.append((Path(root), paths, (Path(root) / release_dir.INCOMPLETE_MARK).exists()))
+        real(root, paths, **kwargs)
+
+    monkeypatch.setattr(release_dir, "sync_files", spy)
+    out = tmp_path / "rel"
+    build_release(synthetic_run, out, options=BuildOptions(created="2026-11-27T00:00:00Z"),
+                  signer=make_signer("key", key_path=key_pair[0]), steps=(cards_step(),))
+    ((root, paths, staged),) = synced
+    assert staged and root != out  # still the staging folder, not yet the release
+    listed = [f["path"] for f in json.loads((out / "release-files.json").read_bytes())["files"]]
+    assert any(p.endswith("model.sig") for p in listed) and "README.md" in listed
+    assert sorted(paths) == sorted(listed + ["manifest.json", "release-files.json",
+                                             "manifest.sigstore.json"])

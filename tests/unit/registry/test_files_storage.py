@@ -65,3 +65,39 @@ def test_a_real_size_limit(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=60, env=os.environ.copy())
     assert out.stdout.strip() == f"file too large writing {tmp_path / 'big.json'}", out.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def _synced(monkeypatch) -> list[str]:
+    """Records the path of every descriptor fsync'd."""
+    seen: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        seen.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return seen
+
+
+def test_a_durable_write_waits_for_the_disk_and_a_staged_one_does_not(tmp_path: Path,
+                                                                      monkeypatch) -> None:
+    seen = _synced(monkeypatch)
+    write_atomic(tmp_path / "a", b"1")
+    write_atomic(tmp_path / "b", b"2", durable=False)
+    assert len(seen) == 1 and (tmp_path / "a").read_bytes() == b"1"
+    assert (tmp_path / "b").read_bytes() == b"2"
+
+
+def test_sync_files_syncs_each_file_and_every_folder_up_to_root(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    rels = ["manifest.json", "cards/ckpt_001.md", "signatures/ckpt_001/model.sig",
+            "signatures/ckpt_002/model.sig"]
+    for rel in rels:
+        write_atomic(tmp_path / rel, rel.encode(), durable=False)
+    seen = _synced(monkeypatch)
+    _files.sync_files(tmp_path, rels)
+    expected = {str(tmp_path / rel) for rel in rels} | {
+        str(tmp_path / d) for d in ("cards", "signatures", "signatures/ckpt_001",
+                                    "signatures/ckpt_002")} | {str(tmp_path)}
+    assert sorted(seen) == sorted(expected)
