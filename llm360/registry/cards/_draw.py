@@ -14,7 +14,8 @@ same Pillow. Points that are not finite are left out; a series of thousands of p
 to what each pixel column shows (first, lowest, highest and last point), so a long run's log
 draws as fast as a short one's.
 
-Pillow is imported by ``draw`` only (the ``[cards]`` extra); the module itself loads nothing.
+Pillow is imported by ``draw`` only (the ``[cards]`` extra), and must have FreeType (its wheels
+do); a Pillow without it is refused with a clear error.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+
+from llm360.errors import InputError
 
 #: the PNG's size in pixels, and how much larger it is drawn before it is reduced
 SIZE = (800, 500)
@@ -111,8 +114,12 @@ def tick_labels(ticks: Sequence[float]) -> list[str]:
 
 @lru_cache(maxsize=None)
 def _font(size: int):
-    from PIL import ImageFont
+    from PIL import ImageFont, features
 
+    if not features.check("freetype2"):
+        raise InputError("this Pillow was built without FreeType, which the plots need for "
+                         "their text", hint="pip install --force-reinstall Pillow (its wheels "
+                                            "include FreeType), or pass --no-cards")
     return ImageFont.load_default(size=size * SCALE)
 
 

@@ -128,3 +128,17 @@ def test_dashes_cover_the_line_in_turns() -> None:
 def test_a_colour_that_is_not_one_raises_its_own_error() -> None:
     with pytest.raises(ValueError, match="notacolour"):
         _draw.draw([asdict(_spec(_curve(color="notacolour")))])
+
+
+def test_a_pillow_without_freetype_is_a_clear_input_error(monkeypatch) -> None:
+    from PIL import features
+
+    from llm360.errors import InputError
+
+    monkeypatch.setattr(features, "check", lambda name: name != "freetype2")
+    _draw._font.cache_clear()
+    try:
+        with pytest.raises(InputError, match="without FreeType"):
+            _draw.draw([asdict(_spec(_curve()))])
+    finally:
+        _draw._font.cache_clear()
