@@ -143,6 +143,12 @@ def sync_files(root: Path, paths: Iterable[str], *, workers: int = 8) -> None:
         finally:
             os.close(fd)
 
+    def sync_folder(path: str) -> None:
+        try:  # best effort: some file systems refuse to open or fsync a folder
+            sync(path)
+        except OSError:
+            pass
+
     root, rels = os.fspath(root), list(paths)
     folders = {""}
     for rel in rels:
@@ -152,4 +158,4 @@ def sync_files(root: Path, paths: Iterable[str], *, workers: int = 8) -> None:
             parent = os.path.dirname(parent)
     with ThreadPoolExecutor(max(1, min(workers, len(rels)))) as pool:
         list(pool.map(sync, [os.path.join(root, rel) for rel in rels]))
-        list(pool.map(sync, [os.path.join(root, f) for f in sorted(folders, reverse=True)]))
+        list(pool.map(sync_folder, [os.path.join(root, f) for f in sorted(folders, reverse=True)]))
