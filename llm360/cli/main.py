@@ -214,7 +214,7 @@ def main() -> NoReturn:
     """The ``llm360`` command (console script and ``python -m llm360.cli.main``).
 
     It leaves without the interpreter's teardown: freeing every module and object a build has
-    loaded takes ~60 ms on a 2-core machine, and nothing observes it (files are closed, threads
+    loaded takes ~50 ms on a 2-core machine, and nothing observes it (files are closed, threads
     joined, and every other exit handler has run: ``_leave`` is registered first, so it runs
     last). Where an exit handler was registered before this one (a coverage or profiling hook
     started with the interpreter), the process exits the usual way."""

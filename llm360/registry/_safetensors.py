@@ -24,8 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = ["read_header", "check_header", "count_parameters", "read_rows", "read_row_bytes",
-           "DTYPE_BITS",
-           "MAX_HEADER_BYTES"]
+           "DTYPE_BITS", "MAX_HEADER_BYTES"]
 
 #: safetensors dtype -> numpy dtype string (numpy is imported only by ``read_rows``)
 _DTYPES = {"I32": "<i4", "I64": "<i8", "F32": "<f4", "U8": "u1", "I16": "<i2"}
