@@ -188,6 +188,20 @@ def _dashes(points: list[tuple[float, float]], on: float, off: float):
     return pieces
 
 
+def _fit(text: str, font, width: float) -> str:
+    """``text``, cut short with "..." where it is wider than ``width``."""
+    if font.getlength(text) <= width:
+        return text
+    lo, hi = 0, len(text)  # the longest prefix that fits with its "..."
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if font.getlength(text[:mid].rstrip() + "...") <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + "..."
+
+
 def _text_size(text: str, font) -> tuple[int, int]:
     left, top, right, bottom = font.getbbox(text)
     return right - left, bottom - top
@@ -260,13 +274,15 @@ def _png(spec: Mapping) -> bytes:
     pen.rectangle((left, top, right, bottom), outline=_FRAME, width=s)
 
     # the texts around the frame
-    pen.text(((left + right) / 2, _PAD * s), spec["title"], font=f_title, fill=_INK,
-             anchor="mt")
-    pen.text(((left + right) / 2, height - _PAD * s), spec["xlabel"], font=f_label, fill=_INK,
-             anchor="md")
-    label_w, label_box = _text_size(spec["ylabel"], f_label)[0], f_label.getbbox(spec["ylabel"])
+    middle = (left + right) / 2  # the title is centred over the frame, inside the figure
+    title = _fit(spec["title"], f_title, 2 * (min(middle, width - middle) - _PAD * s))
+    pen.text((middle, _PAD * s), title, font=f_title, fill=_INK, anchor="mt")
+    pen.text(((left + right) / 2, height - _PAD * s), _fit(spec["xlabel"], f_label, right - left),
+             font=f_label, fill=_INK, anchor="md")
+    ylabel = _fit(spec["ylabel"], f_label, bottom - top)
+    label_w, label_box = _text_size(ylabel, f_label)[0], f_label.getbbox(ylabel)
     strip = Image.new("L", (max(label_w, 1) + 2 * s, label_box[3] + 2 * s), 0)
-    ImageDraw.Draw(strip).text((s - label_box[0], s), spec["ylabel"], font=f_label, fill=255)
+    ImageDraw.Draw(strip).text((s - label_box[0], s), ylabel, font=f_label, fill=255)
     strip = strip.rotate(90, expand=True)
     image.paste(_INK, (_PAD * s - s, int((top + bottom - strip.height) / 2)), strip)
 
@@ -287,12 +303,14 @@ def _legend(pen, items: Sequence[Mapping], placed: Sequence[tuple[float, float]]
     left, top, right, bottom = frame
     row = _text_size("Ag", font)[1] + 6 * s
     sample = 26 * s
-    widths = [font.getlength(item["label"]) for item in items]
-    box_w = min(sample + 8 * s + max(widths) + 16 * s, (right - left) * 0.9)
+    room = (right - left) * 0.9 - sample - 24 * s  # for the longest label
+    labels = [_fit(item["label"], font, room) for item in items]
+    box_w = sample + 8 * s + max(font.getlength(label) for label in labels) + 16 * s
     box_h = row * len(items) + 8 * s
     inset = 8 * s
     corners = ((right - inset - box_w, top + inset), (left + inset, top + inset),
-               (left + inset, bottom - inset - box_h), (right - inset - box_w, bottom - inset - box_h))
+               (left + inset, bottom - inset - box_h),
+               (right - inset - box_w, bottom - inset - box_h))
 
     def crowd(corner):
         x0, y0 = corner
@@ -301,7 +319,7 @@ def _legend(pen, items: Sequence[Mapping], placed: Sequence[tuple[float, float]]
     x0, y0 = min(corners, key=crowd)
     pen.rounded_rectangle((x0, y0, x0 + box_w, y0 + box_h), radius=3 * s, fill=_WHITE,
                           outline=(200, 200, 200), width=s)
-    for i, item in enumerate(items):
+    for i, (item, label) in enumerate(zip(items, labels)):
         cy = y0 + 4 * s + row * i + row / 2
         color = _color(item["color"])
         start, end = x0 + 8 * s, x0 + 8 * s + sample
@@ -309,7 +327,7 @@ def _legend(pen, items: Sequence[Mapping], placed: Sequence[tuple[float, float]]
             if item["dashed"] else [[(start, cy), (end, cy)]]
         for piece in pieces:
             pen.line(piece, fill=color, width=round(_LINE_WIDTH * s))
-        pen.text((end + 8 * s, cy), item["label"], font=font, fill=_INK, anchor="lm")
+        pen.text((end + 8 * s, cy), label, font=font, fill=_INK, anchor="lm")
 
 
 def draw(specs: Sequence[Mapping]) -> dict[str, bytes]:

@@ -142,3 +142,15 @@ def test_a_pillow_without_freetype_is_a_clear_input_error(monkeypatch) -> None:
             _draw.draw([asdict(_spec(_curve()))])
     finally:
         _draw._font.cache_clear()
+
+
+def test_texts_too_wide_are_cut_short_to_fit() -> None:
+    font = _draw._font(12)
+    assert _draw._fit("short", font, 10_000) == "short"
+    cut = _draw._fit("a very long fork label " * 20, font, 300)
+    assert cut.endswith("...") and font.getlength(cut) <= 300 < font.getlength("a very " * 60)
+    long = "x" * 400
+    spec = PlotSpec(key="k", path="plots/k.png", title=long, xlabel=long, ylabel=long,
+                    series=(_curve(label=long), _curve(color="C1", label=long, start=10)),
+                    markers=False, section="training")
+    assert render_plots([spec])[spec.path].startswith(PNG_MAGIC)
