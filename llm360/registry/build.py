@@ -50,7 +50,7 @@ from llm360.registry.release_dir import (
     swap_into_place,
 )
 from llm360.registry.schema import Validated
-from llm360.registry.serialize import canonical_json, manifest_to_bytes, to_data
+from llm360.registry.serialize import canonical_json, to_data
 from llm360.registry.signing import (
     BUNDLE_FILE,
     SignatureInfo,
@@ -311,6 +311,18 @@ def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], Non
     ``prepare``; an error in any of them stops the hashing. With the cache, records and
     the manifest whose exact bytes an earlier build found valid are not validated again
     (``RUN/.llm360/validated.json``, handed to ``alongside`` too)."""
+    manifest, records, _ = _build_manifest(
+        run_dir, created=created, progress=progress, on_total=on_total, use_cache=use_cache,
+        allow_missing_records=allow_missing_records, steps=steps, alongside=alongside)
+    return manifest, records
+
+
+def _build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], None] | None,
+                    on_total: Callable[[int], None] | None, use_cache: bool,
+                    allow_missing_records: bool, steps: Sequence[BuildStep],
+                    alongside: Callable[[Validated], None] | None
+                    ) -> tuple[Manifest, RunRecords, bytes]:
+    """``build_manifest``, with the manifest's canonical bytes (serialised once)."""
     root = Path(run_dir)
     listing = list_run(root)
     cache_dir = _cache_dir(root) if use_cache else None
@@ -343,9 +355,10 @@ def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], Non
                     "if it is absent on purpose")
         raise InputError(f"{records.root / path}: {message}{more}", hint=hint)
     data = to_data(manifest)
-    validated.check(data, "manifest", canonical_json(data), source="manifest.json (built)")
+    raw = canonical_json(data)
+    validated.check(data, "manifest", raw, source="manifest.json (built)")
     validated.save()
-    return manifest, records
+    return manifest, records, raw
 
 
 def _chunk_facts(records: RunRecords, job: HashJob, cache_dir: Path | None
@@ -418,7 +431,7 @@ def _build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions, signe
     def check_out(validated: Validated) -> None:
         checked.append((prepare_out(out_dir, run_dir, validated=validated), validated))
 
-    manifest, records = build_manifest(
+    manifest, records, raw = _build_manifest(
         run_dir, created=options.created or format_created(), progress=progress,
         on_total=on_total, use_cache=options.use_cache,
         allow_missing_records=options.allow_missing_records, steps=steps, alongside=check_out)
@@ -430,7 +443,6 @@ def _build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions, signe
             raise InputError(f"{run_dir / clash[0]}: the release writes a file of this name "
                              "itself", hint="rename or move it out of the run directory, or "
                              "build with --metadata-only")
-    raw = manifest_to_bytes(manifest)
     manifest_sha = hashlib.sha256(raw).hexdigest()
     staging = new_staging(out_dir)
     try:
