@@ -1,16 +1,14 @@
 """What the Hub commands share: the endpoint/token/Xet options (the environment is read here,
-never in the library), the trust options of verify, and the report rendering of verify --hub."""
+never in the library) and the report rendering of verify --hub."""
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
-__all__ = ["hub_options", "trust_options", "client_from", "policy_from", "truthy",
-           "verify_hub_command"]
+__all__ = ["hub_options", "client_from", "truthy", "verify_hub_command"]
 
 
 def truthy(value: str | None) -> bool:
@@ -27,34 +25,6 @@ def hub_options(fn):
                       help="Hub endpoint (default: HF_ENDPOINT, else https://huggingface.co). "
                            "The token is HF_TOKEN, else the `hf auth login` token.")(fn)
     return fn
-
-
-def trust_options(fn):
-    """The signature options of ``llm360 verify``."""
-    for opt in reversed([
-        click.option("--key", type=click.Path(path_type=Path),
-                     help="Verify a key-signed release with this public key (PEM)."),
-        click.option("--identity", help="Keyless: the signer's certificate identity."),
-        click.option("--issuer", help="Keyless: the signer's OIDC issuer URL."),
-        click.option("--offline", is_flag=True,
-                     help="Keyless: the trusted root embedded in sigstore-python."),
-        click.option("--trust-config", type=click.Path(path_type=Path),
-                     help="Keyless: a ClientTrustConfig JSON (private Sigstore instance)."),
-        click.option("--staging", is_flag=True, help="Keyless: Sigstore's staging instance."),
-        click.option("--allow-unsigned", is_flag=True,
-                     help="WEAKENS: accept a manifest with no signature (only without --key "
-                          "or --identity)."),
-    ]):
-        fn = opt(fn)
-    return fn
-
-
-def policy_from(params: dict):
-    from llm360.registry.policy import TrustPolicy
-
-    return TrustPolicy(**{k: params[k] for k in ("key", "identity", "issuer", "offline",
-                                                 "trust_config", "staging",
-                                                 "allow_unsigned")})
 
 
 def client_from(endpoint: str | None, no_xet: bool, *, quiet: bool = False):

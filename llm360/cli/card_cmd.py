@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from llm360.cli._render import CARDS_EXTRA, echo, echo_json, require_extra
+from llm360.cli._trust import policy_from, trust_options
 
 __all__ = ["card"]
 
@@ -18,21 +19,10 @@ __all__ = ["card"]
 @click.option("--root", type=click.Path(path_type=Path),
               help="Run directory holding the configs and logs of a --metadata-only release "
                    "(default: the release folder, which holds them).")
-@click.option("--key", type=click.Path(path_type=Path),
-              help="The manifest is signed with a key: verify it with this public key (PEM).")
-@click.option("--identity", help="Keyless: the signer's certificate identity (with --issuer).")
-@click.option("--issuer", help="Keyless: the signer's OIDC issuer URL (with --identity).")
-@click.option("--offline", is_flag=True,
-              help="Keyless: use the trusted root embedded in sigstore-python (no network).")
-@click.option("--trust-config", type=click.Path(path_type=Path),
-              help="Keyless: a ClientTrustConfig JSON (private Sigstore instance).")
-@click.option("--staging", is_flag=True, help="Keyless: Sigstore's staging instance.")
-@click.option("--allow-unsigned", is_flag=True,
-              help="Render the cards of a manifest with no signature (they say it is unsigned).")
+@trust_options(unsigned_help="Render the cards of a manifest with no signature (they say it is "
+                             "unsigned).")
 @click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
-def card(manifest: Path, out_dir: Path, root: Path | None, key: Path | None,
-         identity: str | None, issuer: str | None, offline: bool, trust_config: Path | None,
-         staging: bool, allow_unsigned: bool, as_json: bool) -> int:
+def card(manifest: Path, out_dir: Path, root: Path | None, as_json: bool, **trust) -> int:
     """Render the cards and plots of MANIFEST (RELEASE or RELEASE/manifest.json) into --out.
 
     The manifest's signature is verified first, as `llm360 verify` does (--key, or --identity
@@ -44,12 +34,8 @@ def card(manifest: Path, out_dir: Path, root: Path | None, key: Path | None,
     def body() -> int:
         require_extra("cards", CARDS_EXTRA, needed_for="llm360 card")
         from llm360.registry.cards import render_cards
-        from llm360.registry.policy import TrustPolicy
 
-        policy = TrustPolicy(key=key, identity=identity, issuer=issuer, offline=offline,
-                             trust_config=trust_config, staging=staging,
-                             allow_unsigned=allow_unsigned)
-        result = render_cards(manifest, out_dir, root=root, policy=policy)
+        result = render_cards(manifest, out_dir, root=root, policy=policy_from(trust))
         sig = result.signature
         if as_json:
             echo_json({"out": str(result.out_dir), "files": list(result.files),

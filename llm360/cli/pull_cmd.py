@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._hub import client_from, hub_options, policy_from, trust_options
+from llm360.cli._hub import client_from, hub_options
+from llm360.cli._trust import policy_from, trust_options
 from llm360.cli._render import echo, echo_json, progress_bar
 
 __all__ = ["pull"]
@@ -23,7 +24,8 @@ __all__ = ["pull"]
 @click.option("--data-repo", metavar="ORG/NAME", help="Dataset repo (default ORG/NAME-data).")
 @click.option("--revision", default="main", show_default=True,
               help="Where the manifest is read (a branch, tag such as v0.1.0, or commit).")
-@trust_options
+@trust_options(unsigned_help="WEAKENS: accept a manifest with no signature (only without "
+                              "--key or --identity).")
 @hub_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def pull(repo: str, checkpoint: str, out: Path, data: bool, data_repo: str | None,

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from llm360.cli._hub import hub_options
+from llm360.cli._trust import policy_from, trust_options
 from llm360.cli._render import echo, echo_json, progress_bar
 from llm360.errors import InputError
 
@@ -29,31 +30,17 @@ __all__ = ["verify"]
 @click.option("--root", type=click.Path(path_type=Path),
               help="The run directory holding the artifacts of a --metadata-only release "
                    "(a full release holds them itself).")
-@click.option("--key", type=click.Path(path_type=Path),
-              help="Verify a key-signed release with this public key (PEM). A signature is "
-                   "then required.")
-@click.option("--identity", help="Keyless: the signer's certificate identity (with --issuer). "
-              "A signature is then required.")
-@click.option("--issuer", help="Keyless: the signer's OIDC issuer URL (with --identity).")
-@click.option("--offline", is_flag=True,
-              help="Keyless: use the trusted root embedded in sigstore-python (no network).")
-@click.option("--trust-config", type=click.Path(path_type=Path),
-              help="Keyless: a ClientTrustConfig JSON (private Sigstore instance).")
-@click.option("--staging", is_flag=True, help="Keyless: Sigstore's staging instance.")
 @click.option("--expect-version", help="Fail unless the release is this version (catches a "
               "rollback to an older, validly signed release).")
-@click.option("--allow-unsigned", is_flag=True,
-              help="WEAKENS: accept a manifest with no signature (only without --key or "
-                   "--identity; printed in the report).")
+@trust_options(unsigned_help="WEAKENS: accept a manifest with no signature (only without --key "
+                             "or --identity; printed in the report).")
 @click.option("--allow-extra", is_flag=True,
               help="WEAKENS: accept files that nobody signed (printed in the report).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify(release: Path, root: Path | None, key: Path | None, identity: str | None,
-           issuer: str | None, offline: bool, trust_config: Path | None, staging: bool,
-           expect_version: str | None, allow_unsigned: bool, allow_extra: bool,
+def verify(release: Path, root: Path | None, expect_version: str | None, allow_extra: bool,
            as_json: bool, hub_repo: str | None = None, revision: str = "main",
            data_repo: str | None = None, download: bool = False, endpoint: str | None = None,
-           no_xet: bool = False) -> int:
+           no_xet: bool = False, **trust) -> int:
     """Verify RELEASE (a release folder or its manifest.json) and every file in it.
 
     Checks, in order, and names what broke: the signature (with the pinned --key, or the
@@ -68,12 +55,7 @@ def verify(release: Path, root: Path | None, key: Path | None, identity: str | N
     problem named by branch and file (hub:ORG/NAME@ckpt_001/model.safetensors), including a
     branch that serves another checkpoint's weights.
     """
-    from llm360.registry.policy import TrustPolicy
-
-    policy = TrustPolicy(key=key, identity=identity, issuer=issuer, offline=offline,
-                         trust_config=trust_config, staging=staging,
-                         allow_unsigned=allow_unsigned, allow_extra=allow_extra,
-                         expect_version=expect_version)
+    policy = policy_from(trust, allow_extra=allow_extra, expect_version=expect_version)
     if hub_repo is not None:
         if release is not None or root is not None:
             raise InputError("pass either RELEASE or --hub ORG/NAME, not both")
