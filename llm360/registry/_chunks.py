@@ -14,6 +14,7 @@ from pathlib import Path
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry._safetensors import read_row_bytes
+from llm360.registry.local_key import seal
 from llm360.registry.merkle import row_bytes_merkle_root
 
 __all__ = ["ChunkCache", "ChunkFacts"]
@@ -31,7 +32,7 @@ class ChunkFacts:
 
 
 class ChunkCache:
-    """Chunk facts by ``fmt:sha256``, read once from ``RUN/.llm360/chunk-cache.json`` (or
+    """Chunk facts by ``fmt:sha256`` (sealed with this user's secret, ``local_key``), read once from ``RUN/.llm360/chunk-cache.json`` (or
     none, without ``cache_dir``) and written once by ``save`` when something was added."""
 
     def __init__(self, cache_dir: Path | None) -> None:
@@ -50,7 +51,7 @@ class ChunkCache:
     def facts(self, root: Path, rel: str, sha256: str, *, fmt: str) -> ChunkFacts:
         """The facts of ``root/rel`` whose bytes hash to ``sha256``, its Merkle root in the
         format ``fmt`` (``llm360.registry.merkle``)."""
-        key = f"{fmt}:{sha256}"
+        key = seal(f"{fmt}:{sha256}".encode())  # only this user's own entries match
         hit = self._entries.get(key)
         if isinstance(hit, dict):
             try:

@@ -152,8 +152,9 @@ _VALIDATED_VERSION = 1
 class Validated:
     """Documents already found valid, remembered by digest (``RUN/.llm360/validated.json``),
     so that a rebuild of an unchanged run neither validates its records again nor imports
-    jsonschema. A key is the sha256 of the schema's name, the shipped schemas, jsonschema's
-    version and the document's exact bytes: any change to one of them validates again. Only
+    jsonschema. A key is an HMAC, under this user's secret (``local_key``), of the schema's
+    name, the shipped schemas, jsonschema's version and the document's exact bytes: any change
+    to one of them validates again, and a memo written by anyone else matches nothing. Only
     ``release build`` keeps one, in the run it reads; ``verify`` always validates.
     """
 
@@ -180,7 +181,9 @@ class Validated:
         """The key of ``raw`` against schema ``name`` ("" without a memo: nothing hashed)."""
         if self.path is None:
             return ""
-        return hashlib.sha256(_fingerprint() + name.encode() + b"\0" + raw).hexdigest()
+        from llm360.registry.local_key import seal
+
+        return seal(_fingerprint() + name.encode() + b"\0" + raw)
 
     def has(self, key: str) -> bool:
         """Whether the document of ``key`` was found valid before."""

@@ -3,9 +3,10 @@ renders nothing.
 
 ``RUN/.llm360/cards/record.json`` (sorted-key JSON) holds, per group ("plots", "cards"), the key
 the group was rendered from (the digests of its inputs as the manifest records them, and the
-renderer's version) and the sha256 of each file it produced; the files sit beside it. A group is
-reused only when its key matches and every file still has its recorded sha256; anything else
-(no record, a link, a changed byte) renders again. The cache is never an artifact.
+renderer's version, sealed with this user's secret: ``local_key``) and the sha256 of each file
+it produced; the files sit beside it. A group is reused only when its key matches and every file
+still has its recorded sha256; anything else (no record, a link, a changed byte, a record that
+came with a copied run) renders again. The cache is never an artifact.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from llm360.errors import UnsafePathError
 from llm360.registry import layout
+from llm360.registry.local_key import seal
 from llm360.registry._files import resolve_inside, write_atomic
 
 __all__ = ["RenderCache", "CACHE_DIR"]
@@ -50,7 +52,7 @@ class RenderCache:
     def get(self, group: str, key: str) -> dict[str, bytes] | None:
         """The files of ``group`` rendered from ``key``, or None."""
         entry = self._groups.get(group)
-        if self.dir is None or not isinstance(entry, dict) or entry.get("key") != key:
+        if self.dir is None or not isinstance(entry, dict) or entry.get("key") != seal(key.encode()):
             return None
         files = entry.get("files")
         if not isinstance(files, dict):
@@ -83,7 +85,7 @@ class RenderCache:
             for rel, data in files.items():
                 write_atomic(resolve_inside(self.dir, f"{group}/{rel}"), data, durable=False)
                 self._valid.add((group, rel))
-            self._groups[group] = {"key": key, "files": {
+            self._groups[group] = {"key": seal(key.encode()), "files": {
                 rel: hashlib.sha256(data).hexdigest() for rel, data in sorted(files.items())}}
             record = {"version": _VERSION, "groups": self._groups}
             write_atomic(self.dir / _RECORD, json.dumps(record, sort_keys=True,
