@@ -15,6 +15,7 @@ import os
 import re
 import struct
 from math import prod
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -167,16 +168,22 @@ def count_parameters(path: Path) -> int:
     return count
 
 
-def read_rows(path: Path, name: str = "tokens") -> np.ndarray:
-    """The 2-D tensor ``name`` of a safetensors file as a read-only numpy memmap."""
-    import numpy as np
-
+def _tensor(path: Path, name: str) -> tuple[dict, int]:
+    """(header entry, offset of the data section) of the 2-D integer tensor ``name``."""
     header, offset = read_header(path)
     if name not in header or name == "__metadata__":
         raise InputError(f"{path}: no tensor called {name!r}")
     info = header[name]
     if info["dtype"] not in _DTYPES or len(info["shape"]) != 2:
         raise InputError(f"{path}: tensor {name!r} is not a 2-D integer tensor")
+    return info, offset
+
+
+def read_rows(path: Path, name: str = "tokens") -> np.ndarray:
+    """The 2-D tensor ``name`` of a safetensors file as a read-only numpy memmap."""
+    import numpy as np
+
+    info, offset = _tensor(path, name)
     start, _ = info["data_offsets"]
     rows, cols = info["shape"]
     if rows * cols == 0:
@@ -185,29 +192,38 @@ def read_rows(path: Path, name: str = "tokens") -> np.ndarray:
                      shape=(rows, cols))
 
 
-def read_row_bytes(path: Path, name: str = "tokens") -> tuple[int, int, list[bytes]]:
-    """(rows, columns, each row's bytes as little-endian int32) of the 2-D integer tensor
-    ``name``, as ``read_rows`` gives them: an ``I32`` tensor (what llm360 writes) is sliced
-    straight from the file, without numpy; another dtype is converted through ``read_rows``."""
-    header, offset = read_header(path)
-    if name not in header or name == "__metadata__":
-        raise InputError(f"{path}: no tensor called {name!r}")
-    info = header[name]
-    if info["dtype"] != "I32" or len(info["shape"]) != 2:
+def read_row_bytes(path: Path, name: str = "tokens", *, block: int = 8 << 20
+                   ) -> tuple[int, int, Iterator[bytes]]:
+    """(rows, columns, each row's bytes as little-endian int32, read as they are asked for) of
+    the 2-D integer tensor ``name``, as ``read_rows`` gives them. An ``I32`` tensor (what
+    llm360 writes) is read straight from the file, ``block`` bytes at a time, without numpy;
+    another dtype is converted row by row through ``read_rows``. A chunk of billions of tokens
+    is never held in memory whole."""
+    info, offset = _tensor(path, name)
+    count, cols = info["shape"]
+    if info["dtype"] != "I32":
         import numpy as np
 
         rows = read_rows(path, name)
-        arr = np.ascontiguousarray(rows, dtype="<i4")
-        return int(rows.shape[0]), int(rows.shape[1]), [r.tobytes() for r in arr]
-    count, cols = info["shape"]
+        return count, cols, (np.ascontiguousarray(r, dtype="<i4").tobytes() for r in rows)
     start, end = info["data_offsets"]
+    return count, cols, _i32_rows(path, offset + start, count, 4 * cols, block, name)
+
+
+def _i32_rows(path: Path, at: int, count: int, width: int, block: int,
+              name: str) -> Iterator[bytes]:
+    per_read = max(1, block // max(width, 1))
     try:
         with open(path, "rb") as fh:
-            fh.seek(offset + start)
-            data = fh.read(end - start)
+            fh.seek(at)
+            done = 0
+            while done < count:
+                n = min(per_read, count - done)
+                data = fh.read(n * width)
+                if len(data) != n * width:
+                    raise InputError(f"{path}: the file ended inside tensor {name!r}")
+                for i in range(n):
+                    yield data[i * width:(i + 1) * width]
+                done += n
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-    if len(data) != end - start:
-        raise InputError(f"{path}: the file ended inside tensor {name!r}")
-    width = 4 * cols
-    return count, cols, [data[i * width:(i + 1) * width] for i in range(count)]

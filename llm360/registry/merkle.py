@@ -19,7 +19,7 @@ path: the sibling hashes from the leaf up to the root.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = ["RFC6962", "LEGACY", "FORMATS", "DEFAULT_FORMAT", "leaf_hash", "node_hash",
            "row_bytes", "row_leaves", "merkle_root", "rows_merkle_root", "row_bytes_merkle_root",
@@ -91,7 +91,7 @@ def rows_merkle_root(rows, fmt: str = DEFAULT_FORMAT) -> str:
     return merkle_root(row_leaves(rows, fmt), fmt)
 
 
-def row_bytes_merkle_root(rows: Sequence[bytes], fmt: str = DEFAULT_FORMAT) -> str:
+def row_bytes_merkle_root(rows: Iterable[bytes], fmt: str = DEFAULT_FORMAT) -> str:
     """The root (hex) over rows given as their leaf data (``row_bytes``), without numpy."""
     _check(fmt)
     prefix = _LEAF if fmt == RFC6962 else b""
