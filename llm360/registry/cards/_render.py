@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import re
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +27,7 @@ _LIBRARIES = (("jinja2", "jinja2"), ("pillow", "PIL"), ("huggingface_hub", "hugg
 @lru_cache(maxsize=1)
 def renderer_version() -> str:
     """sha256 over the templates, the cards package's code and the versions of the libraries
-    that draw and serialise the cards: any change re-renders every card and plot."""
+    that draw, compress and serialise the cards: any change re-renders every card and plot."""
     digest = hashlib.sha256(b"llm360-cards/1\0")
     templates = importlib.resources.files(_PACKAGE)
     for res in sorted(templates.iterdir(), key=lambda r: r.name):
@@ -36,6 +37,7 @@ def renderer_version() -> str:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     for dist, module in _LIBRARIES:
         digest.update(f"{dist}={installed_version(dist, module) or '-'}\0".encode())
+    digest.update(f"zlib={zlib.ZLIB_RUNTIME_VERSION}\0".encode())  # compresses the PNGs
     return digest.hexdigest()
 
 

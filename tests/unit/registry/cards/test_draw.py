@@ -154,3 +154,25 @@ def test_texts_too_wide_are_cut_short_to_fit() -> None:
                     series=(_curve(label=long), _curve(color="C1", label=long, start=10)),
                     markers=False, section="training")
     assert render_plots([spec])[spec.path].startswith(PNG_MAGIC)
+
+
+def test_the_png_writer_gives_what_a_decoder_reads_back() -> None:
+    image = Image.new("RGB", (37, 11), (255, 255, 255))
+    for x in range(37):  # every byte value somewhere, rows that differ
+        image.putpixel((x, x % 11), (x * 7 % 256, 255 - x, x * 3))
+    data = _draw.encode_png(image, {"Title": "Loss – Amber"})
+    back = Image.open(io.BytesIO(data))
+    back.load()
+    assert back.mode == "RGB" and back.size == (37, 11)
+    assert back.tobytes() == image.tobytes()
+    assert back.text == {"Title": "Loss ? Amber"}  # tEXt is Latin-1
+    Image.open(io.BytesIO(data)).verify()  # every chunk's CRC
+    with pytest.raises(ValueError, match="RGBA"):
+        _draw.encode_png(Image.new("RGBA", (2, 2)))
+
+
+def test_a_plot_carries_its_title_and_is_a_valid_png() -> None:
+    data = render_plots([_spec(_curve())])["plots/k.png"]
+    Image.open(io.BytesIO(data)).verify()
+    image = Image.open(io.BytesIO(data))
+    assert image.size == _draw.SIZE and image.text == {"Title": "Training loss"}
