@@ -24,14 +24,19 @@ import stat
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["seal", "local_key", "KEY_BYTES"]
+__all__ = ["seal", "local_key", "user_cache_dir", "KEY_BYTES"]
 
 KEY_BYTES = 32
 
 
-def _key_path() -> Path:
+def user_cache_dir() -> Path:
+    """This user's llm360 cache folder: ``$XDG_CACHE_HOME/llm360`` (``~/.cache/llm360``)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "llm360" / "cache.key"
+    return Path(base) / "llm360"
+
+
+def _key_path() -> Path:
+    return user_cache_dir() / "cache.key"
 
 
 def local_key() -> bytes:

@@ -44,7 +44,7 @@ def renderer_version() -> str:
 @lru_cache(maxsize=1)
 def environment():
     """The jinja2 environment every card is rendered with (one per process: it keeps the
-    compiled templates)."""
+    compiled templates, and their code is kept between processes: ``CompiledTemplates``)."""
     import jinja2
 
     def load(name: str):
@@ -53,9 +53,13 @@ def environment():
             return None
         return res.read_text("utf-8"), None, lambda: True
 
+    from llm360.registry.cards._template_cache import CompiledTemplates
+
+    options = dict(autoescape=False, keep_trailing_newline=True, trim_blocks=True,
+                   lstrip_blocks=True)
     env = jinja2.Environment(loader=jinja2.FunctionLoader(load), undefined=jinja2.StrictUndefined,
-                             autoescape=False, keep_trailing_newline=True, trim_blocks=True,
-                             lstrip_blocks=True)
+                             bytecode_cache=CompiledTemplates(repr(sorted(options.items()))),
+                             **options)
     env.filters["cell"] = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
     env.filters["ticks"] = lambda items: ", ".join(f"`{i}`" for i in items)
     env.tests["match"] = lambda value, pattern: re.fullmatch(pattern, str(value)) is not None
