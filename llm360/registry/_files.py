@@ -13,7 +13,7 @@ from llm360.errors import InputError, StorageError, UnsafePathError
 from llm360.registry import layout
 
 __all__ = ["check_relpath", "resolve_inside", "list_files", "write_atomic", "sync_files",
-           "IGNORED_DIRS", "DISK_ERRNOS", "storage_error"]
+           "Syncer", "IGNORED_DIRS", "DISK_ERRNOS", "storage_error"]
 
 #: folders inside a run that are never artifacts (the hash cache lives in ``.llm360``)
 IGNORED_DIRS = layout.IGNORED_DIRS
@@ -130,32 +130,78 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None,
         raise
 
 
-def sync_files(root: Path, paths: Iterable[str], *, workers: int = 8) -> None:
-    """fsync each of ``paths`` below ``root``, several at once (an fsync waits for the disk,
-    not the CPU, and a journal commits concurrent ones together), then every folder from
-    theirs up to ``root`` (their entries are written too)."""
-    from concurrent.futures import ThreadPoolExecutor
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
-    def sync(path: str) -> None:
-        fd = os.open(path, os.O_RDONLY)
+
+def _fsync_folder(path: str) -> None:
+    try:  # best effort: some file systems refuse to open or fsync a folder
+        _fsync(path)
+    except OSError:
+        pass
+
+
+class Syncer:
+    """fsync files below ``root`` on worker threads as they are handed over (``add``), while the
+    caller goes on writing others (an fsync waits for the disk, not the CPU, and a journal
+    commits concurrent ones together); ``finish`` waits for them, then syncs every folder from
+    theirs up to ``root`` (their entries are written too). ``close`` stops without waiting for
+    what is left (the folder is being thrown away)."""
+
+    def __init__(self, root: Path, *, workers: int = 8) -> None:
+        self.root = os.fspath(root)
+        self._workers = workers
+        self._pool = None
+        self._pending: list = []
+        self._added: dict[str, None] = {}
+
+    def add(self, paths: Iterable[str]) -> None:
+        new = [rel for rel in paths if rel not in self._added]
+        if not new:
+            return
+        self._added.update(dict.fromkeys(new))
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max(1, self._workers),
+                                            thread_name_prefix="llm360-sync")
+        self._pending += [self._pool.submit(_fsync, os.path.join(self.root, rel))
+                          for rel in new]
+
+    def finish(self) -> None:
         try:
-            os.fsync(fd)
+            for pending in self._pending:
+                pending.result()  # the first failure is raised
+            folders = {""}
+            for rel in self._added:
+                parent = os.path.dirname(rel)
+                while parent not in folders:
+                    folders.add(parent)
+                    parent = os.path.dirname(parent)
+            paths = [os.path.join(self.root, f) for f in sorted(folders, reverse=True)]
+            if self._pool is None:
+                for path in paths:
+                    _fsync_folder(path)
+            else:
+                list(self._pool.map(_fsync_folder, paths))
         finally:
-            os.close(fd)
+            self.close()
 
-    def sync_folder(path: str) -> None:
-        try:  # best effort: some file systems refuse to open or fsync a folder
-            sync(path)
-        except OSError:
-            pass
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._pending = []
 
-    root, rels = os.fspath(root), list(paths)
-    folders = {""}
-    for rel in rels:
-        parent = os.path.dirname(rel)
-        while parent not in folders:
-            folders.add(parent)
-            parent = os.path.dirname(parent)
-    with ThreadPoolExecutor(max(1, min(workers, len(rels)))) as pool:
-        list(pool.map(sync, [os.path.join(root, rel) for rel in rels]))
-        list(pool.map(sync_folder, [os.path.join(root, f) for f in sorted(folders, reverse=True)]))
+
+def sync_files(root: Path, paths: Iterable[str], *, workers: int = 8) -> None:
+    """fsync each of ``paths`` below ``root``, several at once, then every folder from theirs
+    up to ``root`` (``Syncer``, all at once)."""
+    rels = list(paths)
+    syncer = Syncer(root, workers=min(workers, len(rels)))
+    syncer.add(rels)
+    syncer.finish()

@@ -22,7 +22,7 @@ from typing import Protocol
 from llm360.errors import InputError, Llm360Error, UnsafePathError
 from llm360.registry import layout, lineage
 from llm360.registry._chunks import ChunkCache, ChunkFacts
-from llm360.registry._files import list_files, write_atomic
+from llm360.registry._files import Syncer, list_files, write_atomic
 from llm360.registry._run import RunRecords, artifact_kind, list_run, read_run
 from llm360.registry._safetensors import count_parameters
 from llm360.registry.hashing import (
@@ -445,14 +445,17 @@ def _build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions, signe
                              "build with --metadata-only")
     manifest_sha = hashlib.sha256(raw).hexdigest()
     staging = new_staging(out_dir)
+    syncer = Syncer(staging)  # files written below are made durable as the build goes on
     try:
         placed = (materialize(run_dir, staging, artifact_paths) if not options.metadata_only
                   else None)
-        write_atomic(staging / MANIFEST_FILE, raw, durable=False)  # synced by finish_staging
+        write_atomic(staging / MANIFEST_FILE, raw, durable=False)  # synced by the syncer
+        syncer.add([MANIFEST_FILE])
         signature = SignatureInfo(method="unsigned")
         if signer is not None:
             for name, bundle in signer.sign_checkpoints(manifest).items():
                 write_atomic(staging / layout.signature_path(name), bundle, durable=False)
+                syncer.add([layout.signature_path(name)])
             if manifest.checkpoints:
                 first = manifest.checkpoints[0].name
                 signature = dataclasses.replace(describe_signature(
@@ -466,16 +469,18 @@ def _build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions, signe
             step.run(ctx)
         release_files = _release_files(staging, manifest_sha, set(artifact_paths),
                                        metadata_only=options.metadata_only)
+        syncer.add(f.path for f in release_files.files)
         if signer is not None:
             bundle = signer.sign_release(manifest, raw,
                                          release_files=release_files_bytes(release_files),
                                          train_config=records.train_config)
             write_atomic(staging / BUNDLE_FILE, bundle, durable=False)
-        finish_staging(staging, release_files)
+        finish_staging(staging, release_files, syncer)
         # written here from typed data: the next build need not validate these bytes again
         validated.add("release_files", release_files_bytes(release_files))
         swap_into_place(staging, out_dir)
     except BaseException:
+        syncer.close()
         discard(staging)
         raise
     validated.save()

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import shutil
@@ -28,7 +27,7 @@ from pathlib import Path
 
 from llm360.registry import layout
 from llm360.errors import InputError
-from llm360.registry._files import (list_files, resolve_inside, storage_error, sync_files,
+from llm360.registry._files import (Syncer, list_files, resolve_inside, storage_error,
                                     write_atomic)
 from llm360.registry.schema import Validated
 from llm360.registry.serialize import canonical_json, parse_json
@@ -180,13 +179,17 @@ def new_staging(out_dir: Path) -> Path:
     return staging
 
 
-def finish_staging(staging: Path, release_files: ReleaseFiles) -> None:
-    """Write ``release-files.json``, make every file the release wrote itself durable at once
-    (``sync_files``: they were written without waiting for the disk) and drop the incomplete
-    mark: the folder is a release."""
+def finish_staging(staging: Path, release_files: ReleaseFiles,
+                   syncer: Syncer | None = None) -> None:
+    """Write ``release-files.json``, make every file the release wrote itself durable (they
+    were written without waiting for the disk: ``syncer`` has synced those handed to it as
+    they were written, the rest are synced now, and then their folders) and drop the
+    incomplete mark: the folder is a release."""
     write_atomic(staging / RELEASE_FILES, release_files_bytes(release_files), durable=False)
     own = [f.path for f in release_files.files] + [MANIFEST_FILE, RELEASE_FILES]
-    sync_files(staging, own + [layout.BUNDLE] * (staging / layout.BUNDLE).is_file())
+    syncer = syncer if syncer is not None else Syncer(staging)
+    syncer.add(own + [layout.BUNDLE] * (staging / layout.BUNDLE).is_file())
+    syncer.finish()
     os.unlink(staging / INCOMPLETE_MARK)
     os.chmod(staging, 0o755)
 
@@ -200,9 +203,8 @@ _RENAME_EXCHANGE = 2
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths (Linux renameat2); False where unsupported."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        fn = libc.renameat2
+    try:  # the C library is already in the process: no need to look for it (ldconfig)
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError, TypeError):
         return False
     at_fdcwd = -100

@@ -131,6 +131,8 @@ def test_atomic_exchange_is_used_where_available(synthetic_run: Path, tmp_path: 
     monkeypatch.setattr(release_dir, "_exchange", lambda a, b: calls.append(1) or real(a, b))
     build_release(synthetic_run, out, options=BuildOptions(created="2027-01-01T00:00:00Z"))
     assert calls and verify_release(out, policy=UNSIGNED).ok
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rel", "run"]  # the old one removed
+
 
 
 def test_release_is_self_contained_with_no_build_machine_paths(synthetic_run: Path,

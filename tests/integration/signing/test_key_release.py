@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -215,21 +216,27 @@ def test_every_file_the_release_writes_is_synced_before_the_swap(synthetic_run: 
     from llm360.registry import release_dir
     from llm360.registry.cards import cards_step
 
-    synced: list[tuple[Path, list[str], bool]] = []
-    real = release_dir.sync_files
-
-    def spy(root, paths, **kwargs):
-        paths = list(paths)
-        synced.append((Path(root), paths, (Path(root) / release_dir.INCOMPLETE_MARK).exists()))
-        real(root, paths, **kwargs)
-
-    monkeypatch.setattr(release_dir, "sync_files", spy)
     out = tmp_path / "rel"
+    synced: dict[str, bool] = {}  # path -> fsync'd while the folder was still being staged
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        staging = next((p for p in [path, *path.parents] if p.parent == tmp_path
+                        and "llm360-staging" in p.name), None)
+        if staging is not None:
+            synced[path.relative_to(staging).as_posix()] = (
+                staging / release_dir.INCOMPLETE_MARK).exists()
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
     build_release(synthetic_run, out, options=BuildOptions(created="2026-11-27T00:00:00Z"),
                   signer=make_signer("key", key_path=key_pair[0]), steps=(cards_step(),))
-    ((root, paths, staged),) = synced
-    assert staged and root != out  # still the staging folder, not yet the release
     listed = [f["path"] for f in json.loads((out / "release-files.json").read_bytes())["files"]]
     assert any(p.endswith("model.sig") for p in listed) and "README.md" in listed
-    assert sorted(paths) == sorted(listed + ["manifest.json", "release-files.json",
-                                             "manifest.sigstore.json"])
+    files = listed + ["manifest.json", "release-files.json", "manifest.sigstore.json"]
+    folders = {"."}
+    for p in files:
+        folders |= {str(parent) for parent in Path(p).parents}
+    assert set(synced) == set(files) | folders
+    assert all(synced.values())  # each before the folder became the release

@@ -101,3 +101,28 @@ def test_sync_files_syncs_each_file_and_every_folder_up_to_root(tmp_path: Path,
         str(tmp_path / d) for d in ("cards", "signatures", "signatures/ckpt_001",
                                     "signatures/ckpt_002")} | {str(tmp_path)}
     assert sorted(seen) == sorted(expected)
+
+
+def test_a_syncer_syncs_each_file_once_as_it_is_handed_over_and_folders_at_the_end(
+        tmp_path: Path, monkeypatch) -> None:
+    for rel in ("manifest.json", "cards/a.md", "cards/b.md"):
+        write_atomic(tmp_path / rel, rel.encode(), durable=False)
+    seen = _synced(monkeypatch)
+    syncer = _files.Syncer(tmp_path)
+    syncer.add(["manifest.json", "cards/a.md"])
+    syncer.add(["cards/a.md", "cards/b.md"])  # a file handed over twice is synced once
+    syncer.finish()
+    files = [str(tmp_path / r) for r in ("manifest.json", "cards/a.md", "cards/b.md")]
+    assert sorted(seen) == sorted(files + [str(tmp_path / "cards"), str(tmp_path)])
+    assert set(seen[-2:]) == {str(tmp_path / "cards"), str(tmp_path)}  # folders after files
+
+
+def test_a_syncer_raises_the_first_failure_and_close_stops_it(tmp_path: Path) -> None:
+    syncer = _files.Syncer(tmp_path)
+    syncer.add(["gone.json"])
+    with pytest.raises(FileNotFoundError):
+        syncer.finish()
+    another = _files.Syncer(tmp_path)
+    another.add(["gone.json"])
+    another.close()  # the staging is being thrown away: nothing raised, no thread left
+    assert another._pool is None
