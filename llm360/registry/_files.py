@@ -12,8 +12,8 @@ from pathlib import Path, PurePosixPath
 from llm360.errors import InputError, StorageError, UnsafePathError
 from llm360.registry import layout
 
-__all__ = ["check_relpath", "resolve_inside", "list_files", "write_atomic", "sync_files",
-           "Syncer", "IGNORED_DIRS", "DISK_ERRNOS", "storage_error"]
+__all__ = ["check_relpath", "resolve_inside", "list_files", "write_atomic", "Syncer",
+           "IGNORED_DIRS", "DISK_ERRNOS", "storage_error"]
 
 #: folders inside a run that are never artifacts (the hash cache lives in ``.llm360``)
 IGNORED_DIRS = layout.IGNORED_DIRS
@@ -99,7 +99,7 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None,
     ``FileExistsError`` rather than replace an existing file. ``durable``: the bytes are on
     disk (fsync) before the file takes its name. Without it, a crash may leave the file empty
     or old: for caches, whose every entry is checked when read, and for a release being
-    staged, which ``sync_files`` makes durable as a whole before it is swapped into place.
+    staged, which a ``Syncer`` makes durable as a whole before it is swapped into place.
     """
     path = Path(path)
     tmp = None
@@ -196,12 +196,3 @@ class Syncer:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self._pending = []
-
-
-def sync_files(root: Path, paths: Iterable[str], *, workers: int = 8) -> None:
-    """fsync each of ``paths`` below ``root``, several at once, then every folder from theirs
-    up to ``root`` (``Syncer``, all at once)."""
-    rels = list(paths)
-    syncer = Syncer(root, workers=min(workers, len(rels)))
-    syncer.add(rels)
-    syncer.finish()

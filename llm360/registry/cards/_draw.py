@@ -12,9 +12,9 @@ font is the one Pillow embeds (``ImageFont.load_default``), so nothing is read f
 The PNG is written here (``encode_png``): 8-bit RGB, every row unfiltered, one zlib stream at
 level 3, and a ``tEXt`` title; no time or software name, so the same spec gives the same bytes
 with the same Pillow and zlib. (Pillow's own PNG writer tries five filters on every row, which
-costs three times the compression itself on a chart that is mostly white.) Points that are not finite are left out; a series of thousands of points is reduced
-to what each pixel column shows (first, lowest, highest and last point), so a long run's log
-draws as fast as a short one's.
+costs three times the compression itself on a chart that is mostly white.) Points that are not
+finite are left out; a series of thousands of points is reduced to what each pixel column shows
+(first, lowest, highest and last point), so a long run's log draws as fast as a short one's.
 
 Pillow is imported by ``draw`` only (the ``[cards]`` extra), and must have FreeType (its wheels
 do); a Pillow without it is refused with a clear error.
@@ -308,7 +308,8 @@ def encode_png(image, text: Mapping[str, str] | None = None) -> bytes:
                 + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind))))
 
     texts = b"".join(chunk(b"tEXt", key.encode("latin-1", "replace")[:79] + b"\0"
-                           + value.encode("latin-1", "replace")) for key, value in (text or {}).items())
+                           + value.encode("latin-1", "replace"))
+                     for key, value in (text or {}).items())
     return (b"\x89PNG\r\n\x1a\n"
             + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + texts + chunk(b"IDAT", zlib.compress(rows, 3)) + chunk(b"IEND", b""))

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import importlib.util
 import marshal
+from pathlib import Path
 
 import jinja2
 
@@ -37,13 +38,13 @@ class CompiledTemplates(jinja2.BytecodeCache):
                          f"{importlib.util.MAGIC_NUMBER.hex()}\0{options}\0")
 
     @property
-    def dir(self):
+    def dir(self) -> Path:
         return user_cache_dir() / "templates"
 
     def _header(self, bucket) -> bytes:
         return f"{self._version}{bucket.key}\0{bucket.checksum}\0".encode()
 
-    def _path(self, header: bytes):
+    def _path(self, header: bytes) -> Path:
         return self.dir / (hashlib.sha256(header).hexdigest()[:32] + ".code")
 
     def load_bytecode(self, bucket) -> None:

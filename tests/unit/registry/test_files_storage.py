@@ -89,14 +89,16 @@ def test_a_durable_write_waits_for_the_disk_and_a_staged_one_does_not(tmp_path: 
     assert (tmp_path / "b").read_bytes() == b"2"
 
 
-def test_sync_files_syncs_each_file_and_every_folder_up_to_root(tmp_path: Path,
+def test_a_syncer_syncs_each_file_and_every_folder_up_to_root(tmp_path: Path,
                                                                 monkeypatch) -> None:
     rels = ["manifest.json", "cards/ckpt_001.md", "signatures/ckpt_001/model.sig",
             "signatures/ckpt_002/model.sig"]
     for rel in rels:
         write_atomic(tmp_path / rel, rel.encode(), durable=False)
     seen = _synced(monkeypatch)
-    _files.sync_files(tmp_path, rels)
+    syncer = _files.Syncer(tmp_path)
+    syncer.add(rels)
+    syncer.finish()
     expected = {str(tmp_path / rel) for rel in rels} | {
         str(tmp_path / d) for d in ("cards", "signatures", "signatures/ckpt_001",
                                     "signatures/ckpt_002")} | {str(tmp_path)}
