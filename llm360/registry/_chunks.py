@@ -32,8 +32,9 @@ class ChunkFacts:
 
 
 class ChunkCache:
-    """Chunk facts by ``fmt:sha256`` (sealed with this user's secret, ``local_key``), read once from ``RUN/.llm360/chunk-cache.json`` (or
-    none, without ``cache_dir``) and written once by ``save`` when something was added."""
+    """Chunk facts by ``fmt:sha256`` (sealed with this user's secret, ``local_key``), read once
+    from ``RUN/.llm360/chunk-cache.json`` (or none, without ``cache_dir``) and written once by
+    ``save`` when something was added."""
 
     def __init__(self, cache_dir: Path | None) -> None:
         self.dir = cache_dir

@@ -131,30 +131,39 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None,
 
 
 def _fsync(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        error = storage_error(exc, path)  # a full or failing disk, named
+        if error is not None:
+            raise error from exc
+        raise
 
 
 def _fsync_folder(path: str) -> None:
     try:  # best effort: some file systems refuse to open or fsync a folder
         _fsync(path)
-    except OSError:
+    except (OSError, StorageError):
         pass
+
+
+#: fsyncs at once: each waits for the disk, not the CPU
+_SYNC_WORKERS = 8
 
 
 class Syncer:
     """fsync files below ``root`` on worker threads as they are handed over (``add``), while the
-    caller goes on writing others (an fsync waits for the disk, not the CPU, and a journal
-    commits concurrent ones together); ``finish`` waits for them, then syncs every folder from
-    theirs up to ``root`` (their entries are written too). ``close`` stops without waiting for
-    what is left (the folder is being thrown away)."""
+    caller goes on writing others (a journal commits concurrent fsyncs together); ``finish``
+    waits for them, then syncs every folder from theirs up to ``root`` (their entries are
+    written too). ``close`` stops without waiting for what is left (the folder is being thrown
+    away)."""
 
-    def __init__(self, root: Path, *, workers: int = 8) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = os.fspath(root)
-        self._workers = workers
         self._pool = None
         self._pending: list = []
         self._added: dict[str, None] = {}
@@ -167,27 +176,25 @@ class Syncer:
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            self._pool = ThreadPoolExecutor(max(1, self._workers),
-                                            thread_name_prefix="llm360-sync")
+            self._pool = ThreadPoolExecutor(_SYNC_WORKERS, thread_name_prefix="llm360-sync")
         self._pending += [self._pool.submit(_fsync, os.path.join(self.root, rel))
                           for rel in new]
 
     def finish(self) -> None:
+        """Wait for every file handed over (the first failure is raised), then sync their
+        folders."""
         try:
             for pending in self._pending:
-                pending.result()  # the first failure is raised
+                pending.result()
             folders = {""}
             for rel in self._added:
                 parent = os.path.dirname(rel)
                 while parent not in folders:
                     folders.add(parent)
                     parent = os.path.dirname(parent)
-            paths = [os.path.join(self.root, f) for f in sorted(folders, reverse=True)]
-            if self._pool is None:
-                for path in paths:
-                    _fsync_folder(path)
-            else:
-                list(self._pool.map(_fsync_folder, paths))
+            if self._pool is not None:
+                list(self._pool.map(_fsync_folder, [os.path.join(self.root, f)
+                                                    for f in sorted(folders, reverse=True)]))
         finally:
             self.close()
 

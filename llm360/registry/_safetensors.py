@@ -206,7 +206,7 @@ def read_row_bytes(path: Path, name: str = "tokens", *, block: int = 8 << 20
 
         rows = read_rows(path, name)
         return count, cols, (np.ascontiguousarray(r, dtype="<i4").tobytes() for r in rows)
-    start, end = info["data_offsets"]
+    start, _ = info["data_offsets"]
     return count, cols, _i32_rows(path, offset + start, count, 4 * cols, block, name)
 
 

@@ -179,15 +179,13 @@ def new_staging(out_dir: Path) -> Path:
     return staging
 
 
-def finish_staging(staging: Path, release_files: ReleaseFiles,
-                   syncer: Syncer | None = None) -> None:
+def finish_staging(staging: Path, release_files: ReleaseFiles, syncer: Syncer) -> None:
     """Write ``release-files.json``, make every file the release wrote itself durable (they
     were written without waiting for the disk: ``syncer`` has synced those handed to it as
     they were written, the rest are synced now, and then their folders) and drop the
     incomplete mark: the folder is a release."""
     write_atomic(staging / RELEASE_FILES, release_files_bytes(release_files), durable=False)
     own = [f.path for f in release_files.files] + [MANIFEST_FILE, RELEASE_FILES]
-    syncer = syncer if syncer is not None else Syncer(staging)
     syncer.add(own + [layout.BUNDLE] * (staging / layout.BUNDLE).is_file())
     syncer.finish()
     os.unlink(staging / INCOMPLETE_MARK)

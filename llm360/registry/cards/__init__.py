@@ -198,15 +198,8 @@ class CardsStep:
         from llm360.registry.cards._render import warm
 
         self._specs = plot_specs(draft.draft, inputs_from_records(draft.records))
-        cache = self._render_cache(draft.records.root)
-        key = _plots_key(self._specs)
-        self._plots = cache.get("plots", key)
-        if self._plots is None:
-            from llm360.registry.cards._plots import render_plots
-
-            self._plots = render_plots(self._specs)
-            cache.put("plots", key, self._plots)
-        elif not draft.hashing:
+        self._plots, found = _plots_of(self._render_cache(draft.records.root), self._specs)
+        if found and not draft.hashing:
             return  # nothing new to hash or draw: the cards are likely cached too
         warm()
 
@@ -242,19 +235,25 @@ class CardsStep:
     def _plot_files(self, cache: RenderCache, specs: list) -> dict[str, bytes]:
         """The plots of ``specs``: those of ``prepare`` when ``specs`` are the ones planned
         from the draft, else found in the cache or drawn here."""
-        from llm360.registry.cards._plots import render_plots
-
         if specs == self._specs and self._plots is not None:
             return self._plots
-        key = _plots_key(specs)
-        files = cache.get("plots", key)
-        if files is None:
-            files = render_plots(specs)
-            cache.put("plots", key, files)
-        return files
+        return _plots_of(cache, specs)[0]
 
     def close(self) -> None:
         """Nothing to release: the step holds no process or file."""
+
+
+def _plots_of(cache: RenderCache, specs: list) -> tuple[dict[str, bytes], bool]:
+    """The plots of ``specs``, and whether the cache had them (else they are drawn and kept)."""
+    key = _plots_key(specs)
+    files = cache.get("plots", key)
+    if files is not None:
+        return files, True
+    from llm360.registry.cards._plots import render_plots
+
+    files = render_plots(specs)
+    cache.put("plots", key, files)
+    return files, False
 
 
 def cards_step() -> CardsStep:

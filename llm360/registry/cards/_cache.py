@@ -52,7 +52,8 @@ class RenderCache:
     def get(self, group: str, key: str) -> dict[str, bytes] | None:
         """The files of ``group`` rendered from ``key``, or None."""
         entry = self._groups.get(group)
-        if self.dir is None or not isinstance(entry, dict) or entry.get("key") != seal(key.encode()):
+        if (self.dir is None or not isinstance(entry, dict)
+                or entry.get("key") != seal(key.encode())):
             return None
         files = entry.get("files")
         if not isinstance(files, dict):

@@ -296,7 +296,8 @@ def _png(spec: Mapping) -> bytes:
 
 def encode_png(image, text: Mapping[str, str] | None = None) -> bytes:
     """``image`` (Pillow, mode RGB) as PNG bytes: unfiltered rows in one zlib stream (level 3),
-    then a ``tEXt`` chunk per entry of ``text`` (Latin-1; other characters become ``?``)."""
+    with a ``tEXt`` chunk per entry of ``text`` (Latin-1; other characters, and NUL, become
+    ``?``)."""
     if image.mode != "RGB":
         raise ValueError(f"encode_png: mode {image.mode!r}, not RGB")
     width, height = image.size
@@ -307,8 +308,10 @@ def encode_png(image, text: Mapping[str, str] | None = None) -> bytes:
         return (struct.pack(">I", len(data)) + kind + data
                 + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind))))
 
-    texts = b"".join(chunk(b"tEXt", key.encode("latin-1", "replace")[:79] + b"\0"
-                           + value.encode("latin-1", "replace"))
+    def latin1(value: str) -> bytes:  # tEXt holds Latin-1 and no NUL (it ends the keyword)
+        return value.replace("\0", "?").encode("latin-1", "replace")
+
+    texts = b"".join(chunk(b"tEXt", latin1(key)[:79] + b"\0" + latin1(value))
                      for key, value in (text or {}).items())
     return (b"\x89PNG\r\n\x1a\n"
             + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))

@@ -128,3 +128,17 @@ def test_a_syncer_raises_the_first_failure_and_close_stops_it(tmp_path: Path) ->
     another.add(["gone.json"])
     another.close()  # the staging is being thrown away: nothing raised, no thread left
     assert another._pool is None
+
+
+def test_a_disk_that_refuses_an_fsync_is_a_storage_error_naming_the_file(tmp_path: Path,
+                                                                         monkeypatch) -> None:
+    write_atomic(tmp_path / "manifest.json", b"{}", durable=False)
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    syncer = _files.Syncer(tmp_path)
+    syncer.add(["manifest.json"])
+    with pytest.raises(StorageError, match="manifest.json"):
+        syncer.finish()

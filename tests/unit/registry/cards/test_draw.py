@@ -166,6 +166,8 @@ def test_the_png_writer_gives_what_a_decoder_reads_back() -> None:
     assert back.mode == "RGB" and back.size == (37, 11)
     assert back.tobytes() == image.tobytes()
     assert back.text == {"Title": "Loss ? Amber"}  # tEXt is Latin-1
+    titled = Image.open(io.BytesIO(_draw.encode_png(image, {"Title": "a\0b"})))
+    assert titled.text == {"Title": "a?b"}  # a NUL would end the text early
     Image.open(io.BytesIO(data)).verify()  # every chunk's CRC
     with pytest.raises(ValueError, match="RGBA"):
         _draw.encode_png(Image.new("RGBA", (2, 2)))
