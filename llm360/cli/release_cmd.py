@@ -102,29 +102,27 @@ def build(run_dir: Path, out_dir: Path, created: str | None, no_cache: bool, sig
         if not no_cards:
             require_extra("cards", CARDS_EXTRA, needed_for="rendering the cards and plots",
                           alternative="pass --no-cards")
-        steps = []
-        if not no_cards:
-            from llm360.registry.cards import cards_step
+        from llm360.registry.build import BuildOptions, start_build
 
-            steps.append(cards_step())
-        from llm360.registry.build import BuildOptions, build_release
-        from llm360.registry.signing import make_signer
-
-        try:
-            signer = make_signer(sign, key_path=key_path,
-                                 passphrase=_passphrase(passphrase_file),
-                                 identity_token=identity_token if sign == "sigstore" else None,
-                                 trust_config=trust_config, staging=staging)
-        except BaseException:
-            for step in steps:
-                step.close()
-            raise
         options = BuildOptions(created=_created(created), use_cache=not no_cache,
                                metadata_only=metadata_only,
                                allow_missing_records=allow_missing_records)
-        with progress_bar("hashing", enabled=not as_json) as (advance, set_total):
-            result = build_release(run_dir, out_dir, options=options, signer=signer,
-                                   steps=steps, progress=advance, on_total=set_total)
+        passphrase = _passphrase(passphrase_file)
+        with progress_bar("hashing", enabled=not as_json) as (advance, set_total), \
+                start_build(run_dir, out_dir, options=options, progress=advance,
+                            on_total=set_total) as pending:
+            # the files are being hashed from here on: the key and the cards load meanwhile
+            from llm360.registry.signing import make_signer
+
+            signer = make_signer(sign, key_path=key_path, passphrase=passphrase,
+                                 identity_token=identity_token if sign == "sigstore" else None,
+                                 trust_config=trust_config, staging=staging)
+            steps = []
+            if not no_cards:
+                from llm360.registry.cards import cards_step
+
+                steps.append(cards_step())
+            result = pending.finish(signer=signer, steps=steps)
         release_dir = result.manifest_path.parent
         if as_json:
             echo_json({"manifest": str(result.manifest_path), "sha256": result.manifest_sha256,

@@ -1,38 +1,56 @@
 """The core library: manifest, hashing, build, verify, lineage, signing, cards, Hub.
 
-Nothing below this package imports torch (a test keeps it so). The run writer's names are
-imported on first use (PEP 562): they pull in numpy, which building and verifying need not load.
+Nothing below this package imports torch (a test keeps it so). The public names below are
+imported on first use (PEP 562): importing one submodule (``llm360.registry.hashing``) does not
+load the rest, so ``release build`` starts hashing before it has imported verification, cards
+or signing, and the run writer does not pull numpy into a build or a verify. ``verify`` is
+the submodule (its function: ``llm360.registry.verify.verify``).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from llm360.registry.build import (BuildContext, BuildOptions, BuildResult, BuildStep,
-                                   DraftContext, build_release)
-from llm360.registry.check import RunCheck, check_run
-from llm360.registry.models import Manifest
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.serialize import load_manifest
-from llm360.registry.sources import ArtifactSource, LocalSource, Located
-from llm360.registry.verify import Report, verify, verify_release
-
 if TYPE_CHECKING:
+    from llm360.registry.build import (BuildContext, BuildOptions, BuildResult, BuildStep,
+                                       DraftContext, PendingBuild, build_release, start_build)
+    from llm360.registry.check import RunCheck, check_run
+    from llm360.registry.models import Manifest
+    from llm360.registry.policy import TrustPolicy
+    from llm360.registry.serialize import load_manifest
+    from llm360.registry.sources import ArtifactSource, LocalSource, Located
+    from llm360.registry.verify import Report, verify_release
     from llm360.registry.writer import RunWriter, WrittenCheckpoint, checkpoint_root_digest
 
-_LAZY = ("RunWriter", "WrittenCheckpoint", "checkpoint_root_digest")
+#: public name -> the module that defines it
+_HOMES = {
+    **dict.fromkeys(("BuildContext", "BuildOptions", "BuildResult", "BuildStep", "DraftContext",
+                     "PendingBuild", "build_release", "start_build"), "build"),
+    **dict.fromkeys(("RunCheck", "check_run"), "check"),
+    "Manifest": "models",
+    "TrustPolicy": "policy",
+    "load_manifest": "serialize",
+    **dict.fromkeys(("ArtifactSource", "LocalSource", "Located"), "sources"),
+    **dict.fromkeys(("Report", "verify_release"), "verify"),
+    **dict.fromkeys(("RunWriter", "WrittenCheckpoint", "checkpoint_root_digest"), "writer"),
+}
 
 __all__ = ["ArtifactSource", "BuildContext", "BuildOptions", "BuildResult", "BuildStep",
-           "DraftContext", "LocalSource", "Located", "Manifest", "Report", "RunCheck",
-           "RunWriter", "TrustPolicy", "WrittenCheckpoint", "build_release", "check_run",
-           "checkpoint_root_digest", "load_manifest", "verify", "verify_release"]
+           "DraftContext", "LocalSource", "Located", "Manifest", "PendingBuild", "Report",
+           "RunCheck", "RunWriter", "TrustPolicy", "WrittenCheckpoint", "build_release",
+           "check_run", "checkpoint_root_digest", "load_manifest", "start_build",
+           "verify_release"]
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
+    home = _HOMES.get(name)
+    if home is None:
         raise AttributeError(f"module 'llm360.registry' has no attribute {name!r}")
-    from llm360.registry import writer
-
-    value = getattr(writer, name)
+    value = getattr(importlib.import_module(f"llm360.registry.{home}"), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

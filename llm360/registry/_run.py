@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import io
 import os
-import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llm360.errors import InputError, Llm360Error, SchemaError, UnsafePathError
+from llm360.errors import InputError, Llm360Error, SchemaError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside
+from llm360.registry._listing import RunListing, RunProblem, list_run
 from llm360.registry.formats import check_file_format
 from llm360.registry.layout import artifact_kind
 from llm360.registry.schema import Validated, describe, validator
@@ -51,21 +51,6 @@ class RunRecords:
     provenance: dict
     tokenizer: str | None
     logged_steps: frozenset[int] = frozenset()  # every step that has a log line
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunProblem:
-    """One thing wrong with a run: the file (run-relative), the JSON path inside it, what."""
-
-    code: str            # link, pickle, missing, json, schema, record, digest, lineage, ...
-    file: str
-    json_path: str | None
-    message: str
-    error: Llm360Error = field(compare=False, repr=False)
-
-    def as_data(self) -> dict:
-        return {"code": self.code, "file": self.file, "json_path": self.json_path,
-                "message": self.message}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,60 +114,6 @@ class _Collector:
 def _strip(message: str, path: Path) -> str:
     prefix = f"{path}: "
     return message[len(prefix):] if message.startswith(prefix) else message
-
-
-def _walk(root: Path, col: _Collector) -> list[str]:
-    """Regular files below ``root`` (sorted, relative POSIX); each link is a problem."""
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        base = Path(dirpath)
-        keep = []
-        for d in sorted(dirnames):
-            if d in layout.IGNORED_DIRS:
-                continue
-            if (base / d).is_symlink():
-                rel = (base / d).relative_to(root).as_posix()
-                col.add("link", rel, "symbolic link in the run directory", error=UnsafePathError(
-                    f"{base / d}: symbolic link in the run directory",
-                    hint="copy the target in place of the link"))
-                continue
-            keep.append(d)
-        dirnames[:] = keep
-        for name in filenames:
-            path = base / name
-            st = os.lstat(path)
-            rel = path.relative_to(root).as_posix()
-            if stat.S_ISLNK(st.st_mode):
-                col.add("link", rel, "symbolic link in the run directory", error=UnsafePathError(
-                    f"{path}: symbolic link in the run directory",
-                    hint="copy the target in place of the link"))
-            elif stat.S_ISREG(st.st_mode):
-                out.append(rel)
-    out.sort()
-    return out
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunListing:
-    """The regular files of a run directory and the links found while listing it."""
-
-    root: Path
-    files: tuple[str, ...]
-    problems: tuple[RunProblem, ...]
-
-
-def list_run(root: Path) -> RunListing:
-    """List the run directory at ``root`` (a missing or non-directory ``root`` raises
-    ``InputError`` at once); ``scan_run`` takes the listing to validate what it lists."""
-    root = Path(root)
-    if not root.exists():
-        raise InputError(f"{root}: run directory not found",
-                         hint="pass the folder that `llm360 train` wrote (or one of its layout)")
-    if not root.is_dir():
-        raise InputError(f"{root}: not a directory")
-    col = _Collector(root)
-    files = _walk(root, col)
-    return RunListing(root=root, files=tuple(files), problems=tuple(col.problems))
 
 
 def scan_run(root: Path, *, only: set[str] | None = None, listing: RunListing | None = None,

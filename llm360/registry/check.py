@@ -124,7 +124,8 @@ def _build_problems(scan: RunScan, digests: dict[str, FileDigest],
                     facts: dict[str, ChunkFacts], allow_missing_records: bool
                     ) -> list[RunProblem]:
     """The build's own consistency and lineage checks on the manifest the run would build."""
-    from llm360.registry.build import assemble, consistency_problems, format_created
+    from llm360.registry.assembly import assemble, consistency_problems
+    from llm360.registry.build import format_created
 
     try:
         manifest = assemble(scan.records, digests, created=format_created(), chunks=facts)

@@ -26,7 +26,7 @@ from llm360.errors import InputError, Llm360Error
 from llm360.registry import lineage
 from llm360.registry._chunks import ChunkCache
 from llm360.registry._run import artifact_kind, read_run
-from llm360.registry.build import assemble
+from llm360.registry.assembly import assemble
 from llm360.registry.hashing import FileDigest
 from llm360.registry.lineage import Problem
 from llm360.registry.merkle import LEGACY

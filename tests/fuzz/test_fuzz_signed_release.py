@@ -29,7 +29,8 @@ from types import SimpleNamespace
 import pytest
 
 from llm360.errors import Llm360Error
-from llm360.registry import TrustPolicy, build_release, lineage, verify
+from llm360.registry import TrustPolicy, build_release, lineage
+from llm360.registry.verify import verify
 from llm360.registry.build import BuildOptions
 from llm360.registry.release_dir import RELEASE_FILES, read_release_files
 from llm360.registry.serialize import manifest_from_bytes

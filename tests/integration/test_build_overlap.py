@@ -1,5 +1,6 @@
-"""The build hashes on worker threads while it validates the records, checks the out folder and
-runs each step's ``prepare`` over a draft manifest; any error there stops the hashing."""
+"""The build hashes on worker threads while its caller loads the key and steps
+(``start_build``), and while it validates the records, checks the out folder and runs each
+step's ``prepare`` over a draft manifest; any error there stops the hashing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from llm360.errors import InputError, Llm360Error
-from llm360.registry.build import BuildContext, BuildOptions, DraftContext, build_release
+from llm360.registry.build import (BuildContext, BuildOptions, DraftContext, build_release,
+                                   start_build)
 
 OPTIONS = BuildOptions(created="2026-11-27T00:00:00Z")
 
@@ -92,3 +94,33 @@ def test_a_rebuild_with_every_digest_cached_tells_prepare_nothing_is_hashing(
     step = _Recorder()
     build_release(synthetic_run, tmp_path / "rel", options=OPTIONS, steps=[step])
     assert step.draft.hashing is False
+
+
+def test_a_started_build_hashes_while_its_caller_works_and_finishes_once(
+        synthetic_run: Path, tmp_path: Path) -> None:
+    shutil.rmtree(synthetic_run / ".llm360")
+    hashed: list[int] = []
+    with start_build(synthetic_run, tmp_path / "rel", options=OPTIONS,
+                     progress=hashed.append) as pending:
+        for thread in _hash_threads():  # hashing needs no call from the caller to go on
+            thread.join(timeout=60)
+        assert sum(hashed) == sum(p.stat().st_size for p in synthetic_run.rglob("*")
+                                  if p.is_file() and ".llm360" not in p.parts)
+        assert not (tmp_path / "rel").exists()  # nothing is written before finish
+        step = _Recorder()
+        result = pending.finish(steps=[step])
+        assert step.calls == ["prepare", "run", "close"]
+        with pytest.raises(RuntimeError, match="finished or cancelled already"):
+            pending.finish()
+    assert result.manifest_path.is_file() and _hash_threads() == []
+
+
+def test_leaving_a_started_build_unfinished_stops_the_hashing_and_writes_nothing(
+        synthetic_run: Path, tmp_path: Path) -> None:
+    shutil.rmtree(synthetic_run / ".llm360")
+    with pytest.raises(InputError, match="wrong key"):
+        with start_build(synthetic_run, tmp_path / "rel", options=OPTIONS):
+            raise InputError("wrong key")  # e.g. the signing key fails to load
+    assert _hash_threads() == []
+    assert not (tmp_path / "rel").exists()
+    assert not (synthetic_run / ".llm360" / "hash-cache.json").exists()

@@ -17,3 +17,23 @@ def test_hub_code_imports_huggingface_hub_only_when_it_talks_to_the_hub() -> Non
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_starting_a_build_imports_only_listing_and_hashing() -> None:
+    # `release build` starts hashing right after this import; records, manifest assembly,
+    # signing and cards are imported while the files are hashed, not before
+    code = ("import sys, llm360.registry.build; "
+            "heavy = ('yaml', 'jsonschema', 'cryptography', 'jinja2', 'llm360.registry._run', "
+            "'llm360.registry.models', 'llm360.registry.signing', 'llm360.registry.verify', "
+            "'llm360.registry.release_dir', 'llm360.registry.cards'); "
+            "bad = [m for m in heavy if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_registry_names_its_public_api_lazily() -> None:
+    import llm360.registry as registry
+
+    assert sorted(registry.__all__) == sorted(registry._HOMES)
+    for name in registry.__all__:
+        assert getattr(registry, name).__name__ == name

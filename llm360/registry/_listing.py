@@ -1,0 +1,89 @@
+"""List a run directory: its regular files, and each symbolic link as a problem.
+
+Kept apart from reading the run's records (``_run``): a build lists the run and starts hashing
+it before it imports what parses and validates the records.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llm360.errors import InputError, Llm360Error, UnsafePathError
+from llm360.registry import layout
+
+__all__ = ["RunListing", "RunProblem", "list_run"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunProblem:
+    """One thing wrong with a run: the file (run-relative), the JSON path inside it, what."""
+
+    code: str            # link, pickle, missing, json, schema, record, digest, lineage, ...
+    file: str
+    json_path: str | None
+    message: str
+    error: Llm360Error = field(compare=False, repr=False)
+
+    def as_data(self) -> dict:
+        return {"code": self.code, "file": self.file, "json_path": self.json_path,
+                "message": self.message}
+
+
+def _link(rel: str, path: Path) -> RunProblem:
+    message = "symbolic link in the run directory"
+    return RunProblem(code="link", file=rel, json_path=None, message=message,
+                      error=UnsafePathError(f"{path}: {message}",
+                                            hint="copy the target in place of the link"))
+
+
+def _walk(root: Path, problems: list[RunProblem]) -> list[str]:
+    """Regular files below ``root`` (sorted, relative POSIX); each link is a problem."""
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        base = Path(dirpath)
+        keep = []
+        for d in sorted(dirnames):
+            if d in layout.IGNORED_DIRS:
+                continue
+            if (base / d).is_symlink():
+                rel = (base / d).relative_to(root).as_posix()
+                problems.append(_link(rel, base / d))
+                continue
+            keep.append(d)
+        dirnames[:] = keep
+        for name in filenames:
+            path = base / name
+            st = os.lstat(path)
+            rel = path.relative_to(root).as_posix()
+            if stat.S_ISLNK(st.st_mode):
+                problems.append(_link(rel, path))
+            elif stat.S_ISREG(st.st_mode):
+                out.append(rel)
+    out.sort()
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunListing:
+    """The regular files of a run directory and the links found while listing it."""
+
+    root: Path
+    files: tuple[str, ...]
+    problems: tuple[RunProblem, ...]
+
+
+def list_run(root: Path) -> RunListing:
+    """List the run directory at ``root`` (a missing or non-directory ``root`` raises
+    ``InputError`` at once); ``scan_run`` takes the listing to validate what it lists."""
+    root = Path(root)
+    if not root.exists():
+        raise InputError(f"{root}: run directory not found",
+                         hint="pass the folder that `llm360 train` wrote (or one of its layout)")
+    if not root.is_dir():
+        raise InputError(f"{root}: not a directory")
+    problems: list[RunProblem] = []
+    files = _walk(root, problems)
+    return RunListing(root=root, files=tuple(files), problems=tuple(problems))
