@@ -142,3 +142,23 @@ def test_runs_without_the_memorization_score_leave_it_out(synthetic_run, tmp_pat
                   steps=(cards_step(),))
     assert not (tmp_path / "rel" / "plots" / f"{stem}.png").exists()
     assert "Biderman" not in (tmp_path / "rel" / "README.md").read_text()
+
+
+def test_the_render_cache_is_written_in_the_background_and_whole_when_the_build_returns(
+        synthetic_run: Path, tmp_path: Path) -> None:
+    import hashlib
+    import json
+    import threading
+
+    out = tmp_path / "rel"
+    build_release(synthetic_run, out, options=BuildOptions(created=CREATED), steps=(cards_step(),))
+    assert not [t for t in threading.enumerate() if t.name.startswith("llm360-cards-cache")]
+    cache_dir = synthetic_run / ".llm360" / "cards"
+    groups = json.loads((cache_dir / "record.json").read_text())["groups"]
+    assert sorted(groups) == ["cards", "plots"]
+    released = _tree(out)
+    for group, entry in groups.items():
+        for rel, sha in entry["files"].items():
+            data = (cache_dir / group / rel).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == sha and released[rel] == data
+    assert sorted(rel for entry in groups.values() for rel in entry["files"]) == sorted(released)

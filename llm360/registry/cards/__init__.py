@@ -190,6 +190,8 @@ class CardsStep:
         from llm360.registry.cards._cache import RenderCache
 
         if self._cache is None or self._cache.root != Path(root):
+            if self._cache is not None:
+                self._cache.flush()
             self._cache = RenderCache(root)
         return self._cache
 
@@ -240,7 +242,9 @@ class CardsStep:
         return _plots_of(cache, specs)[0]
 
     def close(self) -> None:
-        """Nothing to release: the step holds no process or file."""
+        """Wait for the render cache's background writes (the release has its own copies)."""
+        if self._cache is not None:
+            self._cache.flush()
 
 
 def _plots_of(cache: RenderCache, specs: list) -> tuple[dict[str, bytes], bool]:
