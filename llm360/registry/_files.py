@@ -49,12 +49,20 @@ def _checked(rel: str, where: str) -> str:
     return rel
 
 
-def resolve_inside(root: Path, rel: str, *, where: str = "path") -> Path:
-    """``root/rel``, refusing escapes and any symbolic link along the way."""
+def resolve_inside(root: Path, rel: str, *, where: str = "path",
+                   checked: set[str] | None = None) -> Path:
+    """``root/rel``, refusing escapes and any symbolic link along the way.
+
+    ``checked``: for many paths below one root, a set (kept by the caller for one operation)
+    of the folders already found to be real folders, so each is looked at once, not once per
+    file below it (a release build resolves every artifact, a few hundred per folder)."""
     parts = _checked(rel, where).split("/")
     current = os.fspath(root)
-    for part in parts:  # plain strings, not Paths: this runs for every file of a release
+    last = len(parts) - 1
+    for i, part in enumerate(parts):  # plain strings, not Paths: this runs for every file
         current = f"{current}/{part}"
+        if i < last and checked is not None and current in checked:
+            continue
         try:
             mode = os.lstat(current).st_mode
         except FileNotFoundError:
@@ -62,6 +70,8 @@ def resolve_inside(root: Path, rel: str, *, where: str = "path") -> Path:
         if stat.S_ISLNK(mode):
             raise UnsafePathError(f"{where}: {rel!r} goes through a symbolic link "
                                   f"({current}); llm360 refuses links in a run or release")
+        if i < last and checked is not None:
+            checked.add(current)
     return Path(current)
 
 

@@ -220,13 +220,14 @@ def keep_entries_across_links(run_dir: Path, paths: Iterable[str], *, since_ns: 
     run_dir = Path(run_dir)
     cache = HashCache(run_dir / CACHE_FILE)
     kept = 0
+    checked: set[str] = set()
     for rel in paths:
         entry = cache._entries.get(rel)
         key = entry.get("key") if isinstance(entry, dict) else None
         if not (isinstance(key, list) and len(key) == 5):
             continue
         try:
-            st = os.stat(resolve_inside(run_dir, rel))
+            st = os.stat(resolve_inside(run_dir, rel, checked=checked))
         except (FileNotFoundError, InputError):
             continue
         size, mtime, ctime, inode, device = key
@@ -336,8 +337,9 @@ class HashJob:
         self._errors: list[BaseException] = []
         self._switch: float | None = None
         todo: list[tuple[int, str, Path, os.stat_result]] = []
+        checked: set[str] = set()
         for i, rel in enumerate(paths):
-            full = resolve_inside(self.root, rel)
+            full = resolve_inside(self.root, rel, checked=checked)
             try:
                 st = os.stat(full)
             except FileNotFoundError:

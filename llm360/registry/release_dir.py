@@ -248,9 +248,10 @@ def materialize(run_dir: Path, staging: Path, paths: list[str]) -> Materialized:
     linked = copied = 0
     can_link = True
     made: set[Path] = set()
+    checked: set[str] = set()  # folders of the run and of the staging folder found real
     for rel in paths:
-        src = resolve_inside(run_dir, rel, where="artifact")
-        dst = resolve_inside(staging, rel, where="artifact")
+        src = resolve_inside(run_dir, rel, where="artifact", checked=checked)
+        dst = resolve_inside(staging, rel, where="artifact", checked=checked)
         if dst.parent not in made:
             dst.parent.mkdir(parents=True, exist_ok=True)
             made.add(dst.parent)
