@@ -80,7 +80,7 @@ def _plots_key(specs: list) -> str:
     from llm360.registry.cards._render import renderer_version
 
     return canonical_key({"renderer": renderer_version(),
-                          "plots": [asdict(spec) for spec in specs]})
+                          "plots": [spec.as_data() for spec in specs]})
 
 
 def _render_all(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs,

@@ -1,6 +1,6 @@
 """One plot as PNG bytes: a line chart drawn with Pillow.
 
-A spec is a plain mapping (``dataclasses.asdict`` of ``_plots.PlotSpec``): a title, axis
+A spec is a plain mapping (``_plots.PlotSpec.as_data``): a title, axis
 labels, and series of (x, y) points, each with a colour (``C0``..``C9``, matplotlib's default
 cycle), solid or dashed, with or without markers. The chart has nice ticks (1, 2, 2.5 or 5
 times a power of ten; integers only where ``integer_x``), a light grid, tick labels that stay

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 from llm360.registry import layout
 from llm360.registry.cards._inputs import LogFile
@@ -53,6 +53,14 @@ class PlotSpec:
     markers: bool
     section: str  # "training" or "evaluation"
     integer_x: bool = False
+
+    def as_data(self) -> dict:
+        """The spec as plain data, as ``dataclasses.asdict`` gives it but without copying
+        the (immutable) point tuples: what ``_draw`` reads and the render cache keys."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["series"] = tuple({f.name: getattr(item, f.name) for f in fields(item)}
+                               for item in self.series)
+        return data
 
 
 def _number(value) -> bool:
@@ -170,4 +178,4 @@ def render_plots(specs: Sequence[PlotSpec]) -> dict[str, bytes]:
     """Relative path -> PNG bytes of each planned plot, drawn in this process."""
     from llm360.registry.cards import _draw
 
-    return _draw.draw([asdict(spec) for spec in specs])
+    return _draw.draw([spec.as_data() for spec in specs])

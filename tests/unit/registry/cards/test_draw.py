@@ -178,3 +178,10 @@ def test_a_plot_carries_its_title_and_is_a_valid_png() -> None:
     Image.open(io.BytesIO(data)).verify()
     image = Image.open(io.BytesIO(data))
     assert image.size == _draw.SIZE and image.text == {"Title": "Training loss"}
+
+
+def test_a_spec_as_data_is_what_asdict_gives_without_copies() -> None:
+    spec = _spec(_curve(), _curve(label="fork1", color="C1", start=20, dashed=True))
+    data = spec.as_data()
+    assert data == asdict(spec)
+    assert data["series"][0]["x"] is spec.series[0].x  # the points are shared, not copied
