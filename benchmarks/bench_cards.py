@@ -4,9 +4,9 @@
 
 Prints the median seconds of the cards step (the model card, one card per checkpoint, the data
 card and the plots) rendered from scratch and served from RUN/.llm360/cards, split into its
-``prepare`` (plan and draw the plots, load the templates: a build runs it while it hashes) and
-its ``run`` (the Markdown cards, which need every digest). In-process: the first render also
-imports Pillow and jinja2, which the median of three leaves out.
+``prepare`` (plan and draw the plots, render the cards from the draft manifest: a build runs it
+while it hashes) and its ``run`` (put the real digests into the cards). In-process: the first
+render also imports Pillow and jinja2, which the median of three leaves out.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from llm360.registry.build import BuildContext, DraftContext, build_manifest
+from llm360.registry.build import BuildContext, build_manifest, draft_context
 from llm360.registry.cards import cards_step
 from llm360.registry.serialize import manifest_to_bytes
 from llm360.registry.signing import SignatureInfo
@@ -44,8 +44,9 @@ def main() -> None:
                 out.mkdir()
                 step = cards_step()
                 started = time.perf_counter()
-                step.prepare(DraftContext(run_dir=run, records=records, draft=manifest,
-                                          hashing=False))
+                step.prepare(draft_context(records, created=manifest.release.created,
+                                           sizes={a.path: a.size for a in manifest.artifacts},
+                                           signer=None, hashing=kind == "cold"))
                 prepared = time.perf_counter()
                 step.run(BuildContext(run_dir=run, release_dir=out, manifest=manifest,
                                       manifest_bytes=raw, records=records,

@@ -3,8 +3,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
     from llm360.registry.signing import SignatureInfo, Signer
 
 __all__ = ["BuildContext", "BuildOptions", "BuildResult", "BuildStep", "DraftContext",
-           "PendingBuild", "RESERVED_NAMES", "build_manifest", "build_release", "format_created",
-           "start_build", "CACHE_FILE"]
+           "PendingBuild", "RESERVED_NAMES", "build_manifest", "build_release", "draft_context",
+           "format_created", "placeholder_digest", "start_build", "CACHE_FILE"]
 
 #: the hash cache, inside the run directory (never an artifact)
 CACHE_FILE = Path(layout.HASH_CACHE)
@@ -68,13 +69,22 @@ class BuildContext:
 @dataclass(frozen=True, kw_only=True)
 class DraftContext:
     """What a step may prepare from while the run's files are still being hashed: the
-    validated records and a draft of the manifest whose artifact digests and sizes are not
-    known yet (every sha256 is zeros, every size 0). What a step derives from the draft must
-    not depend on them; ``run`` gets the real manifest."""
+    validated records and a draft of the manifest.
+
+    In the draft each file's sha256 is a placeholder (``placeholders``: path -> placeholder,
+    64 random hex digits with at least one letter, never a real digest), each checkpoint's
+    root digest is derived from those, and sizes are the listed ones. ``signature`` is what
+    ``BuildContext.signature`` will be where it is known before signing (None for keyless
+    signing), ``signed`` the checkpoints that will have a signature. What a step derives from
+    the draft must hold whatever the digests turn out to be (or be checked in ``run``, which
+    gets the real manifest)."""
 
     run_dir: Path
     records: RunRecords
     draft: Manifest
+    placeholders: Mapping[str, str]
+    signature: SignatureInfo | None
+    signed: frozenset[str]
     hashing: bool  # files are still being hashed: work that may turn out unneeded is free
 
 
@@ -121,6 +131,7 @@ class _Hashing:
 
     root: Path
     listing: RunListing
+    sizes: dict[str, int]  # as listed
     cache_dir: Path | None
     validated: Validated
     job: HashJob
@@ -133,12 +144,13 @@ def _start_hashing(run_dir: Path, *, use_cache: bool, progress: Callable[[int], 
     cache_dir = _cache_dir(root) if use_cache else None
     validated = Validated(cache_dir / VALIDATED.name if cache_dir is not None else None)
     cache = HashCache(cache_dir / CACHE_FILE.name) if cache_dir is not None else None
+    sizes = {p: os.stat(root / p).st_size for p in listing.files}
     if on_total is not None:
-        on_total(sum(os.stat(root / p).st_size for p in listing.files))
+        on_total(sum(sizes.values()))
     job = start_hashing(root, listing.files, cache=cache, progress=progress,
                         first=[p for p in listing.files if layout.chunk_index(p) is not None])
-    return _Hashing(root=root, listing=listing, cache_dir=cache_dir, validated=validated,
-                    job=job)
+    return _Hashing(root=root, listing=listing, sizes=sizes, cache_dir=cache_dir,
+                    validated=validated, job=job)
 
 
 def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], None] | None = None,
@@ -160,11 +172,13 @@ def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], Non
 
 
 def _manifest_of(hashing: _Hashing, *, created: str, allow_missing_records: bool,
-                 steps: Sequence[BuildStep], alongside: Callable[[], None] | None = None
+                 steps: Sequence[BuildStep], signer: Signer | None = None,
+                 alongside: Callable[[], None] | None = None
                  ) -> tuple[Manifest, RunRecords, bytes]:
     """The manifest of the run ``hashing`` hashes, with its canonical bytes (serialised once);
     ``alongside`` runs first while the files are hashed (the build checks its output folder
-    there). Whatever fails before the digests are all known stops the hashing."""
+    there), then the steps' ``prepare`` (``signer``: who will sign the release). Whatever
+    fails before the digests are all known stops the hashing."""
     from llm360.registry import lineage
     from llm360.registry._run import read_run
     from llm360.registry.assembly import assemble, consistency_problems
@@ -175,7 +189,7 @@ def _manifest_of(hashing: _Hashing, *, created: str, allow_missing_records: bool
         if alongside is not None:
             alongside()
         records = read_run(root, listing=hashing.listing, validated=validated)
-        _prepare(steps, records, created, hashing=job.running)
+        _prepare(steps, records, created, hashing.sizes, signer, hashing=job.running)
         chunks = _chunk_facts(records, job, hashing.cache_dir)  # the chunks are hashed first
         digests = {d.path: d for d in job.result()}
     except BaseException:
@@ -217,22 +231,53 @@ def _chunk_facts(records: RunRecords, job: HashJob, cache_dir: Path | None
     return facts
 
 
-def _prepare(steps: Sequence[BuildStep], records: RunRecords, created: str, *,
-             hashing: bool) -> None:
-    """Each step's ``prepare`` over a draft manifest (digests unknown: zeros)."""
+def _prepare(steps: Sequence[BuildStep], records: RunRecords, created: str,
+             sizes: Mapping[str, int], signer: Signer | None, *, hashing: bool) -> None:
+    """Each step's ``prepare`` over a draft manifest (digests unknown: placeholders)."""
     if not steps:
         return
-    from llm360.registry.assembly import assemble
-
-    unknown = "0" * 64
     try:
-        draft = assemble(records, {p: FileDigest(path=p, size=0, sha256=unknown)
-                                   for p in records.files}, created=created)
+        ctx = draft_context(records, created=created, sizes=sizes, signer=signer,
+                            hashing=hashing)
     except Llm360Error:
         return  # the build names the problem once the digests are known
-    ctx = DraftContext(run_dir=records.root, records=records, draft=draft, hashing=hashing)
     for step in steps:
         step.prepare(ctx)
+
+
+def draft_context(records: RunRecords, *, created: str, sizes: Mapping[str, int],
+                  signer: Signer | None, hashing: bool) -> DraftContext:
+    """What the build's steps ``prepare`` from: the draft manifest of ``records`` (files of
+    ``sizes``, digests unknown) and what ``signer`` will say of the release."""
+    from llm360.registry.assembly import assemble
+    from llm360.registry.signing import BUNDLE_FILE, SignatureInfo
+
+    placeholders = {p: placeholder_digest() for p in records.files}
+    draft = assemble(records, {p: FileDigest(path=p, size=sizes.get(p, 0),
+                                             sha256=placeholders[p])
+                               for p in records.files}, created=created)
+    signed = frozenset(c.name for c in draft.checkpoints) if signer is not None else frozenset()
+    if signer is None:
+        signature: SignatureInfo | None = SignatureInfo(method="unsigned")
+    elif not draft.checkpoints:
+        signature = SignatureInfo(method=signer.method)
+    elif signer.key_hint is not None:  # what describe_signature reads from its bundles
+        signature = SignatureInfo(method=signer.method, key_hint=signer.key_hint,
+                                  bundle=BUNDLE_FILE)
+    else:
+        signature = None  # keyless: the identity is known once signed
+    return DraftContext(run_dir=records.root, records=records, draft=draft,
+                        placeholders=placeholders, signature=signature, signed=signed,
+                        hashing=hashing)
+
+
+def placeholder_digest() -> str:
+    """64 random hex digits, at least one a letter (a YAML header writes it as it writes any
+    real digest that is not all decimal digits): stands for a sha256 not known yet."""
+    while True:
+        token = secrets.token_hex(32)
+        if not token.isdigit():
+            return token
 
 
 def _cache_dir(root: Path) -> Path:
@@ -317,7 +362,7 @@ class PendingBuild:
 
         manifest, records, raw = _manifest_of(
             hashing, created=options.created or format_created(),
-            allow_missing_records=options.allow_missing_records, steps=steps,
+            allow_missing_records=options.allow_missing_records, steps=steps, signer=signer,
             alongside=check_out)
         artifact_paths = [a.path for a in manifest.artifacts]
         if not options.metadata_only:

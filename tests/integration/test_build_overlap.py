@@ -48,7 +48,13 @@ def test_prepare_sees_a_draft_that_differs_from_the_manifest_only_in_digests(
     build_release(synthetic_run, tmp_path / "rel", options=OPTIONS, steps=[step])
     assert step.calls == ["prepare", "run", "close"]
     draft, final = step.draft.draft, step.ctx.manifest
-    assert {a.sha256 for a in draft.artifacts} == {"0" * 64}
+    placeholders = step.draft.placeholders
+    assert [a.sha256 for a in draft.artifacts] == [placeholders[a.path] for a in draft.artifacts]
+    assert len(set(placeholders.values())) == len(placeholders)  # one per file
+    assert not {a.sha256 for a in draft.artifacts} & {a.sha256 for a in final.artifacts}
+    assert [a.size for a in draft.artifacts] == [a.size for a in final.artifacts]
+    assert step.draft.signature == step.ctx.signature  # unsigned: foreseen exactly
+    assert step.draft.signed == frozenset()
     assert [(c.name, c.step, c.tokens_seen, c.parents, c.data_chunks, c.metrics, c.files)
             for c in draft.checkpoints] == [
         (c.name, c.step, c.tokens_seen, c.parents, c.data_chunks, c.metrics, c.files)

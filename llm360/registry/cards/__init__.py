@@ -34,6 +34,7 @@ from llm360.registry.signing import SignatureInfo, describe_signature
 if TYPE_CHECKING:
     from llm360.registry.build import BuildContext, DraftContext
     from llm360.registry.cards._cache import RenderCache
+    from llm360.registry.cards._speculation import Speculation
 
 __all__ = ["CardResult", "CardsStep", "ReleaseView", "RunInputs", "SignatureInfo", "MAIN", "Line",
            "build_view", "cards_step", "describe_signature", "final_checkpoint", "lines",
@@ -172,9 +173,10 @@ class CardsStep:
     """The ``BuildStep`` that renders the cards and plots into the release being built.
 
     ``prepare`` plans the plots (from the records, not from digests) and draws them while the
-    files are being hashed, and loads the Markdown renderer. ``run`` (after the checkpoint
-    signatures, before the release signature, which covers what it writes) renders the cards
-    from the records the build has just validated and hashed. Nothing is rendered again when
+    files are being hashed, and renders the cards from the draft manifest, with placeholders
+    for the digests (``_speculation``). ``run`` (after the checkpoint signatures, before the
+    release signature, which covers what it writes) puts the real digests in their place,
+    or renders the cards from the real manifest where it differs from the draft beyond them. Nothing is rendered again when
     its inputs and the renderer are unchanged since the last build of the same run
     (``RUN/.llm360/cards``): the cards are keyed by their inputs' manifest digests, the plots
     by their planned content."""
@@ -185,6 +187,7 @@ class CardsStep:
         self._cache: RenderCache | None = None
         self._specs: list | None = None                   # the plots planned in prepare
         self._plots: dict[str, bytes] | None = None       # ... found in the cache or drawn
+        self._speculation: Speculation | None = None       # cards rendered from the draft
 
     def _render_cache(self, root: Path) -> RenderCache:
         from llm360.registry.cards._cache import RenderCache
@@ -203,7 +206,12 @@ class CardsStep:
         self._plots, found = _plots_of(self._render_cache(draft.records.root), self._specs)
         if found and not draft.hashing:
             return  # nothing new to hash or draw: the cards are likely cached too
-        warm()
+        if draft.hashing:
+            from llm360.registry.cards._speculation import speculate
+
+            self._speculation = speculate(draft)  # digests are being hashed: render meanwhile
+        if self._speculation is None:
+            warm()
 
     def run(self, ctx: BuildContext) -> None:
         from llm360.registry.cards._assemble import build_view as _build, plot_specs
@@ -219,6 +227,12 @@ class CardsStep:
         cards_key = _cards_key(manifest, manifest_sha, ctx.signature, signed, present)
         cards = cache.get("cards", cards_key)
         specs = None
+        if cards is None and self._speculation is not None:
+            from llm360.registry.cards._speculation import realize
+
+            cards = realize(self._speculation, ctx, signed)
+            if cards is not None:
+                cache.put("cards", cards_key, cards)
         if cards is None:
             from llm360.registry.cards._render import render_markdown
 

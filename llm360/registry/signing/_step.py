@@ -45,10 +45,13 @@ class Signer:
     """Signs statements with one method; made by ``make_signer`` before any hashing."""
 
     def __init__(self, method: str, sign: Callable[[Sequence[bytes]], list[bytes]],
-                 parent_release: Mapping[str, str] | None = None) -> None:
+                 parent_release: Mapping[str, str] | None = None, *,
+                 key_hint: str | None = None) -> None:
         self.method = method
         self._sign = sign
         self.parent_release = parent_release
+        #: the ``publicKey.hint`` its bundles carry (key signing), known before signing
+        self.key_hint = key_hint
 
     def sign_checkpoints(self, manifest: Manifest) -> dict[str, bytes]:
         """checkpoint name -> OMS bundle (``model.sig``)."""
@@ -93,19 +96,22 @@ def make_signer(method: str, *, key_path: Path | None = None, passphrase: bytes 
                              hint="create one with llm360 keygen")
         if identity_token:
             raise InputError("--identity-token is for --sign sigstore, not --sign key")
-        from llm360.registry.signing._keys import load_private_key, sign_key_bundle
+        from llm360.registry.signing._keys import (key_fingerprint, load_private_key,
+                                                   sign_key_bundle)
 
         key = load_private_key(Path(key_path), passphrase)
+        key_hint = key_fingerprint(key.public_key())
 
         def sign(statements: Sequence[bytes]) -> list[bytes]:
             return [sign_key_bundle(key, s) for s in statements]
     else:
         if key_path is not None:
             raise InputError("--key is for --sign key; keyless signing uses an identity token")
+        key_hint = None
 
         def sign(statements: Sequence[bytes]) -> list[bytes]:
             from llm360.registry.signing._keyless import sign_statements
 
             return sign_statements(statements, identity_token=identity_token,
                                    trust_config=trust_config, staging=staging)
-    return Signer(method, sign, parent_release)
+    return Signer(method, sign, parent_release, key_hint=key_hint)
