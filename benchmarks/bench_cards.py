@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from llm360.registry._files import write_atomic
 from llm360.registry.build import BuildContext, build_manifest, draft_context
 from llm360.registry.cards import cards_step
 from llm360.registry.serialize import manifest_to_bytes
@@ -51,7 +52,8 @@ def main() -> None:
                 step.run(BuildContext(run_dir=run, release_dir=out, manifest=manifest,
                                       manifest_bytes=raw, records=records,
                                       signature=SignatureInfo(method="unsigned"),
-                                      previous=None))
+                                      signed=frozenset(), previous=None,
+                                      write=lambda rel, data: write_atomic(out / rel, data)))
                 step.close()
                 times[kind].append((prepared - started, time.perf_counter() - prepared))
         files = sum(1 for p in out.rglob("*") if p.is_file())

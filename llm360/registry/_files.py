@@ -141,12 +141,16 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None,
 
 
 def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync_fd(fd, path)
+    finally:
+        os.close(fd)
+
+
+def _fsync_fd(fd: int, path: str) -> None:
+    try:
+        os.fsync(fd)
     except OSError as exc:
         error = storage_error(exc, path)  # a full or failing disk, named
         if error is not None:
@@ -165,18 +169,47 @@ def _fsync_folder(path: str) -> None:
 _SYNC_WORKERS = 8
 
 
+def _write_new(path: str, data: bytes) -> None:
+    """``data`` as the new file ``path`` (0644; its folder made), not synced. A release being
+    staged is a fresh folder of this tool's own: no temporary name is needed."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+                     | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        try:
+            os.fchmod(fd, 0o644)  # whatever the umask, as write_atomic
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        error = storage_error(exc, path)  # a full disk, named
+        if error is not None:
+            raise error from exc
+        raise
+
+
 class Syncer:
-    """fsync files below ``root`` on worker threads as they are handed over (``add``), while the
-    caller goes on writing others (a journal commits concurrent fsyncs together); ``finish``
-    waits for them, then syncs every folder from theirs up to ``root`` (their entries are
-    written too). ``close`` stops without waiting for what is left (the folder is being thrown
-    away)."""
+    """Makes the files a release writes below ``root`` durable while the build goes on:
+    ``write`` writes a new file and hands it over, ``add`` hands over files written otherwise;
+    each is fsynced on a worker thread (several at once: each waits for the disk, and a
+    journal commits concurrent fsyncs together). ``finish`` waits for them, then syncs every
+    folder from theirs up to ``root`` (their entries are written too). ``close`` stops
+    without waiting for what is left (the folder is being thrown away)."""
 
     def __init__(self, root: Path) -> None:
         self.root = os.fspath(root)
         self._pool = None
         self._pending: list = []
         self._added: dict[str, None] = {}
+
+    def write(self, rel: str, data: bytes) -> None:
+        """Write ``data`` as the new file ``rel`` (refused if it exists) and hand it over."""
+        if rel in self._added:
+            raise FileExistsError(os.path.join(self.root, rel))
+        _write_new(os.path.join(self.root, rel), data)
+        self.add([rel])
 
     def add(self, paths: Iterable[str]) -> None:
         new = [rel for rel in paths if rel not in self._added]

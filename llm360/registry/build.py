@@ -1,6 +1,22 @@
+"""Run directory -> release.
+
+``start_build`` lists the run and starts hashing it on worker threads; ``PendingBuild.finish``
+reads and validates the records while the hashing goes on (and lets each ``BuildStep`` prepare
+from a draft of the manifest), checks every claim it is about to sign against the bytes, lays
+the release out in a staging folder (artifacts, the manifest, checkpoint signatures, whatever
+the steps render, the signed list of release files, the release signature) and swaps it into
+place, never half-written. ``build_release`` is both in one call. The manifest itself is
+assembled by ``llm360.registry.assembly``.
+
+This module imports only what listing and hashing need; what reads records, assembles, signs
+and lays out the release is imported inside the functions that run once hashing has started.
+On a machine with few cores that import then overlaps the hashing instead of delaying its
+start, and ``llm360 release build`` starts hashing before it loads the signing key and the
+cards.
+"""
+
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import secrets
@@ -55,7 +71,9 @@ class BuildOptions:
 @dataclass(frozen=True, kw_only=True)
 class BuildContext:
     """What a build step sees: the release being assembled in ``release_dir`` (a staging
-    folder until the swap), the validated run, and the release it will replace, if any."""
+    folder until the swap), the validated run, and the release it will replace, if any.
+    ``signed``: the checkpoints whose signature the build wrote. ``write(rel, data)`` writes
+    a new file of the release (made durable on a worker thread before the swap)."""
 
     run_dir: Path
     release_dir: Path
@@ -63,7 +81,9 @@ class BuildContext:
     manifest_bytes: bytes
     records: RunRecords
     signature: SignatureInfo
+    signed: frozenset[str]
     previous: Path | None
+    write: Callable[[str, bytes], None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -351,7 +371,7 @@ class PendingBuild:
         from llm360.registry.release_dir import (MANIFEST_FILE, discard, finish_staging,
                                                  materialize, new_staging, prepare_out,
                                                  release_files_bytes, swap_into_place)
-        from llm360.registry.signing import BUNDLE_FILE, SignatureInfo, describe_signature
+        from llm360.registry.signing import BUNDLE_FILE, SignatureInfo, describe_bundle
 
         run_dir, out_dir, options = self.run_dir, self.out_dir, self.options
         validated = hashing.validated
@@ -377,22 +397,23 @@ class PendingBuild:
         try:
             placed = (materialize(run_dir, staging, artifact_paths)
                       if not options.metadata_only else None)
-            write_atomic(staging / MANIFEST_FILE, raw, durable=False)  # synced by the syncer
-            syncer.add([MANIFEST_FILE])
+            syncer.write(MANIFEST_FILE, raw)
             signature = SignatureInfo(method="unsigned")
+            bundles: dict[str, bytes] = {}
             if signer is not None:
-                for name, bundle in signer.sign_checkpoints(manifest).items():
-                    write_atomic(staging / layout.signature_path(name), bundle, durable=False)
-                    syncer.add([layout.signature_path(name)])
+                bundles = signer.sign_checkpoints(manifest)
+                for name, bundle in bundles.items():
+                    syncer.write(layout.signature_path(name), bundle)
                 if manifest.checkpoints:
-                    first = manifest.checkpoints[0].name
-                    signature = dataclasses.replace(describe_signature(
-                        staging / layout.signature_path(first)), bundle=BUNDLE_FILE)
+                    first = layout.signature_path(manifest.checkpoints[0].name)
+                    signature = describe_bundle(bundles[manifest.checkpoints[0].name],
+                                                name=BUNDLE_FILE, source=str(staging / first))
                 else:
                     signature = SignatureInfo(method=signer.method)
             ctx = BuildContext(run_dir=run_dir, release_dir=staging, manifest=manifest,
                                manifest_bytes=raw, records=records, signature=signature,
-                               previous=previous[0])
+                               signed=frozenset(bundles), previous=previous[0],
+                               write=syncer.write)
             for step in steps:
                 step.run(ctx)
             release_files = _release_files(staging, manifest_sha, set(artifact_paths),

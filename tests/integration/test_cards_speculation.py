@@ -33,8 +33,8 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     used: list[bool] = []
     real = _speculation.realize
 
-    def realize(spec, ctx, signed):
-        cards = real(spec, ctx, signed)
+    def realize(spec, ctx):
+        cards = real(spec, ctx)
         used.append(cards is not None)
         return cards
 
@@ -86,19 +86,19 @@ def test_a_manifest_that_differs_beyond_its_digests_or_a_decimal_digest_is_not_f
     seen: list = []
     real = _speculation.realize
 
-    def realize(spec, ctx, signed):
-        seen.append((spec, ctx, signed))
-        return real(spec, ctx, signed)
+    def realize(spec, ctx):
+        seen.append((spec, ctx))
+        return real(spec, ctx)
 
     monkeypatch.setattr(_speculation, "realize", realize)
     build_release(synthetic_run, tmp_path / "rel", options=OPTIONS, steps=(cards_step(),))
-    spec, ctx, signed = seen[0]
-    assert _speculation.realize(spec, ctx, signed) is not None
+    spec, ctx = seen[0]
+    assert _speculation.realize(spec, ctx) is not None
 
     other = dataclasses.replace(ctx, manifest_bytes=ctx.manifest_bytes.replace(
         b'"version":"0.1.0"', b'"version":"0.1.1"'))
     assert other.manifest_bytes != ctx.manifest_bytes
-    assert _speculation.realize(spec, other, signed) is None
+    assert _speculation.realize(spec, other) is None
 
     first = ctx.manifest.artifacts[0]
     decimal = dataclasses.replace(first, sha256="1" * 64)
@@ -106,5 +106,5 @@ def test_a_manifest_that_differs_beyond_its_digests_or_a_decimal_digest_is_not_f
                                    artifacts=(decimal, *ctx.manifest.artifacts[1:]))
     quoted = dataclasses.replace(ctx, manifest=manifest, manifest_bytes=ctx.manifest_bytes
                                  .replace(first.sha256.encode(), b"1" * 64))
-    assert _speculation.realize(spec, quoted, signed) is None
-    assert _speculation.realize(spec, ctx, signed | {"another"}) is None
+    assert _speculation.realize(spec, quoted) is None
+    assert _speculation.realize(spec, dataclasses.replace(ctx, signed=ctx.signed | {"x"})) is None

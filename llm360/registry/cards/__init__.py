@@ -215,12 +215,11 @@ class CardsStep:
 
     def run(self, ctx: BuildContext) -> None:
         from llm360.registry.cards._assemble import build_view as _build, plot_specs
-        from llm360.registry.cards._assemble import signed_checkpoints
-        from llm360.registry.cards._cache import link_or_write
+        from llm360.registry.cards._cache import link_into
 
         manifest, records, release_dir = ctx.manifest, ctx.records, Path(ctx.release_dir)
         manifest_sha = hashlib.sha256(ctx.manifest_bytes).hexdigest()
-        signed = signed_checkpoints(release_dir, manifest)
+        signed = ctx.signed
         on_disk = set(records.files)
         present = [p for p in input_paths(manifest) if p in on_disk]
         cache = self._render_cache(records.root)
@@ -230,7 +229,7 @@ class CardsStep:
         if cards is None and self._speculation is not None:
             from llm360.registry.cards._speculation import realize
 
-            cards = realize(self._speculation, ctx, signed)
+            cards = realize(self._speculation, ctx)
             if cards is not None:
                 cache.put("cards", cards_key, cards)
         if cards is None:
@@ -246,7 +245,9 @@ class CardsStep:
         plots = self._plot_files(cache, specs)
         for group, files in (("plots", plots), ("cards", cards)):
             for rel, data in files.items():
-                link_or_write(cache.source(group, rel), release_dir / rel, data)
+                source = cache.source(group, rel)
+                if source is None or not link_into(source, release_dir / rel):
+                    ctx.write(rel, data)
 
     def _plot_files(self, cache: RenderCache, specs: list) -> dict[str, bytes]:
         """The plots of ``specs``: those of ``prepare`` when ``specs`` are the ones planned

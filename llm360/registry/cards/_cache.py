@@ -28,7 +28,7 @@ from llm360.registry import layout
 from llm360.registry.local_key import seal
 from llm360.registry._files import resolve_inside, write_atomic
 
-__all__ = ["RenderCache", "CACHE_DIR"]
+__all__ = ["RenderCache", "CACHE_DIR", "link_into"]
 
 CACHE_DIR = layout.CARDS_CACHE
 _RECORD = "record.json"
@@ -127,16 +127,12 @@ class RenderCache:
             return
 
 
-def link_or_write(source: Path | None, dest: Path, data: bytes) -> None:
-    """Put ``data`` at ``dest``: a hard link to the cached ``source`` where possible (no second
-    write), else an atomic write."""
-    if source is not None:
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            if dest.exists():
-                dest.unlink()
-            os.link(source, dest)
-            return
-        except OSError:
-            pass
-    write_atomic(dest, data, durable=False)  # into a release being staged: synced at its end
+def link_into(source: Path, dest: Path) -> bool:
+    """Hard-link the cached ``source`` at the new path ``dest`` (no second write); False where
+    that cannot be done (another file system, a file system without links)."""
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.link(source, dest)
+    except OSError:
+        return False
+    return True

@@ -66,11 +66,10 @@ def speculate(draft: DraftContext) -> Speculation | None:
                        cards=render_markdown(view))
 
 
-def realize(spec: Speculation, ctx: BuildContext,
-            signed: frozenset[str]) -> dict[str, bytes] | None:
+def realize(spec: Speculation, ctx: BuildContext) -> dict[str, bytes] | None:
     """The cards of ``ctx`` from ``spec``, or None where they may differ from a render."""
     if (ctx.records is not spec.records or ctx.signature != spec.signature
-            or signed != spec.signed):
+            or ctx.signed != spec.signed):
         return None
     real = {a.path: a.sha256 for a in ctx.manifest.artifacts}
     roots = {c.name: c.root_digest for c in ctx.manifest.checkpoints}

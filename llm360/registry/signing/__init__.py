@@ -11,7 +11,7 @@
 sigstore is imported only when keyless signing or verification runs.
 """
 
-from llm360.registry.signing._describe import SignatureInfo, describe_signature
+from llm360.registry.signing._describe import SignatureInfo, describe_bundle, describe_signature
 from llm360.registry.signing._statement import (
     BUILD_TYPE,
     BUILDER_ID,
@@ -44,6 +44,6 @@ __all__ = [
     "BUILD_TYPE", "BUILDER_ID", "BUNDLE_FILE", "OMS_PREDICATE", "SIGNATURES_DIR",
     "SIGN_METHODS", "SLSA_PROVENANCE_V1", "SignatureCheck", "SignatureInfo", "Signer",
     "check_checkpoint_signatures", "check_manifest_signature", "check_usage",
-    "data_chunks_digest", "describe_signature", "make_signer", "oms_statement",
+    "data_chunks_digest", "describe_bundle", "describe_signature", "make_signer", "oms_statement",
     "provenance_statement", "statements_for", "write_key_pair",
 ]

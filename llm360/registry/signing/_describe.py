@@ -14,7 +14,7 @@ from pathlib import Path
 
 from llm360.errors import InputError
 
-__all__ = ["SignatureInfo", "describe_signature", "certificate_identity"]
+__all__ = ["SignatureInfo", "describe_bundle", "describe_signature", "certificate_identity"]
 
 _ISSUER_V2 = "1.3.6.1.4.1.57264.1.8"
 _ISSUER_V1 = "1.3.6.1.4.1.57264.1.1"
@@ -35,13 +35,19 @@ def describe_signature(bundle_path: Path | None) -> SignatureInfo:
     """Read ``bundle_path`` (RELEASE/manifest.sigstore.json); "unsigned" when it is absent."""
     if bundle_path is None or not Path(bundle_path).is_file():
         return SignatureInfo(method="unsigned")
-    name = Path(bundle_path).name
+    return describe_bundle(Path(bundle_path).read_bytes(), name=Path(bundle_path).name,
+                           source=str(bundle_path))
+
+
+def describe_bundle(data: bytes, *, name: str, source: str) -> SignatureInfo:
+    """What the Sigstore bundle ``data`` says of its signer; ``name``: the bundle's file name
+    (``SignatureInfo.bundle``), ``source``: where it is, for errors."""
     from llm360.registry.serialize import parse_json
 
-    bundle = parse_json(Path(bundle_path).read_bytes(), source=str(bundle_path))
+    bundle = parse_json(data, source=source)
     material = bundle.get("verificationMaterial") if isinstance(bundle, dict) else None
     if not isinstance(material, dict):
-        raise InputError(f"{bundle_path}: not a Sigstore bundle (no verificationMaterial object)")
+        raise InputError(f"{source}: not a Sigstore bundle (no verificationMaterial object)")
     if "publicKey" in material:
         hint = _get(material, "publicKey", "hint")
         return SignatureInfo(method="key", key_hint=hint if isinstance(hint, str) and hint
@@ -55,7 +61,7 @@ def describe_signature(bundle_path: Path | None) -> SignatureInfo:
         try:
             der = base64.b64decode(raw, validate=True)
         except ValueError:
-            raise InputError(f"{bundle_path}: the certificate is not base64") from None
+            raise InputError(f"{source}: the certificate is not base64") from None
         identity, issuer = _certificate_identity(der)
     return SignatureInfo(method="sigstore", identity=identity, issuer=issuer, bundle=name)
 

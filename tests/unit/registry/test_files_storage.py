@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,40 @@ def test_a_disk_that_refuses_an_fsync_is_a_storage_error_naming_the_file(tmp_pat
     syncer.add(["manifest.json"])
     with pytest.raises(StorageError, match="manifest.json"):
         syncer.finish()
+
+
+def test_a_syncer_writes_new_files_0644_and_syncs_them(tmp_path: Path, monkeypatch) -> None:
+    seen = _synced(monkeypatch)
+    old = os.umask(0o077)
+    try:
+        syncer = _files.Syncer(tmp_path)
+        syncer.write("manifest.json", b"{}")
+        syncer.write("signatures/ckpt_001/model.sig", b"sig" * 100_000)
+        with pytest.raises(FileExistsError):
+            syncer.write("manifest.json", b"again")  # each file is written once
+        assert (tmp_path / "manifest.json").read_bytes() == b"{}"
+        sig = tmp_path / "signatures" / "ckpt_001" / "model.sig"
+        assert sig.read_bytes() == b"sig" * 100_000
+        assert stat.S_IMODE(sig.stat().st_mode) == 0o644  # whatever the umask
+        syncer.finish()
+    finally:
+        os.umask(old)
+    assert {str(tmp_path / "manifest.json"), str(sig), str(tmp_path / "signatures"),
+            str(tmp_path / "signatures" / "ckpt_001"), str(tmp_path)} == set(seen)
+
+
+def test_a_write_the_disk_refuses_is_a_storage_error_and_never_replaces_a_file(
+        tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "mine.json").write_bytes(b"mine")
+    syncer = _files.Syncer(tmp_path)
+    with pytest.raises(FileExistsError):
+        syncer.write("mine.json", b"theirs")
+    assert (tmp_path / "mine.json").read_bytes() == b"mine"
+
+    def full(fd: int, data) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(StorageError, match="a.md"):
+        syncer.write("cards/a.md", b"# a")
+    syncer.close()
