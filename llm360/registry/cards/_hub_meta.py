@@ -3,7 +3,10 @@
 The Hub's license ids (an SPDX id the Hub knows by its lower-case name, anything else
 ``license: other`` with ``license_name`` and ``license_link``), the ``model-index`` (one dataset
 entry per evaluation set), the dataset card's size and task categories, and the check that a
-card's header round-trips through ``huggingface_hub`` (imported inside the functions).
+card's header reads back as written. The metadata is built as huggingface_hub's
+``ModelCardData`` / ``DatasetCardData`` give it (keys, order, ``model-index`` form) without
+importing huggingface_hub, which a build does not otherwise need; tests hold it to those
+classes and to the header their ``to_yaml`` writes, byte for byte.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from llm360.registry import layout
 from llm360.errors import Llm360Error
 from llm360.registry.cards._view import CheckpointView, HubLinks, MetricView, ReleaseView
 
-__all__ = ["HUB_LICENSES", "license_fields", "hub_links", "model_card_text",
-           "dataset_card_text", "size_category"]
+__all__ = ["HUB_LICENSES", "license_fields", "hub_links", "model_card_text", "model_metadata",
+           "dataset_card_text", "dataset_metadata", "size_category"]
 
 #: Hub license ids that an SPDX id maps to by lower-casing; anything else is "other"
 HUB_LICENSES = frozenset(
@@ -100,15 +103,27 @@ def size_category(n: int) -> str:
     return "n>1T"
 
 
-def _eval_results(metrics: tuple[MetricView, ...]):
-    from huggingface_hub.repocard_data import EvalResult
-
-    return [EvalResult(task_type="text-generation", task_name="Text generation",
-                       dataset_type=m.eval_set.hub_type, dataset_name=m.eval_set.name,
-                       dataset_split=m.eval_set.split, dataset_config=m.eval_set.config,
-                       metric_type=m.eval_set.metric_type(m.key),
-                       metric_value=float(f"{m.raw:.6g}"), metric_name=m.label)
-            for m in metrics if m.eval_set is not None]
+def _model_index(name: str, metrics: tuple[MetricView, ...]) -> list[dict] | None:
+    """The ``model-index`` of ``metrics`` (those of a known evaluation set), as
+    huggingface_hub's ``eval_results_to_model_index`` writes it: one result per task and
+    dataset (type, config, split), its metrics in order, None fields left out."""
+    results: dict[tuple, dict] = {}
+    for m in metrics:
+        if m.eval_set is None:
+            continue
+        ds = m.eval_set
+        key = ("text-generation", ds.hub_type, ds.config, ds.split)
+        result = results.get(key)
+        if result is None:
+            dataset = {"name": ds.name, "type": ds.hub_type, "config": ds.config,
+                       "split": ds.split}
+            result = results[key] = {
+                "task": {"type": "text-generation", "name": "Text generation"},
+                "dataset": {k: v for k, v in dataset.items() if v is not None}, "metrics": []}
+        metric = {"type": ds.metric_type(m.key), "value": float(f"{m.raw:.6g}"),
+                  "name": m.label}
+        result["metrics"].append({k: v for k, v in metric.items() if v is not None})
+    return [{"name": name, "results": list(results.values())}] if results else None
 
 
 def _yaml():
@@ -119,70 +134,78 @@ def _yaml():
     return (getattr(yaml, "CDumper", yaml.Dumper), getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def _with_header(data, body: str, where: str, kind: str) -> bytes:
-    """``body`` under ``data`` (a huggingface_hub CardData) as its YAML header, the way
-    ``CardData.to_yaml`` writes it, checked to read back as ``RepoCard`` reads a header
-    (``safe_load``, then the CardData class, metadata errors raised) to the same metadata."""
+def _with_header(meta: dict, body: str, where: str, kind: str) -> bytes:
+    """``body`` under ``meta`` as its YAML header, the way huggingface_hub's ``CardData.to_yaml``
+    writes it (keys in order, None values left out: the metadata is built in that form, and a
+    test holds it to huggingface_hub's own ``ModelCardData``/``DatasetCardData``), checked to
+    read back (``safe_load``, as ``RepoCard`` reads a header) to the same metadata."""
     import yaml
 
     dumper, loader = _yaml()
-    meta = data.to_dict()
+    meta = {k: v for k, v in meta.items() if v is not None}
     header = yaml.dump(meta, Dumper=dumper, allow_unicode=True, sort_keys=False).strip()
     try:
-        loaded = yaml.load(header, Loader=loader)
-        again = type(data)(**loaded, ignore_metadata_errors=False).to_dict()
-    except Exception as exc:  # noqa: BLE001 - huggingface_hub raises ValueError and friends
-        raise Llm360Error(f"{where}: the {kind} card metadata is invalid: {exc}") from exc
+        again = yaml.load(header, Loader=loader)
+    except yaml.YAMLError as exc:
+        raise Llm360Error(f"{where}: the {kind} card metadata is invalid YAML: {exc}") from exc
     if again != meta:
-        raise Llm360Error(f"{where}: the {kind} card metadata does not round-trip through "
-                          "huggingface_hub's card data")
+        raise Llm360Error(f"{where}: the {kind} card metadata does not read back as written")
     return f"---\n{header}\n---\n\n{body.lstrip()}".encode("utf-8")
 
 
-def model_card_text(view: ReleaseView, body: str, ckpt: CheckpointView | None = None) -> bytes:
-    """The card ``body`` under its Hub metadata header (checked to round-trip through
-    huggingface_hub's ``ModelCardData``): the release's card (the final checkpoint's results)
-    or ``ckpt``'s card."""
-    from huggingface_hub.repocard_data import ModelCardData
-
+def model_metadata(view: ReleaseView, ckpt: CheckpointView | None = None) -> dict:
+    """The Hub metadata of the release's card (the final checkpoint's results) or of
+    ``ckpt``'s card, in the order huggingface_hub's ``ModelCardData.to_dict`` gives (its
+    named fields, then the others, then ``model-index``)."""
     release = view.release
-    meta: dict = {**license_fields(release.licenses.weights, _license_link(release, "weights")),
-                  "tags": ["llm360", *[t for t in release.tags if t != "llm360"]],
-                  "library_name": "transformers", "pipeline_tag": "text-generation"}
-    if release.language:
-        meta["language"] = list(release.language)
-    if view.hub.data_repo:
-        meta["datasets"] = [view.hub.data_repo]
-    if view.hub.base_model:
-        meta["base_model"] = view.hub.base_model
-    meta.update(llm360_release=release.name, llm360_version=release.version)
     shown = ckpt if ckpt is not None else view.final
+    name = f"{release.name} {ckpt.name}" if ckpt is not None else release.name
+    fields = license_fields(release.licenses.weights, _license_link(release, "weights"))
+    tags: list[str] = []
+    for tag in ["llm360", *release.tags]:
+        if tag not in tags:
+            tags.append(tag)
+    meta: dict = {
+        "base_model": view.hub.base_model,
+        "datasets": [view.hub.data_repo] if view.hub.data_repo else None,
+        "language": list(release.language) if release.language else None,
+        "library_name": "transformers",
+        "license": fields["license"], "license_name": fields.get("license_name"),
+        "license_link": fields.get("license_link"),
+        "pipeline_tag": "text-generation", "tags": tags,
+        "llm360_release": release.name, "llm360_version": release.version,
+    }
     if shown is not None:
         meta.update(llm360_checkpoint=shown.name, llm360_line=shown.line)
     if ckpt is not None:
         meta.update(llm360_step=ckpt.step_int, llm360_tokens_seen=ckpt.tokens_seen_int,
                     llm360_parents=list(ckpt.parents), llm360_root_digest=ckpt.root_digest)
     meta["llm360_manifest_sha256"] = view.manifest_sha256
-    results = _eval_results(shown.metrics) if shown is not None else []
-    name = f"{release.name} {ckpt.name}" if ckpt is not None else release.name
-    data = ModelCardData(eval_results=results or None, model_name=name if results else None,
-                         **meta)
+    meta["model-index"] = _model_index(name, shown.metrics) if shown is not None else None
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def model_card_text(view: ReleaseView, body: str, ckpt: CheckpointView | None = None) -> bytes:
+    """The card ``body`` under its Hub metadata header (``model_metadata``)."""
     where = layout.checkpoint_card(ckpt.name) if ckpt is not None else layout.MODEL_CARD
-    return _with_header(data, body, where, "model")
+    return _with_header(model_metadata(view, ckpt), body, where, "model")
+
+
+def dataset_metadata(view: ReleaseView) -> dict:
+    """DATA_CARD.md's Hub metadata, in the order huggingface_hub's ``DatasetCardData.to_dict``
+    gives."""
+    release = view.release
+    fields = license_fields(release.licenses.data, _license_link(release, "data"))
+    meta = {"language": list(release.language) if release.language else None,
+            "license": fields["license"],
+            "size_categories": [size_category(view.data.total_sequences)],
+            "task_categories": ["text-generation"], "task_ids": ["language-modeling"],
+            "pretty_name": f"{release.name} training data",
+            "license_name": fields.get("license_name"), "license_link": fields.get("license_link"),
+            "tags": ["llm360", "tokenized", "pretraining"]}
+    return {k: v for k, v in meta.items() if v is not None}
 
 
 def dataset_card_text(view: ReleaseView, body: str) -> bytes:
-    """DATA_CARD.md: ``body`` under its Hub metadata header (checked to round-trip through
-    huggingface_hub's ``DatasetCardData``)."""
-    from huggingface_hub.repocard_data import DatasetCardData
-
-    release = view.release
-    rows = view.data.total_sequences
-    meta = {**license_fields(release.licenses.data, _license_link(release, "data")),
-            "tags": ["llm360", "tokenized", "pretraining"],
-            "pretty_name": f"{release.name} training data",
-            "size_categories": [size_category(rows)],
-            "task_categories": ["text-generation"], "task_ids": ["language-modeling"]}
-    if release.language:
-        meta["language"] = list(release.language)
-    return _with_header(DatasetCardData(**meta), body, layout.DATA_CARD, "dataset")
+    """DATA_CARD.md: ``body`` under its Hub metadata header (``dataset_metadata``)."""
+    return _with_header(dataset_metadata(view), body, layout.DATA_CARD, "dataset")

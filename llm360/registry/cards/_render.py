@@ -19,9 +19,8 @@ from llm360.registry.cards._view import ReleaseView
 __all__ = ["environment", "render_markdown", "renderer_version", "warm"]
 
 _PACKAGE = "llm360.templates"
-#: libraries whose version changes rendered bytes (PNG encoder, YAML header)
-_LIBRARIES = (("jinja2", "jinja2"), ("pillow", "PIL"), ("huggingface_hub", "huggingface_hub"),
-              ("pyyaml", "yaml"))
+#: libraries whose version changes rendered bytes (templates, drawing, YAML header)
+_LIBRARIES = (("jinja2", "jinja2"), ("pillow", "PIL"), ("pyyaml", "yaml"))
 
 
 @lru_cache(maxsize=1)
@@ -70,10 +69,8 @@ _TEMPLATES = ("model_card.md.j2", "checkpoint_card.md.j2", "data_card.md.j2")
 
 
 def warm() -> None:
-    """Import and compile what ``render_markdown`` needs (jinja2, the templates, PyYAML,
-    huggingface_hub's card data), so that a build can do it while it hashes."""
-    from huggingface_hub import repocard_data  # noqa: F401
-
+    """Import and compile what ``render_markdown`` needs (jinja2, the templates, PyYAML), so
+    that a build can do it while it hashes."""
     import yaml  # noqa: F401
 
     env = environment()

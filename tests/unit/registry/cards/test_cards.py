@@ -101,17 +101,61 @@ def test_headers_are_what_huggingface_hub_itself_writes(rendered, rel):
     assert str(card) == text
 
 
-def test_a_header_that_does_not_read_back_is_refused(monkeypatch):
-    from huggingface_hub.repocard_data import ModelCardData
-
+@pytest.mark.parametrize("meta", [{"license": "mit", "tags": ("a",)},  # not plain YAML
+                                  {"license": "mit", "llm360_step": float("nan")}])
+def test_a_header_that_does_not_read_back_is_refused(meta):
     from llm360.errors import Llm360Error
     from llm360.registry.cards import _hub_meta
 
-    monkeypatch.setattr(ModelCardData, "to_dict", lambda self: {"license": object()})
-    with pytest.raises(Llm360Error, match="README.md: the model card metadata is invalid"):
-        _hub_meta._with_header(ModelCardData(license="mit"), "body", "README.md", "model")
+    with pytest.raises(Llm360Error, match="README.md: the model card metadata"):
+        _hub_meta._with_header(meta, "body", "README.md", "model")
 
 
+@pytest.mark.parametrize("links", [{}, {"hub": "https://huggingface.co/org/model",
+                                       "dataset": "https://huggingface.co/datasets/org/data",
+                                       "base_model": "https://huggingface.co/org/base",
+                                       "license_weights": "https://example.org/LICENSE"}])
+def test_the_metadata_is_what_huggingface_hubs_card_data_gives(tmp_path, links):
+    """Built without huggingface_hub (a build does not import it): key for key, in order, what
+    its ModelCardData / DatasetCardData give for the same fields, and read back by them."""
+    from huggingface_hub.repocard_data import DatasetCardData, EvalResult, ModelCardData
+
+    from llm360.registry.cards import _hub_meta, build_view
+    from llm360.registry.cards._inputs import inputs_from_records
+
+    root = _fixed_run(tmp_path / "run")
+    if links:  # Hub links, a license the Hub does not know, tags said twice
+        meta_path = root / "llm360.yaml"
+        data = yaml.safe_load(meta_path.read_text())
+        data["links"].update(links)
+        data["licenses"]["weights"] = "LicenseRef-Own"
+        data["tags"] = ["llm360", "demo", "demo"]
+        meta_path.write_text(yaml.safe_dump(data))
+    manifest, records = build_manifest(root, created=CREATED, use_cache=False,
+                                       allow_missing_records=True)
+    view = build_view(manifest, manifest_to_bytes(manifest), inputs_from_records(records))
+    if links:
+        assert view.hub.base_model == "org/base" and view.release.tags
+    for meta in [_hub_meta.model_metadata(view),
+                 *(_hub_meta.model_metadata(view, c) for c in view.checkpoints)]:
+        index = meta.get("model-index")
+        named = {k: v for k, v in meta.items() if k != "model-index"}
+        results = None
+        if index:
+            results = [EvalResult(task_type=r["task"]["type"], task_name=r["task"]["name"],
+                                  dataset_type=r["dataset"]["type"],
+                                  dataset_name=r["dataset"]["name"],
+                                  dataset_split=r["dataset"].get("split"),
+                                  dataset_config=r["dataset"].get("config"),
+                                  metric_type=m["type"], metric_value=m["value"],
+                                  metric_name=m["name"])
+                       for r in index[0]["results"] for m in r["metrics"]]
+        theirs = ModelCardData(eval_results=results,
+                               model_name=index[0]["name"] if index else None, **named)
+        assert list(theirs.to_dict().items()) == list(meta.items())
+        assert ModelCardData(**meta, ignore_metadata_errors=False).to_dict() == meta
+    data = _hub_meta.dataset_metadata(view)
+    assert list(DatasetCardData(**data).to_dict().items()) == list(data.items())
 def test_cards_state_what_the_manifest_says(rendered):
     manifest, raw, files = rendered
     readme = files["README.md"].decode()
