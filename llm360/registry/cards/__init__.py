@@ -188,6 +188,13 @@ class CardsStep:
         self._specs: list | None = None                   # the plots planned in prepare
         self._plots: dict[str, bytes] | None = None       # ... found in the cache or drawn
         self._speculation: Speculation | None = None       # cards rendered from the draft
+        self._inputs: tuple | None = None                   # (records, their RunInputs)
+
+    def _inputs_of(self, records) -> RunInputs:
+        """The cards' inputs from the build's records (the logs read once per build)."""
+        if self._inputs is None or self._inputs[0] is not records:
+            self._inputs = (records, inputs_from_records(records))
+        return self._inputs[1]
 
     def _render_cache(self, root: Path) -> RenderCache:
         from llm360.registry.cards._cache import RenderCache
@@ -202,14 +209,15 @@ class CardsStep:
         from llm360.registry.cards._assemble import plot_specs
         from llm360.registry.cards._render import warm
 
-        self._specs = plot_specs(draft.draft, inputs_from_records(draft.records))
+        self._specs = plot_specs(draft.draft, self._inputs_of(draft.records))
         self._plots, found = _plots_of(self._render_cache(draft.records.root), self._specs)
         if found and not draft.hashing:
             return  # nothing new to hash or draw: the cards are likely cached too
         if draft.hashing:
             from llm360.registry.cards._speculation import speculate
 
-            self._speculation = speculate(draft)  # digests are being hashed: render meanwhile
+            # digests are being hashed: render meanwhile
+            self._speculation = speculate(draft, self._inputs_of(draft.records))
         if self._speculation is None:
             warm()
 
@@ -235,13 +243,13 @@ class CardsStep:
         if cards is None:
             from llm360.registry.cards._render import render_markdown
 
-            view, specs = _build(manifest, manifest_sha, inputs_from_records(records),
+            view, specs = _build(manifest, manifest_sha, self._inputs_of(records),
                                  ctx.signature, signed_checkpoints=signed)
             cards = render_markdown(view)
             cache.put("cards", cards_key, cards)
         if specs is None:
             specs = self._specs if self._specs is not None else plot_specs(
-                manifest, inputs_from_records(records))
+                manifest, self._inputs_of(records))
         plots = self._plot_files(cache, specs)
         for group, files in (("plots", plots), ("cards", cards)):
             for rel, data in files.items():

@@ -101,7 +101,20 @@ class _Facts(NamedTuple):
     specs: list[_plots.PlotSpec]
 
 
+#: the last facts derived, with the very objects they were derived from: a build plans the
+#: plots and renders the cards from the same draft and inputs
+_LAST: list = []
+
+
 def _facts(manifest: Manifest, inputs: RunInputs) -> _Facts:
+    if _LAST and _LAST[0] is manifest and _LAST[1] is inputs:
+        return _LAST[2]
+    facts = _derive_facts(manifest, inputs)
+    _LAST[:] = [manifest, inputs, facts]
+    return facts
+
+
+def _derive_facts(manifest: Manifest, inputs: RunInputs) -> _Facts:
     release, ckpts = manifest.release, manifest.checkpoints
     line_list = find_lines(manifest, inputs.trainer_states)
     hub = hub_links(release.links)

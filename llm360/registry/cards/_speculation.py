@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from llm360.registry._run import RunRecords
     from llm360.registry.build import BuildContext, DraftContext
+    from llm360.registry.cards._inputs import RunInputs
     from llm360.registry.models import Manifest
     from llm360.registry.signing import SignatureInfo
 
@@ -47,19 +48,19 @@ class Speculation:
     cards: dict[str, bytes]
 
 
-def speculate(draft: DraftContext) -> Speculation | None:
-    """The cards of ``draft`` (None when its signature is not known before signing)."""
+def speculate(draft: DraftContext, inputs: RunInputs) -> Speculation | None:
+    """The cards of ``draft`` (``inputs``: from its records; None when its signature is not
+    known before signing)."""
     if draft.signature is None:
         return None
     from llm360.registry.build import placeholder_digest
     from llm360.registry.cards._assemble import build_view
-    from llm360.registry.cards._inputs import inputs_from_records
     from llm360.registry.cards._render import render_markdown
     from llm360.registry.serialize import canonical_json, to_data
 
     manifest_sha = placeholder_digest()
-    view, _ = build_view(draft.draft, manifest_sha, inputs_from_records(draft.records),
-                         draft.signature, signed_checkpoints=draft.signed)
+    view, _ = build_view(draft.draft, manifest_sha, inputs, draft.signature,
+                         signed_checkpoints=draft.signed)
     return Speculation(draft=draft.draft, draft_bytes=canonical_json(to_data(draft.draft)),
                        manifest_sha256=manifest_sha, records=draft.records,
                        signature=draft.signature, signed=draft.signed,
