@@ -164,7 +164,12 @@ def _start_hashing(run_dir: Path, *, use_cache: bool, progress: Callable[[int], 
     cache_dir = _cache_dir(root) if use_cache else None
     validated = Validated(cache_dir / VALIDATED.name if cache_dir is not None else None)
     cache = HashCache(cache_dir / CACHE_FILE.name) if cache_dir is not None else None
-    sizes = {p: os.stat(root / p).st_size for p in listing.files}
+    sizes = {}
+    for rel in listing.files:
+        try:
+            sizes[rel] = os.stat(root / rel).st_size
+        except FileNotFoundError:  # removed since listed
+            raise InputError(f"{root / rel}: file not found") from None
     if on_total is not None:
         on_total(sum(sizes.values()))
     job = start_hashing(root, listing.files, cache=cache, progress=progress,
@@ -404,10 +409,11 @@ class PendingBuild:
                 bundles = signer.sign_checkpoints(manifest)
                 for name, bundle in bundles.items():
                     syncer.write(layout.signature_path(name), bundle)
-                if manifest.checkpoints:
-                    first = layout.signature_path(manifest.checkpoints[0].name)
-                    signature = describe_bundle(bundles[manifest.checkpoints[0].name],
-                                                name=BUNDLE_FILE, source=str(staging / first))
+                if manifest.checkpoints:  # what the cards say of the signer
+                    first = manifest.checkpoints[0].name
+                    signature = describe_bundle(
+                        bundles[first], name=BUNDLE_FILE,
+                        source=str(staging / layout.signature_path(first)))
                 else:
                     signature = SignatureInfo(method=signer.method)
             ctx = BuildContext(run_dir=run_dir, release_dir=staging, manifest=manifest,

@@ -175,11 +175,11 @@ class CardsStep:
     ``prepare`` plans the plots (from the records, not from digests) and draws them while the
     files are being hashed, and renders the cards from the draft manifest, with placeholders
     for the digests (``_speculation``). ``run`` (after the checkpoint signatures, before the
-    release signature, which covers what it writes) puts the real digests in their place,
-    or renders the cards from the real manifest where it differs from the draft beyond them. Nothing is rendered again when
-    its inputs and the renderer are unchanged since the last build of the same run
-    (``RUN/.llm360/cards``): the cards are keyed by their inputs' manifest digests, the plots
-    by their planned content."""
+    release signature, which covers what it writes) puts the real digests in their place, or
+    renders the cards from the real manifest where it differs from the draft beyond them.
+    Nothing is rendered again when its inputs and the renderer are unchanged since the last
+    build of the same run (``RUN/.llm360/cards``): the cards are keyed by their inputs'
+    manifest digests, the plots by their planned content."""
 
     name = "cards"
 
