@@ -71,7 +71,8 @@ class ChunkCache:
             return
         try:
             write_atomic(self.dir / _CACHE, json.dumps(
-                {"version": _VERSION, "entries": self._entries}, sort_keys=True).encode("utf-8"))
+                {"version": _VERSION, "entries": self._entries}, sort_keys=True).encode("utf-8"),
+                durable=False)  # a cache: an entry lost in a crash is found again
         except OSError:
             pass  # a read-only run directory goes without the cache
         self._changed = False

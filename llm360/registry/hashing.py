@@ -188,7 +188,10 @@ class HashCache:
                 merged[rel] = entry
         data = {"version": CACHE_VERSION, "entries": dict(sorted(merged.items()))}
         try:
-            write_atomic(self.path, json.dumps(data, sort_keys=True).encode("utf-8"))
+            # not synced: after a crash an entry lost (or the file empty) is a miss, and an
+            # entry kept only ever matches a file whose size, mtime, inode and ctime it names
+            write_atomic(self.path, json.dumps(data, sort_keys=True).encode("utf-8"),
+                         durable=False)
         except OSError:
             pass  # a read-only run directory just goes without a cache
         self._entries = merged

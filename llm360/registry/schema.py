@@ -218,7 +218,8 @@ class Validated:
 
     def save(self) -> None:
         """Keep what this build found or added, when it added something (best effort: a
-        read-only run goes without); keys of records that changed since are dropped."""
+        read-only run goes without); keys of records that changed since are dropped. Not
+        synced: a key lost in a crash only means validating those bytes again."""
         if self.path is None or not self._added:
             return
         from llm360.registry._files import write_atomic
@@ -226,7 +227,7 @@ class Validated:
         try:
             write_atomic(self.path, json.dumps(
                 {"version": _VALIDATED_VERSION, "valid": sorted(self._used)},
-                separators=(",", ":")).encode("utf-8"))
+                separators=(",", ":")).encode("utf-8"), durable=False)
         except OSError:
             pass
         self._added = False
