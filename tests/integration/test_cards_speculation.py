@@ -108,3 +108,18 @@ def test_a_manifest_that_differs_beyond_its_digests_or_a_decimal_digest_is_not_f
                                  .replace(first.sha256.encode(), b"1" * 64))
     assert _speculation.realize(spec, quoted) is None
     assert _speculation.realize(spec, dataclasses.replace(ctx, signed=ctx.signed | {"x"})) is None
+
+
+def test_a_draft_the_renderer_cannot_take_is_left_to_the_build(synthetic_run: Path,
+                                                               tmp_path: Path, monkeypatch):
+    # before the digests the records are not checked against each other: whatever the
+    # speculative render raises, the build goes on and renders (or names the error) later
+    shutil.rmtree(synthetic_run / ".llm360")
+
+    def fails(draft, inputs):
+        raise KeyError("ckpt_009")
+
+    monkeypatch.setattr(_speculation, "speculate", fails)
+    out = tmp_path / "rel"
+    build_release(synthetic_run, out, options=OPTIONS, steps=(cards_step(),))
+    _same_as_a_render(out, tmp_path / "again", TrustPolicy(allow_unsigned=True))

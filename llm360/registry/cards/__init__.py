@@ -216,8 +216,13 @@ class CardsStep:
         if draft.hashing:
             from llm360.registry.cards._speculation import speculate
 
-            # digests are being hashed: render meanwhile
-            self._speculation = speculate(draft, self._inputs_of(draft.records))
+            # digests are being hashed: render meanwhile. The records are not yet checked
+            # against each other (that needs the digests), so a draft the renderer cannot
+            # take is left to ``run``, which renders only a run found consistent
+            try:
+                self._speculation = speculate(draft, self._inputs_of(draft.records))
+            except Exception:  # noqa: BLE001 - an optimisation: run renders, or names the error
+                self._speculation = None
         if self._speculation is None:
             warm()
 
