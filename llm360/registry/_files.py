@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from llm360.errors import InputError, StorageError, UnsafePathError
 from llm360.registry import layout
+from llm360.registry._listing import walk_files
 
 __all__ = ["check_relpath", "resolve_inside", "list_files", "write_atomic", "Syncer",
            "IGNORED_DIRS", "DISK_ERRNOS", "storage_error"]
@@ -80,24 +81,11 @@ def list_files(root: Path) -> list[str]:
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"{root}: no such directory")
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        base = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
-        for d in dirnames:
-            if (base / d).is_symlink():
-                raise UnsafePathError(f"{base / d}: symbolic link in the run directory",
-                                      hint="copy the target in place of the link")
-        for name in filenames:
-            path = base / name
-            st = os.lstat(path)
-            if stat.S_ISLNK(st.st_mode):
-                raise UnsafePathError(f"{path}: symbolic link in the run directory",
-                                      hint="copy the target in place of the link")
-            if stat.S_ISREG(st.st_mode):
-                out.append(path.relative_to(root).as_posix())
-    out.sort()
-    return out
+    links: list = []
+    files = walk_files(root, links)
+    if links:
+        raise links[0].error
+    return files
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int | None = None,
@@ -141,16 +129,12 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None,
 
 
 def _fsync(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
     try:
-        _fsync_fd(fd, path)
-    finally:
-        os.close(fd)
-
-
-def _fsync_fd(fd: int, path: str) -> None:
-    try:
-        os.fsync(fd)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     except OSError as exc:
         error = storage_error(exc, path)  # a full or failing disk, named
         if error is not None:

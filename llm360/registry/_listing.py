@@ -14,7 +14,7 @@ from pathlib import Path
 from llm360.errors import InputError, Llm360Error, UnsafePathError
 from llm360.registry import layout
 
-__all__ = ["RunListing", "RunProblem", "list_run"]
+__all__ = ["RunListing", "RunProblem", "list_run", "walk_files"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,8 +39,9 @@ def _link(rel: str, path: Path) -> RunProblem:
                                             hint="copy the target in place of the link"))
 
 
-def _walk(root: Path, problems: list[RunProblem]) -> list[str]:
-    """Regular files below ``root`` (sorted, relative POSIX); each link is a problem."""
+def walk_files(root: Path, problems: list[RunProblem]) -> list[str]:
+    """Regular files below ``root`` (sorted, relative POSIX; ``.git`` and ``.llm360`` left
+    out); each symbolic link is a problem, not followed."""
     out: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         base = Path(dirpath)
@@ -85,5 +86,5 @@ def list_run(root: Path) -> RunListing:
     if not root.is_dir():
         raise InputError(f"{root}: not a directory")
     problems: list[RunProblem] = []
-    files = _walk(root, problems)
+    files = walk_files(root, problems)
     return RunListing(root=root, files=tuple(files), problems=tuple(problems))

@@ -18,7 +18,6 @@ cards.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -151,7 +150,6 @@ class _Hashing:
 
     root: Path
     listing: RunListing
-    sizes: dict[str, int]  # as listed
     cache_dir: Path | None
     validated: Validated
     job: HashJob
@@ -164,18 +162,12 @@ def _start_hashing(run_dir: Path, *, use_cache: bool, progress: Callable[[int], 
     cache_dir = _cache_dir(root) if use_cache else None
     validated = Validated(cache_dir / VALIDATED.name if cache_dir is not None else None)
     cache = HashCache(cache_dir / CACHE_FILE.name) if cache_dir is not None else None
-    sizes = {}
-    for rel in listing.files:
-        try:
-            sizes[rel] = os.stat(root / rel).st_size
-        except FileNotFoundError:  # removed since listed
-            raise InputError(f"{root / rel}: file not found") from None
-    if on_total is not None:
-        on_total(sum(sizes.values()))
     job = start_hashing(root, listing.files, cache=cache, progress=progress,
                         first=[p for p in listing.files if layout.chunk_index(p) is not None])
-    return _Hashing(root=root, listing=listing, sizes=sizes, cache_dir=cache_dir,
-                    validated=validated, job=job)
+    if on_total is not None:
+        on_total(sum(job.sizes.values()))
+    return _Hashing(root=root, listing=listing, cache_dir=cache_dir, validated=validated,
+                    job=job)
 
 
 def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], None] | None = None,
@@ -214,7 +206,7 @@ def _manifest_of(hashing: _Hashing, *, created: str, allow_missing_records: bool
         if alongside is not None:
             alongside()
         records = read_run(root, listing=hashing.listing, validated=validated)
-        _prepare(steps, records, created, hashing.sizes, signer, hashing=job.running)
+        _prepare(steps, records, created, job.sizes, signer, hashing=job.running)
         chunks = _chunk_facts(records, job, hashing.cache_dir)  # the chunks are hashed first
         digests = {d.path: d for d in job.result()}
     except BaseException:

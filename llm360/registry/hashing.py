@@ -340,6 +340,8 @@ class HashJob:
         self._errors: list[BaseException] = []
         self._switch: float | None = None
         todo: list[tuple[int, str, Path, os.stat_result]] = []
+        #: each file's size when the job started (what ``progress`` will count up to)
+        self.sizes: dict[str, int] = {}
         checked: set[str] = set()
         for i, rel in enumerate(paths):
             full = resolve_inside(self.root, rel, checked=checked)
@@ -347,6 +349,7 @@ class HashJob:
                 st = os.stat(full)
             except FileNotFoundError:
                 raise InputError(f"{self.root}/{rel}: file not found") from None
+            self.sizes[rel] = st.st_size
             cached = cache.get(rel, st) if cache is not None else None
             if cached is not None:
                 self._results[i] = FileDigest(path=rel, size=st.st_size, sha256=cached)
