@@ -189,7 +189,9 @@ class Syncer:
         self._added: dict[str, None] = {}
 
     def write(self, rel: str, data: bytes) -> None:
-        """Write ``data`` as the new file ``rel`` (refused if it exists) and hand it over."""
+        """Write ``data`` as the new file ``rel`` (refused if it exists, or if ``rel`` is not a
+        plain relative path below ``root``) and hand it over."""
+        check_relpath(rel, where="release file")
         if rel in self._added:
             raise FileExistsError(os.path.join(self.root, rel))
         _write_new(os.path.join(self.root, rel), data)

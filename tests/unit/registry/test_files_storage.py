@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from llm360.errors import InputError, StorageError
+from llm360.errors import InputError, StorageError, UnsafePathError
 from llm360.registry import _files
 from llm360.registry._files import write_atomic
 
@@ -180,3 +180,14 @@ def test_a_write_the_disk_refuses_is_a_storage_error_and_never_replaces_a_file(
     with pytest.raises(StorageError, match="a.md"):
         syncer.write("cards/a.md", b"# a")
     syncer.close()
+
+
+@pytest.mark.parametrize("rel", ["../outside.md", "/etc/passwd", "cards/../../x", ""])
+def test_a_syncer_writes_only_below_its_root(tmp_path: Path, rel: str) -> None:
+    root = tmp_path / "staging"
+    root.mkdir()
+    syncer = _files.Syncer(root)
+    with pytest.raises(UnsafePathError):
+        syncer.write(rel, b"x")
+    syncer.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["staging"] and not any(root.iterdir())
