@@ -6,23 +6,28 @@ from pathlib import Path
 
 import click
 
-from llm360.registry import layout
 from llm360.cli._hub import client_from, hub_options
-from llm360.cli._render import echo, echo_json
+from llm360.cli._render import echo, echo_json, progress_bar
 
 __all__ = ["diff"]
 
 
-def _side(spec: str, endpoint: str | None, no_xet: bool):
-    from llm360.registry.diff import local_side, side_from_bytes
+def _side(spec: str, endpoint: str | None, no_xet: bool, progress):
+    from llm360.registry.diff import local_side, source_side
 
     if not spec.startswith("hub:"):
-        return local_side(Path(spec))
+        return local_side(Path(spec), progress=progress)
     from llm360.registry.hub import HubSource
 
     repo, _, rev = spec[4:].partition("@")
     source = HubSource(client_from(endpoint, no_xet, quiet=True), repo, revision=rev or "main")
-    return side_from_bytes(spec, source.read_bytes(layout.MANIFEST), source.read_bytes)
+    return source_side(spec, source, progress=progress)
+
+
+def _value(field: str, value) -> str:
+    if value is None:
+        return "unknown" if field == "sha256" else "absent"
+    return f"{value[:16]}..." if field == "sha256" else str(value)
 
 
 @click.command(short_help="Compare releases A and B: checkpoints, data chunks, files and configs.")
@@ -35,29 +40,55 @@ def diff(a: str, b: str, endpoint: str | None, no_xet: bool, as_json: bool) -> i
     and the changed configs key by key.
 
     Each side is a manifest.json, a release folder, or hub:ORG/NAME[@REV] (a branch, tag or
-    commit of a pushed release). Exit 0 whether or not they differ.
+    commit of a pushed release). Files are compared by what they are: a folder's files are
+    hashed, a Hub side's sizes and sha256 come from the Hub's metadata (small files are read).
+    Each line names the field that changed (path, size or sha256); a file whose bytes are not
+    what its own side's manifest lists is named too (`!`). Exit 0 whether or not they differ.
     """
 
     def body() -> int:
         from llm360.registry.diff import diff_releases
 
-        result = diff_releases(_side(a, endpoint, no_xet), _side(b, endpoint, no_xet))
+        with progress_bar("hashing", enabled=not as_json) as (advance, _total):
+            result = diff_releases(_side(a, endpoint, no_xet, advance),
+                                   _side(b, endpoint, no_xet, advance))
         if as_json:
-            echo_json(result)
+            echo_json(result.as_data())
             return 0
-        if result["identical"]:
-            echo(f"identical: {a} and {b} list the same checkpoints, chunks and files")
+        labels = {"a": "A", "b": "B"}
+        for note in result.notes:
+            echo(f"note: {note}")
+        if result.identical:
+            echo(f"identical: {a} and {b} hold the same checkpoints, chunks and files (each "
+                 "file's size and sha256)")
             return 0
-        for change in result["release"]:
-            echo(f"release {change['path']}: {change['a']} -> {change['b']}")
-        for section, label in (("checkpoints", "checkpoint"), ("data_chunks", "data chunk"),
-                               ("files", "file")):
+        echo(f"--- A {a}")
+        echo(f"+++ B {b}")
+        for change in result.release:
+            echo(f"release {change.path}: {change.a} -> {change.b}")
+        for keyed, label in ((result.checkpoints, "checkpoint"),
+                             (result.data_chunks, "data chunk")):
             for verb, sign in (("added", "+"), ("removed", "-"), ("changed", "~")):
-                for item in result[section][verb]:
+                for item in getattr(keyed, verb):
                     echo(f"{sign} {label} {item} ({verb})")
-        for cfg in result["configs"]:
-            for ch in cfg["changes"] or []:
-                echo(f"  {cfg['path']} {ch['path']}: {ch['a']!r} -> {ch['b']!r}")
+        for f in result.files:
+            if f.field == "path":
+                sign, side = ("+", "B") if f.a is None else ("-", "A")
+                echo(f"{sign} file {f.path}: path only in {side}")
+            else:
+                where = f" ({f.where})" if f.where != f.path else ""
+                echo(f"~ file {f.path}: {f.field} {_value(f.field, f.a)} -> "
+                     f"{_value(f.field, f.b)}{where}")
+        for m in result.mismatches:
+            side = labels[m.side]
+            if m.field == "missing":
+                echo(f"! {side} {m.where}: missing, listed by {side}'s manifest")
+            else:
+                echo(f"! {side} {m.where}: {m.field} {_value(m.field, m.found)} is not what "
+                     f"{side}'s manifest lists ({_value(m.field, m.listed)})")
+        for cfg in result.configs:
+            for ch in cfg.changes or ():
+                echo(f"  {cfg.path} {ch.path}: {ch.a!r} -> {ch.b!r}")
         return 0
 
     return body()

@@ -1,11 +1,17 @@
 """Two releases side by side: checkpoints, data chunks and files added, removed or changed, and
-the changed configs key by key. Each side is a manifest plus a way to read its small files
-(a release folder, or the Hub through ``hub.HubSource.read_bytes``)."""
+the changed configs key by key.
+
+Each side is an ``ArtifactSource`` (a release folder, or the Hub through ``hub.HubSource``):
+its manifest and ``release-files.json`` say which files the release holds, and the source says
+what each file is (a folder: each file is hashed; the Hub: the sizes and sha256 of its
+metadata, small files read once). Files are compared by what they are, not by what either
+manifest says: a file whose bytes differ from its own manifest is named as well.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,86 +19,263 @@ from llm360.errors import InputError
 from llm360.registry import layout
 from llm360.registry.models import Manifest
 from llm360.registry.serialize import manifest_from_bytes
+from llm360.registry.sources import ArtifactSource, LocalSource, Located
 
-__all__ = ["Side", "local_side", "side_from_bytes", "diff_releases"]
+__all__ = ["Side", "FileFacts", "FileChange", "Mismatch", "FieldChange", "Keyed",
+           "ConfigChange", "Diff", "local_side", "source_side", "diff_releases"]
+
+#: the release's records about itself: compared through their content, not as files
+_RECORDS = frozenset({layout.MANIFEST, layout.BUNDLE, layout.RELEASE_FILES_LIST,
+                      layout.PUBLICATION})
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileFacts:
+    """One file of a side as found (not as listed)."""
+
+    size: int | None    # None: listed, but missing where it should be
+    sha256: str | None  # None: present, its digest unknown
+    where: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class Side:
     label: str
     manifest: Manifest
-    read: Callable[[str], bytes | None]   # a release file's bytes by release path, or None
+    read: Callable[[str], bytes | None]       # a release file's bytes by release path, or None
+    listed: Mapping[str, tuple[int, str]]     # release path -> (size, sha256) as listed
+    files: Mapping[str, FileFacts]            # release path -> what the file is
+    notes: tuple[str, ...] = ()
 
 
-def side_from_bytes(label: str, raw: bytes | None,
-                    read: Callable[[str], bytes | None]) -> Side:
-    if raw is None:
-        raise InputError(f"{label}: no {layout.MANIFEST} there")
-    return Side(label=label,
-                manifest=manifest_from_bytes(raw, source=f"{label}/{layout.MANIFEST}"),
-                read=read)
+@dataclass(frozen=True, kw_only=True)
+class FileChange:
+    """A file of one side only (``field`` "path"), or a field of a file of both that differs."""
+
+    path: str
+    field: str                 # "path" | "size" | "sha256"
+    a: int | str | None        # A's value (None: absent, or digest unknown)
+    b: int | str | None
+    where: str = ""            # where the changed bytes are (B's place, else A's)
 
 
-def local_side(path: Path) -> Side:
-    """A manifest file or a release folder."""
+@dataclass(frozen=True, kw_only=True)
+class Mismatch:
+    """A file of one side that is not what that side's own manifest lists."""
+
+    side: str                  # "a" | "b"
+    path: str
+    field: str                 # "missing" | "size" | "sha256"
+    listed: int | str | None
+    found: int | str | None
+    where: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FieldChange:
+    path: str                  # JSON path
+    a: object
+    b: object
+
+
+@dataclass(frozen=True, kw_only=True)
+class Keyed:
+    added: tuple = ()
+    removed: tuple = ()
+    changed: tuple = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigChange:
+    path: str
+    changes: tuple[FieldChange, ...] | None   # None: not readable as JSON on one side
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diff:
+    a: str
+    b: str
+    release: tuple[FieldChange, ...]
+    checkpoints: Keyed
+    data_chunks: Keyed
+    files: tuple[FileChange, ...]
+    mismatches: tuple[Mismatch, ...]
+    configs: tuple[ConfigChange, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def identical(self) -> bool:
+        return not (self.release or self.checkpoints or self.data_chunks or self.files
+                    or self.mismatches)
+
+    def as_data(self) -> dict:
+        def keyed(k: Keyed) -> dict:
+            return {"added": list(k.added), "removed": list(k.removed),
+                    "changed": list(k.changed)}
+
+        def change(c: FieldChange) -> dict:
+            return {"path": c.path, "a": c.a, "b": c.b}
+
+        return {
+            "a": self.a, "b": self.b, "identical": self.identical,
+            "release": [change(c) for c in self.release],
+            "checkpoints": keyed(self.checkpoints), "data_chunks": keyed(self.data_chunks),
+            "files": [{"path": f.path, "field": f.field, "a": f.a, "b": f.b, "where": f.where}
+                      for f in self.files],
+            "mismatches": [{"side": m.side, "path": m.path, "field": m.field,
+                            "listed": m.listed, "found": m.found, "where": m.where}
+                           for m in self.mismatches],
+            "configs": [{"path": c.path, "changes": None if c.changes is None
+                         else [change(x) for x in c.changes]} for c in self.configs],
+            "notes": list(self.notes),
+        }
+
+
+# ---- sides ------------------------------------------------------------------------------
+
+def local_side(path: Path, *, progress: Callable[[int], None] | None = None) -> Side:
+    """A manifest file or a release folder; every file it lists is hashed."""
     path = Path(path)
     manifest_path = path / layout.MANIFEST if path.is_dir() else path
-    try:
-        raw = manifest_path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{manifest_path}: cannot read the manifest ({exc.strerror})") from None
-    root = manifest_path.parent
+    if not manifest_path.is_file():
+        raise InputError(f"{manifest_path}: manifest not found",
+                         hint="pass a release folder, its manifest.json or hub:ORG/NAME[@REV]")
+    source = LocalSource(manifest_path.parent)
+    return source_side(str(manifest_path), source, manifest_name=manifest_path.name,
+                       progress=progress)
 
-    def read(rel: str) -> bytes | None:
-        try:
-            return (root / rel).read_bytes()
-        except OSError:
-            return None
 
-    return side_from_bytes(str(manifest_path), raw, read)
+def source_side(label: str, source: ArtifactSource, *, manifest_name: str = layout.MANIFEST,
+                progress: Callable[[int], None] | None = None) -> Side:
+    """The release ``source`` holds: its manifest, what it lists, and what its files are."""
+    from llm360.registry.release_dir import read_release_files
+    from llm360.registry.verify import signed_files
 
+    raw = source.read_bytes(manifest_name)
+    if raw is None:
+        raise InputError(f"{label}: no {manifest_name} there")
+    manifest = manifest_from_bytes(raw, source=f"{label}/{manifest_name}")
+    rf_raw = source.read_bytes(layout.RELEASE_FILES_LIST)
+    rf = (None if rf_raw is None else
+          read_release_files(rf_raw, source=f"{label}/{layout.RELEASE_FILES_LIST}"))
+    listed = {p: v for p, v in signed_files(manifest, rf).items() if p not in _RECORDS}
+    notes: list[str] = []
+    artifacts = {a.path for a in manifest.artifacts}
+    if rf is not None and rf.layout == "metadata-only" and isinstance(source, LocalSource):
+        notes.append(f"{label} is a metadata-only release: its artifacts are compared as its "
+                     "manifest lists them (their bytes are in its run directory)")
+        wanted = set(listed) - artifacts
+    else:
+        wanted = set(listed)
+    files = _facts(source.locate(wanted, progress=progress) if wanted else [], listed)
+    for path in set(listed) - wanted:
+        size, sha = listed[path]
+        files[path] = FileFacts(size=size, sha256=sha, where=f"{path} (as listed)")
+    return Side(label=label, manifest=manifest, read=source.read_bytes, listed=listed,
+                files=files, notes=tuple(notes))
+
+
+def _facts(located: list[Located], listed: Mapping[str, tuple[int, str]]
+           ) -> dict[str, FileFacts]:
+    """One ``FileFacts`` per listed path: where a path has several places (the Hub's branches),
+    the first place that differs from the listing stands for it, else the first place."""
+    out: dict[str, FileFacts] = {}
+    for loc in located:
+        if loc.path is None or loc.path not in listed:
+            continue  # a file nobody listed: `verify` names those
+        facts = FileFacts(size=loc.size, sha256=loc.sha256, where=loc.where)
+        have = out.get(loc.path)
+        if have is None or (_as_listed(have, listed[loc.path])
+                            and not _as_listed(facts, listed[loc.path])):
+            out[loc.path] = facts
+    return out
+
+
+def _as_listed(facts: FileFacts, listed: tuple[int, str]) -> bool:
+    return (facts.size, facts.sha256) == listed
+
+
+# ---- comparing --------------------------------------------------------------------------
 
 def _json_diff(a, b, path: str = "$"):
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b)):
             yield from _json_diff(a.get(k), b.get(k), f"{path}.{k}")
     elif a != b:
-        yield {"path": path, "a": a, "b": b}
+        yield FieldChange(path=path, a=a, b=b)
 
 
-def _keyed(items: dict, other: dict) -> dict:
-    return {"added": sorted(set(other) - set(items)), "removed": sorted(set(items) - set(other)),
-            "changed": sorted(k for k in set(items) & set(other) if items[k] != other[k])}
+def _keyed(items: dict, other: dict) -> Keyed:
+    return Keyed(added=tuple(sorted(set(other) - set(items))),
+                 removed=tuple(sorted(set(items) - set(other))),
+                 changed=tuple(sorted(k for k in set(items) & set(other)
+                                      if items[k] != other[k])))
 
 
-def diff_releases(a: Side, b: Side) -> dict:
-    """What changed from ``a`` to ``b`` (JSON-ready)."""
+def _mismatches(which: str, side: Side) -> list[Mismatch]:
+    out = []
+    for path, facts in sorted(side.files.items()):
+        size, sha = side.listed[path]
+        if facts.size is None:
+            out.append(Mismatch(side=which, path=path, field="missing", listed=size,
+                                found=None, where=facts.where))
+        elif facts.size != size:
+            out.append(Mismatch(side=which, path=path, field="size", listed=size,
+                                found=facts.size, where=facts.where))
+        elif facts.sha256 != sha:
+            out.append(Mismatch(side=which, path=path, field="sha256", listed=sha,
+                                found=facts.sha256, where=facts.where))
+    return out
+
+
+def _file_changes(a: Side, b: Side) -> list[FileChange]:
+    have_a = {p: f for p, f in a.files.items() if f.size is not None}
+    have_b = {p: f for p, f in b.files.items() if f.size is not None}
+    out = []
+    for path in sorted(set(have_a) | set(have_b)):
+        fa, fb = have_a.get(path), have_b.get(path)
+        if fa is None or fb is None:
+            out.append(FileChange(path=path, field="path", a=path if fa else None,
+                                  b=path if fb else None, where=(fb or fa).where))
+            continue
+        if fa.size != fb.size:
+            out.append(FileChange(path=path, field="size", a=fa.size, b=fb.size,
+                                  where=fb.where))
+        if fa.sha256 != fb.sha256 or fa.sha256 is None:
+            out.append(FileChange(path=path, field="sha256", a=fa.sha256, b=fb.sha256,
+                                  where=fb.where))
+    return out
+
+
+def diff_releases(a: Side, b: Side) -> Diff:
+    """What changed from ``a`` to ``b``."""
     ma, mb = a.manifest, b.manifest
-    arts_a = {x.path: (x.size, x.sha256) for x in ma.artifacts}
-    arts_b = {x.path: (x.size, x.sha256) for x in mb.artifacts}
     ck_a = {c.name: (c.root_digest, c.step, c.tokens_seen) for c in ma.checkpoints}
     ck_b = {c.name: (c.root_digest, c.step, c.tokens_seen) for c in mb.checkpoints}
     ch_a = {c.index: (c.path, c.sha256) for c in ma.data.chunks}
     ch_b = {c.index: (c.path, c.sha256) for c in mb.data.chunks}
-    files = _keyed(arts_a, arts_b)
+    files = _file_changes(a, b)
     configs = []
-    for path in files["changed"]:
+    for path in sorted({f.path for f in files if f.field != "path"}):
         if not path.endswith(".json") or not (
                 path.startswith(layout.CONFIG_DIR + "/")
                 or layout.artifact_kind(path) == "checkpoint_config"):
             continue
-        raw_a, raw_b = a.read(path), b.read(path)
         try:
-            changes = list(_json_diff(json.loads(raw_a), json.loads(raw_b)))
+            changes = tuple(_json_diff(json.loads(a.read(path)), json.loads(b.read(path))))
         except (TypeError, ValueError):
             changes = None  # not readable on one side: the file is listed as changed anyway
-        configs.append({"path": path, "changes": changes})
-    release = [c for c in _json_diff({"name": ma.release.name, "version": ma.release.version,
-                                      "created": ma.release.created},
-                                     {"name": mb.release.name, "version": mb.release.version,
-                                      "created": mb.release.created}, "$.release")]
-    ckpts = _keyed(ck_a, ck_b)
-    chunks = _keyed(ch_a, ch_b)
-    same = not (release or any(ckpts.values()) or any(chunks.values()) or any(files.values()))
-    return {"a": a.label, "b": b.label, "identical": same, "release": release,
-            "checkpoints": ckpts, "data_chunks": chunks, "files": files, "configs": configs}
+        configs.append(ConfigChange(path=path, changes=changes))
+
+    def facts(m: Manifest) -> dict:
+        return {"name": m.release.name, "version": m.release.version,
+                "created": m.release.created}
+
+    return Diff(a=a.label, b=b.label,
+                release=tuple(_json_diff(facts(ma), facts(mb), "$.release")),
+                checkpoints=_keyed(ck_a, ck_b), data_chunks=_keyed(ch_a, ch_b),
+                files=tuple(files), mismatches=tuple(_mismatches("a", a) + _mismatches("b", b)),
+                configs=tuple(configs), notes=a.notes + b.notes)

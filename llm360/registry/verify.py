@@ -49,7 +49,8 @@ from llm360.registry.signing import (
 )
 from llm360.registry.sources import ArtifactSource, LocalSource, Located
 
-__all__ = ["Report", "Problem", "TrustPolicy", "verify", "verify_release", "release_folder"]
+__all__ = ["Report", "Problem", "TrustPolicy", "verify", "verify_release", "release_folder",
+           "signed_files"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,7 +160,7 @@ def verify(source: ArtifactSource, policy: TrustPolicy, *,
                          "in the run directory", hint="pass --root RUN")
     files_checked = bytes_checked = 0
     if policy.check_bytes:
-        expected = _expected(manifest, release_files)
+        expected = signed_files(manifest, release_files)
         own = {MANIFEST_FILE, manifest_name, BUNDLE_FILE, RELEASE_FILES, PUBLICATION_FILE}
         located = source.locate(set(expected) | own, progress=progress, on_total=on_total)
         byte_problems = _compare(located, expected, own, manifest)
@@ -206,8 +207,9 @@ def _release_files(source: ArtifactSource, sig: SignatureCheck, manifest_sha: st
     return rf, []
 
 
-def _expected(manifest: Manifest, rf: ReleaseFiles | None) -> dict[str, tuple[int, str]]:
-    """release path -> (size, sha256) of every file that was signed."""
+def signed_files(manifest: Manifest, rf: ReleaseFiles | None) -> dict[str, tuple[int, str]]:
+    """release path -> (size, sha256) of every file the manifest and ``rf`` (the release-file
+    list) list: what was signed, where the signature covers ``rf``."""
     out = {a.path: (a.size, a.sha256) for a in manifest.artifacts}
     if rf is not None:
         out.update({f.path: (f.size, f.sha256) for f in rf.files})

@@ -3,6 +3,7 @@ server (huggingface_hub switched online and to LFS by the fixture; endpoint by -
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 from pathlib import Path
@@ -52,6 +53,32 @@ def test_push_verify_pull_diff(hub_server, signed_release, hub_keys, tmp_path):
     out = _run("verify", "--hub", "acme/cli", "--endpoint", url, "--key", hub_keys[1])
     assert out.exit_code == 1
     assert "FAIL hub:acme/cli@ckpt_001/optimizer.safetensors: missing" in out.output
+
+
+def test_diff_sees_weights_tampered_on_the_hub(hub_server, signed_release):
+    url = hub_server.url
+    out = _run("push", signed_release, "--repo", "acme/tamper", "--endpoint", url, "--no-xet")
+    assert out.exit_code == 0, out.output
+    out = _run("diff", signed_release, "hub:acme/tamper", "--endpoint", url)
+    assert out.exit_code == 0 and out.output.startswith("identical:"), out.output
+    weights = (signed_release / "checkpoints/ckpt_001/model.safetensors").read_bytes()
+    other = weights[:-1] + bytes([weights[-1] ^ 1])  # same size, other bytes, same manifest
+    hub_server.put_file("model", "acme/tamper", "ckpt_001", "model.safetensors", other,
+                        lfs=True)
+    out = _run("diff", signed_release, "hub:acme/tamper", "--endpoint", url, "--json")
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.output)
+    assert not result["identical"]
+    assert result["files"] == [{
+        "path": "checkpoints/ckpt_001/model.safetensors", "field": "sha256",
+        "a": hashlib.sha256(weights).hexdigest(), "b": hashlib.sha256(other).hexdigest(),
+        "where": "hub:acme/tamper@ckpt_001/model.safetensors"}]
+    assert [(m["side"], m["field"]) for m in result["mismatches"]] == [("b", "sha256")]
+    out = _run("diff", signed_release, "hub:acme/tamper", "--endpoint", url)
+    assert ("~ file checkpoints/ckpt_001/model.safetensors: sha256 "
+            f"{hashlib.sha256(weights).hexdigest()[:16]}... -> "
+            f"{hashlib.sha256(other).hexdigest()[:16]}... "
+            "(hub:acme/tamper@ckpt_001/model.safetensors)") in out.output.splitlines()
 
 
 @pytest.mark.parametrize("args,code,text", [
