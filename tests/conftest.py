@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
@@ -42,14 +40,6 @@ def synthetic_run(tmp_path: Path) -> Path:
     from _synthetic import write_synthetic_run
 
     return write_synthetic_run(tmp_path / "run")
-
-
-@pytest.fixture
-def shared_dir() -> Path:
-    """../shared beside the checkout; tests that need it skip where it is absent."""
-    if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is absent (shared fixtures live beside the checkout)")
-    return SHARED
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

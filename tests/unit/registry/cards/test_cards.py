@@ -264,9 +264,9 @@ def test_hub_links_give_repo_commands(rendered):
     assert "--hub" not in ckpt
 
 
-def test_signature_is_described(rendered, shared_dir, tmp_path):
+def test_signature_is_described(rendered, tmp_path):
     manifest, raw, _ = rendered
-    fixtures = shared_dir / "fixtures" / "sigstore"
+    fixtures = Path(__file__).resolve().parents[3] / "fixtures" / "sigstore"
     key = describe_signature(fixtures / "managed-key-happy-path" / "bundle.sigstore.json")
     assert key.method == "key" and key.key_hint
     keyless = fixtures / "happy-path-v0.3" / "bundle.sigstore.json"
