@@ -294,15 +294,31 @@ def _field_problems(manifest: Manifest, root: Path, notes: list[str]) -> list[Pr
     for path, have, want in _diff(to_data(manifest), to_data(rebuilt), "$"):
         if path.startswith("$.artifacts") and not path.endswith(".kind"):
             continue  # bytes are reported per artifact above
-        problems.append(Problem(code="field", path=path, message=(
-            f"{path}: manifest says {_short(have)}, the run says {_short(want)}")))
+        if want is _ABSENT:  # a file the manifest names that the run lacks
+            problems.append(Problem(code="missing", path=have, message=(
+                f"{have}: in the manifest ({path}), missing from the run ({root})")))
+            continue
+        message = (f"{want}: in the run ({root}), not in the manifest ({path})"
+                   if have is _ABSENT else
+                   f"{path}: manifest says {_short(have)}, the run says {_short(want)}")
+        problems.append(Problem(code="field", path=path, message=message))
     return problems
 
 
+_ABSENT = object()  # one side of a list of names lacks the item
+
+
 def _diff(a, b, path: str):
+    """(JSON path, manifest value, run value) per difference; lists of names that differ as
+    sets give one item per name on one side only (``_ABSENT`` on the other)."""
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b)):
             yield from _diff(a.get(k), b.get(k), f"{path}.{k}")
+    elif isinstance(a, list) and isinstance(b, list) and _names(a) and _names(b) \
+            and set(a) != set(b):
+        only_a, only_b = set(a) - set(b), set(b) - set(a)
+        yield from ((path, x, _ABSENT) for x in a if x in only_a)
+        yield from ((path, _ABSENT, x) for x in b if x in only_b)
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b)):
             yield from _diff(x, y, f"{path}[{i}]")
@@ -310,6 +326,11 @@ def _diff(a, b, path: str):
         yield path, a, b
 
 
+def _names(items: list) -> bool:
+    return all(isinstance(x, str) for x in items)
+
+
 def _short(value) -> str:
+    """A value for one line: digests whole, anything longer cut."""
     text = json.dumps(value, sort_keys=True)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= 80 else text[:77] + "..."

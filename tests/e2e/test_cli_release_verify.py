@@ -44,6 +44,36 @@ def test_tamper_exits_1_naming_the_artifact(release: Path, synthetic_run: Path) 
     assert "FAIL evals/ckpt_001.json: size" in result.output
 
 
+def test_verify_names_each_deleted_file_on_its_own_line(release: Path,
+                                                        synthetic_run: Path) -> None:
+    # deleted from the run, verified with --root RUN (the manifest's fields against the run's
+    # records: once two cut lists), then from the release itself
+    gone = ["checkpoints/ckpt_000/optimizer.safetensors", "checkpoints/ckpt_001/rng.safetensors"]
+    for folder, args in ((synthetic_run, ["--root", str(synthetic_run)]), (release.parent, [])):
+        for rel in gone:
+            (folder / rel).unlink()
+        result = run("verify", str(release), "--allow-unsigned", *args)
+        assert result.exit_code == 1, result.output
+        lines = result.output.splitlines()
+        for rel in gone:
+            assert [line for line in lines if rel in line] == [next(
+                line for line in lines if line.startswith(f"FAIL {rel}: ")
+                and "missing" in line)], result.output
+        assert not any(line.startswith("FAIL") and "..." in line for line in lines), \
+            result.output  # no list cut short
+    data = json.loads(run("verify", str(release), "--allow-unsigned", "--json").output)
+    assert sorted(p["path"] for p in data["problems"] if p["code"] == "missing") == gone
+
+
+def test_run_check_on_a_release_folder_says_it_is_a_release(release: Path) -> None:
+    result = run("run", "check", str(release.parent))
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[0] == (
+        f"error: {release.parent}: a release folder (it holds manifest.json), not a run "
+        "directory")
+    assert "llm360 verify" in result.output and "README.md" not in result.output
+
+
 def test_source_date_epoch_pins_created(synthetic_run: Path, tmp_path: Path) -> None:
     result = CliRunner(env={"SOURCE_DATE_EPOCH": "1795824000"}).invoke(
         cli, ["release", "build", str(synthetic_run), "--out", str(tmp_path / "r"), "--json"])
