@@ -33,7 +33,7 @@ def check(run_dir: Path, no_cache: bool, allow_missing_records: bool, as_json: b
     lines for every checkpoint, and the lineage and references of the manifest the run would
     build. Each problem names the file and the
     JSON path. Exit 0: `release build` accepts the run; 1: problems found; 2: RUN is not a
-    directory.
+    directory, or is a release folder (check that with `llm360 verify`).
     """
 
     def body() -> int:

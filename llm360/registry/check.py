@@ -76,8 +76,13 @@ def check_run(run_dir: Path, *, use_cache: bool = True, allow_missing_records: b
               progress: Callable[[int], None] | None = None) -> RunCheck:
     """Every problem of the run at ``run_dir`` (none: ``release build`` accepts it).
 
-    Raises ``InputError`` only when ``run_dir`` is not a directory at all.
+    Raises ``InputError`` only when ``run_dir`` is not a directory at all, or is a release
+    folder (it holds a manifest: its cards and plots are not a run's files).
     """
+    if (Path(run_dir) / layout.MANIFEST).is_file():
+        raise InputError(f"{run_dir}: a release folder (it holds {layout.MANIFEST}), not a run "
+                         "directory", hint=f"check a release with `llm360 verify {run_dir}`; "
+                         "`run check` checks the run directory a release is built from")
     scan = scan_run(Path(run_dir))
     problems = list(scan.problems)
     cache_dir = scan.root / layout.CACHE_DIR if use_cache else None
