@@ -6,10 +6,13 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo, echo_json
-from llm360.errors import InputError
+from llm360.cli._render import echo, echo_json, require_extra
 
 __all__ = ["data"]
+
+#: what `data prepare` needs of the [train] extra, module -> distribution (looked up, not
+#: imported: the tokenizer is loaded only once the inputs are known to be good)
+TRAIN_DATA_EXTRA = {"tokenizers": "tokenizers"}
 
 #: k + l of the memorization score (Biderman et al. 2023 with k = l = 32)
 MEMORIZATION_TOKENS = 64
@@ -42,14 +45,8 @@ def prepare(run_dir: Path, corpus: tuple[Path, ...], chunks: int, seq_len: int, 
     split them into hashed chunks (plus a held-out set for evaluations)."""
 
     def body() -> int:
-        try:
-            import tokenizers  # noqa: F401
-
-            from llm360.train.data import prepare_data
-        except ImportError as exc:
-            raise InputError(f"`llm360 data prepare` needs the training extra "
-                             f"({exc.name or exc} is not installed)",
-                             hint="pip install 'llm360[train]'") from exc
+        require_extra("train", TRAIN_DATA_EXTRA, needed_for="`llm360 data prepare`")
+        from llm360.train.data import prepare_data  # torch-free: a bad path fails at once
 
         r = prepare_data(run_dir, corpus=list(corpus) or None, chunks=chunks, seq_len=seq_len,
                          seed=seed, vocab_size=vocab_size, max_corpus_bytes=max_corpus_bytes)

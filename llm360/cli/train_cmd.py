@@ -142,7 +142,10 @@ def train(run_dir: Path, preset: str | None, config_file: Path | None, resume_fr
                 except (OSError, ValueError) as exc:
                     raise InputError(f"{deepspeed_config}: cannot read the DeepSpeed config: "
                                      f"{exc}") from exc
-        TrainOptions, train_run = _import_training()
+        from llm360.train.inputs import check_train_inputs
+
+        check_train_inputs(run_dir, config_file=config_file, resume_from=resume_from)
+        TrainOptions, train_run = _import_training()  # torch: seconds, after the inputs
         import torch
 
         if threads is not None:

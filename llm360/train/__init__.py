@@ -1,22 +1,41 @@
 """Training: corpus -> data chunks -> a LLaMA trained chunk by chunk into a run directory.
 
-Imports torch; ``llm360.registry`` never imports this package.
+Imports torch where it trains; ``llm360.registry`` never imports this package. The public
+names below are imported on first use (PEP 562), so ``llm360.train.data`` (``data prepare``)
+and ``llm360.train.inputs`` (what ``train`` checks first) load without torch: a command given
+a bad path says so before torch is imported.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from llm360.train.config import PRESETS, ModelConfig, TrainConfig
-from llm360.train.data import PrepareResult, prepare_data
-from llm360.train.loop import TrainOptions, TrainResult, train
+if TYPE_CHECKING:
+    from llm360.train.config import PRESETS, ModelConfig, TrainConfig
+    from llm360.train.data import PrepareResult, prepare_data
+    from llm360.train.loop import TrainOptions, TrainResult, train
+
+#: public name -> the module that defines it
+_HOMES = {
+    **dict.fromkeys(("PRESETS", "ModelConfig", "TrainConfig"), "config"),
+    **dict.fromkeys(("PrepareResult", "prepare_data"), "data"),
+    **dict.fromkeys(("TrainOptions", "TrainResult", "train"), "loop"),
+}
 
 __all__ = ["PRESETS", "ModelConfig", "TrainConfig", "PrepareResult", "prepare_data",
-           "TrainOptions", "TrainResult", "train", "run_demo"]
+           "TrainOptions", "TrainResult", "train"]
 
 
-def run_demo(run_dir: Path, *, chunks: int = 3, max_corpus_bytes: int = 200_000) -> TrainResult:
-    """Prepare the default corpus and train the tiny preset on it (well under a minute on 2
-    CPU cores): the run directory a demo releases."""
-    prepare_data(Path(run_dir), chunks=chunks, max_corpus_bytes=max_corpus_bytes)
-    return train(Path(run_dir), TrainOptions(preset="tiny"))
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'llm360.train' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"llm360.train.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})
+

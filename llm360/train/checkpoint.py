@@ -295,15 +295,10 @@ def _load_tensors(folder: Path, prefix: str) -> dict[str, torch.Tensor]:
 def load_checkpoint(folder: Path) -> CheckpointState:
     """Read a checkpoint folder (single or sharded files); a missing folder or file is bad
     input (exit 2) naming it."""
+    from llm360.train.inputs import check_checkpoint_folder
+
     folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"{folder}: checkpoint folder not found",
-                         hint="pass a folder under RUN/checkpoints/ (or one `llm360 pull` "
-                              "wrote)")
-    for name in (layout.TRAINER_STATE, layout.CHECKPOINT_CONFIG, layout.RNG):
-        if not (folder / name).is_file():
-            raise InputError(f"{folder}: not a checkpoint ({name} is missing)",
-                             hint="resume from a folder that `llm360 train` wrote")
+    check_checkpoint_folder(folder)
     try:
         return CheckpointState(
             model=_load_tensors(folder, "model"),

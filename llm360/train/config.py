@@ -18,8 +18,8 @@ from llm360.errors import InputError
 from llm360.registry.serialize import canonical_json
 
 __all__ = ["ModelConfig", "TrainConfig", "PRESETS", "PRESET_REQUIREMENTS", "resolve_config",
-           "config_digest", "hf_config", "generation_config", "NUMERIC_EXCLUDE",
-           "DEFAULT_SHARD_BYTES"]
+           "read_config_file", "config_digest", "hf_config", "generation_config",
+           "NUMERIC_EXCLUDE", "DEFAULT_SHARD_BYTES"]
 
 #: Hugging Face's default ``max_shard_size`` ("5GB"): weights and optimizer files above it are
 #: written as ``model-00001-of-0000N.safetensors`` shards plus an index
@@ -173,6 +173,17 @@ def _override(cls: type, base: dict, extra: dict, where: str) -> dict:
     return {**base, **extra}
 
 
+def read_config_file(config_file: Path) -> dict:
+    """``--config``: a JSON object with ``model`` and/or ``train`` fields."""
+    try:
+        doc = json.loads(Path(config_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{config_file}: cannot read the config: {exc}") from exc
+    if not isinstance(doc, dict) or set(doc) - {"model", "train"}:
+        raise InputError(f"{config_file}: expected an object with 'model' and/or 'train'")
+    return doc
+
+
 def resolve_config(preset: str, *, config_file: Path | None = None, vocab_size: int,
                    seq_len: int, overrides: dict[str, Any] | None = None,
                    base: tuple[dict, dict] | None = None,
@@ -194,12 +205,7 @@ def resolve_config(preset: str, *, config_file: Path | None = None, vocab_size: 
             model.update(bos_token_id=special_token_id, eos_token_id=special_token_id)
         train = dict(train_base, preset=preset)
     if config_file is not None:
-        try:
-            doc = json.loads(Path(config_file).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{config_file}: cannot read the config: {exc}") from exc
-        if not isinstance(doc, dict) or set(doc) - {"model", "train"}:
-            raise InputError(f"{config_file}: expected an object with 'model' and/or 'train'")
+        doc = read_config_file(config_file)
         model = _override(ModelConfig, model, doc.get("model", {}), f"{config_file}: model")
         train = _override(TrainConfig, train, doc.get("train", {}), f"{config_file}: train")
     train = _override(TrainConfig, train, {k: v for k, v in (overrides or {}).items()

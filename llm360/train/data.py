@@ -285,8 +285,9 @@ def load_run_data(run_dir: Path) -> RunData:
         index = json.loads(index_raw)
         cfg = json.loads((run_dir / layout.DATA_CONFIG).read_bytes())
     except FileNotFoundError as exc:
-        raise InputError(f"{run_dir}: no prepared data ({exc.filename} is missing)",
-                         hint=f"run `llm360 data prepare --run {run_dir}` first") from exc
+        from llm360.train.inputs import not_prepared
+
+        raise not_prepared(run_dir, exc.filename) from exc
     except ValueError as exc:
         raise InputError(f"{run_dir}: data/index.json or config/data.json is not JSON") from exc
     chunks = []
