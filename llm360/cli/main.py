@@ -69,6 +69,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "Compare releases A and B: checkpoints, data chunks, files and configs."),
     "run": ("llm360.cli.run_cmd:run", "Check a run directory written by any trainer; import "
             "Hugging Face checkpoints."),
+    "registry": ("llm360.cli.registry_cmd:registry",
+                 "The provenance registry: an index of verified releases and their lineage."),
 }
 
 USAGE_EXIT = 2

@@ -20,13 +20,14 @@ from llm360.errors import InputError
 from llm360.registry.index import _schema as t
 from llm360.registry.index._writer import Policy, Signer
 from llm360.registry.index.records import (
-    CheckpointDetail, CheckpointInfo, CheckpointRef, ChunkResult, LineageResult, Link,
+    CheckpointDetail, CheckpointInfo, CheckpointRef, ChunkResult, CrossEdge, LineageResult, Link,
     ReleaseDetail, ReleaseRef, ReleaseSummary, Training, VerificationEvent,
 )
 from llm360.registry.index.store import Store
 
 __all__ = ["Target", "resolve", "list_releases", "show_release", "show_checkpoint",
-           "checkpoint_id", "chunk", "derived", "ancestors", "history", "release_ids"]
+           "checkpoint_id", "release_id", "chunk", "derived", "ancestors", "history",
+           "release_ids", "cross_edges"]
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 R, C, E, K, T, V = (t.releases.c, t.checkpoints.c, t.lineage_edges.c, t.chunks.c,
@@ -297,6 +298,12 @@ def show_checkpoint(store: Store, checkpoint_id: int) -> CheckpointDetail:
             derived_from=_links(conn, (E.child_id == checkpoint_id) & (E.kind == "derived_from")))
 
 
+def release_id(store: Store, ref: str) -> int:
+    """The release a REF names (a checkpoint REF: the release holding it)."""
+    with store.read() as conn:
+        return _release_of(conn, resolve(conn, ref))
+
+
 def checkpoint_id(store: Store, ref: str) -> int:
     """The checkpoint a REF names (its newest copy where a digest is in several releases)."""
     with store.read() as conn:
@@ -311,3 +318,31 @@ def history(store: Store, ref: str) -> tuple[ReleaseRef, tuple[VerificationEvent
     with store.read() as conn:
         rid = _release_of(conn, resolve(conn, ref))
         return _summaries(conn, R.id == rid)[0].release, _history(conn, rid)
+
+
+def cross_edges(store: Store, rid: int) -> tuple[CrossEdge, ...]:
+    """The lineage edges between release ``rid`` and other releases, both ways (a copy of
+    one of its checkpoints in another release is the same node, not an edge)."""
+    own = select(C.root_digest).where(C.release_id == rid)
+    with store.read() as conn:
+        ckpts = {r.root_digest: _ckpt_ref(r) for r in conn.execute(
+            _ckpt_select().where(C.release_id == rid)).all()}
+        out = []
+        children = conn.execute(select(E.parent_digest, E.child_id).where(
+            E.parent_digest.in_(own), E.release_id != rid, E.child_digest.not_in(own))).all()
+        child_refs = {r.id: _ckpt_ref(r) for r in conn.execute(_ckpt_select().where(
+            C.id.in_([c.child_id for c in children]))).all()} if children else {}
+        for digest, child_id in children:
+            parent = ckpts[digest]
+            out.append(CrossEdge(parent_digest=digest, parent=parent, parent_label=parent.label,
+                                 child=child_refs[child_id]))
+        for e in conn.execute(select(t.lineage_edges).where(
+                E.release_id == rid, E.parent_digest.not_in(own))).all():
+            row = conn.execute(_ckpt_select().where(C.root_digest == e.parent_digest)
+                               .order_by(C.id).limit(1)).first()
+            parent = _ckpt_ref(row) if row is not None else None
+            label = parent.label if parent is not None else \
+                f"{e.parent_repo or e.parent_manifest_sha256 or '?'}@{e.parent_name}"
+            out.append(CrossEdge(parent_digest=e.parent_digest, parent=parent,
+                                 parent_label=label, child=ckpts[e.child_digest]))
+    return tuple(out)

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 __all__ = ["ReleaseRef", "ReleaseSummary", "CheckpointRef", "CheckpointInfo", "Link",
            "Evaluation", "VerificationEvent", "ReleaseDetail", "Training", "ChunkResult",
-           "LineageResult", "CheckpointDetail", "AddResult", "ReverifyResult"]
+           "LineageResult", "CheckpointDetail", "AddResult", "ReverifyResult", "CrossEdge"]
 
 
 class _Data:
@@ -94,6 +94,17 @@ class Link(_Data):
     parent_revision: str | None
     parent_manifest_sha256: str | None
     relation: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrossEdge(_Data):
+    """A lineage edge between releases: ``parent`` (None where that checkpoint is not
+    indexed; ``parent_label`` names it then) to ``child``."""
+
+    parent_digest: str
+    parent: CheckpointRef | None
+    parent_label: str
+    child: CheckpointRef
 
 
 @dataclass(frozen=True, kw_only=True)
