@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import echo, echo_json
+from llm360.cli._render import echo, echo_json, require_extra
 from llm360.errors import InputError
 
 __all__ = ["train"]
@@ -57,6 +57,10 @@ def parse_size(text: str) -> int:
         raise InputError(f"--max-shard-size {text!r}: expected a size such as 5GB, 500MB or "
                          "a number of bytes")
     return max(1, int(float(m.group(1)) * _UNITS[m.group(2)]))
+
+
+#: what `train` needs of the [train] extra, module -> distribution
+TRAIN_EXTRA = {"torch": "torch", "tokenizers": "tokenizers"}
 
 
 def _import_training():
@@ -144,6 +148,7 @@ def train(run_dir: Path, preset: str | None, config_file: Path | None, resume_fr
                                      f"{exc}") from exc
         from llm360.train.inputs import check_train_inputs
 
+        require_extra("train", TRAIN_EXTRA, needed_for="`llm360 train`")  # looked up only
         check_train_inputs(run_dir, config_file=config_file, resume_from=resume_from)
         TrainOptions, train_run = _import_training()  # torch: seconds, after the inputs
         import torch
