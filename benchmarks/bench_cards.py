@@ -3,10 +3,9 @@
     .venv/bin/python benchmarks/bench_cards.py [--checkpoints 40] [--repeats 3]
 
 Prints the median seconds of the cards step (the model card, one card per checkpoint, the data
-card and the plots) rendered from scratch and served from RUN/.llm360/cards, split into its
-``prepare`` (plan and draw the plots, render the cards from the draft manifest: a build runs it
-while it hashes) and its ``run`` (put the real digests into the cards). In-process: the first
-render also imports Pillow and jinja2, which the median of three leaves out.
+card and the plots) rendered from scratch and served from RUN/.llm360/cards. In-process: the
+first render also imports Pillow, jinja2 and huggingface_hub, which the median of three leaves
+out.
 """
 
 from __future__ import annotations
@@ -20,13 +19,14 @@ import time
 from pathlib import Path
 
 from llm360.registry._files import write_atomic
-from llm360.registry.build import BuildContext, build_manifest, draft_context
-from llm360.registry.cards import cards_step
+from llm360.registry.build import BuildContext, build_manifest
+from llm360.registry.cards import CardsStep
 from llm360.registry.serialize import manifest_to_bytes
 from llm360.registry.signing import SignatureInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from _synthetic import write_synthetic_run  # noqa: E402  (a test helper, not the library)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -37,33 +37,27 @@ def main() -> None:
         run = write_synthetic_run(Path(tmp) / "run", checkpoints=args.checkpoints)
         manifest, records = build_manifest(run, created="2026-11-27T00:00:00Z")
         raw = manifest_to_bytes(manifest)
-        times: dict[str, list[tuple[float, float]]] = {"cold": [], "warm": []}
+        times: dict[str, list[float]] = {"cold": [], "warm": []}
         for i in range(args.repeats):
             shutil.rmtree(run / ".llm360" / "cards", ignore_errors=True)
             for kind in ("cold", "warm"):
                 out = Path(tmp) / f"out-{kind}-{i}"
                 out.mkdir()
-                step = cards_step()
+                step = CardsStep()
                 started = time.perf_counter()
-                step.prepare(draft_context(records, created=manifest.release.created,
-                                           sizes={a.path: a.size for a in manifest.artifacts},
-                                           signer=None, hashing=kind == "cold"))
-                prepared = time.perf_counter()
                 step.run(BuildContext(run_dir=run, release_dir=out, manifest=manifest,
                                       manifest_bytes=raw, records=records,
                                       signature=SignatureInfo(method="unsigned"),
                                       signed=frozenset(), previous=None,
                                       write=lambda rel, data: write_atomic(out / rel, data)))
                 step.close()
-                times[kind].append((prepared - started, time.perf_counter() - prepared))
+                times[kind].append(time.perf_counter() - started)
         files = sum(1 for p in out.rglob("*") if p.is_file())
         print(f"cards step, {args.checkpoints} checkpoints, {files} files "
               f"(median of {args.repeats}):")
         for kind, label in (("cold", "render"), ("warm", "unchanged rebuild")):
-            prepare = statistics.median(t[0] for t in times[kind])
-            run_ = statistics.median(t[1] for t in times[kind])
-            print(f"  {label + ':':<19}{prepare + run_:.3f} s (prepare {prepare:.3f} s, "
-                  f"run {run_:.3f} s)")
+            print(f"  {label + ':':<19}{statistics.median(times[kind]):.3f} s")
+
 
 if __name__ == "__main__":
     main()

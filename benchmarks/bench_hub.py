@@ -36,13 +36,8 @@ def _release(run: Path, out: Path, key: Path, cards: bool) -> Path:
     from llm360.registry.build import BuildOptions, build_release
     from llm360.registry.signing import make_signer
 
-    steps = []
-    if cards:
-        from llm360.registry.cards import cards_step
-
-        steps.append(cards_step())
-    build_release(run, out, options=BuildOptions(created=CREATED),
-                  signer=make_signer("key", key_path=key), steps=steps)
+    build_release(run, out, options=BuildOptions(created=CREATED, cards=cards),
+                  signer=make_signer("key", key_path=key))
     return out
 
 
@@ -105,13 +100,15 @@ def main() -> None:
         print(f"release: {n} checkpoints, {size / 1e6:.1f} MB in "
               f"{sum(1 for p in release.rglob('*') if p.is_file())} files; server {server.url}")
         mark = len(server.log)
-        first = push_release(client, release, "bench/model")
+        first = push_release(client, release, "bench/model",
+                             policy=TrustPolicy(key=scratch / "key.pub.pem"))
         log, up, _ = _window(server, mark)
         branches = len(first.branches)
         print(f"push 1: {first.commits} commits, {up / 1e6:.1f} MB sent, {len(log)} requests "
               f"= {len(log) / branches:.1f} per branch ({branches} branches)")
         mark = len(server.log)
-        second = push_release(client, release, "bench/model")
+        second = push_release(client, release, "bench/model",
+                             policy=TrustPolicy(key=scratch / "key.pub.pem"))
         log, up, _ = _window(server, mark)
         print(f"push 2: {second.commits} commits, {second.uploaded_bytes} bytes uploaded "
               f"(target 0), {up} bytes of request bodies, {len(log)} requests = "

@@ -11,19 +11,15 @@ import errno
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 
-from llm360.errors import InputError
+from llm360.registry.installed import CARDS_EXTRA, require_extra
 
 __all__ = ["echo_json", "echo", "escape", "progress_bar", "require_extra", "CARDS_EXTRA",
            "INPUT_ERRNOS"]
-
-#: what the ``[cards]`` extra installs (cards and plots), module -> distribution;
-#: ``pip install llm360`` verifies without them
-CARDS_EXTRA = {"jinja2": "jinja2", "PIL": "Pillow"}
 
 #: C0 controls but tab, DEL, C1 controls, and the Unicode marks that reorder or hide text
 #: (bidi embeddings, overrides and isolates, zero-width marks, line and paragraph separators)
@@ -50,19 +46,6 @@ def echo(text: object = "", *, err: bool = False) -> None:
 def echo_json(data: Any) -> None:
     """Machine output: sorted-key JSON on stdout."""
     click.echo(json.dumps(data, sort_keys=True, indent=2))
-
-
-def require_extra(extra: str, modules: Mapping[str, str], *, needed_for: str,
-                  alternative: str | None = None) -> None:
-    """``InputError`` (exit 2) naming the pip extra to install when one of ``modules`` is
-    missing; nothing is imported (a module spec lookup only)."""
-    from importlib.util import find_spec
-
-    missing = [name for module, name in modules.items() if find_spec(module) is None]
-    if missing:
-        hint = f"pip install 'llm360[{extra}]'" + (f", or {alternative}" if alternative else "")
-        raise InputError(f"{needed_for} needs {', '.join(missing)}, which this installation of "
-                         f"llm360 lacks (the [{extra}] extra)", hint=hint)
 
 
 #: OSErrors that are the user's environment or arguments, not a bug: one line, exit 2

@@ -27,7 +27,6 @@ returns its exit code (or None for 0) and raises ``Llm360Error`` for what went w
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -67,6 +66,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "Download CHECKPOINT of the release at ORG/NAME into a run directory."),
     "diff": ("llm360.cli.diff_cmd:diff",
              "Compare releases A and B: checkpoints, data chunks, files and configs."),
+    "export": ("llm360.cli.export_cmd:export",
+               "Write RELEASE as Croissant 1.1, SPDX 3.0.1 or CycloneDX 1.6 JSON."),
     "run": ("llm360.cli.run_cmd:run", "Check a run directory written by any trainer; import "
             "Hugging Face checkpoints."),
     "registry": ("llm360.cli.registry_cmd:registry",
@@ -213,31 +214,8 @@ def cli(verbose: bool) -> None:
 
 
 def main() -> NoReturn:
-    """The ``llm360`` command (console script and ``python -m llm360.cli.main``).
-
-    It leaves without the interpreter's teardown: freeing every module and object a build has
-    loaded takes ~50 ms on a 2-core machine, and nothing observes it (files are closed, threads
-    joined, and every other exit handler has run: ``_leave`` is registered first, so it runs
-    last). Where an exit handler was registered before this one (a coverage or profiling hook
-    started with the interpreter), the process exits the usual way."""
-    import atexit
-
-    code = [0]
-    counted = getattr(atexit, "_ncallbacks", None)
-    if counted is not None and counted() == 0:
-        atexit.register(_leave, code)
-    code[0] = cli.main(prog_name="llm360", standalone_mode=False)
-    sys.exit(code[0])
-
-
-def _leave(code: list[int]) -> None:
-    """The last exit handler: flush the standard streams and end the process with ``code``."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
-            pass
-    os._exit(code[0])
+    """The ``llm360`` command (console script and ``python -m llm360.cli.main``)."""
+    sys.exit(cli.main(prog_name="llm360", standalone_mode=False))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._render import CARDS_EXTRA, echo, echo_json, progress_bar, require_extra
+from llm360.cli._render import echo, echo_json, progress_bar
 from llm360.errors import InputError
-from llm360.registry.build import format_created
+from llm360.registry.build import BuildOptions, build_release, format_created
+from llm360.registry.signing import make_signer
 
 __all__ = ["release"]
 
@@ -99,30 +100,15 @@ def build(run_dir: Path, out_dir: Path, created: str | None, no_cache: bool, sig
     """
 
     def body() -> int:
-        if not no_cards:
-            require_extra("cards", CARDS_EXTRA, needed_for="rendering the cards and plots",
-                          alternative="pass --no-cards")
-        from llm360.registry.build import BuildOptions, start_build
-
         options = BuildOptions(created=_created(created), use_cache=not no_cache,
                                metadata_only=metadata_only,
-                               allow_missing_records=allow_missing_records)
-        passphrase = _passphrase(passphrase_file)
-        with progress_bar("hashing", enabled=not as_json) as (advance, set_total), \
-                start_build(run_dir, out_dir, options=options, progress=advance,
-                            on_total=set_total) as pending:
-            # the files are being hashed from here on: the key and the cards load meanwhile
-            from llm360.registry.signing import make_signer
-
-            signer = make_signer(sign, key_path=key_path, passphrase=passphrase,
-                                 identity_token=identity_token if sign == "sigstore" else None,
-                                 trust_config=trust_config, staging=staging)
-            steps = []
-            if not no_cards:
-                from llm360.registry.cards import cards_step
-
-                steps.append(cards_step())
-            result = pending.finish(signer=signer, steps=steps)
+                               allow_missing_records=allow_missing_records, cards=not no_cards)
+        signer = make_signer(sign, key_path=key_path, passphrase=_passphrase(passphrase_file),
+                             identity_token=identity_token if sign == "sigstore" else None,
+                             trust_config=trust_config, staging=staging)
+        with progress_bar("hashing", enabled=not as_json) as (advance, set_total):
+            result = build_release(run_dir, out_dir, options=options, signer=signer,
+                                   progress=advance, on_total=set_total)
         release_dir = result.manifest_path.parent
         if as_json:
             echo_json({"manifest": str(result.manifest_path), "sha256": result.manifest_sha256,

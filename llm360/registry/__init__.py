@@ -2,8 +2,8 @@
 
 Nothing below this package imports torch (a test keeps it so). The public names below are
 imported on first use (PEP 562): importing one submodule (``llm360.registry.hashing``) does not
-load the rest, so ``release build`` starts hashing before it has imported verification, cards
-or signing, and the run writer does not pull numpy into a build or a verify. ``verify`` is
+load the rest, so the command line starts fast and the run writer does not pull numpy into a
+build or a verify. ``verify`` is
 the submodule (its function: ``llm360.registry.verify.verify``).
 """
 
@@ -13,8 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from llm360.registry.build import (BuildContext, BuildOptions, BuildResult, BuildStep,
-                                       DraftContext, PendingBuild, build_release, start_build)
+    from llm360.registry.build import BuildOptions, BuildResult, build_release
     from llm360.registry.check import RunCheck, check_run
     from llm360.registry.models import Manifest
     from llm360.registry.policy import TrustPolicy
@@ -25,8 +24,7 @@ if TYPE_CHECKING:
 
 #: public name -> the module that defines it
 _HOMES = {
-    **dict.fromkeys(("BuildContext", "BuildOptions", "BuildResult", "BuildStep", "DraftContext",
-                     "PendingBuild", "build_release", "start_build"), "build"),
+    **dict.fromkeys(("BuildOptions", "BuildResult", "build_release"), "build"),
     **dict.fromkeys(("RunCheck", "check_run"), "check"),
     "Manifest": "models",
     "TrustPolicy": "policy",
@@ -36,11 +34,9 @@ _HOMES = {
     **dict.fromkeys(("RunWriter", "WrittenCheckpoint", "checkpoint_root_digest"), "writer"),
 }
 
-__all__ = ["ArtifactSource", "BuildContext", "BuildOptions", "BuildResult", "BuildStep",
-           "DraftContext", "LocalSource", "Located", "Manifest", "PendingBuild", "Report",
-           "RunCheck", "RunWriter", "TrustPolicy", "WrittenCheckpoint", "build_release",
-           "check_run", "checkpoint_root_digest", "load_manifest", "start_build",
-           "verify_release"]
+__all__ = ["ArtifactSource", "BuildOptions", "BuildResult", "LocalSource", "Located", "Manifest",
+           "Report", "RunCheck", "RunWriter", "TrustPolicy", "WrittenCheckpoint", "build_release",
+           "check_run", "checkpoint_root_digest", "load_manifest", "verify_release"]
 
 
 def __getattr__(name: str) -> Any:

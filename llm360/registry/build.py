@@ -1,50 +1,48 @@
 """Run directory -> release.
 
-``start_build`` lists the run and starts hashing it on worker threads; ``PendingBuild.finish``
-reads and validates the records while the hashing goes on (and lets each ``BuildStep`` prepare
-from a draft of the manifest), checks every claim it is about to sign against the bytes, lays
-the release out in a staging folder (artifacts, the manifest, checkpoint signatures, whatever
-the steps render, the signed list of release files, the release signature) and swaps it into
-place, never half-written. ``build_release`` is both in one call. The manifest itself is
-assembled by ``llm360.registry.assembly``.
-
-This module imports only what listing and hashing need; what reads records, assembles, signs
-and lays out the release is imported inside the functions that run once hashing has started.
-On a machine with few cores that import then overlaps the hashing instead of delaying its
-start, and ``llm360 release build`` starts hashing before it loads the signing key and the
-cards.
+``build_release`` lists the run and hashes its files on worker threads while it reads and
+validates the records and checks the out folder; once the digests are known it checks every
+claim it is about to sign against the bytes, lays the release out in a staging folder
+(artifacts, the manifest, checkpoint signatures, the cards and plots, the signed list of
+release files, the release signature) and swaps it into place, never half-written. The
+manifest itself is assembled by ``llm360.registry.assembly``; the cards are rendered by
+``llm360.registry.cards``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
-from llm360.errors import InputError, Llm360Error, UnsafePathError
-from llm360.registry import layout
+from llm360.errors import InputError, UnsafePathError
+from llm360.registry import layout, lineage
+from llm360.registry._chunks import ChunkCache, ChunkFacts
 from llm360.registry._files import Syncer, list_files, write_atomic
 from llm360.registry._listing import RunListing, list_run
+from llm360.registry._run import RunRecords, read_run
+from llm360.registry.analysis.exports import write_exports
+from llm360.registry.assembly import assemble, consistency_problems
+from llm360.registry.cards import CardsStep
 from llm360.registry.hashing import (
-    FileDigest, HashCache, HashJob, hash_files, keep_entries_across_links, start_hashing,
+    HashCache, HashJob, hash_files, keep_entries_across_links, start_hashing,
+)
+from llm360.registry.installed import CARDS_EXTRA, require_extra
+from llm360.registry.merkle import LEGACY
+from llm360.registry.models import Manifest
+from llm360.registry.release_dir import (
+    INCOMPLETE_MARK, MANIFEST_FILE, RELEASE_FILES, ReleaseFile, ReleaseFiles, discard,
+    finish_staging, materialize, new_staging, prepare_out, release_files_bytes, swap_into_place,
 )
 from llm360.registry.schema import Validated
+from llm360.registry.serialize import canonical_json, to_data
+from llm360.registry.signing import BUNDLE_FILE, SignatureInfo, Signer, describe_bundle
 
-if TYPE_CHECKING:
-    from llm360.registry._chunks import ChunkFacts
-    from llm360.registry._run import RunRecords
-    from llm360.registry.models import Manifest
-    from llm360.registry.release_dir import ReleaseFiles
-    from llm360.registry.signing import SignatureInfo, Signer
-
-__all__ = ["BuildContext", "BuildOptions", "BuildResult", "BuildStep", "DraftContext",
-           "PendingBuild", "RESERVED_NAMES", "build_manifest", "build_release", "draft_context",
-           "format_created", "placeholder_digest", "start_build", "CACHE_FILE"]
+__all__ = ["BuildContext", "BuildOptions", "BuildResult", "RESERVED_NAMES", "build_manifest",
+           "build_release", "format_created", "CACHE_FILE"]
 
 #: the hash cache, inside the run directory (never an artifact)
 CACHE_FILE = Path(layout.HASH_CACHE)
@@ -59,17 +57,20 @@ class BuildOptions:
     """How to build: ``created`` pins the release time; ``use_cache`` trusts the run's hash
     cache (stat-checked); ``metadata_only`` leaves the artifacts in the run directory (the
     release then verifies with ``--root RUN`` only); ``allow_missing_records`` accepts a
-    checkpoint without its eval or the log lines of its steps."""
+    checkpoint without its eval or the log lines of its steps; ``cards`` renders the model,
+    checkpoint and data cards and the plots (the ``[cards]`` extra; ``--no-cards`` is
+    ``cards=False``)."""
 
     created: str | None = None
     use_cache: bool = True
     metadata_only: bool = False
     allow_missing_records: bool = False
+    cards: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
 class BuildContext:
-    """What a build step sees: the release being assembled in ``release_dir`` (a staging
+    """What the cards step sees: the release being assembled in ``release_dir`` (a staging
     folder until the swap), the validated run, and the release it will replace, if any.
     ``signed``: the checkpoints whose signature the build wrote. ``write(rel, data)`` writes
     a new file of the release (made durable on a worker thread before the swap)."""
@@ -83,47 +84,6 @@ class BuildContext:
     signed: frozenset[str]
     previous: Path | None
     write: Callable[[str, bytes], None]
-
-
-@dataclass(frozen=True, kw_only=True)
-class DraftContext:
-    """What a step may prepare from while the run's files are still being hashed: the
-    validated records and a draft of the manifest.
-
-    In the draft each file's sha256 is a placeholder (``placeholders``: path -> placeholder,
-    64 random hex digits with at least one letter, never a real digest), each checkpoint's
-    root digest is derived from those, and sizes are the listed ones. ``signature`` is what
-    ``BuildContext.signature`` will be where it is known before signing (None for keyless
-    signing), ``signed`` the checkpoints that will have a signature. What a step derives from
-    the draft must hold whatever the digests turn out to be (or be checked in ``run``, which
-    gets the real manifest)."""
-
-    run_dir: Path
-    records: RunRecords
-    draft: Manifest
-    placeholders: Mapping[str, str]
-    signature: SignatureInfo | None
-    signed: frozenset[str]
-    hashing: bool  # files are still being hashed: work that may turn out unneeded is free
-
-
-class BuildStep(Protocol):
-    """A step that writes release files (cards, plots) into ``ctx.release_dir``.
-
-    ``prepare`` runs while the build hashes the run's files (on other threads), with what is
-    known before the digests: work done there (plots drawn from the records) overlaps the
-    hashing instead of following it. ``run`` runs after the checkpoint signatures and before
-    the release signature, which covers what it wrote; a step may skip work whose inputs are
-    unchanged since ``ctx.previous``. ``close`` runs last, whether the build succeeded or
-    not (a step stops there what ``prepare`` started). One step object serves one build."""
-
-    name: str
-
-    def prepare(self, draft: DraftContext) -> None: ...
-
-    def run(self, ctx: BuildContext) -> None: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -172,41 +132,30 @@ def _start_hashing(run_dir: Path, *, use_cache: bool, progress: Callable[[int], 
 
 def build_manifest(run_dir: Path, *, created: str, progress: Callable[[int], None] | None = None,
                    on_total: Callable[[int], None] | None = None, use_cache: bool = True,
-                   allow_missing_records: bool = False, steps: Sequence[BuildStep] = ()
-                   ) -> tuple[Manifest, RunRecords]:
+                   allow_missing_records: bool = False) -> tuple[Manifest, RunRecords]:
     """Read, hash, check every claim against the bytes and assemble; raises ``InputError``
     on any inconsistency (naming the first and counting the rest).
 
-    The files are hashed on worker threads while this thread validates the records and runs
-    each step's ``prepare``; an error in any of them stops the hashing. With the cache,
-    records and the manifest whose exact bytes an earlier build found valid are not validated
-    again (``RUN/.llm360/validated.json``)."""
+    The files are hashed on worker threads while this thread validates the records; an error
+    there stops the hashing. With the cache, records and the manifest whose exact bytes an
+    earlier build found valid are not validated again (``RUN/.llm360/validated.json``)."""
     hashing = _start_hashing(run_dir, use_cache=use_cache, progress=progress, on_total=on_total)
     manifest, records, _ = _manifest_of(hashing, created=created,
-                                        allow_missing_records=allow_missing_records,
-                                        steps=steps)
+                                        allow_missing_records=allow_missing_records)
     return manifest, records
 
 
 def _manifest_of(hashing: _Hashing, *, created: str, allow_missing_records: bool,
-                 steps: Sequence[BuildStep], signer: Signer | None = None,
                  alongside: Callable[[], None] | None = None
                  ) -> tuple[Manifest, RunRecords, bytes]:
     """The manifest of the run ``hashing`` hashes, with its canonical bytes (serialised once);
     ``alongside`` runs first while the files are hashed (the build checks its output folder
-    there), then the steps' ``prepare`` (``signer``: who will sign the release). Whatever
-    fails before the digests are all known stops the hashing."""
-    from llm360.registry import lineage
-    from llm360.registry._run import read_run
-    from llm360.registry.assembly import assemble, consistency_problems
-    from llm360.registry.serialize import canonical_json, to_data
-
+    there). Whatever fails before the digests are all known stops the hashing."""
     root, job, validated = hashing.root, hashing.job, hashing.validated
     try:
         if alongside is not None:
             alongside()
         records = read_run(root, listing=hashing.listing, validated=validated)
-        _prepare(steps, records, created, job.sizes, signer, hashing=job.running)
         chunks = _chunk_facts(records, job, hashing.cache_dir)  # the chunks are hashed first
         digests = {d.path: d for d in job.result()}
     except BaseException:
@@ -235,9 +184,6 @@ def _chunk_facts(records: RunRecords, job: HashJob, cache_dir: Path | None
                  ) -> dict[str, ChunkFacts]:
     """Rows, tokens and Merkle root read from each chunk the index lists, once its digest is
     known (cached by it), while the other files are still being hashed."""
-    from llm360.registry._chunks import ChunkCache
-    from llm360.registry.merkle import LEGACY
-
     on_disk = set(records.files)
     paths = [c["path"] for c in records.data_index["chunks"] if c["path"] in on_disk]
     fmt = records.data_index.get("merkle", LEGACY)
@@ -246,55 +192,6 @@ def _chunk_facts(records: RunRecords, job: HashJob, cache_dir: Path | None
     facts = {rel: cache.facts(records.root, rel, digests[rel].sha256, fmt=fmt) for rel in paths}
     cache.save()
     return facts
-
-
-def _prepare(steps: Sequence[BuildStep], records: RunRecords, created: str,
-             sizes: Mapping[str, int], signer: Signer | None, *, hashing: bool) -> None:
-    """Each step's ``prepare`` over a draft manifest (digests unknown: placeholders)."""
-    if not steps:
-        return
-    try:
-        ctx = draft_context(records, created=created, sizes=sizes, signer=signer,
-                            hashing=hashing)
-    except Llm360Error:
-        return  # the build names the problem once the digests are known
-    for step in steps:
-        step.prepare(ctx)
-
-
-def draft_context(records: RunRecords, *, created: str, sizes: Mapping[str, int],
-                  signer: Signer | None, hashing: bool) -> DraftContext:
-    """What the build's steps ``prepare`` from: the draft manifest of ``records`` (files of
-    ``sizes``, digests unknown) and what ``signer`` will say of the release."""
-    from llm360.registry.assembly import assemble
-    from llm360.registry.signing import BUNDLE_FILE, SignatureInfo
-
-    placeholders = {p: placeholder_digest() for p in records.files}
-    draft = assemble(records, {p: FileDigest(path=p, size=sizes.get(p, 0),
-                                             sha256=placeholders[p])
-                               for p in records.files}, created=created)
-    signed = frozenset(c.name for c in draft.checkpoints) if signer is not None else frozenset()
-    if signer is None:
-        signature: SignatureInfo | None = SignatureInfo(method="unsigned")
-    elif not draft.checkpoints:
-        signature = SignatureInfo(method=signer.method)
-    elif signer.key_hint is not None:  # what describe_signature reads from its bundles
-        signature = SignatureInfo(method=signer.method, key_hint=signer.key_hint,
-                                  bundle=BUNDLE_FILE)
-    else:
-        signature = None  # keyless: the identity is known once signed
-    return DraftContext(run_dir=records.root, records=records, draft=draft,
-                        placeholders=placeholders, signature=signature, signed=signed,
-                        hashing=hashing)
-
-
-def placeholder_digest() -> str:
-    """64 random hex digits, at least one a letter (a YAML header writes it as it writes any
-    real digest that is not all decimal digits): stands for a sha256 not known yet."""
-    while True:
-        token = secrets.token_hex(32)
-        if not token.isdigit():
-            return token
 
 
 def _cache_dir(root: Path) -> Path:
@@ -309,155 +206,106 @@ def _cache_dir(root: Path) -> Path:
     return folder
 
 
-def start_build(run_dir: Path, out_dir: Path, *, options: BuildOptions = BuildOptions(),
-                progress: Callable[[int], None] | None = None,
-                on_total: Callable[[int], None] | None = None) -> PendingBuild:
-    """List ``run_dir`` and start hashing it (worker threads); the returned build is
-    finished by ``PendingBuild.finish``. A caller loads its signing key and build steps in
-    between, while the files are hashed. ``progress`` gets the bytes hashed as they are,
-    ``on_total`` the bytes to hash."""
-    return PendingBuild(run_dir, out_dir, options=options, progress=progress, on_total=on_total)
-
-
-class PendingBuild:
-    """A release build whose files are being hashed (``start_build``).
-
-    ``finish`` builds the release of the run into ``out_dir``, all or nothing; ``cancel`` stops
-    the hashing (nothing written but the caches). As a context manager, leaving the block
-    without ``finish`` cancels. ``out_dir`` must be new, empty, or a release this tool wrote
-    (nothing else in it); it is never inside the run and never holds it."""
-
-    def __init__(self, run_dir: Path, out_dir: Path, *, options: BuildOptions,
-                 progress: Callable[[int], None] | None,
-                 on_total: Callable[[int], None] | None) -> None:
-        self.run_dir, self.out_dir = Path(run_dir).resolve(), Path(out_dir).resolve()
-        self.options = options
-        self._started_ns = time.time_ns()  # linking moves the run files' ctime: see finish
-        self._hashing: _Hashing | None = _start_hashing(
-            self.run_dir, use_cache=options.use_cache, progress=progress, on_total=on_total)
-
-    def __enter__(self) -> PendingBuild:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cancel()
-
-    def cancel(self) -> None:
-        """Stop hashing (at once: between blocks) unless ``finish`` has taken the build."""
-        if self._hashing is not None:
-            self._hashing.job.cancel()
-            self._hashing = None
-
-    def finish(self, *, signer: Signer | None = None,
-               steps: Sequence[BuildStep] = ()) -> BuildResult:
-        """Build the release, signed by ``signer`` (None: unsigned), with what ``steps``
-        render. The order is fixed: artifacts, manifest, checkpoint signatures, ``steps``,
-        ``release-files.json``, the release signature, swap. Each step is closed at the end,
-        whatever happened."""
-        hashing, self._hashing = self._hashing, None
-        try:
-            if hashing is None:
-                raise RuntimeError("this build was finished or cancelled already")
-            return self._finish(hashing, signer, steps)
-        finally:
-            for step in steps:
-                step.close()
-
-    def _finish(self, hashing: _Hashing, signer: Signer | None,
-                steps: Sequence[BuildStep]) -> BuildResult:
-        from llm360.registry.release_dir import (MANIFEST_FILE, discard, finish_staging,
-                                                 materialize, new_staging, prepare_out,
-                                                 release_files_bytes, swap_into_place)
-        from llm360.registry.signing import BUNDLE_FILE, SignatureInfo, describe_bundle
-
-        run_dir, out_dir, options = self.run_dir, self.out_dir, self.options
-        validated = hashing.validated
-        previous: list[Path | None] = []
-
-        def check_out() -> None:
-            previous.append(prepare_out(out_dir, run_dir, validated=validated))
-
-        manifest, records, raw = _manifest_of(
-            hashing, created=options.created or format_created(),
-            allow_missing_records=options.allow_missing_records, steps=steps, signer=signer,
-            alongside=check_out)
-        artifact_paths = [a.path for a in manifest.artifacts]
-        if not options.metadata_only:
-            clash = sorted(p for p in artifact_paths if p.split("/")[0] in RESERVED_NAMES)
-            if clash:
-                raise InputError(f"{run_dir / clash[0]}: the release writes a file of this "
-                                 "name itself", hint="rename or move it out of the run "
-                                 "directory, or build with --metadata-only")
-        manifest_sha = hashlib.sha256(raw).hexdigest()
-        staging = new_staging(out_dir)
-        syncer = Syncer(staging)  # files written below are made durable as the build goes on
-        try:
-            placed = (materialize(run_dir, staging, artifact_paths)
-                      if not options.metadata_only else None)
-            syncer.write(MANIFEST_FILE, raw)
-            signature = SignatureInfo(method="unsigned")
-            bundles: dict[str, bytes] = {}
-            if signer is not None:
-                bundles = signer.sign_checkpoints(manifest)
-                for name, bundle in bundles.items():
-                    syncer.write(layout.signature_path(name), bundle)
-                if manifest.checkpoints:  # what the cards say of the signer
-                    first = manifest.checkpoints[0].name
-                    signature = describe_bundle(
-                        bundles[first], name=BUNDLE_FILE,
-                        source=str(staging / layout.signature_path(first)))
-                else:
-                    signature = SignatureInfo(method=signer.method)
-            ctx = BuildContext(run_dir=run_dir, release_dir=staging, manifest=manifest,
-                               manifest_bytes=raw, records=records, signature=signature,
-                               signed=frozenset(bundles), previous=previous[0],
-                               write=syncer.write)
-            for step in steps:
-                step.run(ctx)
-            release_files = _release_files(staging, manifest_sha, set(artifact_paths),
-                                           metadata_only=options.metadata_only)
-            syncer.add(f.path for f in release_files.files)
-            if signer is not None:
-                bundle = signer.sign_release(manifest, raw,
-                                             release_files=release_files_bytes(release_files),
-                                             train_config=records.train_config)
-                write_atomic(staging / BUNDLE_FILE, bundle, durable=False)
-            finish_staging(staging, release_files, syncer)
-            # written here from typed data: the next build need not validate these bytes again
-            validated.add("release_files", release_files_bytes(release_files))
-            swap_into_place(staging, out_dir)
-        except BaseException:
-            syncer.close()
-            discard(staging)
-            raise
-        validated.save()
-        if options.use_cache and placed is not None and placed.linked:
-            keep_entries_across_links(run_dir, artifact_paths, since_ns=self._started_ns)
-        return BuildResult(manifest=manifest, manifest_path=out_dir / MANIFEST_FILE,
-                           manifest_sha256=manifest_sha, files=len(manifest.artifacts),
-                           bytes=sum(a.size for a in manifest.artifacts),
-                           linked=placed.linked if placed else 0,
-                           copied=placed.copied if placed else 0,
-                           release_files=len(release_files.files))
-
-
 def build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions = BuildOptions(),
-                  signer: Signer | None = None, steps: Sequence[BuildStep] = (),
+                  signer: Signer | None = None,
                   progress: Callable[[int], None] | None = None,
                   on_total: Callable[[int], None] | None = None) -> BuildResult:
-    """Build the release of ``run_dir`` into ``out_dir``, all or nothing: ``start_build``
-    and ``PendingBuild.finish`` in one call."""
-    with start_build(run_dir, out_dir, options=options, progress=progress,
-                     on_total=on_total) as pending:
-        return pending.finish(signer=signer, steps=steps)
+    """Build the release of ``run_dir`` into ``out_dir``, all or nothing, signed by ``signer``
+    (None: unsigned), with its cards and plots unless ``options.cards`` is False.
+
+    ``out_dir`` must be new, empty, or a release this tool wrote (nothing else in it); it is
+    never inside the run and never holds it. The order is fixed: artifacts, manifest,
+    checkpoint signatures, cards and plots, ``release-files.json``, the release signature,
+    swap. ``progress`` gets the bytes hashed as they are, ``on_total`` the bytes to hash."""
+    if options.cards:
+        require_extra("cards", CARDS_EXTRA, needed_for="rendering the cards and plots",
+                      alternative="build without them (--no-cards, BuildOptions(cards=False))")
+    run_dir, out_dir = Path(run_dir).resolve(), Path(out_dir).resolve()
+    started_ns = time.time_ns()  # linking moves the run files' ctime: see the end
+    hashing = _start_hashing(run_dir, use_cache=options.use_cache, progress=progress,
+                             on_total=on_total)
+    cards = CardsStep() if options.cards else None
+    try:
+        return _build(hashing, out_dir, options=options, signer=signer, cards=cards,
+                      started_ns=started_ns)
+    finally:
+        if cards is not None:
+            cards.close()
+
+
+def _build(hashing: _Hashing, out_dir: Path, *, options: BuildOptions, signer: Signer | None,
+           cards: CardsStep | None, started_ns: int) -> BuildResult:
+    run_dir, validated = hashing.root, hashing.validated
+    previous: list[Path | None] = []
+
+    def check_out() -> None:
+        previous.append(prepare_out(out_dir, run_dir, validated=validated))
+
+    manifest, records, raw = _manifest_of(
+        hashing, created=options.created or format_created(),
+        allow_missing_records=options.allow_missing_records, alongside=check_out)
+    artifact_paths = [a.path for a in manifest.artifacts]
+    if not options.metadata_only:
+        clash = sorted(p for p in artifact_paths if p.split("/")[0] in RESERVED_NAMES)
+        if clash:
+            raise InputError(f"{run_dir / clash[0]}: the release writes a file of this "
+                             "name itself", hint="rename or move it out of the run "
+                             "directory, or build with --metadata-only")
+    manifest_sha = hashlib.sha256(raw).hexdigest()
+    staging = new_staging(out_dir)
+    syncer = Syncer(staging)  # files written below are made durable as the build goes on
+    try:
+        placed = (materialize(run_dir, staging, artifact_paths)
+                  if not options.metadata_only else None)
+        syncer.write(MANIFEST_FILE, raw)
+        signature = SignatureInfo(method="unsigned")
+        bundles: dict[str, bytes] = {}
+        if signer is not None:
+            bundles = signer.sign_checkpoints(manifest)
+            for name, bundle in bundles.items():
+                syncer.write(layout.signature_path(name), bundle)
+            if manifest.checkpoints:  # what the cards say of the signer
+                first = manifest.checkpoints[0].name
+                signature = describe_bundle(
+                    bundles[first], name=BUNDLE_FILE,
+                    source=str(staging / layout.signature_path(first)))
+            else:
+                signature = SignatureInfo(method=signer.method)
+        if cards is not None:
+            cards.run(BuildContext(run_dir=run_dir, release_dir=staging, manifest=manifest,
+                                   manifest_bytes=raw, records=records, signature=signature,
+                                   signed=frozenset(bundles), previous=previous[0],
+                                   write=syncer.write))
+        write_exports(manifest, raw, records, syncer.write)  # croissant, SPDX, CycloneDX
+        release_files = _release_files(staging, manifest_sha, set(artifact_paths),
+                                       metadata_only=options.metadata_only)
+        syncer.add(f.path for f in release_files.files)
+        if signer is not None:
+            bundle = signer.sign_release(manifest, raw,
+                                         release_files=release_files_bytes(release_files),
+                                         train_config=records.train_config)
+            write_atomic(staging / BUNDLE_FILE, bundle, durable=False)
+        finish_staging(staging, release_files, syncer)
+        # written here from typed data: the next build need not validate these bytes again
+        validated.add("release_files", release_files_bytes(release_files))
+        swap_into_place(staging, out_dir)
+    except BaseException:
+        syncer.close()
+        discard(staging)
+        raise
+    validated.save()
+    if options.use_cache and placed is not None and placed.linked:
+        keep_entries_across_links(run_dir, artifact_paths, since_ns=started_ns)
+    return BuildResult(manifest=manifest, manifest_path=out_dir / MANIFEST_FILE,
+                       manifest_sha256=manifest_sha, files=len(manifest.artifacts),
+                       bytes=sum(a.size for a in manifest.artifacts),
+                       linked=placed.linked if placed else 0,
+                       copied=placed.copied if placed else 0,
+                       release_files=len(release_files.files))
 
 
 def _release_files(staging: Path, manifest_sha: str, artifacts: set[str], *,
                    metadata_only: bool) -> ReleaseFiles:
-    from llm360.registry.release_dir import (INCOMPLETE_MARK, MANIFEST_FILE, RELEASE_FILES,
-                                             ReleaseFile, ReleaseFiles)
-    from llm360.registry.signing import BUNDLE_FILE
-
     own = [p for p in list_files(staging)
            if p not in artifacts and p not in (MANIFEST_FILE, INCOMPLETE_MARK, BUNDLE_FILE,
                                                 RELEASE_FILES)]

@@ -19,6 +19,8 @@ from llm360.errors import InputError, Llm360Error
 from llm360.registry import layout, lineage, merkle
 from llm360.registry._chunks import ChunkCache, ChunkFacts
 from llm360.registry._run import RunProblem, RunScan, scan_run
+from llm360.registry.assembly import assemble, consistency_problems
+from llm360.registry.build import format_created
 from llm360.registry.hashing import FileDigest, HashCache, hash_files, root_digest
 from llm360.registry.schema import iter_errors
 from llm360.registry.serialize import to_data
@@ -129,9 +131,6 @@ def _build_problems(scan: RunScan, digests: dict[str, FileDigest],
                     facts: dict[str, ChunkFacts], allow_missing_records: bool
                     ) -> list[RunProblem]:
     """The build's own consistency and lineage checks on the manifest the run would build."""
-    from llm360.registry.assembly import assemble, consistency_problems
-    from llm360.registry.build import format_created
-
     try:
         manifest = assemble(scan.records, digests, created=format_created(), chunks=facts)
     except Llm360Error as exc:

@@ -1,8 +1,9 @@
-"""The installed version of a distribution, read from its ``NAME-VERSION.dist-info`` folder's
-name beside its import package: a directory listing, where ``importlib.metadata`` costs ~20 ms
-to import on every build (the validation memo and the render cache are keyed by the versions of
-jsonschema, jinja2, Pillow, huggingface_hub and PyYAML). Where the layout is anything else (no
-such folder, or two of them), ``importlib.metadata`` answers.
+"""What is installed: the optional extras a command needs (``require_extra``), and the version
+of a distribution, read from its ``NAME-VERSION.dist-info`` folder's name beside its import
+package: a directory listing, where ``importlib.metadata`` costs ~20 ms to import on every build
+(the validation memo and the render cache are keyed by the versions of jsonschema, jinja2,
+Pillow and PyYAML). Where the layout is anything else (no such folder, or two of them),
+``importlib.metadata`` answers.
 """
 
 from __future__ import annotations
@@ -10,9 +11,27 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
+from collections.abc import Mapping
 from importlib.util import find_spec
 
-__all__ = ["installed_version"]
+from llm360.errors import InputError
+
+__all__ = ["CARDS_EXTRA", "installed_version", "require_extra"]
+
+#: what the ``[cards]`` extra installs (cards and plots), module -> distribution;
+#: ``pip install llm360`` verifies without them
+CARDS_EXTRA = {"jinja2": "jinja2", "PIL": "Pillow"}
+
+
+def require_extra(extra: str, modules: Mapping[str, str], *, needed_for: str,
+                  alternative: str | None = None) -> None:
+    """``InputError`` (exit 2) naming the pip extra to install when one of ``modules`` is
+    missing; nothing is imported (a module spec lookup only)."""
+    missing = [name for module, name in modules.items() if find_spec(module) is None]
+    if missing:
+        hint = f"pip install 'llm360[{extra}]'" + (f", or {alternative}" if alternative else "")
+        raise InputError(f"{needed_for} needs {', '.join(missing)}, which this installation of "
+                         f"llm360 lacks (the [{extra}] extra)", hint=hint)
 
 
 def _canonical(name: str) -> str:

@@ -16,7 +16,8 @@ __all__ = [
     "TOKENIZER_DIR", "TOKENIZER", "DATA_DIR", "DATA_INDEX", "HELDOUT", "CODE_DIR", "PROVENANCE",
     "LOGS_DIR", "TRAIN_LOG", "EVALS_DIR", "CHECKPOINTS_DIR", "REQUIRED",
     # run directory: functions
-    "chunk_path", "chunk_index", "checkpoint_name", "checkpoint_dir", "checkpoint_file",
+    "chunk_path", "chunk_index", "checkpoint_name", "checkpoint_suffix", "checkpoint_name_problem",
+    "checkpoint_dir", "checkpoint_file",
     "checkpoint_of", "log_path", "eval_path",
     # checkpoint folder
     "MODEL_WEIGHTS", "WEIGHTS_INDEX", "OPTIMIZER", "OPTIMIZER_INDEX", "RNG", "TRAINER_STATE",
@@ -24,11 +25,13 @@ __all__ = [
     "shard_index", "weights_shard", "is_weights_file",
     # tool-owned folders
     "CACHE_DIR", "HASH_CACHE", "CHUNK_CACHE", "CARDS_CACHE", "VALID_CACHE", "STAGING", "PENDING",
+    "WRITER_LOCK",
     "IGNORED_DIRS",
     # release
     "MANIFEST", "BUNDLE", "RELEASE_FILES_LIST", "PUBLICATION", "INCOMPLETE_MARK",
     "SIGNATURES_DIR", "MODEL_SIG", "signature_path", "MODEL_CARD", "CARDS_DIR",
-    "checkpoint_card", "DATA_CARD", "PLOTS_DIR", "plot_path", "RELEASE_NAMES",
+    "checkpoint_card", "DATA_CARD", "PLOTS_DIR", "plot_path", "CROISSANT", "SPDX_BOM",
+    "CYCLONEDX_BOM", "RELEASE_NAMES",
     # rules
     "PICKLE_SUFFIXES", "is_pickle", "artifact_kind", "ARTIFACT_KINDS", "SAFETENSORS_METADATA",
 ]
@@ -73,6 +76,41 @@ def chunk_index(rel: str) -> int | None:
 def checkpoint_name(k: int, suffix: str = "") -> str:
     """``ckpt_007`` (or ``ckpt_007-fork1``): the state after data chunk ``k``."""
     return f"ckpt_{k:03d}{suffix}"
+
+
+def checkpoint_suffix(name: str) -> str | None:
+    """The ``suffix`` of a name :func:`checkpoint_name` writes (``-fork1``, or ""), else None."""
+    m = _CKPT.match(name)
+    return m.group(2) if m else None
+
+
+#: a checkpoint name: a plain Hub branch name (the schema's ``checkpoint_name``)
+_BRANCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+#: names another ref of a published release takes or resolves first: the default branch,
+#: git's HEAD, a release tag (``v<version>``), a commit id
+_REF_LIKE = (
+    (re.compile(r"(?i:main)"), "is the Hub's default branch, which holds the release itself"),
+    (re.compile(r"(?i:head)"), "is git's name for the current commit"),
+    (re.compile(r"v[0-9].*"), "has the form of a release tag (v<version>)"),
+    (re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}"), "has the form of a commit id"),
+    (re.compile(r".*\.\..*|.*\.|.*\.lock"), "is not a git branch name ('..', or ending in '.' "
+                                          "or '.lock')"),
+)
+
+
+def checkpoint_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a checkpoint, or None. A checkpoint's name is its folder and
+    its own branch on the Hub, so it is a plain branch name (1-96 letters, digits, '.', '_'
+    or '-', no '/') that no other ref of the release takes: not ``main``, ``HEAD``, a tag
+    ``v<version>`` or a commit id. ``release build`` refuses the others; the Hub layout gives
+    them no branch."""
+    if not _BRANCH_NAME.fullmatch(name):
+        return ("is not a plain branch name (1-96 letters, digits, '.', '_' or '-', starting "
+                "with a letter or digit)")
+    for pattern, why in _REF_LIKE:
+        if pattern.fullmatch(name):
+            return why
+    return None
 
 
 def checkpoint_dir(name: str) -> str:
@@ -164,6 +202,8 @@ VALID_CACHE = f"{CACHE_DIR}/validated.json"
 STAGING = f"{CACHE_DIR}/staging"
 #: a trainer's journal of a checkpoint's eval and log lines until they are written
 PENDING = f"{CACHE_DIR}/pending"
+#: held (``fcntl.flock``) by the one process writing the run; it names that process
+WRITER_LOCK = f"{CACHE_DIR}/writer.lock"
 IGNORED_DIRS = frozenset({CACHE_DIR, ".git", "__pycache__"})
 
 # --- the release --------------------------------------------------------------------------
@@ -182,9 +222,15 @@ MODEL_CARD = "README.md"
 CARDS_DIR = "cards"
 DATA_CARD = "DATA_CARD.md"
 PLOTS_DIR = "plots"
+#: the release in the formats other tools read (``llm360 export``): Croissant 1.1 (the data),
+#: SPDX 3.0.1 and a CycloneDX 1.6 ML-BOM
+CROISSANT = "croissant.json"
+SPDX_BOM = "bom.spdx.json"
+CYCLONEDX_BOM = "bom.cdx.json"
 #: top-level files and folders a release writes itself beside the run's artifacts
 RELEASE_NAMES = (MANIFEST, BUNDLE, RELEASE_FILES_LIST, PUBLICATION, SIGNATURES_DIR, MODEL_CARD,
-                 CARDS_DIR, DATA_CARD, PLOTS_DIR)
+                 CARDS_DIR, DATA_CARD, PLOTS_DIR,
+                 CROISSANT, SPDX_BOM, CYCLONEDX_BOM)
 
 
 def signature_path(checkpoint: str) -> str:

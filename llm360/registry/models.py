@@ -6,6 +6,7 @@ from canonical JSON. Optional fields are ``None`` when absent and are left out o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,7 +16,6 @@ __all__ = [
     "SCHEMA_VERSION",
     "SCHEMA_VERSIONS",
     "LEGACY_SCHEMA_VERSION",
-    "ARTIFACT_KINDS",
     "Licenses",
     "Release",
     "Model",
@@ -27,6 +27,8 @@ __all__ = [
     "Code",
     "Environment",
     "Manifest",
+    "fork_line",
+    "final_checkpoint",
 ]
 
 #: what ``release build`` writes: v1 plus ``data.merkle`` and ``release.licenses.components``
@@ -35,12 +37,6 @@ SCHEMA_VERSION = "llm360.manifest/v1.1"
 LEGACY_SCHEMA_VERSION = "llm360.manifest/v1"
 #: every version this llm360 reads and verifies
 SCHEMA_VERSIONS = (LEGACY_SCHEMA_VERSION, SCHEMA_VERSION)
-
-ARTIFACT_KINDS = (
-    "weights", "optimizer", "rng", "trainer_state", "checkpoint_config", "generation_config",
-    "data_chunk", "data_index", "config", "tokenizer", "log", "eval", "provenance", "metadata",
-    "other",
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +62,8 @@ class Release:
     language: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     links: Mapping[str, str] = field(default_factory=dict)
+    #: the checkpoint llm360.yaml names final (v1.1); read it through ``final_checkpoint``
+    final_checkpoint: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,3 +197,29 @@ class Manifest:
         for ckpt in self.checkpoints:
             index.setdefault(ckpt.name, ckpt)
         return MappingProxyType(index)
+
+
+_FORK_NAME = re.compile(r"^ckpt_\d+-(.+)$")
+
+
+def fork_line(name: str) -> str | None:
+    """The line of training a checkpoint's name puts it on, by the name ``llm360 train`` gives
+    forks (``ckpt_002-fork1`` -> ``fork1``); None for a name of the main line."""
+    m = _FORK_NAME.match(name)
+    return m.group(1) if m else None
+
+
+def final_checkpoint(manifest: Manifest) -> Checkpoint | None:
+    """The release's final checkpoint: the one answer the cards, the Hub's ``main`` branch,
+    push, ``verify --hub`` and the audit share.
+
+    The checkpoint ``release.final_checkpoint`` names (llm360.yaml's ``final_checkpoint``;
+    None if it names none of the manifest's, which ``lineage.check`` reports), else the last
+    checkpoint (manifest order: by step) whose name is not a fork's, else the last checkpoint.
+    """
+    named = manifest.release.final_checkpoint
+    if named is not None:
+        return manifest.checkpoint(named)
+    main = [c for c in manifest.checkpoints if fork_line(c.name) is None]
+    found = main or manifest.checkpoints
+    return found[-1] if found else None

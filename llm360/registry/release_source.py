@@ -15,8 +15,10 @@ from pathlib import Path
 from llm360.registry import layout
 from llm360.errors import InputError, VerificationError
 from llm360.registry._files import resolve_inside
+from llm360.registry.hashing import sha256_file
 from llm360.registry.models import Artifact, Manifest
-from llm360.registry.serialize import manifest_from_bytes
+from llm360.registry.serialize import manifest_from_bytes, read_bytes
+from llm360.registry.sources import MAX_RELEASE_FILE
 
 __all__ = ["ReleaseSource", "open_release"]
 
@@ -73,8 +75,6 @@ class ReleaseSource:
 
     def check(self, rel: str) -> Path:
         """The local path of artifact ``rel`` after checking its sha256 (streamed)."""
-        from llm360.registry.hashing import sha256_file
-
         full = self.path(rel)
         size, digest = sha256_file(full)
         self.compare_digest(rel, digest, size)
@@ -109,14 +109,11 @@ def open_release(spec: str | Path, *, root: Path | None = None) -> ReleaseSource
                          hint="pull the release and pass its folder")
     path = Path(spec)
     manifest_path = path / layout.MANIFEST if path.is_dir() else path
-    try:
-        raw = manifest_path.read_bytes()
-    except FileNotFoundError:
+    if not manifest_path.exists():
         what = "no manifest.json in the folder" if path.is_dir() else "manifest not found"
         raise InputError(f"{manifest_path}: {what}",
-                         hint="pass RELEASE/manifest.json or a release folder") from None
-    except OSError as exc:
-        raise InputError(f"{manifest_path}: cannot read: {exc.strerror}") from None
+                         hint="pass RELEASE/manifest.json or a release folder")
+    raw = read_bytes(manifest_path, str(manifest_path), limit=MAX_RELEASE_FILE)
     manifest = manifest_from_bytes(raw, source=str(manifest_path))
     root = Path(root) if root is not None else manifest_path.parent
     if not root.is_dir():

@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llm360.errors import SchemaError
+from llm360.registry._files import write_atomic
+from llm360.registry.installed import installed_version
+from llm360.registry.local_key import seal
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -87,8 +90,6 @@ def validator(name: str) -> Draft202012Validator:
     return validator_cls(resolved, format_checker=validator_cls.FORMAT_CHECKER)
 
 
-_validator = validator  # the name build and _run used before it was public
-
 
 def _resolve_refs(node: Any, resolver) -> Any:
     """``node`` with every ``$ref`` replaced by its target, looked up once through the
@@ -136,8 +137,6 @@ def describe(error: ValidationError) -> str:
 def _fingerprint() -> bytes:
     """What validating depends on besides the document: every shipped schema and the
     version of jsonschema (its format checks)."""
-    from llm360.registry.installed import installed_version
-
     digest = hashlib.sha256(b"llm360-validated/1\0")
     root = resources.files("llm360.schemas")
     for name in SCHEMAS:
@@ -181,8 +180,6 @@ class Validated:
         """The key of ``raw`` against schema ``name`` ("" without a memo: nothing hashed)."""
         if self.path is None:
             return ""
-        from llm360.registry.local_key import seal
-
         return seal(_fingerprint() + name.encode() + b"\0" + raw)
 
     def has(self, key: str) -> bool:
@@ -222,8 +219,6 @@ class Validated:
         synced: a key lost in a crash only means validating those bytes again."""
         if self.path is None or not self._added:
             return
-        from llm360.registry._files import write_atomic
-
         try:
             write_atomic(self.path, json.dumps(
                 {"version": _VALIDATED_VERSION, "valid": sorted(self._used)},

@@ -13,7 +13,6 @@ signs. Nothing in a proof file is trusted but the tokens and the path.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,11 @@ import numpy as np
 from llm360.errors import InputError, VerificationError
 from llm360.registry import lineage, merkle
 from llm360.registry._safetensors import read_rows
+from llm360.registry.hashing import hash_files
 from llm360.registry.models import Manifest
 from llm360.registry.release_source import ReleaseSource
+from llm360.registry.serialize import parse_json, read_bytes, read_json
+from llm360.registry.sources import MAX_RELEASE_FILE
 
 __all__ = ["Training", "Match", "TraceResult", "Tokenizer", "load_tokenizer", "read_tokens_file",
            "find_tokens", "trace_text", "build_proofs", "check_proofs", "PROOF_VERSION",
@@ -32,6 +34,8 @@ __all__ = ["Training", "Match", "TraceResult", "Tokenizer", "load_tokenizer", "r
 
 PROOF_VERSION = "llm360.trace_proof/v1"
 MAX_MATCHES = 1000
+#: the largest file of token ids ``trace --tokens`` reads (a query, not a corpus)
+MAX_TOKENS_FILE = 16 * 1024 * 1024
 _BLOCK = 1 << 24  # tokens compared per pass (64 MiB of int32)
 
 
@@ -95,10 +99,7 @@ def load_tokenizer(source: ReleaseSource) -> Tokenizer:
         raise InputError(f"{source.manifest_path}: the release has no tokenizer",
                          hint="pass the token ids with --tokens FILE")
     raw = source.read(rel)
-    try:
-        doc = json.loads(raw)
-    except ValueError as exc:
-        raise InputError(f"{source.path(rel)}: not JSON ({exc})") from exc
+    doc = parse_json(raw, source=str(source.path(rel)))
     if isinstance(doc, dict) and (doc.get("model") or {}).get("type") == "synthetic-bytes":
         return Tokenizer(encode=lambda text: list(text.encode("utf-8")),
                          decode=lambda ids: bytes(int(i) % 256 for i in ids).decode(
@@ -119,27 +120,31 @@ def load_tokenizer(source: ReleaseSource) -> Tokenizer:
 
 
 def read_tokens_file(path: Path) -> list[int]:
-    """Token ids from a file: a JSON list of integers, or integers separated by spaces,
-    commas or newlines."""
+    """Token ids from a file (at most ``MAX_TOKENS_FILE`` bytes): a JSON list of integers, or
+    integers separated by spaces, commas or newlines."""
+    raw = read_bytes(path, str(path), limit=MAX_TOKENS_FILE)
     try:
-        text = Path(path).read_text("utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text") from exc
     stripped = text.strip()
     try:
         if stripped.startswith("["):
-            ids = json.loads(stripped)
+            ids = parse_json(raw, source=str(path))  # depth and numbers bounded
         else:
             ids = [int(t) for t in stripped.replace(",", " ").split()]
     except ValueError as exc:
         raise InputError(f"{path}: expected token ids (a JSON list of integers or integers "
                          f"separated by spaces): {exc}") from exc
-    if not ids or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**31
-                          for i in ids):
+    if not isinstance(ids, list) or not ids or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**31 for i in ids):
         raise InputError(f"{path}: expected a non-empty list of non-negative integer token ids")
     return ids
+
+
+def read_proof(path: Path) -> object:
+    """A proof document printed by ``trace --proof`` (at most ``MAX_RELEASE_FILE`` bytes)."""
+    return read_json(path, limit=MAX_RELEASE_FILE)
 
 
 def _search(flat: np.ndarray, query: Sequence[int], limit: int) -> list[int]:
@@ -176,8 +181,6 @@ def _chunk_rows(source: ReleaseSource, path: str) -> np.ndarray:
 
 def _check_chunks(source: ReleaseSource, paths: list[str],
                   progress: Callable[[int], None] | None) -> None:
-    from llm360.registry.hashing import hash_files
-
     for d in hash_files(source.root, paths, progress=progress):
         source.compare_digest(d.path, d.sha256, d.size)
 
@@ -196,8 +199,13 @@ def find_tokens(source: ReleaseSource, tokens: Sequence[int], *, check_bytes: bo
     if check_bytes:
         _check_chunks(source, [c.path for c in chunks], progress)
     spans = lineage.spans(manifest)
-    after = {c.name: (c.name, *lineage.descendants(manifest, c.name))
-             for c in manifest.checkpoints}
+    after: dict[str, tuple[str, ...]] = {}  # only for the checkpoints that trained a match
+
+    def after_of(name: str) -> tuple[str, ...]:
+        if name not in after:
+            after[name] = (name, *lineage.descendants(manifest, name))
+        return after[name]
+
     seq_len = manifest.data.seq_len
     matches: list[Match] = []
     searched = 0
@@ -217,7 +225,7 @@ def find_tokens(source: ReleaseSource, tokens: Sequence[int], *, check_bytes: bo
             rows = tuple(range(first_row, min(last_row, len(flat) // seq_len - 1) + 1))
             trained = tuple(
                 Training(checkpoint=s.checkpoint, first_step=s.step_of(rows[0]),
-                         last_step=s.step_of(rows[-1]), after=after[s.checkpoint])
+                         last_step=s.step_of(rows[-1]), after=after_of(s.checkpoint))
                 for s in spans if s.chunk == chunk.index and rows[-1] < s.rows)
             matches.append(Match(chunk=chunk.index, path=chunk.path, row=first_row,
                                  column=start % seq_len, rows=rows, trained=trained))

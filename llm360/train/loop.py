@@ -11,10 +11,10 @@ resumed from.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +26,7 @@ import torch
 from llm360.errors import InputError, TrainingError
 from llm360.registry import layout
 from llm360.registry.hashing import root_digest
+from llm360.registry.runlock import lock_run
 from llm360.train import checkpoint as ck
 from llm360.train import records
 from llm360.train.config import (NUMERIC_EXCLUDE, ModelConfig, TrainConfig, config_digest,
@@ -39,8 +40,6 @@ from llm360.train.model import build_model
 from llm360.train.run_files import fork_suffix, write_run_records
 
 __all__ = ["TrainOptions", "TrainResult", "train", "lr_at"]
-
-_NAME = re.compile(r"^ckpt_(\d+)(.*)$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,13 +181,16 @@ def _resolve(opts: TrainOptions, data: RunData, parent: ck.CheckpointState | Non
     return resolve_config(opts.preset or "tiny", special_token_id=data.eos_token_id, **common)
 
 
-def _prepare(run_dir: Path, opts: TrainOptions, result: TrainResult
-             ) -> tuple[_Run, ck.CheckpointState | None, str | None]:
-    """Everything before the model exists: data, device, processes, parent, configs, fit."""
-    data = load_run_data(run_dir)
+def _prepare(run_dir: Path, opts: TrainOptions, result: TrainResult,
+             held: contextlib.ExitStack) -> tuple[_Run, ck.CheckpointState | None, str | None]:
+    """Everything before the model exists: data, device, processes, parent, configs, fit.
+    The process that writes the run takes its lock into ``held`` (one writer per run)."""
     device = resolve_device(opts.device, local_rank=opts.local_rank)
     rank, world = _setup_backend(opts, device)
     main = rank == 0
+    if main and opts.record:
+        held.enter_context(lock_run(run_dir, command="llm360 train"))
+    data = load_run_data(run_dir)
     if main and opts.record:
         result.recovered = records.recover_pending(run_dir)
         for name in result.recovered:
@@ -239,8 +241,8 @@ def _start(run: _Run, backend, parent: ck.CheckpointState | None, parent_name: s
         pos.chunk, pos.step, pos.tokens = (st["position"]["chunk"], st["step"],
                                            st["tokens_seen"])
         pos.forked = st.get("digests") != run.digests
-        m = _NAME.match(parent_name)
-        pos.suffix = m.group(2) if m else f"-{parent_name}"
+        suffix = layout.checkpoint_suffix(parent_name)
+        pos.suffix = suffix if suffix is not None else f"-{parent_name}"
         if pos.forked and run.main:
             pos.suffix = fork_suffix(run.run_dir)
         backend.import_state(parent.model, parent.optimizer)
@@ -366,8 +368,17 @@ def train(run_dir: Path, opts: TrainOptions = TrainOptions(), *,
     run_dir = Path(run_dir)
     if opts.record:
         ck.check_run_paths(run_dir)
+    with contextlib.ExitStack() as held:  # the run's lock, for as long as this trains it
+        return _train(run_dir, opts, held, progress=progress, on_checkpoint=on_checkpoint,
+                      on_note=on_note)
+
+
+def _train(run_dir: Path, opts: TrainOptions, held: contextlib.ExitStack, *,
+           progress: Callable[[int, int, float], None] | None,
+           on_checkpoint: Callable[[dict], None] | None,
+           on_note: Callable[[str], None] | None) -> TrainResult:
     result = TrainResult(run_dir=run_dir, on_note=on_note)
-    run, parent, parent_name = _prepare(run_dir, opts, result)
+    run, parent, parent_name = _prepare(run_dir, opts, result, held)
     result.rank, result.device = run.rank, run.device.type
     backend = _build_backend(run, opts)
     pos = _start(run, backend, parent, parent_name, result)

@@ -64,13 +64,8 @@ def make_release(run: Path, out: Path, private_key: Path, *, cards: bool = True,
     from llm360.registry.build import BuildOptions, build_release
     from llm360.registry.signing import make_signer
 
-    steps = []
-    if cards:
-        from llm360.registry.cards import cards_step
-
-        steps.append(cards_step())
-    build_release(run, out, options=BuildOptions(created=created),
-                  signer=make_signer("key", key_path=private_key), steps=steps)
+    build_release(run, out, options=BuildOptions(created=created, cards=cards),
+                  signer=make_signer("key", key_path=private_key))
     return out
 
 

@@ -15,7 +15,6 @@ from llm360.errors import SchemaError
 from llm360.registry import layout
 from llm360.registry._chunks import ChunkCache, ChunkFacts
 from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.cards import cards_step
 from llm360.registry.cards._cache import RenderCache
 from llm360.registry.schema import Validated
 
@@ -77,7 +76,7 @@ def test_chunk_facts_from_elsewhere_are_not_signed(synthetic_run: Path, tmp_path
 def test_cards_from_elsewhere_are_rendered_again(synthetic_run: Path, tmp_path: Path,
                                                  as_other_user) -> None:
     with as_other_user():
-        build_release(synthetic_run, tmp_path / "theirs", options=OPTIONS, steps=(cards_step(),))
+        build_release(synthetic_run, tmp_path / "theirs", options=OPTIONS)
         cache = RenderCache(synthetic_run)
         record = json.loads((cache.dir / "record.json").read_text())
         files = record["groups"]["cards"]["files"]
@@ -91,6 +90,6 @@ def test_cards_from_elsewhere_are_rendered_again(synthetic_run: Path, tmp_path: 
                                               for rel in files}
         (cache.dir / "record.json").write_text(json.dumps(record))
     out = tmp_path / "mine"
-    build_release(synthetic_run, out, options=OPTIONS, steps=(cards_step(),))
+    build_release(synthetic_run, out, options=OPTIONS)
     assert b"Not what the records say" not in (out / "README.md").read_bytes()
     assert (out / "README.md").read_bytes() == (tmp_path / "theirs" / "README.md").read_bytes()

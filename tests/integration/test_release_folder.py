@@ -137,10 +137,8 @@ def test_atomic_exchange_is_used_where_available(synthetic_run: Path, tmp_path: 
 
 def test_release_is_self_contained_with_no_build_machine_paths(synthetic_run: Path,
                                                                tmp_path: Path) -> None:
-    from llm360.registry.cards import cards_step
-
     out = tmp_path / "rel"
-    result = build_release(synthetic_run, out, options=OPTS, steps=[cards_step()])
+    result = build_release(synthetic_run, out, options=OPTS)
     assert result.linked == result.files and result.copied == 0
     assert not (out / ".llm360-source.json").exists()
     for rel, data in _tree(out).items():

@@ -22,22 +22,26 @@ from typing import TYPE_CHECKING
 from llm360.errors import InputError, VerificationError
 from llm360.registry import layout
 from llm360.registry._files import write_atomic
+from llm360.registry.cards._assemble import build_view as _build_view
+from llm360.registry.cards._assemble import plot_specs, signed_checkpoints
+from llm360.registry.cards._cache import RenderCache, link_into
 from llm360.registry.cards._inputs import (RunInputs, canonical_key, input_paths,
                                            inputs_from_records, read_inputs)
-from llm360.registry.cards._lines import MAIN, Line, final_checkpoint, lines
+from llm360.registry.cards._lines import MAIN, Line, lines
+from llm360.registry.cards._plots import render_plots
+from llm360.registry.cards._render import render_markdown, renderer_version
 from llm360.registry.cards._view import ReleaseView
 from llm360.registry.models import Manifest
 from llm360.registry.serialize import manifest_from_bytes
 from llm360.registry.policy import TrustPolicy
-from llm360.registry.signing import SignatureInfo, describe_signature
+from llm360.registry.signing import BUNDLE_FILE, SignatureInfo, check_manifest_signature
+from llm360.registry.signing import describe_signature
 
 if TYPE_CHECKING:
-    from llm360.registry.build import BuildContext, DraftContext
-    from llm360.registry.cards._cache import RenderCache
-    from llm360.registry.cards._speculation import Speculation
+    from llm360.registry.build import BuildContext
 
 __all__ = ["CardResult", "CardsStep", "ReleaseView", "RunInputs", "SignatureInfo", "MAIN", "Line",
-           "build_view", "cards_step", "describe_signature", "final_checkpoint", "lines",
+           "build_view", "describe_signature", "lines",
            "render_cards", "render_files", "write_cards"]
 
 _PLOT_STEMS = ("train_loss", "learning_rate", "grad_norm", "throughput", "heldout_perplexity",
@@ -57,19 +61,15 @@ class CardResult:
 def build_view(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs, *,
                signature_dir: Path | None = None) -> ReleaseView:
     """The typed view of a release that the templates read."""
-    from llm360.registry.cards._assemble import build_view as _build, signed_checkpoints
-
     signature = describe_signature(Path(signature_dir) / layout.BUNDLE
                                    if signature_dir else None)
-    return _build(manifest, hashlib.sha256(manifest_bytes).hexdigest(), inputs, signature,
+    return _build_view(manifest, hashlib.sha256(manifest_bytes).hexdigest(), inputs, signature,
                   signed_checkpoints=signed_checkpoints(signature_dir, manifest))[0]
 
 
 def _cards_key(manifest: Manifest, manifest_sha: str, signature: SignatureInfo,
                signed: frozenset[str], present: list[str]) -> str:
     """What the Markdown cards are a function of, by digest."""
-    from llm360.registry.cards._render import renderer_version
-
     arts = {a.path: a.sha256 for a in manifest.artifacts}
     return canonical_key({"renderer": renderer_version(), "manifest": manifest_sha,
                           "inputs": {p: arts[p] for p in present},
@@ -78,21 +78,15 @@ def _cards_key(manifest: Manifest, manifest_sha: str, signature: SignatureInfo,
 
 def _plots_key(specs: list) -> str:
     """What the plots are a function of: their planned content, whole."""
-    from llm360.registry.cards._render import renderer_version
-
     return canonical_key({"renderer": renderer_version(),
                           "plots": [spec.as_data() for spec in specs]})
 
 
 def _render_all(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs,
                 signature_dir: Path | None) -> dict[str, bytes]:
-    from llm360.registry.cards._assemble import build_view as _build, signed_checkpoints
-    from llm360.registry.cards._plots import render_plots
-    from llm360.registry.cards._render import render_markdown
-
     signature = describe_signature(Path(signature_dir) / layout.BUNDLE
                                    if signature_dir else None)
-    view, specs = _build(manifest, hashlib.sha256(manifest_bytes).hexdigest(), inputs, signature,
+    view, specs = _build_view(manifest, hashlib.sha256(manifest_bytes).hexdigest(), inputs, signature,
                          signed_checkpoints=signed_checkpoints(signature_dir, manifest))
     return {**render_markdown(view), **render_plots(specs)}
 
@@ -137,8 +131,6 @@ def render_cards(manifest_path: Path, out_dir: Path, *, root: Path | None = None
     ``policy.allow_unsigned`` (the cards then say it is unsigned). ``root`` holds the run
     files (default: the release folder, which holds them).
     """
-    from llm360.registry.signing import BUNDLE_FILE, check_manifest_signature
-
     manifest_path = Path(manifest_path)
     if manifest_path.is_dir():
         manifest_path = manifest_path / layout.MANIFEST
@@ -170,124 +162,50 @@ def render_cards(manifest_path: Path, out_dir: Path, *, root: Path | None = None
 
 
 class CardsStep:
-    """The ``BuildStep`` that renders the cards and plots into the release being built.
+    """Renders the cards and plots into the release being built (``build_release``).
 
-    ``prepare`` plans the plots (from the records, not from digests) and draws them while the
-    files are being hashed, and renders the cards from the draft manifest, with placeholders
-    for the digests (``_speculation``). ``run`` (after the checkpoint signatures, before the
-    release signature, which covers what it writes) puts the real digests in their place, or
-    renders the cards from the real manifest where it differs from the draft beyond them.
-    Nothing is rendered again when its inputs and the renderer are unchanged since the last
-    build of the same run (``RUN/.llm360/cards``): the cards are keyed by their inputs'
-    manifest digests, the plots by their planned content."""
-
-    name = "cards"
+    ``run`` runs after the checkpoint signatures and before the release signature, which
+    covers what it writes. Nothing is rendered again when its inputs and the renderer are
+    unchanged since the last build of the same run (``RUN/.llm360/cards``): the cards are
+    keyed by their inputs' manifest digests, the plots by their planned content. ``close``
+    waits for the render cache's writes (the release has its own copies)."""
 
     def __init__(self) -> None:
         self._cache: RenderCache | None = None
-        self._specs: list | None = None                   # the plots planned in prepare
-        self._plots: dict[str, bytes] | None = None       # ... found in the cache or drawn
-        self._speculation: Speculation | None = None       # cards rendered from the draft
-        self._inputs: tuple | None = None                   # (records, their RunInputs)
-
-    def _inputs_of(self, records) -> RunInputs:
-        """The cards' inputs from the build's records (the logs read once per build)."""
-        if self._inputs is None or self._inputs[0] is not records:
-            self._inputs = (records, inputs_from_records(records))
-        return self._inputs[1]
-
-    def _render_cache(self, root: Path) -> RenderCache:
-        from llm360.registry.cards._cache import RenderCache
-
-        if self._cache is None or self._cache.root != Path(root):
-            if self._cache is not None:
-                self._cache.flush()
-            self._cache = RenderCache(root)
-        return self._cache
-
-    def prepare(self, draft: DraftContext) -> None:
-        from llm360.registry.cards._assemble import plot_specs
-        from llm360.registry.cards._render import warm
-
-        self._specs = plot_specs(draft.draft, self._inputs_of(draft.records))
-        self._plots, found = _plots_of(self._render_cache(draft.records.root), self._specs)
-        if found and not draft.hashing:
-            return  # nothing new to hash or draw: the cards are likely cached too
-        if draft.hashing:
-            from llm360.registry.cards._speculation import speculate
-
-            # digests are being hashed: render meanwhile. The records are not yet checked
-            # against each other (that needs the digests), so a draft the renderer cannot
-            # take is left to ``run``, which renders only a run found consistent
-            try:
-                self._speculation = speculate(draft, self._inputs_of(draft.records))
-            except Exception:  # noqa: BLE001 - an optimisation: run renders, or names the error
-                self._speculation = None
-        if self._speculation is None:
-            warm()
 
     def run(self, ctx: BuildContext) -> None:
-        from llm360.registry.cards._assemble import build_view as _build, plot_specs
-        from llm360.registry.cards._cache import link_into
-
         manifest, records, release_dir = ctx.manifest, ctx.records, Path(ctx.release_dir)
         manifest_sha = hashlib.sha256(ctx.manifest_bytes).hexdigest()
-        signed = ctx.signed
         on_disk = set(records.files)
         present = [p for p in input_paths(manifest) if p in on_disk]
-        cache = self._render_cache(records.root)
-        cards_key = _cards_key(manifest, manifest_sha, ctx.signature, signed, present)
+        cache = self._cache = RenderCache(records.root)
+        inputs = inputs_from_records(records)
+        cards_key = _cards_key(manifest, manifest_sha, ctx.signature, ctx.signed, present)
         cards = cache.get("cards", cards_key)
-        specs = None
-        if cards is None and self._speculation is not None:
-            from llm360.registry.cards._speculation import realize
-
-            cards = realize(self._speculation, ctx)
-            if cards is not None:
-                cache.put("cards", cards_key, cards)
         if cards is None:
-            from llm360.registry.cards._render import render_markdown
-
-            view, specs = _build(manifest, manifest_sha, self._inputs_of(records),
-                                 ctx.signature, signed_checkpoints=signed)
+            view, specs = _build_view(manifest, manifest_sha, inputs, ctx.signature,
+                                      signed_checkpoints=ctx.signed)
             cards = render_markdown(view)
             cache.put("cards", cards_key, cards)
-        if specs is None:
-            specs = self._specs if self._specs is not None else plot_specs(
-                manifest, self._inputs_of(records))
-        plots = self._plot_files(cache, specs)
+        else:
+            specs = plot_specs(manifest, inputs)
+        plots = _plots_of(cache, specs)
         for group, files in (("plots", plots), ("cards", cards)):
             for rel, data in files.items():
                 source = cache.source(group, rel)
                 if source is None or not link_into(source, release_dir / rel):
                     ctx.write(rel, data)
 
-    def _plot_files(self, cache: RenderCache, specs: list) -> dict[str, bytes]:
-        """The plots of ``specs``: those of ``prepare`` when ``specs`` are the ones planned
-        from the draft, else found in the cache or drawn here."""
-        if specs == self._specs and self._plots is not None:
-            return self._plots
-        return _plots_of(cache, specs)[0]
-
     def close(self) -> None:
-        """Wait for the render cache's background writes (the release has its own copies)."""
         if self._cache is not None:
             self._cache.flush()
 
 
-def _plots_of(cache: RenderCache, specs: list) -> tuple[dict[str, bytes], bool]:
-    """The plots of ``specs``, and whether the cache had them (else they are drawn and kept)."""
+def _plots_of(cache: RenderCache, specs: list) -> dict[str, bytes]:
+    """The plots of ``specs``: found in the cache, else drawn and kept."""
     key = _plots_key(specs)
     files = cache.get("plots", key)
-    if files is not None:
-        return files, True
-    from llm360.registry.cards._plots import render_plots
-
-    files = render_plots(specs)
-    cache.put("plots", key, files)
-    return files, False
-
-
-def cards_step() -> CardsStep:
-    """The cards ``BuildStep`` for ``build_release(steps=...)``."""
-    return CardsStep()
+    if files is None:
+        files = render_plots(specs)
+        cache.put("plots", key, files)
+    return files

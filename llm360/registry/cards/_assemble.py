@@ -12,18 +12,19 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from llm360.registry import layout
+from llm360.registry.audit import grade
 from llm360.registry.cards import _plots
 from llm360.registry.cards._data import data_view
 from llm360.registry.cards._hub_meta import hub_links
 from llm360.registry.cards._inputs import RunInputs
 from llm360.registry.cards._lines import (Line, checkpoint_config, data_seen_and_children,
-                                          final_checkpoint, flatten, lines as find_lines)
+                                          flatten, lines as find_lines)
 from llm360.registry.cards._metrics import eval_set_for, metric_label
 from llm360.registry.cards._view import (
     CheckpointView, ConfigDiff, EvalGroup, FileRow, LineView, MetricView, PlotRef, ReleaseView,
     Row,
 )
-from llm360.registry.models import Checkpoint, Manifest
+from llm360.registry.models import Checkpoint, Manifest, final_checkpoint
 from llm360.registry.signing import SignatureInfo
 
 __all__ = ["build_view", "num", "plot_specs"]
@@ -101,20 +102,7 @@ class _Facts(NamedTuple):
     specs: list[_plots.PlotSpec]
 
 
-#: the last facts derived, with the very objects they were derived from: a build plans the
-#: plots and renders the cards from the same draft and inputs
-_LAST: list = []
-
-
 def _facts(manifest: Manifest, inputs: RunInputs) -> _Facts:
-    if _LAST and _LAST[0] is manifest and _LAST[1] is inputs:
-        return _LAST[2]
-    facts = _derive_facts(manifest, inputs)
-    _LAST[:] = [manifest, inputs, facts]
-    return facts
-
-
-def _derive_facts(manifest: Manifest, inputs: RunInputs) -> _Facts:
     release, ckpts = manifest.release, manifest.checkpoints
     line_list = find_lines(manifest, inputs.trainer_states)
     hub = hub_links(release.links)
@@ -140,8 +128,8 @@ def _derive_facts(manifest: Manifest, inputs: RunInputs) -> _Facts:
 
 
 def plot_specs(manifest: Manifest, inputs: RunInputs) -> list[_plots.PlotSpec]:
-    """The plots of a release, planned, not drawn: they read the checkpoints, lines, logs and
-    evaluations, never a digest, so a draft manifest plans the same plots as the final one."""
+    """The plots of a release, planned, not drawn (from the checkpoints, lines, logs and
+    evaluations)."""
     return _facts(manifest, inputs).specs
 
 
@@ -155,8 +143,7 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
     line_list, labels, label, eval_set = facts.line_list, facts.labels, facts.label, facts.eval_set
     seen, kids, specs = facts.seen, facts.kids, facts.specs
     line_of = {name: line for line in line_list for name in line.checkpoints}
-    named = (inputs.metadata or {}).get("final_checkpoint")
-    final = final_checkpoint(manifest, line_list, named if isinstance(named, str) else None)
+    final = final_checkpoint(manifest)
     hub = hub_links(release.links)  # for the view; _facts read the same links
     arts = {a.path: a for a in manifest.artifacts}
     by_name = {c.name: c for c in ckpts}
@@ -224,7 +211,9 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
                              for ln in line_list]) if len(line_list) > 1 else (),
         data=data_view(manifest, inputs, views, num),
         checkpoints=tuple(views), columns=tuple(labels.get(m, metric_label(m)) for m in columns),
-        final=final_view, final_named=isinstance(named, str),
+        final=final_view, final_named=release.final_checkpoint is not None,
+        final_last_of_main=final is not None and main_line is not None
+        and main_line.checkpoints[-1] == final.name,
         final_evals=final_evals,
         training_plots=tuple(PlotRef(key=s.key, path=s.path, title=s.title) for s in specs
                              if s.section == "training"),
@@ -242,8 +231,6 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
 
 def _openness(manifest: Manifest) -> str:
     """The MOF class the release reaches with the cards being rendered beside it."""
-    from llm360.registry.audit import grade
-
     return grade(manifest, release_files={layout.MODEL_CARD, layout.DATA_CARD}).label
 
 

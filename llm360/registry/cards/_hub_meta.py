@@ -3,20 +3,23 @@
 The Hub's license ids (an SPDX id the Hub knows by its lower-case name, anything else
 ``license: other`` with ``license_name`` and ``license_link``), the ``model-index`` (one dataset
 entry per evaluation set), the dataset card's size and task categories, and the check that a
-card's header reads back as written. The metadata is built as huggingface_hub's
-``ModelCardData`` / ``DatasetCardData`` give it (keys, order, ``model-index`` form) without
-importing huggingface_hub, which a build does not otherwise need; tests hold it to those
-classes and to the header their ``to_yaml`` writes, byte for byte.
+card's header reads back as written. The metadata is huggingface_hub's ``ModelCardData`` /
+``DatasetCardData``, written by their ``to_yaml`` (huggingface_hub is imported when a card is
+rendered, not before).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from llm360.registry import layout
 from llm360.errors import Llm360Error
 from llm360.registry.cards._view import CheckpointView, HubLinks, MetricView, ReleaseView
+
+if TYPE_CHECKING:
+    from huggingface_hub import CardData, DatasetCardData, EvalResult, ModelCardData
 
 __all__ = ["HUB_LICENSES", "license_fields", "hub_links", "model_card_text", "model_metadata",
            "dataset_card_text", "dataset_metadata", "size_category"]
@@ -103,86 +106,61 @@ def size_category(n: int) -> str:
     return "n>1T"
 
 
-def _model_index(name: str, metrics: tuple[MetricView, ...]) -> list[dict] | None:
-    """The ``model-index`` of ``metrics`` (those of a known evaluation set), as
-    huggingface_hub's ``eval_results_to_model_index`` writes it: one result per task and
-    dataset (type, config, split), its metrics in order, None fields left out."""
-    results: dict[tuple, dict] = {}
-    for m in metrics:
-        if m.eval_set is None:
-            continue
-        ds = m.eval_set
-        key = ("text-generation", ds.hub_type, ds.config, ds.split)
-        result = results.get(key)
-        if result is None:
-            dataset = {"name": ds.name, "type": ds.hub_type, "config": ds.config,
-                       "split": ds.split}
-            result = results[key] = {
-                "task": {"type": "text-generation", "name": "Text generation"},
-                "dataset": {k: v for k, v in dataset.items() if v is not None}, "metrics": []}
-        metric = {"type": ds.metric_type(m.key), "value": float(f"{m.raw:.6g}"),
-                  "name": m.label}
-        result["metrics"].append({k: v for k, v in metric.items() if v is not None})
-    return [{"name": name, "results": list(results.values())}] if results else None
+def _eval_results(metrics: tuple[MetricView, ...]) -> list[EvalResult] | None:
+    """The ``model-index`` results of ``metrics`` (those of a known evaluation set)."""
+    from huggingface_hub import EvalResult
+
+    results = [EvalResult(task_type="text-generation", task_name="Text generation",
+                          dataset_type=m.eval_set.hub_type, dataset_name=m.eval_set.name,
+                          dataset_config=m.eval_set.config, dataset_split=m.eval_set.split,
+                          metric_type=m.eval_set.metric_type(m.key),
+                          metric_value=float(f"{m.raw:.6g}"), metric_name=m.label)
+               for m in metrics if m.eval_set is not None]
+    return results or None
 
 
-def _yaml():
-    """(dumper, loader) classes: libyaml's where PyYAML has it (ten times faster than the pure
-    Python ones, same output for plain data), else PyYAML's own."""
+def _with_header(data: CardData, body: str, where: str, kind: str) -> bytes:
+    """``body`` under ``data`` as its YAML header (``to_yaml``), checked to read back
+    (``safe_load``, as the Hub reads a header) to the same metadata."""
     import yaml
 
-    return (getattr(yaml, "CDumper", yaml.Dumper), getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
-def _with_header(meta: dict, body: str, where: str, kind: str) -> bytes:
-    """``body`` under ``meta`` as its YAML header, the way huggingface_hub's ``CardData.to_yaml``
-    writes it (keys in order, None values left out: the metadata is built in that form, and a
-    test holds it to huggingface_hub's own ``ModelCardData``/``DatasetCardData``), checked to
-    read back (``safe_load``, as ``RepoCard`` reads a header) to the same metadata."""
-    import yaml
-
-    dumper, loader = _yaml()
-    meta = {k: v for k, v in meta.items() if v is not None}
-    header = yaml.dump(meta, Dumper=dumper, allow_unicode=True, sort_keys=False).strip()
+    header = data.to_yaml()
     try:
-        again = yaml.load(header, Loader=loader)
+        again = yaml.safe_load(header)
     except yaml.YAMLError as exc:
         raise Llm360Error(f"{where}: the {kind} card metadata is invalid YAML: {exc}") from exc
-    if again != meta:
+    if again != data.to_dict():
         raise Llm360Error(f"{where}: the {kind} card metadata does not read back as written")
     return f"---\n{header}\n---\n\n{body.lstrip()}".encode("utf-8")
 
 
-def model_metadata(view: ReleaseView, ckpt: CheckpointView | None = None) -> dict:
+def model_metadata(view: ReleaseView, ckpt: CheckpointView | None = None) -> ModelCardData:
     """The Hub metadata of the release's card (the final checkpoint's results) or of
-    ``ckpt``'s card, in the order huggingface_hub's ``ModelCardData.to_dict`` gives (its
-    named fields, then the others, then ``model-index``)."""
+    ``ckpt``'s card."""
+    from huggingface_hub import ModelCardData
+
     release = view.release
     shown = ckpt if ckpt is not None else view.final
-    name = f"{release.name} {ckpt.name}" if ckpt is not None else release.name
     fields = license_fields(release.licenses.weights, _license_link(release, "weights"))
-    tags: list[str] = []
-    for tag in ["llm360", *release.tags]:
-        if tag not in tags:
-            tags.append(tag)
-    meta: dict = {
-        "base_model": view.hub.base_model,
-        "datasets": [view.hub.data_repo] if view.hub.data_repo else None,
-        "language": list(release.language) if release.language else None,
-        "library_name": "transformers",
-        "license": fields["license"], "license_name": fields.get("license_name"),
-        "license_link": fields.get("license_link"),
-        "pipeline_tag": "text-generation", "tags": tags,
-        "llm360_release": release.name, "llm360_version": release.version,
-    }
+    extra: dict = {"llm360_release": release.name, "llm360_version": release.version}
     if shown is not None:
-        meta.update(llm360_checkpoint=shown.name, llm360_line=shown.line)
+        extra.update(llm360_checkpoint=shown.name, llm360_line=shown.line)
     if ckpt is not None:
-        meta.update(llm360_step=ckpt.step_int, llm360_tokens_seen=ckpt.tokens_seen_int,
-                    llm360_parents=list(ckpt.parents), llm360_root_digest=ckpt.root_digest)
-    meta["llm360_manifest_sha256"] = view.manifest_sha256
-    meta["model-index"] = _model_index(name, shown.metrics) if shown is not None else None
-    return {k: v for k, v in meta.items() if v is not None}
+        extra.update(llm360_step=ckpt.step_int, llm360_tokens_seen=ckpt.tokens_seen_int,
+                     llm360_parents=list(ckpt.parents), llm360_root_digest=ckpt.root_digest)
+    extra["llm360_manifest_sha256"] = view.manifest_sha256
+    results = _eval_results(shown.metrics) if shown is not None else None
+    return ModelCardData(
+        base_model=view.hub.base_model,
+        datasets=[view.hub.data_repo] if view.hub.data_repo else None,
+        language=list(release.language) if release.language else None,
+        library_name="transformers", license=fields["license"],
+        license_name=fields.get("license_name"), license_link=fields.get("license_link"),
+        pipeline_tag="text-generation", tags=["llm360", *release.tags],
+        eval_results=results,
+        model_name=(f"{release.name} {ckpt.name}" if ckpt is not None else release.name)
+        if results else None,
+        **extra)
 
 
 def model_card_text(view: ReleaseView, body: str, ckpt: CheckpointView | None = None) -> bytes:
@@ -191,19 +169,19 @@ def model_card_text(view: ReleaseView, body: str, ckpt: CheckpointView | None = 
     return _with_header(model_metadata(view, ckpt), body, where, "model")
 
 
-def dataset_metadata(view: ReleaseView) -> dict:
-    """DATA_CARD.md's Hub metadata, in the order huggingface_hub's ``DatasetCardData.to_dict``
-    gives."""
+def dataset_metadata(view: ReleaseView) -> DatasetCardData:
+    """DATA_CARD.md's Hub metadata."""
+    from huggingface_hub import DatasetCardData
+
     release = view.release
     fields = license_fields(release.licenses.data, _license_link(release, "data"))
-    meta = {"language": list(release.language) if release.language else None,
-            "license": fields["license"],
-            "size_categories": [size_category(view.data.total_sequences)],
-            "task_categories": ["text-generation"], "task_ids": ["language-modeling"],
-            "pretty_name": f"{release.name} training data",
-            "license_name": fields.get("license_name"), "license_link": fields.get("license_link"),
-            "tags": ["llm360", "tokenized", "pretraining"]}
-    return {k: v for k, v in meta.items() if v is not None}
+    return DatasetCardData(
+        language=list(release.language) if release.language else None,
+        license=fields["license"], size_categories=[size_category(view.data.total_sequences)],
+        task_categories=["text-generation"], task_ids=["language-modeling"],
+        pretty_name=f"{release.name} training data", license_name=fields.get("license_name"),
+        license_link=fields.get("license_link"), tags=["llm360", "tokenized", "pretraining"],
+        llm360_release=release.name, llm360_version=release.version)
 
 
 def dataset_card_text(view: ReleaseView, body: str) -> bytes:

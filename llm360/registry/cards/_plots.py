@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 
 from llm360.registry import layout
+from llm360.registry.cards import _draw
 from llm360.registry.cards._inputs import LogFile
 from llm360.registry.cards._lines import MAIN, Line
 from llm360.registry.cards._metrics import MEMORIZATION_EXACT, MEMORIZATION_SCORE
@@ -23,7 +24,7 @@ __all__ = ["Series", "PlotSpec", "PLOT_DIR", "log_line", "log_series",
 
 PLOT_DIR = "plots"
 #: log key -> (file stem, title, y label); values below ``_FLOOR`` are "not measured" markers
-_LOG_PLOTS = (("loss", "train_loss", "Training loss", "loss"),
+_LOG_PLOTS = (("loss", "train_loss", "Training loss per step (mean over its batch)", "loss"),
               ("lr", "learning_rate", "Learning rate", "learning rate"),
               ("grad_norm", "grad_norm", "Gradient norm (before clipping)", "gradient norm"),
               ("tokens_per_s", "throughput", "Training throughput", "tokens / s"))
@@ -176,6 +177,4 @@ def plan_plots(manifest: Manifest, lines: Sequence[Line], logs: Sequence[LogFile
 
 def render_plots(specs: Sequence[PlotSpec]) -> dict[str, bytes]:
     """Relative path -> PNG bytes of each planned plot, drawn in this process."""
-    from llm360.registry.cards import _draw
-
     return _draw.draw([spec.as_data() for spec in specs])

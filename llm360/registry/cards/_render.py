@@ -16,7 +16,7 @@ from llm360.registry.installed import installed_version
 from llm360.registry.cards._hub_meta import dataset_card_text, model_card_text
 from llm360.registry.cards._view import ReleaseView
 
-__all__ = ["environment", "render_markdown", "renderer_version", "warm"]
+__all__ = ["environment", "render_markdown", "renderer_version"]
 
 _PACKAGE = "llm360.templates"
 #: libraries whose version changes rendered bytes (templates, drawing, YAML header)
@@ -43,7 +43,7 @@ def renderer_version() -> str:
 @lru_cache(maxsize=1)
 def environment():
     """The jinja2 environment every card is rendered with (one per process: it keeps the
-    compiled templates, and their code is kept between processes: ``CompiledTemplates``)."""
+    compiled templates)."""
     import jinja2
 
     def load(name: str):
@@ -52,31 +52,13 @@ def environment():
             return None
         return res.read_text("utf-8"), None, lambda: True
 
-    from llm360.registry.cards._template_cache import CompiledTemplates
-
-    options = dict(autoescape=False, keep_trailing_newline=True, trim_blocks=True,
-                   lstrip_blocks=True)
     env = jinja2.Environment(loader=jinja2.FunctionLoader(load), undefined=jinja2.StrictUndefined,
-                             bytecode_cache=CompiledTemplates(repr(sorted(options.items()))),
-                             **options)
+                             autoescape=False, keep_trailing_newline=True, trim_blocks=True,
+                             lstrip_blocks=True)
     env.filters["cell"] = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
     env.filters["ticks"] = lambda items: ", ".join(f"`{i}`" for i in items)
     env.tests["match"] = lambda value, pattern: re.fullmatch(pattern, str(value)) is not None
     return env
-
-
-_TEMPLATES = ("model_card.md.j2", "checkpoint_card.md.j2", "data_card.md.j2")
-
-
-def warm() -> None:
-    """Import and compile what ``render_markdown`` needs (jinja2, the templates, PyYAML), so
-    that a build can do it while it hashes."""
-    import yaml  # noqa: F401
-
-    env = environment()
-    for name in _TEMPLATES:
-        env.get_template(name)
-    renderer_version()
 
 
 def render_markdown(view: ReleaseView) -> dict[str, bytes]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm360.errors import InputError
+from llm360.registry.serialize import parse_json
 
 __all__ = ["SignatureInfo", "describe_bundle", "describe_signature", "certificate_identity"]
 
@@ -42,8 +43,6 @@ def describe_signature(bundle_path: Path | None) -> SignatureInfo:
 def describe_bundle(data: bytes, *, name: str, source: str) -> SignatureInfo:
     """What the Sigstore bundle ``data`` says of its signer; ``name``: the bundle's file name
     (``SignatureInfo.bundle``), ``source``: where it is, for errors."""
-    from llm360.registry.serialize import parse_json
-
     bundle = parse_json(data, source=source)
     material = bundle.get("verificationMaterial") if isinstance(bundle, dict) else None
     if not isinstance(material, dict):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from llm360 import __version__
 from llm360.errors import InputError, SigningError
 from llm360.registry.models import Manifest
 from llm360.registry.signing._statement import oms_statement, provenance_statement
@@ -26,8 +27,6 @@ def statements_for(manifest: Manifest, manifest_bytes: bytes, *,
                    release_files: bytes | None = None,
                    parent_release: Mapping[str, str] | None = None) -> list[bytes]:
     """[release statement, OMS statement of each checkpoint in manifest order]."""
-    from llm360 import __version__
-
     out = [provenance_statement(manifest, manifest_bytes, train_config=train_config,
                                 release_files=release_files, parent_release=parent_release,
                                 builder_version=__version__)]
@@ -45,13 +44,10 @@ class Signer:
     """Signs statements with one method; made by ``make_signer`` before any hashing."""
 
     def __init__(self, method: str, sign: Callable[[Sequence[bytes]], list[bytes]],
-                 parent_release: Mapping[str, str] | None = None, *,
-                 key_hint: str | None = None) -> None:
+                 parent_release: Mapping[str, str] | None = None) -> None:
         self.method = method
         self._sign = sign
         self.parent_release = parent_release
-        #: the ``publicKey.hint`` its bundles carry (key signing), known before signing
-        self.key_hint = key_hint
 
     def sign_checkpoints(self, manifest: Manifest) -> dict[str, bytes]:
         """checkpoint name -> OMS bundle (``model.sig``)."""
@@ -64,8 +60,6 @@ class Signer:
     def sign_release(self, manifest: Manifest, manifest_bytes: bytes, *,
                      release_files: bytes, train_config: Mapping[str, Any] | None) -> bytes:
         """The release bundle (``manifest.sigstore.json``)."""
-        from llm360 import __version__
-
         statement = provenance_statement(manifest, manifest_bytes, train_config=train_config,
                                          release_files=release_files,
                                          parent_release=self.parent_release,
@@ -96,22 +90,19 @@ def make_signer(method: str, *, key_path: Path | None = None, passphrase: bytes 
                              hint="create one with llm360 keygen")
         if identity_token:
             raise InputError("--identity-token is for --sign sigstore, not --sign key")
-        from llm360.registry.signing._keys import (key_fingerprint, load_private_key,
-                                                   sign_key_bundle)
+        from llm360.registry.signing._keys import load_private_key, sign_key_bundle
 
         key = load_private_key(Path(key_path), passphrase)
-        key_hint = key_fingerprint(key.public_key())
 
         def sign(statements: Sequence[bytes]) -> list[bytes]:
             return [sign_key_bundle(key, s) for s in statements]
     else:
         if key_path is not None:
             raise InputError("--key is for --sign key; keyless signing uses an identity token")
-        key_hint = None
 
         def sign(statements: Sequence[bytes]) -> list[bytes]:
             from llm360.registry.signing._keyless import sign_statements
 
             return sign_statements(statements, identity_token=identity_token,
                                    trust_config=trust_config, staging=staging)
-    return Signer(method, sign, parent_release, key_hint=key_hint)
+    return Signer(method, sign, parent_release)

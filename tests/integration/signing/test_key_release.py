@@ -162,11 +162,9 @@ def test_bad_passphrase_fails_before_hashing(tmp_path: Path) -> None:
 
 @pytest.fixture
 def carded_release(synthetic_run: Path, key_pair, tmp_path: Path) -> Path:
-    from llm360.registry.cards import cards_step
-
     build_release(synthetic_run, tmp_path / "carded",
                   signer=make_signer("key", key_path=key_pair[0]),
-                  options=BuildOptions(created="2026-11-27T00:00:00Z"), steps=[cards_step()])
+                  options=BuildOptions(created="2026-11-27T00:00:00Z"))
     return tmp_path / "carded"
 
 
@@ -214,7 +212,6 @@ def test_every_file_the_release_writes_is_synced_before_the_swap(synthetic_run: 
                                                                  tmp_path: Path,
                                                                  monkeypatch) -> None:
     from llm360.registry import release_dir
-    from llm360.registry.cards import cards_step
 
     out = tmp_path / "rel"
     synced: dict[str, bool] = {}  # path -> fsync'd while the folder was still being staged
@@ -231,7 +228,7 @@ def test_every_file_the_release_writes_is_synced_before_the_swap(synthetic_run: 
 
     monkeypatch.setattr(os, "fsync", fsync)
     build_release(synthetic_run, out, options=BuildOptions(created="2026-11-27T00:00:00Z"),
-                  signer=make_signer("key", key_path=key_pair[0]), steps=(cards_step(),))
+                  signer=make_signer("key", key_path=key_pair[0]))
     listed = [f["path"] for f in json.loads((out / "release-files.json").read_bytes())["files"]]
     assert any(p.endswith("model.sig") for p in listed) and "README.md" in listed
     files = listed + ["manifest.json", "release-files.json", "manifest.sigstore.json"]

@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from llm360.registry.build import build_release
-from llm360.registry.cards import cards_step
 
 pytestmark = pytest.mark.slow
 
@@ -26,8 +25,7 @@ def test_fork_release_cards(run_copy: Path, tmp_path: Path) -> None:
                                           config_file=other))
     assert [c["name"] for c in result.checkpoints] == ["ckpt_002-fork1"]
     out = tmp_path / "rel"
-    build_release(run_copy, out, options=BuildOptions(created="2026-11-27T00:00:00Z"),
-                  steps=(cards_step(),))
+    build_release(run_copy, out, options=BuildOptions(created="2026-11-27T00:00:00Z"))
     readme = (out / "README.md").read_text()
     header = yaml.safe_load(readme.split("---\n", 2)[1])
     assert header["llm360_checkpoint"] == "ckpt_002" and header["llm360_line"] == "main"

@@ -34,7 +34,8 @@ def test_help_imports_no_heavy_module() -> None:
     loaded = _modules_after("--help")
     assert not {m.split(".")[0] for m in loaded} & set(HEAVY)
     assert not [m for m in loaded if m.startswith("llm360.") and m not in
-                ("llm360.cli", "llm360.cli.main", "llm360.cli._render", "llm360.errors")]
+                ("llm360.cli", "llm360.cli.main", "llm360.cli._render", "llm360.errors",
+                 "llm360.registry", "llm360.registry.installed")]
 
 
 def test_a_command_help_imports_only_that_command() -> None:
@@ -154,43 +155,23 @@ def test_ctrl_c_exits_130() -> None:
     assert result.exit_code == 130 and "error: interrupted" in result.output
 
 
-def _run_main(tmp_path: Path, before: str = "") -> subprocess.CompletedProcess:
+def test_main_leaves_with_the_code_after_every_exit_handler_and_all_output(tmp_path) -> None:
     """``main()`` in a fresh interpreter, with a command that registers an exit handler,
-    writes unterminated output and returns 7; ``before`` runs ahead of ``main()``."""
+    writes unterminated output and returns 7."""
     code = ("import atexit, sys\n"
             "import llm360.cli.main as m\n"
             "marker = sys.argv[1]\n"
-            "real_exit = m.os._exit\n"
-            "def fast_exit(code):  # the interpreter's teardown is skipped\n"
-            "    open(marker + '.fast', 'w').write(str(code))\n"
-            "    real_exit(code)\n"
-            "m.os._exit = fast_exit\n"
-            f"{before}\n"
             "def command(**kwargs):\n"
             "    atexit.register(lambda: open(marker + '.during', 'w').write('ran'))\n"
             "    sys.stdout.write('partial output, no newline')\n"
             "    return 7\n"
             "m.cli.main = command\n"
             "m.main()\n")
-    return subprocess.run([sys.executable, "-c", code, str(tmp_path / "marker")],
-                          capture_output=True, text=True, timeout=60)
-
-
-def test_main_leaves_with_the_code_after_every_exit_handler_and_all_output(tmp_path) -> None:
-    result = _run_main(tmp_path)
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "marker")],
+                            capture_output=True, text=True, timeout=60)
     assert result.returncode == 7, result.stderr
     assert result.stdout == "partial output, no newline"
     assert (tmp_path / "marker.during").read_text() == "ran"
-    assert (tmp_path / "marker.fast").read_text() == "7"  # and without the teardown
-
-
-def test_an_exit_handler_from_before_main_is_not_skipped(tmp_path) -> None:
-    result = _run_main(tmp_path, before="atexit.register(lambda: open(marker + '.before', "
-                                        "'w').write('ran'))")
-    assert result.returncode == 7, result.stderr
-    assert (tmp_path / "marker.before").read_text() == "ran"
-    assert (tmp_path / "marker.during").read_text() == "ran"
-    assert not (tmp_path / "marker.fast").exists()  # the usual exit
 
 
 def test_the_console_command_exits_with_its_code(tmp_path) -> None:

@@ -15,7 +15,6 @@ from safetensors.numpy import save as st_save
 from llm360.errors import InputError
 from llm360.registry.audit import MOT_HEADER, audit_release, grade, mot_record, write_mot_yaml
 from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.cards import cards_step
 from llm360.registry.mof import COMPONENT_KEYS, COMPONENTS, is_open_license
 from llm360.registry.release_source import open_release
 from _synthetic import write_synthetic_run
@@ -86,8 +85,7 @@ def complete_run(root: Path, *, checkpoints: int = 3) -> Path:
 
 
 def release_of(run: Path, out: Path):
-    build_release(run, out, options=BuildOptions(created="2026-11-27T00:00:00Z", use_cache=False),
-                  steps=(cards_step(),))
+    build_release(run, out, options=BuildOptions(created="2026-11-27T00:00:00Z", use_cache=False))
     return open_release(out)
 
 
