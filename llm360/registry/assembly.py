@@ -4,6 +4,8 @@ check``: a release verifies when its manifest is what its run's files assemble t
 
 from __future__ import annotations
 
+import bisect
+
 from llm360.errors import InputError
 from llm360.registry import layout
 from llm360.registry._chunks import ChunkFacts
@@ -66,6 +68,12 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
             sequences=got.sequences if got else c["sequences"],
             tokens=got.tokens if got else c["tokens"],
             merkle_root=got.merkle_root if got else c["merkle_root"]))
+    named = None if legacy else meta.get("final_checkpoint")
+    if named is not None and not any(c.name == named for c in checkpoints):
+        raise InputError(f"{records.root}/{layout.RUN_METADATA}: $.final_checkpoint: {named!r} "
+                         "is not a checkpoint of this run",
+                         hint="name one of checkpoints/ckpt_XXX, or leave it out (the last "
+                              "checkpoint of the main line)")
     final = _final_weights(checkpoints)
     train = records.train_config
     prov = records.provenance
@@ -76,6 +84,7 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
             licenses=licenses, description=meta.get("description"),
             authors=tuple(meta.get("authors", ())), language=tuple(meta.get("language", ())),
             tags=tuple(meta.get("tags", ())), links=dict(meta.get("links", {})),
+            final_checkpoint=named,
         ),
         model=Model(
             architecture=records.model_config["architectures"][0],
@@ -156,7 +165,7 @@ def _missing_records(records: RunRecords, manifest: Manifest) -> list[tuple[str,
     """A checkpoint whose eval or whose log lines are missing (a run killed mid-save)."""
     problems = []
     evaluated = {rec["checkpoint"] for rec in records.evals.values()}
-    steps = records.logged_steps
+    ordered = sorted(records.logged_steps)
     by_name = {c.name: c for c in manifest.checkpoints}
     for ckpt in manifest.checkpoints:
         where = layout.checkpoint_dir(ckpt.name)
@@ -164,8 +173,14 @@ def _missing_records(records: RunRecords, manifest: Manifest) -> list[tuple[str,
             problems.append((where, f"checkpoint {ckpt.name} has no eval "
                              f"({layout.eval_path(ckpt.name)})"))
         start = max((by_name[p].step for p in ckpt.parents if p in by_name), default=0)
-        missing = [s for s in range(start + 1, ckpt.step + 1) if s not in steps]
-        if missing:
-            problems.append((where, f"checkpoint {ckpt.name}: {len(missing)} of its steps "
-                             f"have no log line (first: step {missing[0]})"))
+        # counted in the sorted logged steps, never by walking start..step (a step may be
+        # 2**62)
+        lo = bisect.bisect_right(ordered, start)
+        logged = bisect.bisect_right(ordered, ckpt.step) - lo
+        if logged < ckpt.step - start:
+            first = start + 1
+            while lo < len(ordered) and ordered[lo] == first:
+                lo, first = lo + 1, first + 1
+            problems.append((where, f"checkpoint {ckpt.name}: {ckpt.step - start - logged} "
+                             f"of its steps have no log line (first: step {first})"))
     return problems

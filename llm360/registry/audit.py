@@ -20,7 +20,7 @@ import yaml
 from llm360.registry import layout
 from llm360.errors import InputError
 from llm360.registry._files import write_atomic
-from llm360.registry.models import Manifest
+from llm360.registry.models import Manifest, final_checkpoint
 from llm360.registry.mof import (
     CLASS_LABELS, COMPONENTS, FRAMEWORK, Component, default_component_licenses, is_open_license,
     is_type_appropriate,
@@ -119,7 +119,7 @@ def _presence(manifest: Manifest, release_files: set[str]) -> dict[str, tuple[bo
     code_at = manifest.code.repository or _link(links, _CODE_LINKS)
     with_weights = [c for c in manifest.checkpoints
                     if any(f in arts and arts[f].kind == "weights" for f in c.files)]
-    final = manifest.checkpoints[-1] if manifest.checkpoints else None
+    final = final_checkpoint(manifest)
     no_code = "no code repository is recorded (code.repository or release.links.code)"
 
     def code(evidence_ok: bool, what: str, found: str) -> tuple[bool, str, str | None]:

@@ -8,8 +8,8 @@ from llm360.registry import layout
 from llm360.registry.hashing import root_digest
 from llm360.registry.models import Checkpoint, Manifest
 
-__all__ = ["Problem", "Span", "check", "ancestors", "data_seen", "children", "roots",
-           "descendants", "spans", "data_order"]
+__all__ = ["Problem", "Span", "check", "ancestors", "data_seen", "children", "children_map",
+           "roots", "descendants", "spans", "data_order"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +64,10 @@ def check(manifest: Manifest) -> list[Problem]:
     cycle = _find_cycle(ckpts)
     if cycle:
         add("lineage", cycle[0], "checkpoint cycle: " + " -> ".join(cycle))
+    named = manifest.release.final_checkpoint
+    if named is not None and named not in ckpts:
+        add("reference", "$.release.final_checkpoint", f"$.release.final_checkpoint names "
+            f"{named}, which is not a checkpoint of the release")
 
     seen_paths: set[str] = set()
     for a in manifest.artifacts:
@@ -134,14 +138,17 @@ def _find_cycle(ckpts: dict[str, Checkpoint]) -> list[str] | None:
 
 
 def ancestors(manifest: Manifest, name: str) -> list[str]:
-    """Every checkpoint ``name`` descends from, nearest first (breadth-first)."""
+    """Every checkpoint ``name`` descends from, nearest first (breadth-first); linear in the
+    size of the graph, without recursion (a chain may be thousands of checkpoints long)."""
     ckpts = _by_name(manifest)
     out: list[str] = []
+    seen: set[str] = set()
     frontier = list(ckpts[name].parents) if name in ckpts else []
     while frontier:
         nxt = []
         for p in frontier:
-            if p not in out and p in ckpts:
+            if p not in seen and p in ckpts:
+                seen.add(p)
                 out.append(p)
                 nxt.extend(ckpts[p].parents)
         frontier = nxt
@@ -160,7 +167,17 @@ def data_seen(manifest: Manifest, name: str) -> list[int]:
 
 def children(manifest: Manifest, name: str) -> list[str]:
     """Checkpoints that list ``name`` as a parent (more than one means a fork)."""
-    return [c.name for c in manifest.checkpoints if name in c.parents]
+    return children_map(manifest).get(name, [])
+
+
+def children_map(manifest: Manifest) -> dict[str, list[str]]:
+    """Every checkpoint's children (in manifest order), from one pass over the manifest: for
+    callers that ask for the children of many checkpoints."""
+    out: dict[str, list[str]] = {}
+    for c in manifest.checkpoints:
+        for p in dict.fromkeys(c.parents):
+            out.setdefault(p, []).append(c.name)
+    return out
 
 
 def roots(manifest: Manifest) -> list[str]:
@@ -170,12 +187,13 @@ def roots(manifest: Manifest) -> list[str]:
 
 def descendants(manifest: Manifest, name: str) -> list[str]:
     """Every checkpoint that descends from ``name``, in manifest order (by step)."""
+    kids = children_map(manifest)
     found: set[str] = set()
     frontier = [name]
     while frontier:
         nxt = []
         for n in frontier:
-            for child in children(manifest, n):
+            for child in kids.get(n, ()):
                 if child not in found:
                     found.add(child)
                     nxt.append(child)

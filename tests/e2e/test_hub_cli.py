@@ -32,10 +32,10 @@ def _run(*args, env=None):
 def test_push_verify_pull_diff(hub_server, signed_release, hub_keys, tmp_path):
     url = hub_server.url
     out = _run("push", signed_release, "--repo", "acme/cli", "--endpoint", url, "--no-xet",
-               "--json")
+               "--key", hub_keys[1], "--json")
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["commits"] == 5
-    out = _run("push", signed_release, "--repo", "acme/cli", "--no-xet",
+    out = _run("push", signed_release, "--repo", "acme/cli", "--no-xet", "--key", hub_keys[1],
                env={"HF_ENDPOINT": url})
     assert out.exit_code == 0, out.output
     assert "0 commits, 0 bytes uploaded" in out.output
@@ -55,9 +55,10 @@ def test_push_verify_pull_diff(hub_server, signed_release, hub_keys, tmp_path):
     assert "FAIL hub:acme/cli@ckpt_001/optimizer.safetensors: missing" in out.output
 
 
-def test_diff_sees_weights_tampered_on_the_hub(hub_server, signed_release):
+def test_diff_sees_weights_tampered_on_the_hub(hub_server, signed_release, hub_keys):
     url = hub_server.url
-    out = _run("push", signed_release, "--repo", "acme/tamper", "--endpoint", url, "--no-xet")
+    out = _run("push", signed_release, "--repo", "acme/tamper", "--endpoint", url, "--no-xet",
+               "--key", hub_keys[1])
     assert out.exit_code == 0, out.output
     out = _run("diff", signed_release, "hub:acme/tamper", "--endpoint", url)
     assert out.exit_code == 0 and out.output.startswith("identical:"), out.output
@@ -92,8 +93,8 @@ def test_hub_errors_exit_codes(hub_server, args, code, text, tmp_path, monkeypat
     assert out.exit_code == code and text in out.output and "hint:" in out.output
 
 
-def test_wrong_token_is_exit_2(hub_server, signed_release):
+def test_wrong_token_is_exit_2(hub_server, signed_release, hub_keys):
     hub_server.token = "right"
     out = _run("push", signed_release, "--repo", "acme/cli", "--endpoint", hub_server.url,
-               "--no-xet")
+               "--no-xet", "--key", hub_keys[1])
     assert out.exit_code == 2 and "HTTP 401" in out.output and "HF_TOKEN" in out.output

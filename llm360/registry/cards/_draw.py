@@ -5,7 +5,7 @@ labels, and series of (x, y) points, each with a colour (``C0``..``C9``, matplot
 cycle), solid or dashed, with or without markers. The chart has nice ticks (1, 2, 2.5 or 5
 times a power of ten; integers only where ``integer_x``), a light grid, tick labels that stay
 short (``1.5M`` tokens, ``3e-4`` for a learning rate) and a legend, where there is more than one
-series, in the corner the data leaves most free.
+series, in a corner of the frame that covers no data, else in a band above the frame.
 
 Everything is drawn at ``SCALE`` times the size and reduced, so lines and text are smooth; the
 font is the one Pillow embeds (``ImageFont.load_default``), so nothing is read from the system.
@@ -26,6 +26,7 @@ import math
 import struct
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from llm360.errors import InputError
@@ -210,22 +211,44 @@ def _text_size(text: str, font) -> tuple[int, int]:
     return right - left, bottom - top
 
 
-def _png(spec: Mapping) -> bytes:
-    from PIL import Image, ImageDraw
+@dataclass(frozen=True)
+class Layout:
+    """Where everything of a chart goes, in pixels of the drawing (``SCALE`` times the PNG)."""
 
+    frame: tuple[float, float, float, float]     # left, top, right, bottom
+    x_axis: tuple[float, float, tuple[float, ...], list[str]]  # lo, hi, ticks, labels
+    y_axis: tuple[float, float, tuple[float, ...], list[str]]
+    lines: tuple[tuple[tuple[float, float], ...], ...]  # each series' points
+    legend: _Legend | None
+    legend_at: tuple[float, float] | None       # the legend's top left
+
+    def px(self, x: float) -> float:
+        left, _, right, _ = self.frame
+        return left + _share(x, self.x_axis[0], self.x_axis[1]) * (right - left)
+
+    def py(self, y: float) -> float:
+        _, top, _, bottom = self.frame
+        return bottom - _share(y, self.y_axis[0], self.y_axis[1]) * (bottom - top)
+
+
+def _share(v: float, lo: float, hi: float) -> float:  # halves: no overflow at the ends
+    return (v * 0.5 - lo * 0.5) / (hi * 0.5 - lo * 0.5)
+
+
+def layout(spec: Mapping) -> Layout:
+    """The chart's frame, axes, data in pixels and legend: the legend (more than one series)
+    in a corner of the frame that covers no data, else in a band of its own between the
+    title and the frame."""
     s = SCALE
     width, height = SIZE[0] * s, SIZE[1] * s
-    image = Image.new("RGB", (width, height), _WHITE)
-    pen = ImageDraw.Draw(image)
     f_title, f_label = _font(_FONT["title"]), _font(_FONT["label"])
     f_tick, f_legend = _font(_FONT["tick"]), _font(_FONT["legend"])
-
-    series = [(item, _finite(item["x"], item["y"])) for item in spec["series"]]
-    xs = [p[0] for _, pts in series for p in pts] or [0.0, 1.0]
-    ys = [p[1] for _, pts in series for p in pts] or [0.0, 1.0]
+    series = [_finite(item["x"], item["y"]) for item in spec["series"]]
+    xs = [p[0] for pts in series for p in pts] or [0.0, 1.0]
+    ys = [p[1] for pts in series for p in pts] or [0.0, 1.0]
     x_lo, x_hi, x_ticks = nice_ticks(min(xs), max(xs), integer=bool(spec.get("integer_x")))
     y_lo, y_hi, y_ticks = nice_ticks(min(ys), max(ys))
-    x_text, y_text = tick_labels(x_ticks), tick_labels(y_ticks)
+    y_text = tick_labels(y_ticks)
 
     # the frame: room on the left for the widest y tick label and the rotated y label
     tick_h = _text_size("0123456789", f_tick)[1]
@@ -237,14 +260,41 @@ def _png(spec: Mapping) -> bytes:
     top = _PAD * s + title_h + _PAD * s
     bottom = height - (_PAD * s + label_h + _PAD * s + tick_h + 6 * s)
 
-    def share(v: float, lo: float, hi: float) -> float:  # halves: no overflow at the ends
-        return (v * 0.5 - lo * 0.5) / (hi * 0.5 - lo * 0.5)
+    def lines_at(top: float) -> tuple[tuple[tuple[float, float], ...], ...]:
+        return tuple(tuple(_thin([(left + _share(x, x_lo, x_hi) * (right - left),
+                                   bottom - _share(y, y_lo, y_hi) * (bottom - top))
+                                  for x, y in pts], right - left)) for pts in series)
 
-    def px(x: float) -> float:
-        return left + share(x, x_lo, x_hi) * (right - left)
+    legend = _legend_box(spec["series"], right - left, f_legend) \
+        if len(series) > 1 else None
+    lines = lines_at(top)
+    spot = None
+    if legend is not None:
+        spot = _free_corner(legend, lines, (left, top, right, bottom))
+        if spot is None:
+            spot = (right - legend.width, top)
+            top += legend.height + _PAD * s
+            lines = lines_at(top)
+    return Layout(frame=(left, top, right, bottom),
+                  x_axis=(x_lo, x_hi, tuple(x_ticks), tick_labels(x_ticks)),
+                  y_axis=(y_lo, y_hi, tuple(y_ticks), y_text), lines=lines, legend=legend,
+                  legend_at=spot)
 
-    def py(y: float) -> float:
-        return bottom - share(y, y_lo, y_hi) * (bottom - top)
+
+def _png(spec: Mapping) -> bytes:
+    from PIL import Image, ImageDraw
+
+    s = SCALE
+    width, height = SIZE[0] * s, SIZE[1] * s
+    image = Image.new("RGB", (width, height), _WHITE)
+    pen = ImageDraw.Draw(image)
+    f_title, f_label = _font(_FONT["title"]), _font(_FONT["label"])
+    f_tick, f_legend = _font(_FONT["tick"]), _font(_FONT["legend"])
+    chart = layout(spec)
+    left, top, right, bottom = chart.frame
+    px, py = chart.px, chart.py
+    x_ticks, x_text = chart.x_axis[2], chart.x_axis[3]
+    y_ticks, y_text = chart.y_axis[2], chart.y_axis[3]
 
     for x, text in zip(x_ticks, x_text):
         pen.line([(px(x), top), (px(x), bottom)], fill=_GRID, width=s)
@@ -259,15 +309,11 @@ def _png(spec: Mapping) -> bytes:
     # wider than a marker)
     line_w = round(_LINE_WIDTH * s)
     radius = _MARKER_RADIUS * s
-    placed = []
-    for item, pts in series:
+    for item, points in zip(spec["series"], chart.lines):
         color = _color(item["color"])
-        points = _thin([(px(x), py(y)) for x, y in pts], right - left)
-        placed.extend(points)
-        placed.extend((a[0] + (b[0] - a[0]) * t / 4, a[1] + (b[1] - a[1]) * t / 4)
-                      for a, b in zip(points, points[1:]) for t in (1, 2, 3))
         if len(points) > 1:
-            pieces = _dashes(points, _DASH[0] * s, _DASH[1] * s) if item["dashed"] else [points]
+            pieces = _dashes(list(points), _DASH[0] * s, _DASH[1] * s) if item["dashed"] \
+                else [points]
             for piece in pieces:
                 pen.line(piece, fill=color, width=line_w, joint="curve")
         if spec["markers"] or len(points) == 1:
@@ -288,8 +334,8 @@ def _png(spec: Mapping) -> bytes:
     strip = strip.rotate(90, expand=True)
     image.paste(_INK, (_PAD * s - s, int((top + bottom - strip.height) / 2)), strip)
 
-    if len(series) > 1:
-        _legend(pen, [item for item, _ in series], placed, (left, top, right, bottom), f_legend)
+    if chart.legend is not None and chart.legend_at is not None:
+        _draw_legend(pen, chart.legend, chart.legend_at, f_legend)
 
     return encode_png(image.reduce(s), {"Title": spec["title"]})
 
@@ -318,31 +364,86 @@ def encode_png(image, text: Mapping[str, str] | None = None) -> bytes:
             + texts + chunk(b"IDAT", zlib.compress(rows, 3)) + chunk(b"IEND", b""))
 
 
-def _legend(pen, items: Sequence[Mapping], placed: Sequence[tuple[float, float]],
-            frame: tuple[float, float, float, float], font) -> None:
-    """A box naming each series, in the frame's corner with the fewest data points under it."""
+@dataclass(frozen=True)
+class _Legend:
+    items: tuple[Mapping, ...]
+    labels: tuple[str, ...]
+    width: float
+    height: float
+    row: float
+
+
+def _legend_box(items: Sequence[Mapping], frame_width: float, font) -> _Legend:
+    """The legend's labels (cut to fit) and size."""
+    s = SCALE
+    row = _text_size("Ag", font)[1] + 6 * s
+    room = frame_width * 0.9 - 26 * s - 24 * s  # for the longest label
+    labels = tuple(_fit(item["label"], font, room) for item in items)
+    width = 26 * s + 8 * s + max(font.getlength(label) for label in labels) + 16 * s
+    return _Legend(items=tuple(items), labels=labels, width=width,
+                   height=row * len(items) + 8 * s, row=row)
+
+
+def _free_corner(legend: _Legend, lines: Sequence[Sequence[tuple[float, float]]],
+                 frame: tuple[float, float, float, float]) -> tuple[float, float] | None:
+    """The top-left of the first corner of the frame (top right, top left, bottom left,
+    bottom right) where the legend covers no point, marker or line of the data; None if
+    every corner does."""
     s = SCALE
     left, top, right, bottom = frame
-    row = _text_size("Ag", font)[1] + 6 * s
-    sample = 26 * s
-    room = (right - left) * 0.9 - sample - 24 * s  # for the longest label
-    labels = [_fit(item["label"], font, room) for item in items]
-    box_w = sample + 8 * s + max(font.getlength(label) for label in labels) + 16 * s
-    box_h = row * len(items) + 8 * s
     inset = 8 * s
-    corners = ((right - inset - box_w, top + inset), (left + inset, top + inset),
-               (left + inset, bottom - inset - box_h),
-               (right - inset - box_w, bottom - inset - box_h))
+    corners = ((right - inset - legend.width, top + inset), (left + inset, top + inset),
+               (left + inset, bottom - inset - legend.height),
+               (right - inset - legend.width, bottom - inset - legend.height))
+    margin = _MARKER_RADIUS * s + _LINE_WIDTH * s
+    for x0, y0 in corners:
+        box = (x0 - margin, y0 - margin, x0 + legend.width + margin,
+               y0 + legend.height + margin)
+        if not any(covers(box, points) for points in lines):
+            return x0, y0
+    return None
 
-    def crowd(corner):
-        x0, y0 = corner
-        return sum(1 for x, y in placed if x0 <= x <= x0 + box_w and y0 <= y <= y0 + box_h)
 
-    x0, y0 = min(corners, key=crowd)
-    pen.rounded_rectangle((x0, y0, x0 + box_w, y0 + box_h), radius=3 * s, fill=_WHITE,
-                          outline=(200, 200, 200), width=s)
-    for i, (item, label) in enumerate(zip(items, labels)):
-        cy = y0 + 4 * s + row * i + row / 2
+def covers(box: tuple[float, float, float, float],
+           points: Sequence[tuple[float, float]]) -> bool:
+    """Whether the rectangle ``box`` (x0, y0, x1, y1) holds a point of the polyline
+    ``points`` or is crossed by one of its segments."""
+    x0, y0, x1, y1 = box
+
+    def inside(p: tuple[float, float]) -> bool:
+        return x0 <= p[0] <= x1 and y0 <= p[1] <= y1
+
+    if any(inside(p) for p in points):
+        return True
+    for (ax, ay), (bx, by) in zip(points, points[1:]):  # Liang-Barsky clipping
+        lo, hi = 0.0, 1.0
+        dx, dy = bx - ax, by - ay
+        for p, q in ((-dx, ax - x0), (dx, x1 - ax), (-dy, ay - y0), (dy, y1 - ay)):
+            if p == 0:
+                if q < 0:
+                    break
+                continue
+            t = q / p
+            if p < 0:
+                lo = max(lo, t)
+            else:
+                hi = min(hi, t)
+            if lo > hi:
+                break
+        else:
+            return True
+    return False
+
+
+def _draw_legend(pen, legend: _Legend, spot: tuple[float, float], font) -> None:
+    """A box naming each series, its top left at ``spot``."""
+    s = SCALE
+    x0, y0 = spot
+    sample = 26 * s
+    pen.rounded_rectangle((x0, y0, x0 + legend.width, y0 + legend.height), radius=3 * s,
+                          fill=_WHITE, outline=(200, 200, 200), width=s)
+    for i, (item, label) in enumerate(zip(legend.items, legend.labels)):
+        cy = y0 + 4 * s + legend.row * i + legend.row / 2
         color = _color(item["color"])
         start, end = x0 + 8 * s, x0 + 8 * s + sample
         pieces = _dashes([(start, cy), (end, cy)], _DASH[0] * s, _DASH[1] * s) \

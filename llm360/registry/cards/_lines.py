@@ -1,27 +1,25 @@
-"""Lines of training: the main line and its forks, the final checkpoint, and the configuration
-that produced each checkpoint.
+"""Lines of training: the main line and its forks, and the configuration that produced each
+checkpoint.
 
 A checkpoint's line is what its ``trainer_state.json`` records (``lineage``: "main", "fork1",
 ...); without that record it comes from the name ``llm360 train`` gives forks
-(``ckpt_NNN-fork1``), and any other name is on the main line. The final checkpoint is the one
-``llm360.yaml`` names (``final_checkpoint``), else the last checkpoint of the main line.
+(``ckpt_NNN-fork1``, ``models.fork_line``), and any other name is on the main line. The final
+checkpoint is ``models.final_checkpoint``'s, as everywhere else.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from llm360.registry import layout
-from llm360.errors import InputError
-from llm360.registry.models import Checkpoint, Manifest
+from llm360.registry.models import Checkpoint, Manifest, fork_line
 
-__all__ = ["MAIN", "Line", "line_name", "lines", "final_checkpoint", "checkpoint_config",
-           "flatten", "data_seen_and_children"]
+__all__ = ["MAIN", "Line", "line_name", "lines", "checkpoint_config", "flatten",
+           "data_seen_and_children"]
 
 MAIN = "main"
-_SUFFIX = re.compile(r"^ckpt_\d+-(.+)$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,8 +45,7 @@ def line_name(ckpt: Checkpoint, state: Mapping | None) -> str:
     recorded = (state or {}).get("lineage")
     if isinstance(recorded, str) and recorded:
         return recorded
-    m = _SUFFIX.match(ckpt.name)
-    return m.group(1) if m else MAIN
+    return fork_line(ckpt.name) or MAIN
 
 
 def _natural(name: str) -> list:
@@ -70,22 +67,6 @@ def lines(manifest: Manifest, states: Mapping[str, Mapping]) -> tuple[Line, ...]
         fork = next((p for p in first.parents if of.get(p, name) != name), None)
         out.append(Line(name=name, checkpoints=tuple(c.name for c in ckpts), fork_point=fork))
     return tuple(out)
-
-
-def final_checkpoint(manifest: Manifest, line_list: Sequence[Line],
-                     named: str | None = None) -> Checkpoint | None:
-    """``named`` (llm360.yaml's ``final_checkpoint``), else the main line's last checkpoint
-    (else, with no main line, the last checkpoint)."""
-    if named is not None:
-        found = manifest.checkpoint(named)
-        if found is None:
-            raise InputError(f"llm360.yaml: $.final_checkpoint: {named!r} is not a checkpoint of "
-                             "this release", hint="name one of checkpoints/ckpt_XXX")
-        return found
-    main = next((line for line in line_list if line.is_main), None)
-    if main is not None and main.checkpoints:
-        return manifest.checkpoint(main.checkpoints[-1])
-    return manifest.checkpoints[-1] if manifest.checkpoints else None
 
 
 def checkpoint_config(name: str, line: Line, state: Mapping | None,

@@ -23,7 +23,7 @@ MEMORIZATION_EXACT = "memorization_exact_match"
 HELDOUT, TRAINING, OTHER = "heldout", "training", "other"
 
 _LABELS = {
-    "train_loss": "Train loss", "heldout_loss": "Held-out loss",
+    "train_loss": "Train loss (mean over the chunk's steps)", "heldout_loss": "Held-out loss",
     "heldout_perplexity": "Held-out perplexity",
     "next_token_accuracy": "Next-token accuracy",
     MEMORIZATION_EXACT: "Memorization exact match (share of rows with score 1)",

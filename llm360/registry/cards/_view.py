@@ -17,6 +17,8 @@ __all__ = ["Row", "MetricView", "FileRow", "LineView", "ConfigDiff", "Checkpoint
            "ChunkView", "SourceRow", "HeldoutView", "DataView", "PlotRef", "HubLinks",
            "EvalGroup", "ReleaseView"]
 
+HUB_URL = "https://huggingface.co"
+
 
 @dataclass(frozen=True, kw_only=True)
 class Row:
@@ -143,9 +145,28 @@ class PlotRef:
 
 @dataclass(frozen=True, kw_only=True)
 class HubLinks:
+    """The Hub repositories llm360.yaml's links declare; the cards link there (absolute URLs:
+    a card is read in the release folder, on ``main`` and as a branch's README.md alike)."""
+
     repo: str | None
     data_repo: str | None
     base_model: str | None
+
+    @property
+    def model_url(self) -> str | None:
+        """The release's model card on the Hub (``main``)."""
+        return f"{HUB_URL}/{self.repo}" if self.repo else None
+
+    @property
+    def data_card_url(self) -> str | None:
+        """The data card: the dataset repository's, else DATA_CARD.md on ``main``."""
+        if self.data_repo:
+            return f"{HUB_URL}/datasets/{self.data_repo}"
+        return f"{HUB_URL}/{self.repo}/blob/main/DATA_CARD.md" if self.repo else None
+
+    def branch_url(self, name: str) -> str | None:
+        """Checkpoint ``name``'s branch."""
+        return f"{HUB_URL}/{self.repo}/tree/{name}" if self.repo else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,6 +200,7 @@ class ReleaseView:
     columns: tuple[str, ...]
     final: CheckpointView | None
     final_named: bool          # llm360.yaml names the final checkpoint
+    final_last_of_main: bool   # the final checkpoint is the last of the main line
     final_evals: tuple[EvalGroup, ...]
     training_plots: tuple[PlotRef, ...]
     eval_plots: tuple[PlotRef, ...]

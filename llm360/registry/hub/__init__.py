@@ -6,7 +6,7 @@ HF_TOKEN and HF_HUB_DISABLE_XET.
 """
 
 from llm360.registry.hub._client import DEFAULT_ENDPOINT, HubClient, RemoteFile, connect, hub_error
-from llm360.registry.hub._layout import DATASET, MAIN, MODEL, final_checkpoint, layout
+from llm360.registry.hub._layout import DATASET, MAIN, MODEL, layout
 from llm360.registry.hub._pull import PullResult, pull_checkpoint
 from llm360.registry.hub._push import (
     PUBLICATION_FILE, BranchResult, PushResult, git_blob_oid, push_release,
@@ -17,6 +17,6 @@ from llm360.registry.hub._verify import signed_manifest, verify_hub
 __all__ = [
     "DATASET", "DEFAULT_ENDPOINT", "MAIN", "MODEL", "PUBLICATION_FILE", "BranchResult",
     "HubClient", "HubSource", "PullResult", "PushResult", "RemoteFile", "signed_manifest",
-    "connect", "final_checkpoint", "git_blob_oid", "hub_error", "layout", "pull_checkpoint",
+    "connect", "git_blob_oid", "hub_error", "layout", "pull_checkpoint",
     "push_release", "verify_hub",
 ]

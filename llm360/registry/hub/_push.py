@@ -1,10 +1,14 @@
 """Push a release folder to the Hub: one branch per checkpoint, ``main``, a dataset repo, a tag.
 
-Each branch is brought to its planned content by at most one ``create_commit`` whose
-``parent_commit`` is the head just listed, so a branch is never half-written and a concurrent
-commit is an error (HTTP 412), not an overwrite. What the Hub already holds (same path, size and
-sha256 for LFS/Xet files, same git blob id for small files) is not uploaded again: a rerun after
-an interruption uploads only the rest, a rerun on a complete repository makes no commit.
+Before anything is written the release is verified as ``llm360 verify`` verifies it (the
+caller's ``TrustPolicy``), and each repository must be new, empty or an llm360 release of the
+same name (``_prepare``). Each branch is then brought to its planned content, exactly, by at
+most one ``create_commit`` whose ``parent_commit`` is the head just listed: files the release
+does not place there are deleted in that commit, so a branch is never half-written, never keeps
+what verify --hub would reject, and a concurrent commit is an error (HTTP 412), not an
+overwrite. What the Hub already holds (same path, size and sha256 for LFS/Xet files, same git
+blob id for small files) is not uploaded again: a rerun after an interruption uploads only the
+rest, a rerun on a complete repository makes no commit.
 """
 
 from __future__ import annotations
@@ -16,19 +20,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llm360.errors import HubError, InputError, VerificationError
-from llm360.registry._files import resolve_inside, write_atomic
+from llm360.registry._files import write_atomic
 from llm360.registry.hub._client import HubClient, RemoteFile
 from llm360.registry.hub._layout import DATASET, MAIN, MODEL, branch_order, layout
-from llm360.registry.models import Manifest
-from llm360.registry.release_dir import (
-    INCOMPLETE_MARK, MANIFEST_FILE, PUBLICATION_FILE, RELEASE_FILES, read_release_files,
+from llm360.registry.hub._prepare import (
+    IGNORED_REMOTE, VerifiedRelease, foreign, verified_release, xet_fallback,
 )
-from llm360.registry.serialize import manifest_from_bytes
-from llm360.registry.signing import BUNDLE_FILE
+from llm360.registry.hub._repo_id import validate_repo_id
+from llm360.registry.models import Manifest, final_checkpoint
+from llm360.registry.policy import TrustPolicy
+from llm360.registry.release_dir import PUBLICATION_FILE
 
 __all__ = ["PushResult", "BranchResult", "push_release", "PUBLICATION_FILE", "git_blob_oid"]
 
-_IGNORED_REMOTE = frozenset({".gitattributes"})
+HUB_URL = "https://huggingface.co"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,7 +46,7 @@ class BranchResult:
     files: int
     uploaded_files: int
     uploaded_bytes: int
-    extra: tuple[str, ...] = ()   # on the branch, not in the release (left in place)
+    removed: tuple[str, ...] = ()   # were on the branch, not placed there by the release
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +58,7 @@ class PushResult:
     branches: tuple[BranchResult, ...]
     publication: Path
     notes: tuple[str, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = field(default_factory=tuple)  # opt-outs in force, mismatches
 
     @property
     def commits(self) -> int:
@@ -66,10 +72,11 @@ class PushResult:
         return {"endpoint": self.endpoint, "repo": self.repo, "data_repo": self.data_repo,
                 "tag": self.tag, "commits": self.commits, "uploaded_bytes": self.uploaded_bytes,
                 "publication": str(self.publication), "notes": list(self.notes),
+                "warnings": list(self.warnings),
                 "branches": [{"repo": b.repo, "repo_type": b.repo_type, "branch": b.branch,
                               "commit": b.commit, "committed": b.committed, "files": b.files,
                               "uploaded_files": b.uploaded_files,
-                              "uploaded_bytes": b.uploaded_bytes, "extra": list(b.extra)}
+                              "uploaded_bytes": b.uploaded_bytes, "removed": list(b.removed)}
                              for b in self.branches]}
 
 
@@ -82,91 +89,85 @@ def git_blob_oid(data: bytes) -> str:
 class _Local:
     release_path: str
     file: Path
-    size: int
-    sha256: str
-
-
-def _load_release(release: Path) -> tuple[Manifest, bytes, list[str]]:
-    """The manifest, its bytes and the release's own files to publish (the manifest, bundle,
-    release-files.json and every file it lists); refuses what is not a complete release."""
-    release = Path(release)
-    if (release / INCOMPLETE_MARK).exists():
-        raise InputError(f"{release}: an unfinished release (a build was interrupted)",
-                         hint="rerun llm360 release build")
-    try:
-        raw = (release / MANIFEST_FILE).read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
-        raise InputError(f"{release}: not a release folder (no manifest.json)",
-                         hint="build one with `llm360 release build RUN --out RELEASE`") from None
-    manifest = manifest_from_bytes(raw, source=str(release / MANIFEST_FILE))
-    own = [MANIFEST_FILE]
-    rf_raw = (release / RELEASE_FILES).read_bytes() if (release / RELEASE_FILES).is_file() \
-        else None
-    if rf_raw is not None:
-        rf = read_release_files(rf_raw, source=str(release / RELEASE_FILES))
-        if rf.layout == "metadata-only":
-            raise InputError(f"{release}: a metadata-only release (its artifacts are in the "
-                             "run directory)", hint="push needs a full release: rebuild "
-                                                    "without --metadata-only")
-        if rf.manifest_sha256 != hashlib.sha256(raw).hexdigest():
-            raise InputError(f"{release / RELEASE_FILES}: belongs to another manifest",
-                             hint="rebuild the release")
-        own += [RELEASE_FILES] + [f.path for f in rf.files]
-    if (release / BUNDLE_FILE).is_file():
-        own.append(BUNDLE_FILE)
-    missing = [p for p in [a.path for a in manifest.artifacts] + own
-               if not resolve_inside(release, p).is_file()]
-    if missing:
-        raise InputError(f"{release}: {len(missing)} files of the release are not in the "
-                         f"folder (first: {missing[0]})",
-                         hint="push needs a self-contained release: `llm360 release build RUN "
-                              "--out RELEASE` lays every artifact out in it")
-    return manifest, raw, sorted(set(own))
-
-
-def _local_files(release: Path, manifest: Manifest, own: list[str]) -> dict[str, _Local]:
-    out = {}
-    for art in manifest.artifacts:
-        file = release / art.path
-        size = file.stat().st_size
-        if size != art.size:
-            raise VerificationError(f"{file}: {size} bytes, the manifest says {art.size}; "
-                                    "refusing to publish", artifact=art.path,
-                                    hint="run `llm360 verify RELEASE` to see what changed")
-        out[art.path] = _Local(release_path=art.path, file=file, size=size, sha256=art.sha256)
-    for rel in own:
-        data = (release / rel).read_bytes()
-        out[rel] = _Local(release_path=rel, file=release / rel, size=len(data),
-                          sha256=hashlib.sha256(data).hexdigest())
-    return out
+    size: int     # as verified
+    sha256: str   # as verified
 
 
 def _same(local: _Local, remote: RemoteFile | None) -> bool:
+    """The Hub holds ``local``'s verified bytes at that place (LFS/Xet files by the sha256 the
+    Hub reports; small files by git blob id, of bytes that still have the verified sha256)."""
     if remote is None or remote.size != local.size:
         return False
     if remote.sha256 is not None:
         return remote.sha256 == local.sha256
     if local.size > 10 * 1024 * 1024:
         return False
-    return remote.git_oid == git_blob_oid(local.file.read_bytes())
+    data = local.file.read_bytes()
+    return hashlib.sha256(data).hexdigest() == local.sha256 and \
+        remote.git_oid == git_blob_oid(data)
 
 
-def push_release(client: HubClient, release: Path, repo: str, *, data_repo: str | None = None,
-                 private: bool = False,
+def push_release(client: HubClient, release: Path, repo: str | None = None, *,
+                 policy: TrustPolicy, data_repo: str | None = None, private: bool = False,
+                 overwrite_foreign: bool = False,
                  progress: Callable[[str], None] | None = None) -> PushResult:
-    """Publish ``release`` to ``repo`` (and its data to ``data_repo``, default
-    ``<repo>-data``); writes ``RELEASE/publication.json``. See the module docstring."""
+    """Publish ``release`` to ``repo`` (default: the Hub repository its llm360.yaml links
+    declare) and its data to ``data_repo`` (default: the declared dataset, else
+    ``<repo>-data``); writes ``RELEASE/publication.json``. ``policy`` is what ``llm360 verify``
+    would be given: the release must verify under it. A repository that holds something other
+    than this release is refused unless ``overwrite_foreign``. See the module docstring."""
+    from llm360.registry.cards._hub_meta import hub_links
+
     release = Path(release)
     say = progress or (lambda _msg: None)
-    manifest, manifest_raw, own = _load_release(release)
-    data_repo = data_repo or f"{repo}-data"
-    plan = layout(manifest, own)
-    local = _local_files(release, manifest, own)
+    if repo is not None:
+        validate_repo_id(repo, what="--repo")
+    if data_repo is not None:
+        validate_repo_id(data_repo, what="--data-repo")
+    say(f"verifying {release}")
+    checked = verified_release(release, policy)
+    manifest = checked.manifest
+    declared = hub_links(manifest.release.links)
+    warnings: list[str] = []
+    notes: list[str] = []
+    if checked.unsigned:
+        warnings.append("the release is unsigned (--allow-unsigned): nobody can tell who "
+                        "published it")
+    repo = repo or declared.repo
+    if repo is None:
+        raise InputError("no repository to push to: pass --repo ORG/NAME",
+                         hint="or declare it in llm360.yaml (links: {hub: "
+                              "https://huggingface.co/ORG/NAME}) and rebuild")
+    validate_repo_id(repo, what="--repo")
+    data_repo = validate_repo_id(data_repo or declared.data_repo or f"{repo}-data",
+                                 what="--data-repo")
+    warnings += _card_mismatches(declared, repo, data_repo)
+    if declared.repo is None:
+        notes.append(f"the cards show how to load checkpoints from a release folder: declare "
+                     f"links: {{hub: {HUB_URL}/{repo}}} in llm360.yaml and rebuild to have them "
+                     f'show from_pretrained("{repo}", revision=...)')
+    plan = layout(manifest, checked.own)
+    local = _local_files(checked)
     repos = {MODEL: repo, DATASET: data_repo}
-    for kind in sorted({k for k, _ in plan}):
+    kinds = sorted({k for k, _ in plan})
+    for kind in kinds:
+        holds = foreign(client, repos[kind], kind, manifest.release.name)
+        if holds is None:
+            continue
+        if not overwrite_foreign:
+            raise InputError(f"{repos[kind]} ({kind}): not an llm360 release of "
+                             f"{manifest.release.name}: {holds}; refusing to overwrite it",
+                             hint="push to another --repo / --data-repo, or pass "
+                                  "--overwrite-foreign to replace its content")
+        warnings.append(f"{repos[kind]} ({kind}) holds {holds}: replacing its content "
+                        "(--overwrite-foreign)")
+    for kind in kinds:
         client.call(f"create {kind} repository {repos[kind]}", client.api.create_repo,
                     repos[kind], repo_type=kind, private=private, exist_ok=True)
-    heads = {kind: client.refs(repos[kind], kind) for kind in {k for k, _ in plan}}
+    fallback = xet_fallback(client, repo, MODEL)
+    if fallback:
+        notes.append(fallback)
+    heads = {kind: client.refs(repos[kind], kind) for kind in kinds}
     roots: dict[str, str] = {}
     results = []
     order = branch_order(plan)
@@ -176,15 +177,31 @@ def push_release(client: HubClient, release: Path, repo: str, *, data_repo: str 
         results.append(_push_branch(client, repos[kind], kind, branch, files, heads[kind][0],
                                     roots, manifest, say))
     tag = f"v{manifest.release.version}"
-    notes = []
     for kind in sorted(heads):
         head = next(r.commit for r in results if r.repo_type == kind and r.branch == MAIN)
         notes += _tag(client, repos[kind], kind, tag, head, heads[kind][1])
-    publication = _write_publication(release, client.endpoint, manifest, manifest_raw, repos,
-                                     tag, results)
+    publication = _write_publication(release, client.endpoint, manifest, checked.manifest_raw,
+                                     repos, tag, results)
     return PushResult(endpoint=client.endpoint, repo=repo,
                       data_repo=data_repo if DATASET in heads else None, tag=tag,
-                      branches=tuple(results), publication=publication, notes=tuple(notes))
+                      branches=tuple(results), publication=publication, notes=tuple(notes),
+                      warnings=tuple(warnings))
+
+
+def _card_mismatches(declared, repo: str, data_repo: str) -> list[str]:
+    """The cards name the repositories llm360.yaml declares: say where a push goes elsewhere."""
+    out = []
+    for what, named, target in (("repository", declared.repo, repo),
+                                ("dataset repository", declared.data_repo, data_repo)):
+        if named is not None and named != target:
+            out.append(f"the cards name {named} as the release's Hub {what} (llm360.yaml "
+                       f"links), not {target}: their usage and links point there")
+    return out
+
+
+def _local_files(checked: VerifiedRelease) -> dict[str, _Local]:
+    return {rel: _Local(release_path=rel, file=checked.folder / rel, size=size, sha256=sha)
+            for rel, (size, sha) in checked.expected.items()}
 
 
 def _root_commit(client: HubClient, repo: str, kind: str, roots: dict[str, str]) -> str:
@@ -199,17 +216,17 @@ def _root_commit(client: HubClient, repo: str, kind: str, roots: dict[str, str])
 def _push_branch(client: HubClient, repo: str, kind: str, branch: str,
                  files: dict[str, _Local], branches: dict[str, str], roots: dict[str, str],
                  manifest: Manifest, say) -> BranchResult:
-    from huggingface_hub import CommitOperationAdd
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
     for attempt in range(client.retries + 1):
         exists = branch in branches
         remote = client.tree(repo, kind, branch) if exists else {}
         todo = {hub: f for hub, f in files.items() if not _same(f, remote.get(hub))}
-        extra = tuple(sorted(set(remote) - set(files) - _IGNORED_REMOTE))
-        if not todo:
+        removed = tuple(sorted(set(remote) - set(files) - IGNORED_REMOTE))
+        if not todo and not removed:
             return BranchResult(repo=repo, repo_type=kind, branch=branch,
                                 commit=branches[branch], committed=False, files=len(files),
-                                uploaded_files=0, uploaded_bytes=0, extra=extra)
+                                uploaded_files=0, uploaded_bytes=0)
         if not exists:
             start = _root_commit(client, repo, kind, roots)
             client.call(f"create branch {branch} of {repo}", client.api.create_branch, repo,
@@ -217,14 +234,17 @@ def _push_branch(client: HubClient, repo: str, kind: str, branch: str,
             # the branch starts at the root commit; had someone else created it meanwhile,
             # the commit below fails on parent_commit instead of overwriting theirs
             branches[branch] = start
-        ops = [CommitOperationAdd(path_in_repo=hub, path_or_fileobj=str(f.file))
-               for hub, f in sorted(todo.items())]
-        for op, (hub, f) in zip(ops, sorted(todo.items())):
+        adds = [CommitOperationAdd(path_in_repo=hub, path_or_fileobj=str(f.file))
+                for hub, f in sorted(todo.items())]
+        for op, (hub, f) in zip(adds, sorted(todo.items())):
             if op.upload_info.sha256.hex() != f.sha256 or op.upload_info.size != f.size:
-                raise VerificationError(f"{f.file}: changed since the release was built (sha256 "
-                                        "differs from the manifest); refusing to publish",
-                                        artifact=f.release_path)
-        say(f"  uploading {len(ops)} files, {sum(f.size for f in todo.values())} bytes")
+                raise VerificationError(f"{f.file}: changed since the release was verified "
+                                        "(its sha256 is not the signed one); refusing to "
+                                        "publish", artifact=f.release_path)
+        ops = [*adds, *(CommitOperationDelete(path_in_repo=hub) for hub in removed)]
+        say(f"  uploading {len(adds)} files, {sum(f.size for f in todo.values())} bytes"
+            + (f"; removing {len(removed)} files the release does not place there"
+               if removed else ""))
         try:
             info = client.call(f"commit to {repo}@{branch}", client.api.create_commit, repo,
                                operations=ops, commit_message=_message(manifest, branch),
@@ -237,8 +257,9 @@ def _push_branch(client: HubClient, repo: str, kind: str, branch: str,
             continue
         branches[branch] = info.oid
         return BranchResult(repo=repo, repo_type=kind, branch=branch, commit=info.oid,
-                            committed=True, files=len(files), uploaded_files=len(ops),
-                            uploaded_bytes=sum(f.size for f in todo.values()), extra=extra)
+                            committed=True, files=len(files), uploaded_files=len(adds),
+                            uploaded_bytes=sum(f.size for f in todo.values()),
+                            removed=removed)
     raise AssertionError("unreachable")
 
 
@@ -269,7 +290,7 @@ def _write_publication(release: Path, endpoint: str, manifest: Manifest, manifes
         entry: dict = {"repo": r.repo, "repo_type": r.repo_type, "commit": r.commit}
         ckpt = manifest.checkpoint(r.branch) if r.repo_type == MODEL else None
         if r.repo_type == MODEL and r.branch == MAIN:
-            ckpt = manifest.checkpoints[-1] if manifest.checkpoints else None
+            ckpt = final_checkpoint(manifest)
         if ckpt is not None:
             entry.update(checkpoint=ckpt.name, step=ckpt.step, tokens_seen=ckpt.tokens_seen)
         key = r.branch if r.repo_type == MODEL else f"{r.repo_type}:{r.branch}"

@@ -22,6 +22,14 @@ signed_release = _fixtures.signed_release
 
 
 @pytest.fixture
+def trust(hub_keys):
+    """What push and verify --hub are told to trust: the test signing key."""
+    from llm360.registry.policy import TrustPolicy
+
+    return TrustPolicy(key=hub_keys[1])
+
+
+@pytest.fixture
 def make_release_fn():
     """``make_release(run, out, private_key, cards=...)``: a signed, self-contained release."""
     return _fixtures.make_release

@@ -22,9 +22,10 @@ olah_mirror = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(olah_mirror)
 
 
-def test_verify_hub_through_olah(hub_server, hub_client, signed_release, hub_keys, tmp_path):
-    push_release(hub_client, signed_release, "acme/good")
-    push_release(hub_client, signed_release, "acme/bad", data_repo="acme/bad-data")
+def test_verify_hub_through_olah(hub_server, hub_client, signed_release, hub_keys, tmp_path,
+                                trust):
+    push_release(hub_client, signed_release, "acme/good", policy=trust)
+    push_release(hub_client, signed_release, "acme/bad", data_repo="acme/bad-data", policy=trust)
     weights = (signed_release / "checkpoints/ckpt_000/model.safetensors").read_bytes()
     hub_server.put_file("model", "acme/bad", "ckpt_001", "model.safetensors", weights)
     hub_server.delete_file("model", "acme/bad", "ckpt_002", "rng.safetensors")
@@ -38,9 +39,11 @@ def test_verify_hub_through_olah(hub_server, hub_client, signed_release, hub_key
         report, source = verify_hub(client, "acme/good", policy=TrustPolicy(key=hub_keys[1]))
         assert report.ok, [p.message for p in report.problems]
         assert report.signature["checkpoints_verified"] == 3
-        small = sum(p.stat().st_size for p in signed_release.rglob("*")
-                    if p.is_file() and p.suffix != ".safetensors")
-        assert 0 < source.bytes_downloaded <= small  # no weight or data byte
+        small = sum(e.size for key in (("model", "acme/good"), ("dataset", "acme/good-data"))
+                    for head in hub_server.repos[key].branches.values()
+                    for e in hub_server.repos[key].commits[head].tree.values()
+                    if e.sha256 is None)  # every branch's regular files, each on its branch
+        assert 0 < source.bytes_downloaded <= small  # no weight or data byte (LFS)
         report, _ = verify_hub(client, "acme/bad", policy=TrustPolicy(key=hub_keys[1]))
         msgs = [p.message for p in report.failures]
         assert any(m.startswith("hub:acme/bad@ckpt_001/model.safetensors: sha256") and

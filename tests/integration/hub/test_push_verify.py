@@ -26,8 +26,8 @@ def _commits(server) -> int:
                and x.status == 200)
 
 
-def test_push_gives_branches_tag_dataset_and_cards(hub_server, hub_client, signed_release):
-    result = push_release(hub_client, signed_release, REPO)
+def test_push_gives_branches_tag_dataset_and_cards(trust, hub_server, hub_client, signed_release):
+    result = push_release(hub_client, signed_release, REPO, policy=trust)
     manifest = manifest_from_bytes((signed_release / "manifest.json").read_bytes())
     api = hub_client.api
     refs = api.list_repo_refs(REPO)
@@ -63,11 +63,11 @@ def test_push_gives_branches_tag_dataset_and_cards(hub_server, hub_client, signe
     assert result.commits == 5  # 3 checkpoint branches, main, the dataset repo
 
 
-def test_second_push_uploads_nothing_and_verify_hub_passes(hub_server, hub_client,
+def test_second_push_uploads_nothing_and_verify_hub_passes(trust, hub_server, hub_client,
                                                            signed_release, hub_keys):
-    push_release(hub_client, signed_release, REPO)
+    push_release(hub_client, signed_release, REPO, policy=trust)
     before = len(hub_server.log)
-    again = push_release(hub_client, signed_release, REPO)
+    again = push_release(hub_client, signed_release, REPO, policy=trust)
     assert (again.commits, again.uploaded_bytes) == (0, 0)
     assert not [x for x in hub_server.log[before:] if x.method in ("PUT", "POST")
                 and ("/commit/" in x.path or "lfs" in x.path or "preupload" in x.path)]
@@ -84,8 +84,9 @@ def _problems(client, keys) -> list[str]:
     return [p.message for p in report.failures]
 
 
-def test_tampering_is_caught_and_named(hub_server, hub_client, signed_release, hub_keys):
-    push_release(hub_client, signed_release, REPO)
+def test_tampering_is_caught_and_named(trust, hub_server, hub_client, signed_release,
+                                       hub_keys):
+    push_release(hub_client, signed_release, REPO, policy=trust)
     api = hub_client.api
     # an LFS object replaced on one branch, through the real client
     api.upload_file(path_or_fileobj=b"\0" * 4096, path_in_repo="optimizer.safetensors",
@@ -108,17 +109,17 @@ def test_tampering_is_caught_and_named(hub_server, hub_client, signed_release, h
     assert f"hub:{REPO}@ckpt_000/trainer_state.json: missing" in msgs
     assert any(m.startswith(f"hub:{REPO}@ckpt_000/notes.txt: not signed") for m in msgs)
     assert f"hub:{REPO}-data@main/data/chunk_001.safetensors: missing" in msgs
-    # a rerun of push repairs what it owns; the added file stays (push deletes nothing)
-    push_release(hub_client, signed_release, REPO)
-    msgs = _problems(hub_client, hub_keys)
-    assert len(msgs) == 1 and msgs[0].startswith(f"hub:{REPO}@ckpt_000/notes.txt: not signed")
+    # a rerun of push repairs what it owns, the added file removed in the same commit
+    again = push_release(hub_client, signed_release, REPO, policy=trust)
+    assert [b.removed for b in again.branches if b.removed] == [("notes.txt",)]
+    assert verify_hub(hub_client, REPO, policy=TrustPolicy(key=hub_keys[1]))[0].ok
 
 
-def test_manifest_replaced_by_another_signed_one(hub_server, hub_client, signed_release,
+def test_manifest_replaced_by_another_signed_one(trust, hub_server, hub_client, signed_release,
                                                  hub_keys, tmp_path, make_release_fn):
     from _synthetic import write_synthetic_run
 
-    push_release(hub_client, signed_release, REPO)
+    push_release(hub_client, signed_release, REPO, policy=trust)
     other_run = write_synthetic_run(tmp_path / "other", checkpoints=3, seed=7)
     other = make_release_fn(other_run, tmp_path / "other-release", hub_keys[0], cards=False)
     api = hub_client.api
@@ -147,7 +148,7 @@ FAILURES = [("branch", "drop_after"), ("lfs-upload#3", "drop"), ("commit#1", "dr
 
 
 @pytest.mark.parametrize("which,how", FAILURES)
-def test_interrupted_push_resumes_to_the_same_end_state(hub_server, another_hub_server,
+def test_interrupted_push_resumes_to_the_same_end_state(trust, hub_server, another_hub_server,
                                                         signed_release, which, how):
     """The server fails the Nth request of a push (a dropped connection before or after doing
     the work, or an HTTP 500 where the client does not retry by itself); the rerun ends in the
@@ -156,7 +157,7 @@ def test_interrupted_push_resumes_to_the_same_end_state(hub_server, another_hub_
     from llm360.registry.hub import connect as make
 
     reference = make(endpoint=another_hub_server.url, token="t", xet=False)
-    push_release(reference, signed_release, REPO)
+    push_release(reference, signed_release, REPO, policy=trust)
     route, _, k = which.partition("#")
     hits = [i for i, x in enumerate(another_hub_server.log, 1)
             if f"/{route}/" in x.path or x.path.endswith(f"/{route}")]
@@ -166,32 +167,33 @@ def test_interrupted_push_resumes_to_the_same_end_state(hub_server, another_hub_
     hub_server.fail_nth(nth, mode)
     no_retry = make(endpoint=hub_server.url, token="t", xet=False, retries=0)
     try:
-        push_release(no_retry, signed_release, REPO)
+        push_release(no_retry, signed_release, REPO, policy=trust)
     except HubError as exc:  # interrupted: a transport or server failure, never exit 1
         assert exc.exit_code == 3 and not (signed_release / "publication.json").exists()
     else:  # huggingface_hub retried this route by itself (it does for uploads, listings)
         assert route in ("preupload", "lfs-upload", "commits")
     assert not hub_server.fail_requests  # the failure did happen
     client = make(endpoint=hub_server.url, token="t", xet=False, backoff=0.01)
-    push_release(client, signed_release, REPO)
+    push_release(client, signed_release, REPO, policy=trust)
     assert _state(hub_server, "model", REPO) == _state(another_hub_server, "model", REPO)
     assert _state(hub_server, "dataset", REPO + "-data") == \
         _state(another_hub_server, "dataset", REPO + "-data")
     assert hub_server.repos[("model", REPO)].tags.keys() == {"v0.1.0"}
     commits = _commits(hub_server)
-    third = push_release(client, signed_release, REPO)
+    third = push_release(client, signed_release, REPO, policy=trust)
     assert third.commits == 0 and _commits(hub_server) == commits
 
 
-def test_transient_failures_are_retried(hub_server, hub_client, signed_release, hub_keys):
+def test_transient_failures_are_retried(trust, hub_server, hub_client, signed_release,
+                                       hub_keys):
     hub_server.fail_nth(2, 503)
     hub_server.fail_nth(6, 429)
-    result = push_release(hub_client, signed_release, REPO)
+    result = push_release(hub_client, signed_release, REPO, policy=trust)
     assert result.commits == 5
     assert verify_hub(hub_client, REPO, policy=TrustPolicy(key=hub_keys[1]))[0].ok
 
 
-def test_concurrent_commit_is_an_error_not_an_overwrite(hub_server, hub_client,
+def test_concurrent_commit_is_an_error_not_an_overwrite(trust, hub_server, hub_client,
                                                          signed_release):
     raced = []
 
@@ -201,20 +203,20 @@ def test_concurrent_commit_is_an_error_not_an_overwrite(hub_server, hub_client,
 
     hub_server.on_request = race
     with pytest.raises(HubConflictError) as info:
-        push_release(hub_client, signed_release, REPO)
+        push_release(hub_client, signed_release, REPO, policy=trust)
     assert info.value.status == 412 and info.value.exit_code == 3
     tree = hub_server.repos[("model", REPO)].commits[raced[0]].tree
     head = hub_server.repos[("model", REPO)].branches["ckpt_001"]
     assert head == raced[0] and "theirs.txt" in tree  # their commit stands
 
 
-def test_auth_and_not_found_errors(hub_server, signed_release):
+def test_auth_and_not_found_errors(trust, hub_server, signed_release):
     from llm360.errors import HubAuthError, HubNotFoundError
 
     hub_server.token = "right"
     wrong = connect(endpoint=hub_server.url, token="wrong", xet=False)
     with pytest.raises(HubAuthError) as info:
-        push_release(wrong, signed_release, REPO)
+        push_release(wrong, signed_release, REPO, policy=trust)
     assert info.value.exit_code == 2 and "HF_TOKEN" in info.value.hint
     right = connect(endpoint=hub_server.url, token="right", xet=False)
     with pytest.raises(HubNotFoundError) as info:
@@ -222,8 +224,9 @@ def test_auth_and_not_found_errors(hub_server, signed_release):
     assert info.value.exit_code == 2
 
 
-def test_download_mode_checks_every_byte(hub_server, hub_client, signed_release, hub_keys):
-    push_release(hub_client, signed_release, REPO)
+def test_download_mode_checks_every_byte(trust, hub_server, hub_client, signed_release,
+                                        hub_keys):
+    push_release(hub_client, signed_release, REPO, policy=trust)
     # a server whose metadata says the right sha256 but serves other bytes
     repo = hub_server.repos[("model", REPO)]
     entry = repo.commits[repo.branches["ckpt_001"]].tree["model.safetensors"]
@@ -237,15 +240,15 @@ def test_download_mode_checks_every_byte(hub_server, hub_client, signed_release,
                                             ).artifacts)
 
 
-def test_push_refuses_a_release_that_is_not_self_contained(hub_client, signed_release):
-    from llm360.errors import InputError
+def test_push_refuses_a_release_that_is_not_self_contained(trust, hub_client, signed_release):
+    from llm360.errors import VerificationError
 
     (signed_release / "data" / "chunk_002.safetensors").unlink()
-    with pytest.raises(InputError, match="chunk_002"):
-        push_release(hub_client, signed_release, REPO)
+    with pytest.raises(VerificationError, match="chunk_002"):
+        push_release(hub_client, signed_release, REPO, policy=trust)
 
 
-def test_push_refuses_changed_bytes(hub_client, signed_release):
+def test_push_refuses_changed_bytes(trust, hub_client, signed_release):
     from llm360.errors import VerificationError
 
     path = signed_release / "checkpoints" / "ckpt_001" / "rng.safetensors"
@@ -253,15 +256,15 @@ def test_push_refuses_changed_bytes(hub_client, signed_release):
     raw[-1] ^= 1
     path.write_bytes(bytes(raw))
     with pytest.raises(VerificationError, match="rng.safetensors"):
-        push_release(hub_client, signed_release, REPO)
+        push_release(hub_client, signed_release, REPO, policy=trust)
 
 
-def test_a_small_file_larger_than_its_limit_is_refused_unread(hub_server, hub_client,
+def test_a_small_file_larger_than_its_limit_is_refused_unread(trust, hub_server, hub_client,
                                                              signed_release):
-    from llm360.errors import HubError
+    from llm360.errors import VerificationError
 
-    push_release(hub_client, signed_release, REPO)
+    push_release(hub_client, signed_release, REPO, policy=trust)
     assert hub_client.read_bytes(REPO, "model", "main", "manifest.json") is not None
-    with pytest.raises(HubError, match="more than the 100 bytes expected of a small file"):
+    with pytest.raises(VerificationError, match="serves more than the 100 bytes expected"):
         hub_client.read_bytes(REPO, "model", "main", "manifest.json", limit=100)
     assert hub_client.read_bytes(REPO, "model", "main", "no-such-file.json") is None

@@ -43,11 +43,12 @@ def trained_release(trained_run, hub_keys, tmp_path_factory) -> tuple[Path, Path
 
 
 @pytest.fixture
-def published(hub_server, trained_release):
+def published(hub_server, trained_release, hub_keys):
     from llm360.registry.hub import connect, push_release
+    from llm360.registry.policy import TrustPolicy
 
     client = connect(endpoint=hub_server.url, token="t", xet=False, backoff=0.01)
-    push_release(client, trained_release[1], REPO)
+    push_release(client, trained_release[1], REPO, policy=TrustPolicy(key=hub_keys[1]))
     return client
 
 

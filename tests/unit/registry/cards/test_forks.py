@@ -11,9 +11,10 @@ import yaml
 
 from llm360.errors import InputError
 from llm360.registry.build import build_manifest
-from llm360.registry.cards import _plots, final_checkpoint, lines, render_files
+from llm360.registry.cards import _plots, lines, render_files
 from llm360.registry.cards._inputs import read_inputs
 from llm360.registry.cards._lines import line_name
+from llm360.registry.models import final_checkpoint
 from llm360.registry.serialize import canonical_json, manifest_to_bytes
 from _golden import check_golden
 
@@ -61,7 +62,7 @@ def test_lines_come_from_the_recorded_lineage(forked):
     assert [(ln.name, ln.checkpoints, ln.fork_point) for ln in found] == [
         ("main", ("ckpt_000", "ckpt_001", "ckpt_002", "ckpt_003"), None),
         ("fork1", ("ckpt_002-fork1", "ckpt_003-fork1"), "ckpt_001")]
-    assert final_checkpoint(manifest, found).name == "ckpt_003"
+    assert final_checkpoint(manifest).name == "ckpt_003"
     # without trainer_state's record, the name llm360 train gives a fork decides
     ckpt = manifest.checkpoint("ckpt_003-fork1")
     assert line_name(ckpt, None) == "fork1"
