@@ -87,7 +87,8 @@ def _hub_demo(release: Path, public_key: Path, out: Path) -> str:
               "Hub with your HF_TOKEN.")
         env = {"HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": "demo-token"}
         endpoint = ["--endpoint", server.url]
-        _run("push", str(release), "--repo", DEMO_REPO, *endpoint, env=env)
+        _run("push", str(release), "--repo", DEMO_REPO, "--key", str(public_key), *endpoint,
+             env=env)
         _run("verify", "--hub", DEMO_REPO, "--key", str(public_key), *endpoint, env=env)
         _run("pull", DEMO_REPO, "--checkpoint", "ckpt_001", "--out", str(out / "pulled"),
              "--data", "--key", str(public_key), *endpoint, env=env)
