@@ -18,7 +18,8 @@ SPELLINGS = re.compile(r"""
   | (^|/)(llm360\.yaml|trainer_state\.json|index\.json|provenance\.json|model\.sig
          |manifest\.json|manifest\.sigstore\.json|DATA_CARD\.md|hash-cache\.json
          |optimizer\.safetensors|rng\.safetensors|model\.safetensors(\.index\.json)?
-         |generation_config\.json|heldout\.safetensors|train\.jsonl|\.llm360-source\.json)$
+         |generation_config\.json|heldout\.safetensors|train\.jsonl|\.llm360-source\.json
+         |croissant\.json|bom\.spdx\.json|bom\.cdx\.json)$
   | ^(config|data|tokenizer|code)/
 """, re.X)
 #: folder names: a second spelling when joined as a path (``root / "checkpoints"``)

@@ -1,0 +1,1 @@
+"""analysis of a release: exports (and, later, lineage, audit, trace, diff)"""

@@ -1,0 +1,128 @@
+"""``llm360 export``: a verified release as Croissant, SPDX or CycloneDX.
+
+The release is verified first, as ``llm360 verify`` does under the same ``TrustPolicy``: a
+release whose signature or bytes fail is refused, and the records the export reads are checked
+against the manifest's sha256 as they are read. The document is the one ``release build``
+wrote into the release (same facts, same bytes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llm360 import __version__
+from llm360.errors import InputError, UnsafePathError, VerificationError
+from llm360.registry._files import write_atomic
+from llm360.registry.analysis.exports import _croissant, _cyclonedx, _spdx
+from llm360.registry.analysis.exports._common import (FILES, FORMATS, ReleaseFacts, dumps,
+                                                      release_facts)
+from llm360.registry.policy import TrustPolicy
+from llm360.registry.records import DataIndex
+from llm360.registry.release_source import ReleaseSource, open_release
+from llm360.registry.serialize import parse_json
+
+__all__ = ["ExportResult", "render", "render_all", "facts_of_release", "export_release",
+           "write_export"]
+
+_WRITERS = {"croissant": _croissant.document, "spdx": _spdx.document,
+            "cyclonedx": _cyclonedx.document}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportResult:
+    """An export: its bytes, where they were written (None: nowhere) and what the
+    verification found (``signature``: the report's; ``opt_outs``: weakening flags used)."""
+
+    format: str
+    release: str
+    version: str
+    data: bytes
+    out: Path | None
+    signature: dict = field(default_factory=dict)
+    opt_outs: tuple[str, ...] = ()
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def render(facts: ReleaseFacts, fmt: str) -> bytes:
+    """The document of ``fmt`` (one of ``FORMATS``), as the release file holds it."""
+    writer = _WRITERS.get(fmt)
+    if writer is None:
+        raise InputError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    return dumps(writer(facts))
+
+
+def render_all(facts: ReleaseFacts) -> dict[str, bytes]:
+    """Release path -> bytes of every export."""
+    return {FILES[fmt]: render(facts, fmt) for fmt in FORMATS}
+
+
+def facts_of_release(source: ReleaseSource) -> ReleaseFacts:
+    """The facts of an opened release; each record read is checked against its sha256."""
+    m = source.manifest
+
+    def record(rel: str | None):
+        return (parse_json(source.read(rel), source=rel)
+                if rel and m.artifact(rel) is not None else None)
+
+    index_raw = source.read(m.data.index) if m.artifact(m.data.index) is not None else None
+    return release_facts(
+        m, source.manifest_sha256, data_config=record(m.training.data_config),
+        data_index=(DataIndex.from_json(index_raw, source=m.data.index)
+                    if index_raw is not None else None),
+        evals={c.eval: record(c.eval) for c in m.checkpoints if c.eval},
+        tool_version=__version__)
+
+
+def export_release(release: Path, fmt: str, *, root: Path | None = None,
+                   policy: TrustPolicy = TrustPolicy(), out: Path | None = None
+                   ) -> ExportResult:
+    """Verify ``release`` (a folder or its ``manifest.json``) under ``policy``, then write its
+    ``fmt`` document to ``out`` (None: only return it). ``root`` holds the artifacts of a
+    metadata-only release."""
+    from llm360.registry.verify import verify_release
+
+    if fmt not in FORMATS:
+        raise InputError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    report = verify_release(Path(release), root, policy=policy)
+    if not report.ok:
+        first = report.failures[0]
+        more = f" (and {len(report.failures) - 1} more)" if len(report.failures) > 1 else ""
+        if report.signature.get("unsigned") and not policy.names_signer \
+                and not policy.allow_unsigned:
+            raise InputError(f"{release}: {first.message}",
+                             hint="export an unsigned release with --allow-unsigned")
+        raise VerificationError(f"{release}: verification failed: {first.message}{more}",
+                                artifact=first.path,
+                                hint="a release is exported only when it verifies; run "
+                                     "`llm360 verify` for the full report")
+    source = open_release(release, root=root)
+    data = render(facts_of_release(source), fmt)
+    if out is not None:
+        write_export(Path(out), data)
+    m = source.manifest
+    return ExportResult(format=fmt, release=m.release.name, version=m.release.version,
+                        data=data, out=Path(out) if out is not None else None,
+                        signature=dict(report.signature), opt_outs=report.opt_outs)
+
+
+def write_export(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically; an existing file is replaced only when it
+    holds these bytes already (nothing llm360 did not write is overwritten), a link never."""
+    if path.is_symlink():
+        raise UnsafePathError(f"{path}: is a symbolic link; refusing to write through it",
+                              hint="choose another --out path")
+    if path.exists():
+        try:
+            same = path.is_file() and path.read_bytes() == data
+        except OSError:
+            same = False
+        if not same:
+            raise InputError(f"{path}: exists; refusing to overwrite it",
+                             hint="remove it or choose another --out path")
+        return
+    write_atomic(path, data)
