@@ -4,6 +4,7 @@ releases built from the synthetic run."""
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import importlib.util
 import os
@@ -16,6 +17,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from llm360.registry.index._writer import Placement, Signer, index_manifest
+from llm360.registry.index.store import utc_now
+from llm360.registry.models import Checkpoint, Manifest
 
 _spec = importlib.util.spec_from_file_location(
     "llm360_tests_hub_fixtures",
@@ -139,3 +144,58 @@ def release_copy(releases, tmp_path):
         shutil.copytree(releases[name], out)
         return out
     return copy
+
+
+# -- a release deriving from another by reference (manifest ``derived_from``) --------------
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ParentRef:
+    repo: str
+    revision: str
+    manifest_sha256: str
+    checkpoint: str
+    root_digest: str
+    relation: str = "fork"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DerivedManifest(Manifest):
+    derived_from: tuple[ParentRef, ...] = ()
+
+
+def _derived_release(parent: Manifest, parent_sha: str, *, at: str) -> Manifest:
+    """A release continuing ``parent`` at checkpoint ``at`` with two checkpoints of its own,
+    trained on a chunk the parent never had; the parent checkpoint is referenced, not held."""
+    base = parent.checkpoint(at)
+    chunk = dataclasses.replace(parent.data.chunks[0], index=0, sha256="ab" * 32,
+                                merkle_root="cd" * 32)
+    ckpts = tuple(Checkpoint(name=f"ckpt_{k:03d}-ft", step=base.step + 4 * (k + 1),
+                             tokens_seen=base.tokens_seen + 128 * (k + 1),
+                             parents=(at,) if k == 0 else (f"ckpt_{k - 1:03d}-ft",),
+                             data_chunks=(0,) if k == 0 else (), files=(),
+                             root_digest=f"{k + 1:02d}" * 32, metrics={"heldout_loss": 3.0 - k})
+                  for k in range(2))
+    fields = {f.name: getattr(parent, f.name) for f in dataclasses.fields(Manifest)}
+    fields.update(release=dataclasses.replace(parent.release, name="amber-ft"),
+                  checkpoints=ckpts, data=dataclasses.replace(parent.data, chunks=(chunk,)))
+    return DerivedManifest(**fields, derived_from=(ParentRef(
+        repo="acme/amber", revision="v0.1.0", manifest_sha256=parent_sha, checkpoint=at,
+        root_digest=base.root_digest),))
+
+
+def _index(store, manifest: Manifest, sha: str, location: str) -> None:
+    with store.write() as conn:
+        index_manifest(conn, store, manifest, manifest_sha256=sha,
+                       placement=Placement(location=location), signer=Signer(), now=utc_now())
+
+
+@pytest.fixture
+def derived_release():
+    """``derived_release(parent, parent_sha, at=CKPT)``: a manifest with ``derived_from``."""
+    return _derived_release
+
+
+@pytest.fixture
+def index():
+    """``index(store, manifest, sha, location)``: the registry's writer, without verifying."""
+    return _index

@@ -7,7 +7,6 @@ its writer, as ``registry add`` will once the field exists."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -16,52 +15,10 @@ from llm360.errors import InputError
 from llm360.registry.index import (
     ancestors, chunk, derived, list_releases, open_store, show_checkpoint, show_release,
 )
-from llm360.registry.index._writer import Placement, Signer, index_manifest, step_windows
+from llm360.registry.index._writer import step_windows
 from llm360.registry.index.queries import checkpoint_id
-from llm360.registry.index.store import utc_now
-from llm360.registry.models import Checkpoint, Manifest
+from llm360.registry.models import Checkpoint
 from llm360.registry.serialize import load_manifest
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class ParentRef:
-    repo: str
-    revision: str
-    manifest_sha256: str
-    checkpoint: str
-    root_digest: str
-    relation: str = "fork"
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class DerivedManifest(Manifest):
-    derived_from: tuple[ParentRef, ...] = ()
-
-
-def derived_release(parent: Manifest, parent_sha: str, *, at: str) -> Manifest:
-    """A release continuing ``parent`` at checkpoint ``at`` with two checkpoints of its own,
-    trained on a chunk the parent never had; the parent checkpoint is referenced, not held."""
-    base = parent.checkpoint(at)
-    chunk = dataclasses.replace(parent.data.chunks[0], index=0, sha256="ab" * 32,
-                                merkle_root="cd" * 32)
-    ckpts = tuple(Checkpoint(name=f"ckpt_{k:03d}-ft", step=base.step + 4 * (k + 1),
-                             tokens_seen=base.tokens_seen + 128 * (k + 1),
-                             parents=(at,) if k == 0 else (f"ckpt_{k - 1:03d}-ft",),
-                             data_chunks=(0,) if k == 0 else (), files=(),
-                             root_digest=f"{k + 1:02d}" * 32, metrics={"heldout_loss": 3.0 - k})
-                  for k in range(2))
-    fields = {f.name: getattr(parent, f.name) for f in dataclasses.fields(Manifest)}
-    fields.update(release=dataclasses.replace(parent.release, name="amber-ft"),
-                  checkpoints=ckpts, data=dataclasses.replace(parent.data, chunks=(chunk,)))
-    return DerivedManifest(**fields, derived_from=(ParentRef(
-        repo="acme/amber", revision="v0.1.0", manifest_sha256=parent_sha, checkpoint=at,
-        root_digest=base.root_digest),))
-
-
-def index(store, manifest: Manifest, sha: str, location: str) -> None:
-    with store.write() as conn:
-        index_manifest(conn, store, manifest, manifest_sha256=sha,
-                       placement=Placement(location=location), signer=Signer(), now=utc_now())
 
 
 @pytest.fixture
@@ -70,7 +27,7 @@ def store(db_url):
         yield s
 
 
-def test_derived_from_links_releases(store, releases):
+def test_derived_from_links_releases(store, releases, derived_release, index):
     import hashlib
 
     raw = (releases["amber"] / "manifest.json").read_bytes()
@@ -106,7 +63,8 @@ def test_derived_from_links_releases(store, releases):
     assert {c.name for c in first.ancestors} == {"ckpt_000", "ckpt_001"}
 
 
-def test_a_parent_that_is_not_indexed_is_still_a_node(store, releases):
+def test_a_parent_that_is_not_indexed_is_still_a_node(store, releases, derived_release,
+                                                       index):
     amber = load_manifest(releases["amber"] / "manifest.json")
     index(store, derived_release(amber, "aa" * 32, at="ckpt_001"), "ee" * 32, "amber-ft")
     digest = amber.checkpoint("ckpt_001").root_digest
