@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO := demo
 
-.PHONY: demo test venv clean
+.PHONY: demo test venv clean system-deps
 
 venv: $(STAMP)
 
@@ -14,13 +14,21 @@ venv: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 deepspeed==0.19.8 \
-		-e '.[train,cards,export,test]'
+		-e '.[train,cards,export,registry,test]'
 	touch $(STAMP)
+
+# the registry's tests start their own PostgreSQL and drive Chromium: Debian packages, installed
+# (as root, as CI runs) only where missing
+system-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! test -x /usr/bin/chromium \
+		|| ! test -x /usr/bin/chromedriver; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			postgresql chromium chromium-driver; fi
 
 demo: $(STAMP)
 	DS_ACCELERATOR=cpu HF_HUB_OFFLINE=1 $(PY) -m llm360.demo --out $(DEMO)
 
-test: $(STAMP)
+test: system-deps $(STAMP)
 	DS_ACCELERATOR=cpu HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider tests
 
 clean:
