@@ -4,16 +4,10 @@ releases built from the synthetic run."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import glob
 import importlib.util
-import os
-import pwd
 import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
@@ -31,75 +25,19 @@ _spec.loader.exec_module(_fixtures)
 hub_server = _fixtures.hub_server
 hub_keys = _fixtures.hub_keys
 
-INSTALL_PG = ("install the PostgreSQL server: `apt-get install postgresql` (Debian/Ubuntu; "
-              "`make test` does it), or put initdb and pg_ctl on PATH")
-
-
-def _pg_bindir() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
-    initdb = found[-1] if found else shutil.which("initdb")
-    if not initdb or not (Path(initdb).parent / "pg_ctl").exists():
-        pytest.fail(f"PostgreSQL server binaries (initdb, pg_ctl) not found under "
-                    f"/usr/lib/postgresql/*/bin or on PATH: {INSTALL_PG}", pytrace=False)
-    return Path(initdb).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A PostgreSQL server of our own on 127.0.0.1 (as the ``postgres`` user when run as root,
-    which initdb refuses); yields the URL of its maintenance database."""
-    bindir = _pg_bindir()
-    as_root = os.geteuid() == 0
-    user = None
-    if as_root:
+    """A PostgreSQL server of our own (``_postgres.temporary_server``); where none can be
+    started the tests fail, saying what to install."""
+    from _postgres import PostgresUnavailable, temporary_server
+
+    with contextlib.ExitStack() as stack:
         try:
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.fail("running as root, the tests start PostgreSQL as the `postgres` user, "
-                        f"which does not exist: {INSTALL_PG}", pytrace=False)
-    base = Path(tempfile.mkdtemp(prefix="llm360-pg-"))
-    data, log = base / "data", base / "server.log"
-    if user is not None:
-        os.chown(base, user.pw_uid, user.pw_gid)
-    extra = {"user": user.pw_uid, "group": user.pw_gid} if user is not None else {}
-
-    def run(*args: str) -> None:
-        result = subprocess.run([str(a) for a in args], cwd=base, capture_output=True,
-                                text=True, timeout=120, **extra)
-        if result.returncode != 0:
-            tail = log.read_text()[-2000:] if log.exists() else ""
-            pytest.fail(f"{' '.join(map(str, args[:2]))} failed: {result.stdout}"
-                        f"{result.stderr}{tail}", pytrace=False)
-
-    port = _free_port()
-    run(bindir / "initdb", "-D", data, "-U", "llm360", "--auth=trust", "-E", "UTF8",
-        "--no-sync")
-    run(bindir / "pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "-o",
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={base} "
-        "-c fsync=off -c max_connections=50", "start")
-    try:
-        yield f"postgresql://llm360@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w",
-                        "stop"], cwd=base, capture_output=True, timeout=60, **extra)
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def new_postgres_database(server_url: str) -> str:
-    import psycopg
-
-    name = f"reg_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url.replace("postgresql://", "postgresql://", 1),
-                         autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
+            url = stack.enter_context(temporary_server())
+        except PostgresUnavailable as exc:
+            pytest.fail(str(exc), pytrace=False)
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -107,7 +45,9 @@ def db_url(request, tmp_path: Path) -> str:
     """A fresh, empty registry database of each kind."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'registry.db'}"
-    return new_postgres_database(request.getfixturevalue("postgres_server"))
+    from _postgres import new_database
+
+    return new_database(request.getfixturevalue("postgres_server"))
 
 
 def build_release(base: Path, *, name: str, version: str = "0.1.0", checkpoints: int = 3,

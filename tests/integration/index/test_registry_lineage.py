@@ -101,3 +101,13 @@ def test_sqlite_in_memory_and_bad_urls_are_refused(tmp_path: Path):
     for url, message in (("sqlite://", "in-memory"), ("nonsense", "not a database URL")):
         with pytest.raises(InputError, match=message):
             open_store(url)
+
+
+def test_without_postgresql_binaries_the_tests_say_what_to_install(monkeypatch):
+    import _postgres
+
+    monkeypatch.setattr(_postgres.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(_postgres.shutil, "which", lambda name: None)
+    with pytest.raises(_postgres.PostgresUnavailable, match="apt-get install postgresql"):
+        with _postgres.temporary_server():
+            pass
