@@ -86,9 +86,9 @@ def test_the_same_spec_gives_the_same_bytes() -> None:
 
 def test_a_line_is_drawn_in_its_colour_and_a_legend_only_for_several(monkeypatch) -> None:
     legends = []
-    real = _draw._legend
-    monkeypatch.setattr(_draw, "_legend", lambda pen, items, *rest: (
-        legends.append([item["label"] for item in items]), real(pen, items, *rest)))
+    real = _draw._draw_legend
+    monkeypatch.setattr(_draw, "_draw_legend", lambda pen, legend, *rest: (
+        legends.append([item["label"] for item in legend.items]), real(pen, legend, *rest)))
     one = _image(_spec(_curve()))
     assert _count(one, BLUE) > 300 and _count(one, ORANGE) == 0
     assert one.size == _draw.SIZE and legends == []
