@@ -23,6 +23,7 @@ __all__ = [
     "HubConnectionError",
     "TrainingError",
     "CheckpointExistsError",
+    "RunLockedError",
 ]
 
 
@@ -143,3 +144,8 @@ class TrainingError(Llm360Error):
 class CheckpointExistsError(InputError, FileExistsError):
     """A different checkpoint of the same name exists; checkpoints are never overwritten
     (also a ``FileExistsError``, so a trainer can catch it to start a fork)."""
+
+
+class RunLockedError(InputError):
+    """Another process is writing the run (one writer per run): names its pid, host and start
+    time (exit 2)."""

@@ -52,9 +52,10 @@ def lineage(release: str, name: str | None, as_json: bool) -> int:
                      f"steps {s.first_step:,}-{s.last_step:,}  in {s.checkpoint}")
             return 0
         if as_json:
+            kids = lin.children_map(manifest)
             echo_json({"roots": lin.roots(manifest), "checkpoints": [
                 {"name": c.name, "step": c.step, "tokens_seen": c.tokens_seen,
-                 "parents": list(c.parents), "children": lin.children(manifest, c.name),
+                 "parents": list(c.parents), "children": kids.get(c.name, []),
                  "data_chunks": list(c.data_chunks)} for c in manifest.checkpoints]})
             return 0
         for line in tree_lines(manifest):
@@ -64,38 +65,54 @@ def lineage(release: str, name: str | None, as_json: bool) -> int:
     return body()
 
 
+#: forks nested deeper than this are drawn at this depth (a line's indent stays bounded)
+_MAX_FORK_DEPTH = 32
+
+
 def tree_lines(manifest) -> list[str]:
-    """The checkpoint graph as an indented tree; a merge is drawn under its first parent and
-    named under the others."""
+    """The checkpoint graph as a tree: a checkpoint's only child is drawn below it at the same
+    depth, children of a fork one level deeper; a merge is drawn under its first parent and
+    named under the others. Iterative, and linear in the number of checkpoints (a chain may
+    be thousands long)."""
     from llm360.registry import lineage as lin
 
     ckpts = {c.name: c for c in manifest.checkpoints}
+    kids = lin.children_map(manifest)
     lines: list[str] = []
+    drawn: set[str] = set()
 
     def label(name: str) -> str:
         c = ckpts[name]
-        kids = lin.children(manifest, name)
         marks = []
-        if len(kids) > 1:
-            marks.append(f"fork: {len(kids)} lines")
+        if len(kids.get(name, ())) > 1:
+            marks.append(f"fork: {len(kids[name])} lines")
         if len(c.parents) > 1:
             marks.append("merge of " + " + ".join(c.parents))
         chunks = ",".join(str(k) for k in c.data_chunks) or "-"
         mark = f"  [{'; '.join(marks)}]" if marks else ""
         return f"{name}  step {c.step:,}  tokens {c.tokens_seen:,}  chunks {chunks}{mark}"
 
-    def walk(name: str, prefix: str, last: bool, root: bool, parent: str | None) -> None:
+    # (name, what goes before it on its line, what goes before the lines below it, parent)
+    stack: list[tuple[str, str, str, str | None]] = [
+        (r, "", "", None) for r in reversed(lin.roots(manifest))]
+    while stack:
+        name, lead, inner, parent = stack.pop()
         c = ckpts[name]
-        joint = "" if root else ("└── " if last else "├── ")
         if parent is not None and len(c.parents) > 1 and c.parents[0] != parent:
-            lines.append(f"{prefix}{joint}{name}  (merge: drawn under {c.parents[0]})")
-            return
-        lines.append(f"{prefix}{joint}{label(name)}")
-        kids = lin.children(manifest, name)
-        inner = prefix + ("" if root else ("    " if last else "│   "))
-        for i, kid in enumerate(kids):
-            walk(kid, inner, i == len(kids) - 1, False, name)
-
-    for r in lin.roots(manifest):
-        walk(r, "", True, True, None)
+            lines.append(f"{lead}{name}  (merge: drawn under {c.parents[0]})")
+            continue
+        if name in drawn:  # a manifest listing a checkpoint twice
+            lines.append(f"{lead}{name}  (drawn above)")
+            continue
+        drawn.add(name)
+        lines.append(f"{lead}{label(name)}")
+        below = kids.get(name, [])
+        if len(below) == 1:
+            stack.append((below[0], inner, inner, name))
+            continue
+        deeper = len(inner) < 4 * _MAX_FORK_DEPTH
+        for i in reversed(range(len(below))):
+            last = i == len(below) - 1
+            nested = inner + ("    " if last else "│   ") if deeper else inner
+            stack.append((below[i], inner + ("└── " if last else "├── "), nested, name))
     return lines

@@ -39,9 +39,8 @@ def trace(release: str, text: str | None, tokens_file: Path | None, proof: bool,
     """
     from llm360.errors import InputError
     from llm360.registry.release_source import open_release
-    from llm360.registry.serialize import read_json
-    from llm360.registry.trace import (build_proofs, check_proofs, find_tokens, read_tokens_file,
-                                       trace_text)
+    from llm360.registry.trace import (build_proofs, check_proofs, find_tokens, read_proof,
+                                       read_tokens_file, trace_text)
 
     def body() -> int:
         given = [x for x in (text, tokens_file, proof_file) if x is not None]
@@ -51,7 +50,7 @@ def trace(release: str, text: str | None, tokens_file: Path | None, proof: bool,
             if proof:
                 raise InputError("--proof and --check-proof do not go together")
             source = open_release(release, root=root)
-            doc = read_json(proof_file)
+            doc = read_proof(proof_file)
             problems = check_proofs(source.manifest, source.manifest_sha256, doc,
                                     source=str(proof_file))
             inner = doc.get("proof", doc) if isinstance(doc, dict) else None

@@ -203,7 +203,7 @@ def record_written(run_dir: Path, digests: Iterable[FileDigest]) -> int:
     it) in its hash cache, so the next ``release build`` does not read them again. Returns how
     many were recorded (see ``HashCache.record_written`` for when one is not)."""
     run_dir = Path(run_dir)
-    cache = HashCache(run_dir / CACHE_FILE)
+    cache = HashCache(resolve_inside(run_dir, layout.HASH_CACHE, where="hash cache"))
     recorded = sum(cache.record_written(d.path, resolve_inside(run_dir, d.path), size=d.size,
                                         sha256=d.sha256) for d in digests)
     cache.save()

@@ -8,20 +8,28 @@ command that converts them; HF's pickle side files (``optimizer.pt``, ``schedule
 ``trainer_state.json`` says what is missing (optimizer state, RNG state, data order), as does
 ``data/index.json``. The step, tokens seen, the log and the evals come from HF's own
 ``trainer_state.json``. Torch is never imported.
+
+A folder holding a symbolic link is refused (a link could bring a file from anywhere into the
+release), and so is a ``trainer_state.json`` or ``config.json`` of the wrong shape, naming the
+file and the key. The run is locked for the import (one writer per run).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from llm360.errors import InputError
+from llm360.errors import InputError, SchemaError, UnsafePathError
 from llm360.registry import layout
 from llm360.registry.records import (
     CodeInfo, EnvironmentInfo, LogLine, Position, Provenance, TrainerState,
 )
+from llm360.registry.runlock import lock_run
 from llm360.registry.serialize import canonical_json, read_json
 from llm360.registry.writer import RunWriter, WrittenCheckpoint
 
@@ -46,16 +54,57 @@ class ImportResult:
     still_needed: tuple[str, ...]         # run records the import could not write
 
 
-def _hf_state(folder: Path) -> dict:
-    path = folder / layout.TRAINER_STATE
-    if not path.is_file():
+def _regular_files(folder: Path) -> set[str]:
+    """The names of the regular files in ``folder``; a symbolic link is refused."""
+    names = set()
+    for entry in os.scandir(folder):
+        mode = entry.stat(follow_symlinks=False).st_mode
+        if stat.S_ISLNK(mode):
+            raise UnsafePathError(f"{entry.path}: is a symbolic link; llm360 imports only "
+                                  "regular files",
+                                  hint="copy the folder with the files the links point to "
+                                       "(cp -rL), if you mean to release them")
+        if stat.S_ISREG(mode):
+            names.add(entry.name)
+    return names
+
+
+def _hf_state(folder: Path, names: set[str]) -> dict:
+    """HF's ``trainer_state.json`` (``{}`` without one), its fields of the right types."""
+    if layout.TRAINER_STATE not in names:
         return {}
-    data = read_json(path)
-    return data if isinstance(data, dict) else {}
+    path = folder / layout.TRAINER_STATE
+    data = _object(read_json(path), path, "$")
+    for key in ("global_step", "num_input_tokens_seen"):
+        value = data.get(key)
+        if value is not None and not (_is_int(value) and value >= 0):
+            raise SchemaError(f"{value!r} is not a non-negative integer", file=str(path),
+                              json_path=f"$.{key}")
+    history = data.get("log_history", [])
+    if not isinstance(history, list):
+        raise SchemaError("is not a list", file=str(path), json_path="$.log_history")
+    for i, entry in enumerate(history):
+        _object(entry, path, f"$.log_history[{i}]")
+    return data
+
+
+def _object(data: Any, path: Path, json_path: str) -> dict:
+    if not isinstance(data, dict):
+        raise SchemaError(f"expected a JSON object, found {type(data).__name__}",
+                          file=str(path), json_path=json_path)
+    return data
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _step_of(folder: Path, hf: dict) -> int:
-    if isinstance(hf.get("global_step"), int):
+    if _is_int(hf.get("global_step")):
         return hf["global_step"]
     m = _STEP.search(folder.name)
     if m is None:
@@ -100,12 +149,12 @@ def import_checkpoints(run_dir: Path, folders: Sequence[Path], *,
     for folder in folders:
         if not folder.is_dir():
             raise InputError(f"{folder}: not a directory")
-        names = {p.name for p in folder.iterdir() if p.is_file()}
+        names = _regular_files(folder)
         weights = _weights(folder, names)
         if layout.CHECKPOINT_CONFIG not in names:
             raise InputError(f"{folder}: no config.json",
                              hint="pass Hugging Face checkpoint folders (save_pretrained output)")
-        hf = _hf_state(folder)
+        hf = _hf_state(folder, names)
         step = _step_of(folder, hf)
         if step <= last_step:
             raise InputError(f"{folder}: step {step} does not follow step {last_step} of the "
@@ -120,15 +169,26 @@ def import_checkpoints(run_dir: Path, folders: Sequence[Path], *,
             tokens = step * tokens_per_step
         plans.append((folder, names, weights, hf, step, int(tokens)))
 
-    writer = RunWriter.open(run_dir) if (run_dir / layout.RUN_METADATA).is_file() \
-        else RunWriter(run_dir)
+    first = plans[0][0] / layout.CHECKPOINT_CONFIG
+    first_config = _object(read_json(first), first, "$")
     run_dir.mkdir(parents=True, exist_ok=True)
-    first_config = read_json(plans[0][0] / layout.CHECKPOINT_CONFIG)
+    with lock_run(run_dir, command="llm360 run import-checkpoints"):
+        writer = RunWriter.open(run_dir) if (run_dir / layout.RUN_METADATA).is_file() \
+            else RunWriter(run_dir)
+        try:
+            return _import(run_dir, writer, plans, first_config, seq_len)
+        finally:
+            writer.close()
+
+
+def _import(run_dir: Path, writer: RunWriter, plans: list, first_config: dict,
+            seq_len: int | None) -> ImportResult:
     if not (run_dir / layout.MODEL_CONFIG).exists():
-        writer.write_file(layout.MODEL_CONFIG, canonical_json(first_config))
+        source = str(plans[0][0] / layout.CHECKPOINT_CONFIG)
+        writer.write_file(layout.MODEL_CONFIG, canonical_json(first_config, source=source))
     if not (run_dir / layout.DATA_INDEX).exists():
         n = seq_len or first_config.get("max_position_embeddings")
-        if not isinstance(n, int) or n < 1:
+        if not _is_int(n) or n < 1:
             raise InputError("cannot tell the sequence length", hint="pass --seq-len")
         writer.record_no_data(seq_len=n, reason="data order " + _NOT_RECORDED)
     if not (run_dir / layout.PROVENANCE).exists():
@@ -181,7 +241,7 @@ def _metric_name(key: str) -> str:
 
 def _train_loss(hf: dict, step: int) -> dict | None:
     for entry in reversed(hf.get("log_history", [])):
-        if entry.get("step") == step and isinstance(entry.get("loss"), (int, float)):
+        if entry.get("step") == step and _number(entry.get("loss")):
             return {"train_loss": float(entry["loss"])}
     return None
 
@@ -191,8 +251,7 @@ def _eval_metrics(hf: dict, step: int) -> dict:
     for entry in hf.get("log_history", []):
         if entry.get("step") == step and any(k.startswith("eval_") for k in entry):
             out.update({_metric_name(k): float(v) for k, v in entry.items()
-                        if k.startswith("eval_") and isinstance(v, (int, float))
-                        and not isinstance(v, bool)})
+                        if k.startswith("eval_") and _number(v)})
     return out
 
 
@@ -203,15 +262,15 @@ def _write_log(writer: RunWriter, plans: list) -> None:
     folder, _, _, hf, step, tokens = plans[-1]
     per_step = tokens / step if step else 0
     for entry in hf.get("log_history", []):
-        if not all(isinstance(entry.get(k), (int, float)) for k in ("step", "loss",
-                                                                   "learning_rate")):
+        if not (_is_int(entry.get("step")) and _number(entry.get("loss"))
+                and _number(entry.get("learning_rate"))):
             continue
-        s = int(entry["step"])
+        s = entry["step"]
         seen = entry.get("num_input_tokens_seen")
         line = LogLine(step=s, loss=float(entry["loss"]), lr=float(entry["learning_rate"]),
-                       tokens_seen=int(seen) if isinstance(seen, int) and seen
+                       tokens_seen=seen if _is_int(seen) and seen
                        else int(round(s * per_step)),
                        grad_norm=float(entry["grad_norm"])
-                       if isinstance(entry.get("grad_norm"), (int, float)) else None)
+                       if _number(entry.get("grad_norm")) else None)
         writer.log_line(line)
     writer.flush_log()

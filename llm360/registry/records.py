@@ -24,7 +24,7 @@ from typing import Any, ClassVar, TypeVar
 
 from llm360.errors import InputError
 from llm360.registry.schema import validate
-from llm360.registry.serialize import canonical_json, parse_json
+from llm360.registry.serialize import canonical_json, parse_json, parse_yaml
 
 __all__ = [
     "Licenses", "RunMetadata", "DataChunkRecord", "DataIndex", "Position", "ParentRef",
@@ -112,7 +112,7 @@ class _Record:
         data = self.to_data()
         if self.SCHEMA is not None:
             validate(data, self.SCHEMA, source=source)
-        return canonical_json(data)
+        return canonical_json(data, source=source)
 
     @classmethod
     def from_json(cls: type[R], raw: bytes, *, source: str) -> R:
@@ -165,12 +165,7 @@ class RunMetadata(_Record):
 
     @classmethod
     def from_yaml(cls, raw: bytes, *, source: str) -> RunMetadata:
-        import yaml
-
-        try:
-            data = yaml.safe_load(raw.decode("utf-8"))
-        except (UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise InputError(f"{source}: malformed YAML: {str(exc).splitlines()[0]}") from exc
+        data = parse_yaml(raw, source=source)
         validate(data, "run_metadata", source=source)
         return cls.from_data(data)
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
+import re
+import stat
 import types
 import typing
 from collections.abc import Mapping
@@ -37,21 +40,38 @@ __all__ = [
     "load_manifest",
     "MAX_DEPTH",
     "check_depth",
+    "check_numbers",
+    "INT64_MIN",
+    "INT64_MAX",
 ]
 
 #: the deepest nesting of arrays and objects any document llm360 reads may have (manifests,
 #: bundles and run records are 3 to 8 deep); deeper input is refused, never recursed into
 MAX_DEPTH = 64
+#: the integers any document llm360 reads may hold (a step, a size, a count): int64
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: the integers canonical JSON (RFC 8785, I-JSON) writes exactly
+_JSON_SAFE_INT = 2**53 - 1
 
 T = TypeVar("T")
 
 
-def canonical_json(data: Any) -> bytes:
-    """RFC 8785 canonical JSON: sorted keys, no whitespace, shortest number forms."""
+def canonical_json(data: Any, *, source: str | None = None) -> bytes:
+    """RFC 8785 canonical JSON: sorted keys, no whitespace, shortest number forms.
+
+    A value it cannot write (NaN, an infinity, an integer beyond 2**53 - 1) is an
+    ``InputError`` naming ``source`` and the value's JSON path."""
     try:
         return rfc8785.dumps(data)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
-        raise InputError(f"cannot write canonical JSON: {exc}") from exc
+        bad = _bad_number(data, max_int=_JSON_SAFE_INT)
+        if bad is not None:
+            where = f"{source}: " if source else ""
+            raise InputError(f"{where}{bad[1]} at {bad[0]}",
+                             hint="records hold finite numbers and integers below 2**53 "
+                                  "only") from None
+        raise InputError(f"{source + ': ' if source else ''}cannot write canonical JSON: "
+                         f"{exc}") from exc
 
 
 def to_data(obj: Any) -> Any:
@@ -99,8 +119,9 @@ def _convert(tp: Any, data: Any) -> Any:
 def parse_json(raw: bytes, *, source: str) -> Any:
     """Parse UTF-8 JSON bytes; errors name ``source`` and the line and column.
 
-    NaN, Infinity and numbers that overflow to infinity (``1e999``) are refused, and so is
-    nesting deeper than ``MAX_DEPTH``: hostile input is an ``InputError``, never a crash.
+    NaN, Infinity, numbers that overflow to infinity (``1e999``) and integers outside int64
+    are refused, naming their JSON path, and so is nesting deeper than ``MAX_DEPTH``: hostile
+    input is an ``InputError``, never a crash.
     """
     try:
         text = raw.decode("utf-8")
@@ -109,6 +130,8 @@ def parse_json(raw: bytes, *, source: str) -> Any:
                          hint="llm360 reads JSON and YAML as UTF-8 only") from exc
     try:
         data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except _NotFinite:
+        data = _ABSENT  # found again below, with its JSON path
     except json.JSONDecodeError as exc:
         what = "truncated JSON" if exc.pos >= len(text.rstrip()) else "malformed JSON"
         raise InputError(f"{source}: {what}: {exc.msg} at line {exc.lineno} column {exc.colno}") \
@@ -117,20 +140,106 @@ def parse_json(raw: bytes, *, source: str) -> Any:
         raise InputError(f"{source}: malformed JSON: nested more than {MAX_DEPTH} levels deep"
                          ) from None
     except ValueError as exc:
+        if _LONG_DIGITS.search(text):  # an integer of more than 4300 digits: named below
+            _check_numbers_of(text, source)
         raise InputError(f"{source}: malformed JSON: {exc}") from exc
+    if data is _ABSENT or _LONG_DIGITS.search(text):  # rare: the exact check, with the path
+        _check_numbers_of(text, source)
+        if data is _ABSENT:  # pragma: no cover - the check above names the number
+            raise InputError(f"{source}: malformed JSON: a number is not finite")
     check_depth(data, source=source)
     return data
 
 
+def _check_numbers_of(text: str, source: str) -> None:
+    """Parse ``text`` again keeping refused numbers as their text, and name the first."""
+    try:
+        marked = json.loads(text, parse_constant=_Number, parse_float=_marked_float,
+                            parse_int=_marked_int)
+    except RecursionError:
+        raise InputError(f"{source}: malformed JSON: nested more than {MAX_DEPTH} levels deep"
+                         ) from None
+    check_depth(marked, source=source)
+    bad = _bad_number(marked)
+    if bad is not None:
+        raise InputError(f"{source}: malformed JSON: {bad[1]} at {bad[0]}", hint=_NUMBERS_HINT)
+
+
+_ABSENT = object()
+#: an integer of 19 digits or more may be outside int64; shorter ones never are
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+class _Number(str):
+    """A number ``parse_json`` refuses, kept as its text so its JSON path can be named."""
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    raise _NotFinite(f"{name} is not valid JSON")
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if value in (math.inf, -math.inf):
-        raise ValueError(f"{text[:40]} is out of range (not a finite number)")
+        raise _NotFinite(f"{text[:40]} is out of range (not a finite number)")
     return value
+
+
+def _marked_float(text: str) -> Any:
+    value = float(text)
+    return _Number(text) if value in (math.inf, -math.inf) else value
+
+
+def _marked_int(text: str) -> Any:
+    value = int(text) if len(text) < 400 else None
+    return value if value is not None and INT64_MIN <= value <= INT64_MAX else _Number(text)
+
+
+def _bad_number(data: Any, *, max_int: int = INT64_MAX) -> tuple[str, str] | None:
+    """The JSON path of the first number of ``data`` that is not finite or not an integer
+    within ``-max_int - 1 .. max_int``, and why; None when every number is fine. Iterative:
+    callers check the depth first."""
+    stack: list[tuple[Any, str]] = [(data, "$")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((v, f"{path}.{k}") for k, v in reversed(list(node.items())))
+        elif isinstance(node, (list, tuple)):
+            stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(node))))
+        elif isinstance(node, _Number):
+            return path, _why(node)
+        elif isinstance(node, float) and not math.isfinite(node):
+            return path, f"{node} is not a finite number"
+        elif isinstance(node, int) and not isinstance(node, bool) \
+                and not -max_int - 1 <= node <= max_int:
+            bits = node.bit_length()
+            text = str(node) if bits < 128 else f"an integer of {bits} bits"
+            return path, f"{text} is out of range (integers are at most {max_int})"
+    return None
+
+
+def _why(text: str) -> str:
+    shown = text if len(text) <= 40 else text[:20] + "..." + text[-8:]
+    if text.lstrip("-").isdigit():
+        return f"{shown} is out of range (integers are int64: at most {INT64_MAX})"
+    if text in ("NaN", "Infinity", "-Infinity"):
+        return f"{shown} is not valid JSON (not a finite number)"
+    return f"{shown} is out of range (not a finite number)"
+
+
+_NUMBERS_HINT = "llm360 records hold finite numbers and int64 integers only"
+
+
+def check_numbers(data: Any, *, source: str) -> None:
+    """Refuse a document holding a number that is not finite (NaN, an infinity) or an integer
+    outside int64, naming ``source`` and its JSON path (exit 2)."""
+    bad = _bad_number(data)
+    if bad is not None:
+        raise InputError(f"{source}: {bad[1]} at {bad[0]}", hint=_NUMBERS_HINT)
 
 
 def check_depth(data: Any, *, source: str, limit: int = MAX_DEPTH) -> None:
@@ -151,9 +260,10 @@ def check_depth(data: Any, *, source: str, limit: int = MAX_DEPTH) -> None:
                      if isinstance(child, (dict, list)))
 
 
-def read_json(path: Path, *, source: str | None = None) -> Any:
-    """Read and parse one JSON file; a missing or unreadable file is an ``InputError``."""
-    return parse_json(read_bytes(path, source), source=source or str(path))
+def read_json(path: Path, *, source: str | None = None, limit: int | None = None) -> Any:
+    """Read and parse one JSON file (of at most ``limit`` bytes, when given); a missing,
+    unreadable or larger file is an ``InputError``."""
+    return parse_json(read_bytes(path, source, limit=limit), source=source or str(path))
 
 
 def read_yaml(path: Path, *, source: str | None = None) -> Any:
@@ -170,6 +280,7 @@ def parse_yaml(raw: bytes, *, source: str) -> Any:
         raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from exc
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        _refuse_aliases(text, loader, source)
         data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise InputError(f"{source}: malformed YAML: {_yaml_problem(exc)}") from exc
@@ -177,7 +288,21 @@ def parse_yaml(raw: bytes, *, source: str) -> Any:
         raise InputError(f"{source}: malformed YAML: nested more than {MAX_DEPTH} levels deep"
                          ) from None
     check_depth(data, source=source)
+    check_numbers(data, source=source)
     return data
+
+
+def _refuse_aliases(text: str, loader: Any, source: str) -> None:
+    """An alias (``*name``) repeats a node without copying it: a few lines of them grow into
+    billions of nodes when walked (a "billion laughs"). llm360's YAML has none."""
+    if "*" not in text:
+        return
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
+            where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+            raise InputError(f"{source}: YAML alias *{event.anchor}{where}: aliases are not "
+                             "accepted", hint="write the value out where it is used")
 
 
 def _yaml_problem(exc: Exception) -> str:
@@ -191,10 +316,20 @@ def _yaml_problem(exc: Exception) -> str:
     return text
 
 
-def read_bytes(path: Path, source: str | None = None) -> bytes:
-    """A file's bytes; a missing or unreadable file is an ``InputError`` naming it."""
+def read_bytes(path: Path, source: str | None = None, *, limit: int | None = None) -> bytes:
+    """A file's bytes; a missing or unreadable file is an ``InputError`` naming it, and so is
+    one of more than ``limit`` bytes (refused before it is read: a 1 GiB file, ``/dev/zero``
+    or a pipe that never ends)."""
     try:
-        return Path(path).read_bytes()
+        if limit is None:
+            return Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            raw = b"" if stat.S_ISREG(st.st_mode) and st.st_size > limit else fh.read(limit + 1)
+        if len(raw) > limit or (stat.S_ISREG(st.st_mode) and st.st_size > limit):
+            raise InputError(f"{source or path}: larger than {limit:,} bytes, the most llm360 "
+                             "reads of such a file")
+        return raw
     except FileNotFoundError as exc:
         raise InputError(f"{source or path}: file not found") from exc
     except IsADirectoryError as exc:
@@ -205,7 +340,7 @@ def read_bytes(path: Path, source: str | None = None) -> bytes:
 
 def manifest_to_bytes(manifest: Manifest) -> bytes:
     """The manifest as canonical JSON bytes (what is hashed and signed)."""
-    return canonical_json(to_data(manifest))
+    return canonical_json(to_data(manifest), source=layout.MANIFEST)
 
 
 def manifest_from_bytes(raw: bytes, *, source: str = layout.MANIFEST) -> Manifest:
@@ -229,5 +364,9 @@ def manifest_from_bytes(raw: bytes, *, source: str = layout.MANIFEST) -> Manifes
 
 
 def load_manifest(path: Path) -> Manifest:
-    """Read, validate and build the manifest at ``path``."""
-    return manifest_from_bytes(read_bytes(path, str(path)), source=str(path))
+    """Read (at most ``MAX_RELEASE_FILE`` bytes), validate and build the manifest at
+    ``path``."""
+    from llm360.registry.sources import MAX_RELEASE_FILE
+
+    raw = read_bytes(path, str(path), limit=MAX_RELEASE_FILE)
+    return manifest_from_bytes(raw, source=str(path))

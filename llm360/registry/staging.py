@@ -7,6 +7,7 @@ a conflict.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llm360.errors import CheckpointExistsError, InputError
+from llm360.errors import CheckpointExistsError, InputError, UnsafePathError
 from llm360.registry import layout
 from llm360.registry.hashing import FileDigest, record_written, root_digest, sha256_file
 from llm360.registry.records import TrainerState
@@ -93,10 +94,19 @@ def checkpoint_root_digest(run_dir: Path, name: str) -> str:
 
 
 def copy_hashed(src: Path, dst: Path, block: int = 1 << 20) -> tuple[int, str]:
-    """Copy ``src`` to ``dst`` (0644, fsynced): (size, sha256) of the bytes copied."""
+    """Copy ``src`` to ``dst`` (0644, fsynced): (size, sha256) of the bytes copied. ``src``
+    is opened without following a link (a link is ``UnsafePathError``), ``dst`` must be new."""
     digest = hashlib.sha256()
     size = 0
-    with open(src, "rb") as fin, open(dst, "xb") as fout:
+    try:
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafePathError(f"{src}: is a symbolic link; llm360 copies only regular "
+                                  "files", hint="copy what the link points to in its place "
+                                  "(cp -L), if you mean to release it") from None
+        raise
+    with os.fdopen(fd, "rb") as fin, open(dst, "xb") as fout:
         while chunk := fin.read(block):
             digest.update(chunk)
             fout.write(chunk)

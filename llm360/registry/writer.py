@@ -9,8 +9,11 @@
 Every record is schema-checked as it is written; chunk sha256 and Merkle roots, file digests and
 root digests are computed from the bytes as written (nothing is read back); a checkpoint is
 assembled in ``RUN/.llm360/staging/`` and renamed into ``checkpoints/`` in one step; nothing
-the writer did not create is overwritten. Tensors may be numpy arrays or torch tensors: torch is
-imported only when it is handed torch tensors.
+the writer did not create is overwritten, and no write goes through a symbolic link (every path
+is resolved by ``resolve_inside``, which refuses links and '..'). One process writes a run at a
+time: a writer holds the run's lock (``runlock``) from ``create``/``open`` (or its first write)
+until ``close``. Tensors may be numpy arrays or torch tensors: torch is imported only when it is
+handed torch tensors.
 """
 
 from __future__ import annotations
@@ -22,14 +25,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from llm360.errors import InputError
+from llm360.errors import InputError, UnsafePathError
 from llm360.registry import layout, merkle
-from llm360.registry._files import check_relpath, write_atomic
+from llm360.registry._files import check_relpath, resolve_inside, write_atomic
 from llm360.registry.hashing import FileDigest, record_written, root_digest
 from llm360.registry.records import (
     DataChunkRecord, DataIndex, EvalRecord, LogLine, ParentRef,
     Position, Provenance, RunMetadata, TrainerState,
 )
+from llm360.registry.runlock import RunLock, lock_run
 from llm360.registry.schema import validate
 from llm360.registry.serialize import canonical_json, read_json
 from llm360.registry.staging import (
@@ -46,7 +50,8 @@ class RunWriter:
 
     def __init__(self, root: Path, *, log: str = layout.TRAIN_LOG) -> None:
         self.root = Path(root)
-        self.log_path = log
+        self.log_path = str(check_relpath(log, where="RunWriter log"))
+        self._lock: RunLock | None = None
         self._chunks: list[DataChunkRecord] = []
         self._seq_len: int | None = None
         self._index_extra: dict = {}
@@ -76,6 +81,7 @@ class RunWriter:
         """
         w = cls(root, log=log)
         w.root.mkdir(parents=True, exist_ok=True)
+        w._hold()
         if isinstance(metadata, bytes):
             RunMetadata.from_yaml(metadata, source=layout.RUN_METADATA)
             w._put(layout.RUN_METADATA, metadata)
@@ -104,6 +110,7 @@ class RunWriter:
         if not (w.root / layout.RUN_METADATA).is_file():
             raise InputError(f"{w.root}: not a run directory ({layout.RUN_METADATA} is missing)",
                              hint="start it with RunWriter.create")
+        w._hold()
         index_file = w.root / layout.DATA_INDEX
         if index_file.is_file():
             index = DataIndex.from_json(index_file.read_bytes(), source=str(index_file))
@@ -130,8 +137,19 @@ class RunWriter:
         self.close()
 
     def close(self) -> None:
-        """Write the log lines not yet written."""
-        self.flush_log()
+        """Write the log lines not yet written and give up the run's lock."""
+        try:
+            self.flush_log()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    def _hold(self) -> None:
+        """Hold the run's writer lock (shared with the rest of this process), or raise
+        ``RunLockedError`` naming the process that writes the run."""
+        if self._lock is None or not self._lock.held:
+            self._lock = lock_run(self.root, command="llm360 RunWriter")
 
     # --- data ---------------------------------------------------------------------------
 
@@ -176,7 +194,7 @@ class RunWriter:
         index = DataIndex(seq_len=self._seq_len or 1, chunks=tuple(self._chunks),
                           merkle=self._merkle, extra=self._index_extra)
         raw = index.to_json(source=layout.DATA_INDEX)
-        path = self.root / layout.DATA_INDEX
+        path = resolve_inside(self.root, layout.DATA_INDEX)
         if not (path.is_file() and path.read_bytes() == raw):
             self._write(layout.DATA_INDEX, raw)
 
@@ -213,9 +231,13 @@ class RunWriter:
         """Append the buffered log lines to the log file in one write."""
         if not self._lines:
             return
-        path = self.root / self.log_path
+        self._hold()
+        path = resolve_inside(self.root, self.log_path, where="RunWriter log")
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "ab") as fh:
+        fd = os.open(resolve_inside(self.root, self.log_path, where="RunWriter log"),
+                     os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o644)
+        with os.fdopen(fd, "ab") as fh:
             fh.write(b"".join(line + b"\n" for line in self._lines))
             fh.flush()
             os.fsync(fh.fileno())
@@ -290,7 +312,8 @@ class RunWriter:
         if generation_config is not None:
             blobs[layout.GENERATION_CONFIG] = canonical_json(dict(generation_config))
         for fname, data in (files or {}).items():
-            if "/" in fname or fname in blobs or fname == layout.TRAINER_STATE:
+            _plain_name(fname, where="checkpoint file")
+            if fname in blobs or fname == layout.TRAINER_STATE:
                 raise InputError(f"checkpoint file {fname!r}: a plain file name that the "
                                  "writer does not write itself")
             if layout.is_pickle(fname):
@@ -321,12 +344,16 @@ class RunWriter:
         (hashed as written; a callable value makes its bytes when its turn comes); nothing is in
         ``checkpoints/`` until :meth:`commit_checkpoint`.
         A trainer that journals its records between the two steps calls them apart."""
-        check_relpath(layout.checkpoint_dir(name), where="checkpoint name")
-        staging_root = self.root / layout.STAGING
+        _plain_name(name, where="checkpoint name")
+        for fname in blobs:
+            _plain_name(fname, where=f"checkpoint {name}: file")
+        self._hold()
+        final = resolve_inside(self.root, layout.checkpoint_dir(name), where="checkpoint")
+        staging_root = resolve_inside(self.root, layout.STAGING, where="staging folder")
         staging_root.mkdir(parents=True, exist_ok=True)
+        resolve_inside(self.root, layout.STAGING, where="staging folder")  # made, not linked
         tmp = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=staging_root))
-        staged = StagedCheckpoint(name=name, folder=tmp,
-                                  final=self.root / layout.checkpoint_dir(name), state=state)
+        staged = StagedCheckpoint(name=name, folder=tmp, final=final, state=state)
         try:
             for fname, data in blobs.items():
                 if callable(data):  # made on demand: one file's bytes in memory at a time
@@ -347,6 +374,7 @@ class RunWriter:
         """Rename a staged checkpoint into ``checkpoints/``: status ``written``, or
         ``identical`` when a folder of that name holds the very same bytes (the staged copy is
         dropped). A different checkpoint of that name raises ``CheckpointExistsError``."""
+        self._hold()
         status = staged.commit()
         name, digests = staged.name, staged.digests
         result = WrittenCheckpoint(name=name, path=staged.final, files=dict(digests),
@@ -385,6 +413,7 @@ class RunWriter:
                    details: Mapping[str, Any] | None = None) -> EvalRecord:
         """``evals/CHECKPOINT.json``; ``step`` and ``tokens_seen`` default to the
         checkpoint's (when this writer wrote it)."""
+        _plain_name(checkpoint, where="write_eval checkpoint")
         done = self._written.get(checkpoint)
         if step is None or tokens_seen is None:
             if done is None:
@@ -402,13 +431,15 @@ class RunWriter:
     # --- files --------------------------------------------------------------------------
 
     def _write(self, rel: str, data: bytes, *, exclusive: bool = False) -> None:
-        write_atomic(self.root / rel, data, exclusive=exclusive)
+        self._hold()
+        write_atomic(resolve_inside(self.root, rel, where="run file"), data,
+                     exclusive=exclusive)
         self._record([FileDigest(path=rel, size=len(data),
                                  sha256=hashlib.sha256(data).hexdigest())])
 
     def _put(self, rel: str, data: bytes) -> None:
         """Write ``rel`` unless it holds these bytes already; other bytes are refused."""
-        path = self.root / rel
+        path = resolve_inside(self.root, rel, where="run file")
         try:
             if path.stat().st_size == len(data) and path.read_bytes() == data:
                 return
@@ -422,3 +453,11 @@ class RunWriter:
         data = dict(data)
         validate(data, schema, source=rel)
         self._put(rel, canonical_json(data))
+
+
+def _plain_name(name: str, *, where: str) -> None:
+    """``name`` as one plain file or folder name (no '/', not '.' or '..'), or
+    ``UnsafePathError``."""
+    if not isinstance(name, str) or "/" in name:
+        raise UnsafePathError(f"{where} {name!r}: a plain name is expected (no '/')")
+    check_relpath(name, where=where)

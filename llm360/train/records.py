@@ -15,7 +15,7 @@ from pathlib import Path
 
 from llm360.errors import InputError
 from llm360.registry import layout
-from llm360.registry._files import write_atomic
+from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry.records import EvalRecord, LogLine
 from llm360.registry.serialize import canonical_json
 from llm360.train.checkpoint import check_run_paths
@@ -30,7 +30,7 @@ class RunLog:
 
     def __init__(self, run_dir: Path, suffix: str) -> None:
         self.rel = layout.log_path(suffix)
-        self.path = Path(run_dir) / self.rel
+        self.path = resolve_inside(Path(run_dir), self.rel, where="training log")
 
     def _existing(self) -> list[tuple[int, bytes]]:
         if not self.path.exists():
@@ -64,7 +64,7 @@ def _line(record: dict, source: str) -> bytes:
 
 
 def _journal(run_dir: Path, name: str) -> Path:
-    return Path(run_dir) / PENDING / f"{name}.json"
+    return resolve_inside(Path(run_dir), f"{layout.PENDING}/{name}.json", where="journal")
 
 
 def write_pending(run_dir: Path, name: str, *, eval_record: dict, log_suffix: str,
@@ -100,7 +100,8 @@ def apply_pending(run_dir: Path, path: Path, *, status: str | None = None) -> st
         return None
     check_run_paths(run_dir)
     rel = layout.eval_path(name)
-    write_atomic(run_dir / rel, EvalRecord.from_data(record).to_json(source=rel))
+    write_atomic(resolve_inside(run_dir, rel),
+                 EvalRecord.from_data(record).to_json(source=rel))
     RunLog(run_dir, suffix).write(lines, after_step=after_step,
                                   replace=(status or "written") == "written")
     Path(path).unlink()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 from llm360.registry import layout
-from llm360.registry._files import write_atomic
+from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry.records import Provenance, RunMetadata
 from llm360.registry.schema import validate
 from llm360.registry.serialize import canonical_json
@@ -39,15 +39,15 @@ def write_run_records(run_dir: Path, m: ModelConfig, t: TrainConfig, data: RunDa
         "gradient_accumulation_steps": t.accumulation_steps,
         "seq_len": data.seq_len, "num_chunks": len(data.chunks)}, "train_config")
     if not (run_dir / layout.PROVENANCE).exists():
-        write_atomic(run_dir / layout.PROVENANCE, Provenance.from_data(
+        write_atomic(resolve_inside(run_dir, layout.PROVENANCE), Provenance.from_data(
             collect_provenance()).to_json(source=layout.PROVENANCE))
     if not (run_dir / layout.RUN_METADATA).exists():
         meta = starter_metadata(run_dir, preset=t.preset, data_config=data.config)
-        write_atomic(run_dir / layout.RUN_METADATA, RunMetadata.from_data(meta).to_yaml(
-            source=layout.RUN_METADATA))
+        write_atomic(resolve_inside(run_dir, layout.RUN_METADATA),
+                     RunMetadata.from_data(meta).to_yaml(source=layout.RUN_METADATA))
 
 
 def _write_json(run_dir: Path, rel: str, data: dict, schema: str) -> None:
     """A config record, checked against its schema as it is written."""
     validate(data, schema, source=rel)
-    write_atomic(run_dir / rel, canonical_json(data))
+    write_atomic(resolve_inside(run_dir, rel), canonical_json(data))

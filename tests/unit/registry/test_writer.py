@@ -151,3 +151,108 @@ def test_torch_tensors_give_the_bytes_safetensors_torch_gives() -> None:
     back = load(tied)
     assert torch.equal(back["lm_head"], weight) and torch.equal(back["t"], weight.t())
     assert tensors_to_safetensors({"x": weight}) == tensors_to_safetensors({"x": weight.numpy()})
+
+
+# --- issue 21: no write leaves the run, hostile values are named, one writer per run ---------
+
+def _outside(tmp_path: Path) -> list[str]:
+    """Every path below ``tmp_path`` outside the run folder."""
+    return sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")
+                  if "run" not in p.relative_to(tmp_path).parts)
+
+
+def test_a_log_outside_the_run_is_refused(tmp_path: Path) -> None:
+    from llm360.errors import UnsafePathError
+
+    with pytest.raises(UnsafePathError, match="'../escape.jsonl'"):
+        w = RunWriter.create(tmp_path / "run", metadata=META, model_config=MODEL,
+                             train_config=TRAIN, log="../escape.jsonl")
+        w.log(step=1, loss=1.0, lr=1e-3, tokens_seen=8)
+        w.close()
+    assert _outside(tmp_path) == []
+
+
+@pytest.mark.parametrize("linked", [".llm360", "config", "logs", "checkpoints", "evals"])
+def test_a_folder_of_the_run_linked_elsewhere_is_never_written_through(tmp_path: Path,
+                                                                        linked: str) -> None:
+    from llm360.errors import UnsafePathError
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / linked).symlink_to(outside)
+    with pytest.raises(UnsafePathError, match=f"goes through a symbolic link .*{linked}"):
+        _run(tmp_path / "run", 1)
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("write", [
+    lambda w: w.write_checkpoint(model=_weights(1), step=9, tokens_seen=99,
+                                 files={"..": b"x"}),
+    lambda w: w.write_checkpoint(model=_weights(1), step=9, tokens_seen=99,
+                                 files={"a/../../../x.json": b"x"}),
+    lambda w: w.write_checkpoint("../../escape", model=_weights(1), step=9, tokens_seen=99),
+    lambda w: w.write_checkpoint("a/b", model=_weights(1), step=9, tokens_seen=99),
+    lambda w: w.write_eval("../../escape", metrics={"loss": 1.0}, step=1, tokens_seen=1),
+    lambda w: w.write_file("../escape.json", b"{}"),
+    lambda w: w.write_checkpoint_files(
+        "ckpt_009", {"..": b"x", "trainer_state.json": b"{}"},
+        state=w._written["ckpt_000"].state),
+], ids=["file-dotdot", "file-slashes", "name-dotdot", "name-slash", "eval-dotdot",
+        "write-file-dotdot", "files-dotdot"])
+def test_names_that_would_leave_their_folder_are_refused(tmp_path: Path, write) -> None:
+    w = _run(tmp_path / "run", 1)
+    before = sorted(p for p in (tmp_path / "run").rglob("*") if ".llm360" not in p.parts)
+    with pytest.raises(InputError):  # UnsafePathError, or the schema's checkpoint names
+        write(w)
+    assert _outside(tmp_path) == []
+    assert sorted(p for p in (tmp_path / "run").rglob("*") if ".llm360" not in p.parts) \
+        == before
+
+
+@pytest.mark.parametrize("write,words", [
+    (lambda w: w.write_eval("ckpt_000", metrics={"heldout_loss": float("nan")}),
+     "evals/ckpt_000.json: nan is not a finite number at $.metrics.heldout_loss"),
+    (lambda w: w.write_checkpoint(model=_weights(1), step=9, tokens_seen=99,
+                                  metrics={"train_loss": float("inf")}),
+     "checkpoints/ckpt_001/trainer_state.json: inf is not a finite number at "
+     "$.metrics.train_loss"),
+    (lambda w: w.write_checkpoint(model=_weights(1), step=2**60, tokens_seen=99),
+     f"trainer_state.json: {2**60} is out of range (integers are at most {2**53 - 1}) at "
+     "$.step"),
+    (lambda w: (w.log(step=3, loss=float("-inf"), lr=1e-3, tokens_seen=8), w.flush_log()),
+     "logs/train.jsonl: -inf is not a finite number at $.loss"),
+], ids=["eval-nan", "state-inf", "state-2**60", "log-inf"])
+def test_numbers_a_record_cannot_hold_are_named(tmp_path: Path, write, words: str) -> None:
+    w = _run(tmp_path / "run", 1)
+    with pytest.raises(InputError) as info:
+        write(w)
+    assert words in str(info.value)
+
+
+def test_one_writer_per_run(tmp_path: Path) -> None:
+    """A writer is refused while another process writes the run, naming it; the lock goes
+    with the writer's close (or its process); in one process writers share it."""
+    import os
+    import socket
+
+    from _runlock import lock_held_elsewhere
+    from llm360.errors import RunLockedError
+
+    _run(tmp_path / "run", 1)
+    with lock_held_elsewhere(tmp_path / "run") as pid:
+        with pytest.raises(RunLockedError) as info:
+            RunWriter.open(tmp_path / "run")
+        assert f"llm360 train pid {pid} on {socket.gethostname()}, started 20" in str(info.value)
+        assert info.value.exit_code == 2
+    first = RunWriter.open(tmp_path / "run")
+    second = RunWriter.open(tmp_path / "run")  # this process holds the lock already
+    second.close()
+    lock = (tmp_path / "run" / layout.WRITER_LOCK).read_text()
+    assert json.loads(lock)["pid"] == os.getpid()
+    with pytest.raises(AssertionError, match="could not take the lock"):
+        with lock_held_elsewhere(tmp_path / "run"):
+            pass
+    first.close()
+    with lock_held_elsewhere(tmp_path / "run"):
+        pass
