@@ -290,3 +290,20 @@ def test_build_and_export_import_none_of_the_validators() -> None:
             "if m in sys.modules]\nprint(bad)\nsys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_readme_exports_example_runs(built, tmp_path: Path) -> None:
+    import re
+    import subprocess
+    import sys
+
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    section = readme.read_text("utf-8").split("\n## Exports\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 1, "the section holds exactly one python example"
+    (tmp_path / "RELEASE").symlink_to(built[0], target_is_directory=True)
+    result = subprocess.run([sys.executable, "-c", blocks[0]], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = load_manifest(built[0] / "manifest.json")
+    assert manifest.data.chunks[0].sha256 in result.stdout
