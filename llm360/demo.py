@@ -63,6 +63,7 @@ demo done:
   model card     {release}/README.md  (checkpoint cards in {release}/cards/)
   data card      {release}/DATA_CARD.md
   plots          {release}/plots/
+  exports        {release}/croissant.json, bom.spdx.json, bom.cdx.json  (llm360 export)
   demo key       {keys}/demo-key.pub.pem  (DEMO ONLY)""" + hub)
 
 
