@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,18 +95,21 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
                 wanted.append((DATASET, MAIN, hub, art))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tmp_dir = out / run_layout.CACHE_DIR / "pull"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp_dir = _own_folder(out, f"{run_layout.CACHE_DIR}/pull")
     todo = _not_in_place(out, wanted)
     if on_total is not None:
         on_total(sum(a.size for _, _, _, a in todo))
     got_bytes = 0
     for kind, branch, hub, art in todo:
         dest = resolve_inside(out, art.path, where="manifest artifact")
-        part = tmp_dir / (hashlib.sha256(art.path.encode()).hexdigest()[:16] + ".part")
+        part = _new_part(tmp_dir)
         repo_id = repo if kind == MODEL else source.data_repo
         rev = revision if (kind, branch) == (MODEL, MAIN) else branch
-        size, sha = client.download(repo_id, kind, rev, hub, part, progress=progress)
+        try:
+            size, sha = client.download(repo_id, kind, rev, hub, part, progress=progress)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
         got_bytes += size
         if (size, sha) != (art.size, art.sha256):
             part.unlink(missing_ok=True)
@@ -117,7 +121,7 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(part, 0o644)
         os.replace(part, dest)
-    write_atomic(out / run_layout.CACHE_DIR / "pulled-manifest.json", raw)
+    write_atomic(resolve_inside(out, f"{run_layout.CACHE_DIR}/pulled-manifest.json"), raw)
     try:
         tmp_dir.rmdir()
     except OSError:
@@ -142,3 +146,17 @@ def _not_in_place(out: Path, wanted):
                              f"{art.path}; refusing to overwrite it",
                              hint="pull into a new --out folder")
     return todo
+
+
+def _own_folder(out: Path, rel: str) -> Path:
+    """``out/rel``, made, refused where it (or a folder on the way) is a symbolic link."""
+    folder = resolve_inside(out, rel, where="pull folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    return resolve_inside(out, rel, where="pull folder")
+
+
+def _new_part(folder: Path) -> Path:
+    """A new, empty file of a name nobody could plant a link at (``mkstemp``: O_EXCL)."""
+    fd, name = tempfile.mkstemp(suffix=".part", dir=folder)
+    os.close(fd)
+    return Path(name)
