@@ -23,9 +23,10 @@ from llm360.registry.cards._metrics import EvalSet, eval_set_for
 from llm360.registry.models import Artifact, Checkpoint, Manifest
 from llm360.registry.records import DataIndex
 
-__all__ = ["FORMATS", "FILES", "CorpusSource", "TokenizerFacts", "DataFacts", "Measurement",
-           "ReleaseFacts", "release_facts", "dumps", "canonical_license", "license_url",
-           "hub_file_url", "hub_dataset_url", "hub_branch_url", "document_uuid", "TOOL"]
+__all__ = ["FORMATS", "FILES", "TOOL", "CorpusSource", "TokenizerFacts", "DataFacts",
+           "Measurement", "ReleaseFacts", "release_facts", "collection_text",
+           "preprocessing_steps", "dumps", "canonical_license", "license_url", "hub_file_url",
+           "hub_dataset_url", "hub_branch_url", "document_uuid", "ordered"]
 
 #: the formats ``llm360 export`` writes, and the release file each is written to
 FORMATS = ("croissant", "spdx", "cyclonedx")
@@ -93,10 +94,6 @@ class ReleaseFacts:
     hub_repo: str | None
     hub_data_repo: str | None
     tool_version: str
-
-    @property
-    def name(self) -> str:
-        return self.manifest.release.name
 
     @property
     def heldout(self) -> Artifact | None:

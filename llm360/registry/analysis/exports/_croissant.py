@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from llm360.registry import layout
 from llm360.registry.analysis.exports._common import (
     ReleaseFacts, collection_text, hub_dataset_url, license_url, preprocessing_steps,
 )
