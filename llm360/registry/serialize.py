@@ -166,8 +166,9 @@ def _check_numbers_of(text: str, source: str) -> None:
 
 
 _ABSENT = object()
-#: an integer of 19 digits or more may be outside int64; shorter ones never are
-_LONG_DIGITS = re.compile(r"\d{19}")
+#: an integer of 19 digits or more may be outside int64, shorter ones never are; a JSON number
+#: starts after '[', ':', ',' or blank (a digest's digits follow a letter or a quote)
+_LONG_DIGITS = re.compile(r"(?:^|[\[:,\s])-?\d{19}")
 
 
 class _NotFinite(ValueError):
