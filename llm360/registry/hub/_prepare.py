@@ -50,7 +50,6 @@ class VerifiedRelease:
     own: tuple[str, ...]                        # release files that are not artifacts
     expected: dict[str, tuple[int, str]]        # release path -> (size, sha256)
     unsigned: bool
-    notes: tuple[str, ...]
 
 
 def verified_release(release: Path, policy: TrustPolicy) -> VerifiedRelease:
@@ -95,8 +94,7 @@ def verified_release(release: Path, policy: TrustPolicy) -> VerifiedRelease:
         own.append(BUNDLE_FILE)
     return VerifiedRelease(folder=release, manifest=manifest, manifest_raw=raw,
                            own=tuple(sorted(set(own))), expected=expected,
-                           unsigned=bool(report.signature.get("unsigned")),
-                           notes=report.notes)
+                           unsigned=bool(report.signature.get("unsigned")))
 
 
 def _read(path: Path) -> bytes | None:

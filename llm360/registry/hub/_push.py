@@ -33,8 +33,6 @@ from llm360.registry.release_dir import PUBLICATION_FILE
 
 __all__ = ["PushResult", "BranchResult", "push_release", "PUBLICATION_FILE", "git_blob_oid"]
 
-HUB_URL = "https://huggingface.co"
-
 
 @dataclass(frozen=True, kw_only=True)
 class BranchResult:
@@ -116,55 +114,27 @@ def push_release(client: HubClient, release: Path, repo: str | None = None, *,
     ``<repo>-data``); writes ``RELEASE/publication.json``. ``policy`` is what ``llm360 verify``
     would be given: the release must verify under it. A repository that holds something other
     than this release is refused unless ``overwrite_foreign``. See the module docstring."""
-    from llm360.registry.cards._hub_meta import hub_links
-
     release = Path(release)
     say = progress or (lambda _msg: None)
-    if repo is not None:
-        validate_repo_id(repo, what="--repo")
-    if data_repo is not None:
-        validate_repo_id(data_repo, what="--data-repo")
+    for given, option in ((repo, "--repo"), (data_repo, "--data-repo")):
+        if given is not None:  # before the release is read: a typo costs nothing
+            validate_repo_id(given, what=option)
     say(f"verifying {release}")
     checked = verified_release(release, policy)
     manifest = checked.manifest
-    declared = hub_links(manifest.release.links)
-    warnings: list[str] = []
-    notes: list[str] = []
+    repos, warnings, notes = _targets(manifest, repo, data_repo)
     if checked.unsigned:
-        warnings.append("the release is unsigned (--allow-unsigned): nobody can tell who "
-                        "published it")
-    repo = repo or declared.repo
-    if repo is None:
-        raise InputError("no repository to push to: pass --repo ORG/NAME",
-                         hint="or declare it in llm360.yaml (links: {hub: "
-                              "https://huggingface.co/ORG/NAME}) and rebuild")
-    validate_repo_id(repo, what="--repo")
-    data_repo = validate_repo_id(data_repo or declared.data_repo or f"{repo}-data",
-                                 what="--data-repo")
-    warnings += _card_mismatches(declared, repo, data_repo)
-    if declared.repo is None:
-        notes.append(f"the cards show how to load checkpoints from a release folder: declare "
-                     f"links: {{hub: {HUB_URL}/{repo}}} in llm360.yaml and rebuild to have them "
-                     f'show from_pretrained("{repo}", revision=...)')
+        warnings.insert(0, "the release is unsigned (--allow-unsigned): nobody can tell who "
+                           "published it")
     plan = layout(manifest, checked.own)
     local = _local_files(checked)
-    repos = {MODEL: repo, DATASET: data_repo}
     kinds = sorted({k for k, _ in plan})
-    for kind in kinds:
-        holds = foreign(client, repos[kind], kind, manifest.release.name)
-        if holds is None:
-            continue
-        if not overwrite_foreign:
-            raise InputError(f"{repos[kind]} ({kind}): not an llm360 release of "
-                             f"{manifest.release.name}: {holds}; refusing to overwrite it",
-                             hint="push to another --repo / --data-repo, or pass "
-                                  "--overwrite-foreign to replace its content")
-        warnings.append(f"{repos[kind]} ({kind}) holds {holds}: replacing its content "
-                        "(--overwrite-foreign)")
+    warnings += _owners(client, {k: repos[k] for k in kinds}, manifest.release.name,
+                        overwrite_foreign)
     for kind in kinds:
         client.call(f"create {kind} repository {repos[kind]}", client.api.create_repo,
                     repos[kind], repo_type=kind, private=private, exist_ok=True)
-    fallback = xet_fallback(client, repo, MODEL)
+    fallback = xet_fallback(client, repos[MODEL], MODEL)
     if fallback:
         notes.append(fallback)
     heads = {kind: client.refs(repos[kind], kind) for kind in kinds}
@@ -182,21 +152,59 @@ def push_release(client: HubClient, release: Path, repo: str | None = None, *,
         notes += _tag(client, repos[kind], kind, tag, head, heads[kind][1])
     publication = _write_publication(release, client.endpoint, manifest, checked.manifest_raw,
                                      repos, tag, results)
-    return PushResult(endpoint=client.endpoint, repo=repo,
-                      data_repo=data_repo if DATASET in heads else None, tag=tag,
+    return PushResult(endpoint=client.endpoint, repo=repos[MODEL],
+                      data_repo=repos[DATASET] if DATASET in heads else None, tag=tag,
                       branches=tuple(results), publication=publication, notes=tuple(notes),
                       warnings=tuple(warnings))
 
 
-def _card_mismatches(declared, repo: str, data_repo: str) -> list[str]:
-    """The cards name the repositories llm360.yaml declares: say where a push goes elsewhere."""
-    out = []
+def _targets(manifest: Manifest, repo: str | None, data_repo: str | None
+             ) -> tuple[dict[str, str], list[str], list[str]]:
+    """({MODEL: repo, DATASET: data repo}, warnings, notes): the given repositories, else the
+    ones llm360.yaml declares (the cards name those), else ``<repo>-data`` for the data."""
+    from llm360.registry.cards._hub_meta import hub_links
+    from llm360.registry.cards._view import HUB_URL
+
+    declared = hub_links(manifest.release.links)
+    if repo is None:
+        if declared.repo is None:
+            raise InputError("no repository to push to: pass --repo ORG/NAME",
+                             hint="or declare it in llm360.yaml (links: {hub: "
+                                  "https://huggingface.co/ORG/NAME}) and rebuild")
+        repo = validate_repo_id(declared.repo, what="llm360.yaml links.hub")
+    data_repo = validate_repo_id(data_repo or declared.data_repo or f"{repo}-data",
+                                 what="--data-repo")
+    warnings: list[str] = []
+    notes: list[str] = []
     for what, named, target in (("repository", declared.repo, repo),
                                 ("dataset repository", declared.data_repo, data_repo)):
         if named is not None and named != target:
-            out.append(f"the cards name {named} as the release's Hub {what} (llm360.yaml "
-                       f"links), not {target}: their usage and links point there")
-    return out
+            warnings.append(f"the cards name {named} as the release's Hub {what} (llm360.yaml "
+                            f"links), not {target}: their usage and links point there")
+    if declared.repo is None:
+        notes.append(f"the cards show how to load checkpoints from a release folder: declare "
+                     f"links: {{hub: {HUB_URL}/{repo}}} in llm360.yaml and rebuild to have them "
+                     f'show from_pretrained("{repo}", revision=...)')
+    return {MODEL: repo, DATASET: data_repo}, warnings, notes
+
+
+def _owners(client: HubClient, repos: dict[str, str], name: str,
+            overwrite_foreign: bool) -> list[str]:
+    """Refuse, before anything is written, a repository that is not new, empty or a release
+    of ``name``; with ``overwrite_foreign``, the warnings saying whose content is replaced."""
+    warnings = []
+    for kind, repo in repos.items():
+        holds = foreign(client, repo, kind, name)
+        if holds is None:
+            continue
+        if not overwrite_foreign:
+            raise InputError(f"{repo} ({kind}): not an llm360 release of {name}: {holds}; "
+                             "refusing to overwrite it",
+                             hint="push to another --repo / --data-repo, or pass "
+                                  "--overwrite-foreign to replace its content")
+        warnings.append(f"{repo} ({kind}) holds {holds}: replacing its content "
+                        "(--overwrite-foreign)")
+    return warnings
 
 
 def _local_files(checked: VerifiedRelease) -> dict[str, _Local]:
