@@ -2,8 +2,8 @@
 of a distribution, read from its ``NAME-VERSION.dist-info`` folder's name beside its import
 package: a directory listing, where ``importlib.metadata`` costs ~20 ms to import on every build
 (the validation memo and the render cache are keyed by the versions of jsonschema, jinja2,
-Pillow and PyYAML). Where the layout is anything else (no such folder, or two of them),
-``importlib.metadata`` answers.
+Pillow, PyYAML and huggingface_hub). Where the layout is anything else (no such folder, or two
+of them), ``importlib.metadata`` answers.
 """
 
 from __future__ import annotations

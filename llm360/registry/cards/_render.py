@@ -20,7 +20,8 @@ __all__ = ["environment", "render_markdown", "renderer_version"]
 
 _PACKAGE = "llm360.templates"
 #: libraries whose version changes rendered bytes (templates, drawing, YAML header)
-_LIBRARIES = (("jinja2", "jinja2"), ("pillow", "PIL"), ("pyyaml", "yaml"))
+_LIBRARIES = (("jinja2", "jinja2"), ("pillow", "PIL"), ("pyyaml", "yaml"),
+              ("huggingface_hub", "huggingface_hub"))
 
 
 @lru_cache(maxsize=1)
