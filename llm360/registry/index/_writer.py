@@ -136,8 +136,9 @@ def _insert_contents(conn: Connection, manifest: Manifest, release_id: int) -> N
         t.chunks.c.release_id == release_id)).all())
     links = parent_links(manifest)
     by_parent_name = {link.checkpoint: link for link in links}
-    named = {p for c in ckpts.values() for p in c.parents}
-    # a link no checkpoint names as its parent is where the release's first checkpoints start
+    named = {p for c in ckpts.values() for p in c.parents if p not in ckpts}
+    # a link no checkpoint names as its (outside) parent is where the release's first
+    # checkpoints start
     unnamed = [link for link in links if link.checkpoint not in named]
 
     edges, trainings, evals = [], [], []

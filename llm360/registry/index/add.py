@@ -170,6 +170,8 @@ def add_release(store: Store, spec: str, *, policy: TrustPolicy, hub: HubConnect
                                          now=at)
         _record(conn, release_id, event, checked, recorded)
         ref = _ref(conn, release_id)
+    if new:
+        store.analyze()
     return AddResult(release=ref, new=new, event=event, problems=checked.problems)
 
 

@@ -99,6 +99,19 @@ class Store:
         with self._errors(), self.engine.connect() as conn, conn.begin():
             yield conn
 
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of the lineage and chunk tables after a release
+        was added (PostgreSQL: ANALYZE, so the recursive lineage walks keep using the indexes
+        as the tables grow; SQLite: PRAGMA optimize)."""
+        from sqlalchemy import text
+
+        statements = (["PRAGMA optimize"] if self.dialect == "sqlite" else
+                      ["ANALYZE lineage_edges, checkpoints, chunks, trainings"])
+        with self._errors(), self.engine.connect() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+            conn.commit()
+
     def insert(self, table):
         """An INSERT for ``table`` in this database's dialect (``.on_conflict_do_nothing``)."""
         if self.dialect == "postgresql":

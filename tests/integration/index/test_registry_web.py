@@ -22,6 +22,15 @@ CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 HOSTILE = "<script>document.title='pwned'</script><b>bold</b>"
 
 
+def wait_for_path(browser, path: str) -> None:
+    """Wait until the browser has navigated to a page under ``path`` and loaded it."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 60).until(
+        lambda b: path in b.current_url
+        and b.execute_script("return document.readyState") == "complete")
+
+
 @pytest.fixture
 def browser(tmp_path: Path):
     missing = [p for p in (CHROMIUM, DRIVER) if not Path(p).exists()]
@@ -90,12 +99,14 @@ def test_list_search_chunk_follow_to_the_derived_release(browser, served):
     box = browser.find_element(By.ID, "chunk-q")
     box.send_keys(amber.data.chunks[0].sha256)
     browser.find_element(By.ID, "chunk-go").click()
+    wait_for_path(browser, "/chunk")
     trained = browser.find_elements(By.CSS_SELECTOR, "#trained tbody tr")
     assert {r.find_element(By.CSS_SELECTOR, "td").text for r in trained} == \
         {"amber 0.1.0", f"{HOSTILE} {HOSTILE}"}
     link = browser.find_element(By.CSS_SELECTOR, "#derived a.derived-release")
     assert link.text == "amber-ft 0.1.0"
     link.click()
+    wait_for_path(browser, "/release/")
     assert browser.find_element(By.ID, "release-name").text == "amber-ft"
     page = browser.find_element(By.TAG_NAME, "main").text
     assert "acme/amber@ckpt_001" in page and "ckpt_000-ft" in page
@@ -114,6 +125,7 @@ def test_markup_in_manifest_values_is_shown_as_text(browser, served):
             if a.text == HOSTILE]
     assert link, "the hostile release name is not shown as text"
     link[0].click()
+    wait_for_path(browser, "/release/")
     assert browser.find_element(By.ID, "release-name").text == HOSTILE
     assert browser.find_element(By.ID, "description").text == HOSTILE
     assert browser.title != "pwned"
