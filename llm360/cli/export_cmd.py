@@ -53,7 +53,7 @@ def export(release: Path, fmt: str, out: Path | None, root: Path | None, as_json
     for note in notes:
         echo(f"note: {note}", err=True)
     if out is None:
-        echo_json(json.loads(result.data))  # the same bytes (ASCII, sorted, indented)
+        echo(result.data.decode("ascii").rstrip("\n"))  # one line of ASCII JSON: as is
         return 0
     echo(f"{fmt}: {out} ({len(result.data)} bytes, sha256 {result.sha256}) for "
          f"{result.release} {result.version}, verified first")

@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from llm360.registry import lineage
 from llm360.registry.analysis.exports._common import (
     TOOL, ReleaseFacts, canonical_license, document_uuid, hub_branch_url, hub_dataset_url,
     hub_file_url,
@@ -57,7 +56,7 @@ def _model_card(facts: ReleaseFacts, ckpt: Checkpoint | None, ref: str) -> dict[
     metrics: list[dict[str, str]] = []
     props: dict[str, Any] = {"parameters": m.model.parameters}
     if ckpt is not None:
-        datasets = [_ref("chunk", str(k)) for k in lineage.data_seen(m, ckpt.name)]
+        datasets = [_ref("chunk", str(k)) for k in facts.seen[ckpt.name]]
         tested: set[str] = set()
         for meas in facts.measured(ckpt):
             if meas.eval_set is None:

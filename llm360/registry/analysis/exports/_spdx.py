@@ -162,9 +162,10 @@ def document(facts: ReleaseFacts) -> dict[str, Any]:
     for ckpt in m.checkpoints:
         ckpt_ids[ckpt.name] = _checkpoint(g, ckpt, agents)
         g.license(ckpt_ids[ckpt.name], rel.licenses.weights)
+    kids = lineage.children_map(m)
     for ckpt in m.checkpoints:
         me = ckpt_ids[ckpt.name]
-        g.relate(me, "trainedOn", [chunk_ids[k] for k in lineage.data_seen(m, ckpt.name)
+        g.relate(me, "trainedOn", [chunk_ids[k] for k in facts.seen[ckpt.name]
                                    if k in chunk_ids])
         tested = set()
         for meas in facts.measured(ckpt):
@@ -175,7 +176,7 @@ def document(facts: ReleaseFacts) -> dict[str, Any]:
             elif meas.eval_set.key in benchmarks:
                 tested.add(benchmarks[meas.eval_set.key])
         g.relate(me, "testedOn", ordered(tested))
-        children = [ckpt_ids[c] for c in lineage.children(m, ckpt.name) if c in ckpt_ids]
+        children = [ckpt_ids[c] for c in kids.get(ckpt.name, ()) if c in ckpt_ids]
         g.relate(me, "ancestorOf", children)
     final = final_checkpoint(m)
     elements = g.elements + list(g.licenses.values()) + g.relationships
@@ -186,6 +187,7 @@ def document(facts: ReleaseFacts) -> dict[str, Any]:
                 "rootElement": [ckpt_ids[final.name]] if final else [agents[0]]}
     if rel.description:
         spdx_doc["description"] = rel.description
+    spdx_doc["comment"] = f"llm360 manifest.json sha256 {facts.manifest_sha256}"
     creation = {"type": "CreationInfo", "@id": CREATION, "created": rel.created,
                 "createdBy": agents, "createdUsing": [tool], "specVersion": SPEC_VERSION}
     return {"@context": CONTEXT, "@graph": [creation, spdx_doc, *elements]}
