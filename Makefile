@@ -14,7 +14,7 @@ venv: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 deepspeed==0.19.8 \
-		-e '.[train,cards,export,registry,test]'
+		-e '.[train,cards,export,registry,eval,test]'
 	touch $(STAMP)
 
 # the registry's tests start their own PostgreSQL and drive Chromium: Debian packages, installed

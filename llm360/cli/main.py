@@ -45,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("llm360.cli.data_cmd:data", "Prepare the training data of a run directory."),
     "train": ("llm360.cli.train_cmd:train", "Train a LLaMA on the run's data chunks, "
               "writing checkpoints/, evals/, logs/, config/."),
+    "eval": ("llm360.cli.eval_cmd:eval_group",
+             "Benchmarks per checkpoint: run lm-evaluation-harness on RUN, or import results."),
     "keygen": ("llm360.cli.keygen_cmd:keygen",
                "Create an ECDSA P-256 key pair for air-gapped signing (release build --sign key)."),
     "release": ("llm360.cli.release_cmd:release", "Build releases from run directories."),

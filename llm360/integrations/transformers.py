@@ -39,6 +39,7 @@ import numpy as np
 from transformers import TrainerCallback
 
 from llm360.registry import layout
+from llm360.registry.hf_metrics import split_eval_log
 from llm360.registry.records import Provenance, RunMetadata
 from llm360.registry.writer import RunWriter
 
@@ -108,6 +109,7 @@ class Llm360Callback(TrainerCallback):
         self._rows_done = 0           # rows written to data chunks so far
         self._seq_len: int | None = None
         self._evals: dict[int, dict] = {}
+        self._runtime: dict[int, dict] = {}   # eval runtime and throughput, per step
         self._last_loss: float | None = None
         self._dataloader = None
         self._args = None
@@ -201,13 +203,17 @@ class Llm360Callback(TrainerCallback):
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         if self.writer is None or not metrics:
             return
-        clean = {k.lower().replace("-", "_").replace("/", "_"): float(v)
-                 for k, v in metrics.items()
-                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        self._evals.setdefault(state.global_step, {}).update(clean)
+        results, runtime = split_eval_log(metrics)  # eval_runtime, epoch, ...: not results
+        self._evals.setdefault(state.global_step, {}).update(results)
+        self._runtime.setdefault(state.global_step, {}).update(runtime)
         done = self.writer.latest
         if done is not None and self._last_step == state.global_step:
-            self.writer.write_eval(done, metrics=self._evals[state.global_step])
+            self._write_eval(done, state.global_step)
+
+    def _write_eval(self, checkpoint: str, step: int) -> None:
+        runtime = self._runtime.get(step)
+        self.writer.write_eval(checkpoint, metrics=self._evals[step],
+                               details={"runtime": runtime} if runtime else None)
 
     def _tokens_seen(self, state, step: int) -> int:
         if self._seq_len is not None:
@@ -245,7 +251,7 @@ class Llm360Callback(TrainerCallback):
                          "not_recorded": ["lr scheduler state", "gradient scaler state"]})
         self._last_step = step
         if step in self._evals:
-            self.writer.write_eval(self.writer.latest, metrics=self._evals[step])
+            self._write_eval(self.writer.latest, step)
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.writer is not None:

@@ -51,6 +51,7 @@ class RunRecords:
     provenance: dict
     tokenizer: str | None
     logged_steps: frozenset[int] = frozenset()  # every step that has a log line
+    benchmarks: dict | None = None   # evals/benchmarks/rows.json, when the run has one
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,7 +189,7 @@ def scan_run(root: Path, *, only: set[str] | None = None, listing: RunListing | 
         logged_steps |= _check_log(root, rel, col)
     evals = {}
     for rel in files:
-        if rel.startswith(f"{layout.EVALS_DIR}/") and rel.endswith(".json"):
+        if layout.is_eval_record(rel):
             record = col.load(rel, "eval")
             if record is not None:
                 evals[rel] = record
@@ -197,6 +198,7 @@ def scan_run(root: Path, *, only: set[str] | None = None, listing: RunListing | 
     data_config = load(layout.DATA_CONFIG, "data_config")
     data_index = load(layout.DATA_INDEX, "data_index")
     provenance = load(layout.PROVENANCE, "provenance")
+    benchmarks = load(layout.BENCHMARK_ROWS, "benchmarks")
     records = None
     complete = (metadata is not None and model_config is not None and train_config is not None
                 and data_index is not None and provenance is not None
@@ -207,7 +209,7 @@ def scan_run(root: Path, *, only: set[str] | None = None, listing: RunListing | 
             train_config=train_config, data_config=data_config, data_index=data_index,
             trainer_states=trainer_states, evals=evals, logs=logs, provenance=provenance,
             tokenizer=layout.TOKENIZER if layout.TOKENIZER in present else None,
-            logged_steps=frozenset(logged_steps))
+            logged_steps=frozenset(logged_steps), benchmarks=benchmarks)
     return RunScan(root=root, files=tuple(files), problems=col.problems, records=records,
                    trainer_states=trainer_states, data_index=data_index)
 

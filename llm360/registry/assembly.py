@@ -10,6 +10,7 @@ from llm360.errors import InputError
 from llm360.registry import layout
 from llm360.registry._chunks import ChunkFacts
 from llm360.registry._run import RunRecords, artifact_kind
+from llm360.registry.benchmarks import BenchmarkRows, benchmark_problems
 from llm360.registry._safetensors import count_parameters
 from llm360.registry.hashing import FileDigest, root_digest
 from llm360.registry.merkle import LEGACY
@@ -156,6 +157,11 @@ def consistency_problems(records: RunRecords, manifest: Manifest, *,
                 problems.append((layout.checkpoint_file(name, layout.TRAINER_STATE),
                                  f"$.parents[{j}].root_digest does not match checkpoint "
                                  f"{parent['name']} as it is on disk"))
+    if records.benchmarks is not None:
+        problems += benchmark_problems(
+            BenchmarkRows.from_data(records.benchmarks),
+            digests={a.path: a.sha256 for a in manifest.artifacts},
+            checkpoints={c.name: (c.step, c.tokens_seen) for c in manifest.checkpoints})
     if not allow_missing_records:
         problems += _missing_records(records, manifest)
     return problems

@@ -26,6 +26,7 @@ from typing import Any
 
 from llm360.errors import InputError, SchemaError, UnsafePathError
 from llm360.registry import layout
+from llm360.registry.hf_metrics import split_eval_log
 from llm360.registry.records import (
     CodeInfo, EnvironmentInfo, LogLine, Position, Provenance, TrainerState,
 )
@@ -224,19 +225,16 @@ def _import(run_dir: Path, writer: RunWriter, plans: list, first_config: dict,
         written.append(ckpt)
         skipped[name] = tuple(skip)
         parent = writer.parent_ref(name)
-        evals = _eval_metrics(hf, step)
+        evals, runtime = _eval_metrics(hf, step)
         if evals:
-            writer.write_eval(name, metrics=evals, step=step, tokens_seen=tokens)
+            writer.write_eval(name, metrics=evals, step=step, tokens_seen=tokens,
+                              details={"runtime": runtime} if runtime else None)
     _write_log(writer, plans)
     still = tuple(rel for rel in (layout.RUN_METADATA, layout.TRAIN_CONFIG)
                   if not (run_dir / rel).exists())
     return ImportResult(run_dir=run_dir, checkpoints=tuple(written), skipped=skipped,
                         missing=("optimizer state", "RNG state", "data order"),
                         still_needed=still)
-
-
-def _metric_name(key: str) -> str:
-    return re.sub(r"[^a-z0-9_]", "_", key.lower()).strip("_") or "metric"
 
 
 def _train_loss(hf: dict, step: int) -> dict | None:
@@ -246,13 +244,17 @@ def _train_loss(hf: dict, step: int) -> dict | None:
     return None
 
 
-def _eval_metrics(hf: dict, step: int) -> dict:
-    out = {}
+def _eval_metrics(hf: dict, step: int) -> tuple[dict, dict]:
+    """(evaluation results, runtime and throughput fields) logged by ``Trainer.evaluate`` at
+    ``step``: ``eval_runtime``, ``eval_samples_per_second``, ``epoch``, ... are not results."""
+    out: dict = {}
+    runtime: dict = {}
     for entry in hf.get("log_history", []):
-        if entry.get("step") == step and any(k.startswith("eval_") for k in entry):
-            out.update({_metric_name(k): float(v) for k, v in entry.items()
-                        if k.startswith("eval_") and _number(v)})
-    return out
+        if entry.get("step") == step and any(str(k).startswith("eval_") for k in entry):
+            results, other = split_eval_log({k: v for k, v in entry.items() if k != "step"})
+            out.update(results)
+            runtime.update(other)
+    return out, runtime
 
 
 def _write_log(writer: RunWriter, plans: list) -> None:

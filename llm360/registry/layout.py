@@ -18,7 +18,10 @@ __all__ = [
     # run directory: functions
     "chunk_path", "chunk_index", "checkpoint_name", "checkpoint_suffix", "checkpoint_name_problem",
     "checkpoint_dir", "checkpoint_file",
-    "checkpoint_of", "log_path", "eval_path",
+    "checkpoint_of", "log_path", "eval_path", "is_eval_record",
+    # benchmarks (lm-evaluation-harness results)
+    "BENCHMARKS_DIR", "BENCHMARK_ROWS", "BENCHMARK_RAW_DIR", "BENCHMARK_TASKS_DIR",
+    "benchmark_raw_path", "benchmark_task_path",
     # checkpoint folder
     "MODEL_WEIGHTS", "WEIGHTS_INDEX", "OPTIMIZER", "OPTIMIZER_INDEX", "RNG", "TRAINER_STATE",
     "CHECKPOINT_CONFIG", "GENERATION_CONFIG", "CHECKPOINT_TOKENIZER_FILES", "shard_name",
@@ -141,6 +144,33 @@ def eval_path(checkpoint: str) -> str:
     return f"{EVALS_DIR}/{checkpoint}.json"
 
 
+def is_eval_record(rel: str) -> bool:
+    """True for ``evals/NAME.json`` (an eval record); ``evals/benchmarks/`` holds the rest."""
+    parts = rel.split("/")
+    return len(parts) == 2 and parts[0] == EVALS_DIR and parts[1].endswith(".json")
+
+
+# --- benchmarks: lm-evaluation-harness results per checkpoint ------------------------------
+
+BENCHMARKS_DIR = f"{EVALS_DIR}/benchmarks"
+#: one normalised row per (checkpoint, task, metric, filter, n-shot, limit), and older reruns
+BENCHMARK_ROWS = f"{BENCHMARKS_DIR}/rows.json"
+#: the harness's own results files, as it wrote them (sorted-key JSON), per checkpoint
+BENCHMARK_RAW_DIR = f"{BENCHMARKS_DIR}/raw"
+#: harness task definitions (YAML) and their data (JSONL) built from the run's held-out set
+BENCHMARK_TASKS_DIR = f"{BENCHMARKS_DIR}/tasks"
+
+
+def benchmark_raw_path(checkpoint: str, sha256: str) -> str:
+    """``evals/benchmarks/raw/NAME/results-<sha256[:16]>.json``: one harness results file."""
+    return f"{BENCHMARK_RAW_DIR}/{checkpoint}/results-{sha256[:16]}.json"
+
+
+def benchmark_task_path(task: str, suffix: str) -> str:
+    """``evals/benchmarks/tasks/TASK.yaml`` (``suffix`` ``.yaml``) or its data ``.jsonl``."""
+    return f"{BENCHMARK_TASKS_DIR}/{task}{suffix}"
+
+
 # --- a checkpoint folder ------------------------------------------------------------------
 
 MODEL_WEIGHTS = "model.safetensors"
@@ -255,7 +285,8 @@ PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 #: every ``kind`` an artifact of the manifest can have
 ARTIFACT_KINDS = ("weights", "optimizer", "rng", "trainer_state", "checkpoint_config",
                   "generation_config", "data_chunk", "data_index", "config", "tokenizer", "log",
-                  "eval", "provenance", "metadata", "other")
+                  "eval", "benchmark_rows", "benchmark_results", "benchmark_task",
+                  "provenance", "metadata", "other")
 
 _CHECKPOINT_KINDS = {RNG: "rng", TRAINER_STATE: "trainer_state",
                      CHECKPOINT_CONFIG: "checkpoint_config",
@@ -282,6 +313,12 @@ def artifact_kind(rel: str) -> str:
         if name in CHECKPOINT_TOKENIZER_FILES:
             return "tokenizer"
         return _CHECKPOINT_KINDS.get(name, "other")
+    if rel == BENCHMARK_ROWS:
+        return "benchmark_rows"
+    if rel.startswith(f"{BENCHMARK_RAW_DIR}/"):
+        return "benchmark_results"
+    if rel.startswith(f"{BENCHMARK_TASKS_DIR}/"):
+        return "benchmark_task"
     if parts[0] == DATA_DIR:
         if rel == DATA_INDEX:
             return "data_index"

@@ -34,7 +34,8 @@ __all__ = ["SCHEMAS", "FORMATS", "Validated", "schema", "validate", "iter_errors
 
 SCHEMAS = (
     "common", "manifest", "run_metadata", "data_index", "trainer_state", "eval", "provenance",
-    "train_config", "data_config", "model_config", "train_log", "release_files",
+    "train_config", "data_config", "model_config", "train_log", "release_files", "benchmarks",
+    "mixture",
 )
 #: the ``format`` keywords llm360's schemas use; each is checked when validating
 FORMATS = ("date-time", "uri")
