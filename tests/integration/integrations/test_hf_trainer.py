@@ -48,6 +48,13 @@ class _Rows(torch.utils.data.Dataset):
         return {"input_ids": self.data[i], "labels": self.data[i]}
 
 
+def assert_runtime_is_not_a_result(evals: dict) -> None:
+    """Trainer.evaluate's runtime, throughput and epoch are recorded as such, not as results."""
+    runtime = {"eval_runtime", "eval_samples_per_second", "eval_steps_per_second", "epoch"}
+    assert not runtime & set(evals["metrics"]), evals["metrics"]
+    assert runtime <= set(evals["details"]["runtime"]), evals.get("details")
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(run written by the callback, HF output dir, rows the Trainer actually trained on)."""
@@ -105,6 +112,7 @@ def test_callback_run_records_the_exact_data_order_and_releases(trained, tmp_pat
     assert "model.embed_tokens.weight.exp_avg_sq" in opt
     evals = json.loads((run / layout.eval_path("ckpt_000")).read_bytes())
     assert "eval_loss" in evals["metrics"]
+    assert_runtime_is_not_a_result(evals)
     lines = (run / layout.TRAIN_LOG).read_bytes().splitlines()
     assert [json.loads(x)["step"] for x in lines] == list(range(1, 8))
     # the final checkpoint (step 7) loads with transformers, tokenizer included
@@ -137,6 +145,9 @@ def test_import_checkpoints_of_a_trainer_output(trained, tmp_path):
     assert "optimizer state" in state["missing"] and state["tokens_seen"] == 7 * 4 * SEQ
     assert not (run / layout.checkpoint_file("ckpt_000", layout.OPTIMIZER)).exists()
     assert "data order" in json.loads((run / layout.DATA_INDEX).read_bytes())["missing"]
+    evals = json.loads((run / layout.eval_path("ckpt_000")).read_bytes())
+    assert "eval_loss" in evals["metrics"]
+    assert_runtime_is_not_a_result(evals)
 
     res = CliRunner().invoke(cli, ["run", "check", str(run), "--json"])
     assert res.exit_code == 1
