@@ -1,4 +1,5 @@
-"""What a data chunk file says about itself, read from its bytes: rows, tokens, Merkle root.
+"""What a data chunk file says about itself, read from its bytes: rows, tokens, Merkle root,
+and, for a chunk of a mixture, its rows per source (the ``sources`` column).
 
 The build signs these facts, so it computes them from the chunk file rather than copying
 ``data/index.json``. They are a pure function of the file's bytes, so they are cached by the
@@ -13,22 +14,52 @@ from pathlib import Path
 
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside, write_atomic
-from llm360.registry._safetensors import read_row_bytes
+from llm360.errors import InputError
+from llm360.registry._safetensors import read_header, read_row_bytes, read_rows
 from llm360.registry.local_key import seal
 from llm360.registry.merkle import row_bytes_merkle_root
 
-__all__ = ["ChunkCache", "ChunkFacts"]
+__all__ = ["ChunkCache", "ChunkFacts", "SOURCES_TENSOR", "source_counts"]
 
 _CACHE = layout.CHUNK_CACHE.rsplit("/", 1)[1]
-_VERSION = 1
+_VERSION = 2
+#: the tensor of a mixture chunk that gives each row's (source index, epoch)
+SOURCES_TENSOR = "sources"
 
 
 @dataclass(frozen=True, kw_only=True)
 class ChunkFacts:
+    """``sources``: (source index, rows, rows of a second or later epoch) per source present,
+    by index; None for a chunk without a ``sources`` column."""
+
     sequences: int
     seq_len: int
     tokens: int
     merkle_root: str
+    sources: tuple[tuple[int, int, int], ...] | None = None
+
+    @classmethod
+    def from_cache(cls, data: dict) -> ChunkFacts:
+        found = data.get("sources")
+        return cls(**{**data, "sources": None if found is None
+                      else tuple(tuple(int(v) for v in row) for row in found)})
+
+
+def source_counts(path: Path, rows: int, *, source: str) -> tuple[tuple[int, int, int], ...]:
+    """(source index, rows, repeated rows) from the ``sources`` column of the chunk at ``path``
+    (int [rows, 2]: source index, epoch), checked against its ``rows`` rows of tokens."""
+    import numpy as np
+
+    column = read_rows(path, SOURCES_TENSOR)
+    if column.shape != (rows, 2):
+        raise InputError(f"{source}: tensor 'sources' is {list(column.shape)}, expected "
+                         f"[{rows}, 2] (a source index and an epoch per row of 'tokens')")
+    if rows and int(column.min()) < 0:
+        raise InputError(f"{source}: tensor 'sources' holds a negative source index or epoch")
+    index, epoch = np.asarray(column[:, 0]), np.asarray(column[:, 1])
+    found = np.unique(index).tolist()
+    return tuple((i, int((index == i).sum()), int(((index == i) & (epoch > 0)).sum()))
+                 for i in found)
 
 
 class ChunkCache:
@@ -56,12 +87,16 @@ class ChunkCache:
         hit = self._entries.get(key)
         if isinstance(hit, dict):
             try:
-                return ChunkFacts(**hit)
-            except TypeError:
+                return ChunkFacts.from_cache(hit)
+            except (TypeError, ValueError):
                 pass
-        count, cols, rows = read_row_bytes(resolve_inside(root, rel, where="data chunk"))
+        path = resolve_inside(root, rel, where="data chunk")
+        count, cols, rows = read_row_bytes(path)
+        header, _ = read_header(path)
         facts = ChunkFacts(sequences=count, seq_len=cols, tokens=count * cols,
-                           merkle_root=row_bytes_merkle_root(rows, fmt))
+                           merkle_root=row_bytes_merkle_root(rows, fmt),
+                           sources=source_counts(path, count, source=str(root / rel))
+                           if SOURCES_TENSOR in header else None)
         self._entries[key] = asdict(facts)
         self._changed = True
         return facts

@@ -8,27 +8,52 @@ import bisect
 
 from llm360.errors import InputError
 from llm360.registry import layout
+from llm360.registry._archive import source_archive_names
 from llm360.registry._chunks import ChunkFacts
 from llm360.registry._run import RunRecords, artifact_kind
 from llm360.registry.benchmarks import BenchmarkRows, benchmark_problems
 from llm360.registry._safetensors import count_parameters
 from llm360.registry.hashing import FileDigest, root_digest
 from llm360.registry.merkle import LEGACY
+from llm360.registry.mixture import chunk_sources, mixture_of, mixture_problems
 from llm360.registry.models import (
-    LEGACY_SCHEMA_VERSION, SCHEMA_VERSION, Artifact, Checkpoint, Code, Data, DataChunk,
-    Environment, Licenses, Manifest, Model, Release, Training,
+    LEGACY_SCHEMA_VERSION, MIXTURE_SCHEMA_VERSION, SCHEMA_VERSION, Artifact, Checkpoint, Code,
+    CodeArchive, Data, DataChunk, Environment, Licenses, Manifest, Model, Release, Training,
 )
 from llm360.registry.mof import default_component_licenses
 
 __all__ = ["assemble", "consistency_problems"]
 
 
+def _version_of(records: RunRecords) -> str:
+    """The lowest manifest version that describes the run: v1.2 for a data mixture, a stage
+    or the trainer's source archive, else v1.1."""
+    if ("mixture" in records.data_index or "archive" in records.provenance["code"]
+            or any("stage" in st for st in records.trainer_states.values())):
+        return MIXTURE_SCHEMA_VERSION
+    return SCHEMA_VERSION
+
+
+def _archive(records: RunRecords, digests: dict[str, FileDigest]) -> CodeArchive | None:
+    claim = records.provenance["code"].get("archive")
+    if claim is None:
+        return None
+    found = digests.get(claim["path"])
+    return CodeArchive(path=claim["path"], sha256=found.sha256 if found else claim["sha256"],
+                       package=claim["package"], version=claim["version"],
+                       components=dict(claim["components"]))
+
+
 def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: str,
              chunks: dict[str, ChunkFacts] | None = None,
-             schema_version: str = SCHEMA_VERSION) -> Manifest:
+             schema_version: str | None = None) -> Manifest:
     """The manifest a run's records and file digests describe, in ``schema_version`` (verify
-    rebuilds an ``llm360.manifest/v1`` manifest as v1: four licenses, legacy Merkle roots);
-    ``chunks`` (facts read from the chunk files) replace what ``data/index.json`` claims."""
+    rebuilds a manifest in its own version: an ``llm360.manifest/v1`` one as v1, four
+    licenses and legacy Merkle roots); None: the lowest version that describes the run
+    (v1.2 for a mixture or a source archive, else v1.1). ``chunks`` (facts read from the chunk
+    files) replace what ``data/index.json`` claims, the rows per source included."""
+    schema_version = schema_version or _version_of(records)
+    mixed = schema_version == MIXTURE_SCHEMA_VERSION
     meta = records.metadata
     legacy = schema_version == LEGACY_SCHEMA_VERSION
     merkle_format = records.data_index.get("merkle", LEGACY)
@@ -55,20 +80,24 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
             parents=tuple(p["name"] for p in state["parents"]),
             data_chunks=tuple(state["data_chunks"]), files=files,
             root_digest=root_digest((p[len(prefix):], digests[p].sha256) for p in files),
-            metrics=metrics, eval=eval_path,
+            metrics=metrics, eval=eval_path, stage=state.get("stage") if mixed else None,
         ))
     checkpoints.sort(key=lambda c: (c.step, c.tokens_seen, c.name))
     index = records.data_index
     facts = chunks or {}
-    data_chunks = []
+    mixture = "mixture" in index and mixed
+    data_chunks, per_chunk = [], {}
     for c in index["chunks"]:
         got = facts.get(c["path"])
+        sources = chunk_sources(index, c, got) if mixture else None
+        per_chunk[c["index"]] = sources or {}
         data_chunks.append(DataChunk(
             index=c["index"], path=c["path"],
             sha256=digests[c["path"]].sha256 if c["path"] in digests else c["sha256"],
             sequences=got.sequences if got else c["sequences"],
             tokens=got.tokens if got else c["tokens"],
-            merkle_root=got.merkle_root if got else c["merkle_root"]))
+            merkle_root=got.merkle_root if got else c["merkle_root"],
+            stage=c.get("stage") if mixture else None, sources=sources))
     named = None if legacy else meta.get("final_checkpoint")
     if named is not None and not any(c.name == named for c in checkpoints):
         raise InputError(f"{records.root}/{layout.RUN_METADATA}: $.final_checkpoint: {named!r} "
@@ -96,7 +125,8 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
         ),
         artifacts=artifacts,
         data=Data(index=layout.DATA_INDEX, seq_len=index["seq_len"], chunks=tuple(data_chunks),
-                  merkle=None if legacy else merkle_format),
+                  merkle=None if legacy else merkle_format,
+                  mixture=mixture_of(index, per_chunk) if mixture else None),
         checkpoints=tuple(checkpoints),
         training=Training(
             config=layout.TRAIN_CONFIG, backend=train["backend"],
@@ -107,7 +137,8 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
         logs=records.logs,
         evals=tuple(sorted(records.evals)),
         code=Code(packages=dict(prov["packages"]), provenance=layout.PROVENANCE,
-                  repository=code["repository"], commit=code["commit"], dirty=code["dirty"]),
+                  repository=code["repository"], commit=code["commit"], dirty=code["dirty"],
+                  archive=_archive(records, digests) if mixed else None),
         environment=Environment(**{k: prov["environment"][k]
                                    for k in ("python", "platform", "hardware")}),
         schema_version=schema_version,
@@ -157,6 +188,8 @@ def consistency_problems(records: RunRecords, manifest: Manifest, *,
                 problems.append((layout.checkpoint_file(name, layout.TRAINER_STATE),
                                  f"$.parents[{j}].root_digest does not match checkpoint "
                                  f"{parent['name']} as it is on disk"))
+    problems += mixture_problems(records.data_index, chunks or {})
+    problems += _archive_problems(records, manifest)
     if records.benchmarks is not None:
         problems += benchmark_problems(
             BenchmarkRows.from_data(records.benchmarks),
@@ -165,6 +198,24 @@ def consistency_problems(records: RunRecords, manifest: Manifest, *,
     if not allow_missing_records:
         problems += _missing_records(records, manifest)
     return problems
+
+
+def _archive_problems(records: RunRecords, manifest: Manifest) -> list[tuple[str, str]]:
+    """The source archive ``code/provenance.json`` names: in the run, with the sha256 and the
+    files it records."""
+    claim = records.provenance["code"].get("archive")
+    if claim is None:
+        return []
+    art = manifest.artifact(claim["path"])
+    if art is None:
+        return [(layout.PROVENANCE, f"$.code.archive.path: {claim['path']} is not in the run")]
+    if art.sha256 != claim["sha256"]:
+        return [(claim["path"], f"sha256 {art.sha256[:12]}... differs from "
+                 f"{layout.PROVENANCE} $.code.archive.sha256 {claim['sha256'][:12]}...")]
+    names = set(source_archive_names(records.root / claim["path"]))
+    return [(claim["path"], f"holds no {file} ({layout.PROVENANCE} $.code.archive.components."
+             f"{key})") for key, file in sorted(claim["components"].items())
+            if file not in names]
 
 
 def _missing_records(records: RunRecords, manifest: Manifest) -> list[tuple[str, str]]:

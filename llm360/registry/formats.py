@@ -5,6 +5,9 @@ JSONL and YAML (the safe subset). ``check_file_format`` reads a file of a run di
 returns its format, or raises ``InputError`` naming the file and what it is instead: a
 pickle (also one named ``optimizer.safetensors``), a zip archive (``torch.save``, ``.npz``), a
 NumPy ``.npy``, compressed data (``.pt.gz``, compressed joblib), an executable, ...
+
+One exception, by path and content both: ``code/llm360-train.tar.gz``, the trainer's source
+archive, when it is one (``_archive``: .py text files only, never extracted).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import os
 from pathlib import Path
 
 from llm360.errors import InputError
+from llm360.registry import layout
+from llm360.registry._archive import source_archive_names
 from llm360.registry._files import resolve_inside
 from llm360.registry._safetensors import MAX_HEADER_BYTES, read_header
 from llm360.registry.serialize import parse_json, read_yaml
@@ -21,7 +26,7 @@ __all__ = ["FORMATS", "check_file_format", "sniff_format", "MAX_DOCUMENT_BYTES",
            "MAX_YAML_BYTES"]
 
 #: what a release may carry
-FORMATS = ("safetensors", "json", "jsonl", "yaml")
+FORMATS = ("safetensors", "json", "jsonl", "yaml", "source-archive")
 #: a JSON document (tokenizer, config, record) is parsed whole up to this size; larger text
 #: must be JSONL, read one line at a time
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
@@ -53,7 +58,11 @@ def _refuse(source: str, what: str) -> InputError:
 
 def check_file_format(root: Path, rel: str) -> str:
     """The format of ``root/rel`` (one of ``FORMATS``), or ``InputError`` saying what it is."""
-    return sniff_format(resolve_inside(Path(root), rel), source=str(Path(root) / rel))
+    path = resolve_inside(Path(root), rel)
+    if rel == layout.CODE_ARCHIVE:
+        source_archive_names(path, source=str(Path(root) / rel))
+        return "source-archive"
+    return sniff_format(path, source=str(Path(root) / rel))
 
 
 def sniff_format(path: Path, *, source: str | None = None) -> str:

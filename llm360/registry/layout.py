@@ -14,6 +14,7 @@ __all__ = [
     # run directory: records
     "RUN_METADATA", "CONFIG_DIR", "MODEL_CONFIG", "TRAIN_CONFIG", "DATA_CONFIG",
     "TOKENIZER_DIR", "TOKENIZER", "DATA_DIR", "DATA_INDEX", "HELDOUT", "CODE_DIR", "PROVENANCE",
+    "CODE_ARCHIVE",
     "LOGS_DIR", "TRAIN_LOG", "EVALS_DIR", "CHECKPOINTS_DIR", "REQUIRED",
     # run directory: functions
     "chunk_path", "chunk_index", "checkpoint_name", "checkpoint_suffix", "checkpoint_name_problem",
@@ -53,6 +54,8 @@ DATA_INDEX = f"{DATA_DIR}/index.json"
 HELDOUT = f"{DATA_DIR}/heldout.safetensors"
 CODE_DIR = "code"
 PROVENANCE = f"{CODE_DIR}/provenance.json"
+#: the trainer's source code as it ran (a reproducible .tar.gz; ``llm360 train`` writes it)
+CODE_ARCHIVE = f"{CODE_DIR}/llm360-train.tar.gz"
 LOGS_DIR = "logs"
 TRAIN_LOG = f"{LOGS_DIR}/train.jsonl"
 EVALS_DIR = "evals"
@@ -286,7 +289,7 @@ PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 ARTIFACT_KINDS = ("weights", "optimizer", "rng", "trainer_state", "checkpoint_config",
                   "generation_config", "data_chunk", "data_index", "config", "tokenizer", "log",
                   "eval", "benchmark_rows", "benchmark_results", "benchmark_task",
-                  "provenance", "metadata", "other")
+                  "provenance", "code_archive", "metadata", "other")
 
 _CHECKPOINT_KINDS = {RNG: "rng", TRAINER_STATE: "trainer_state",
                      CHECKPOINT_CONFIG: "checkpoint_config",
@@ -328,6 +331,8 @@ def artifact_kind(rel: str) -> str:
         return _TOP_KINDS[parts[0]]
     if rel == PROVENANCE:
         return "provenance"
+    if rel == CODE_ARCHIVE:
+        return "code_archive"
     if rel == RUN_METADATA:
         return "metadata"
     return "other"

@@ -20,8 +20,16 @@ __all__ = [
     "Release",
     "Model",
     "Artifact",
+    "SourceCount",
     "DataChunk",
+    "MixtureSource",
+    "StageSource",
+    "StageCategory",
+    "Stage",
+    "Mixture",
     "Data",
+    "CodeArchive",
+    "MIXTURE_SCHEMA_VERSION",
     "Checkpoint",
     "Training",
     "Code",
@@ -33,10 +41,13 @@ __all__ = [
 
 #: what ``release build`` writes: v1 plus ``data.merkle`` and ``release.licenses.components``
 SCHEMA_VERSION = "llm360.manifest/v1.1"
+#: v1.1 plus the data mixture (sources, stages, per-chunk counts), each checkpoint's stage and
+#: the trainer's source archive: what ``release build`` writes for a run that records one
+MIXTURE_SCHEMA_VERSION = "llm360.manifest/v1.2"
 #: the first manifest version (chunk roots in the legacy Merkle format, four licenses)
 LEGACY_SCHEMA_VERSION = "llm360.manifest/v1"
 #: every version this llm360 reads and verifies
-SCHEMA_VERSIONS = (LEGACY_SCHEMA_VERSION, SCHEMA_VERSION)
+SCHEMA_VERSIONS = (LEGACY_SCHEMA_VERSION, SCHEMA_VERSION, MIXTURE_SCHEMA_VERSION)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,24 +96,104 @@ class Artifact:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SourceCount:
+    """Rows of one source (or category) in a chunk, read from the chunk's ``sources`` column:
+    ``repeated_sequences`` are rows of a second or later epoch of their source."""
+
+    sequences: int
+    tokens: int
+    repeated_sequences: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class DataChunk:
+    """A data chunk; in a mixture run (v1.2) also its stage and its rows per source."""
+
     index: int
     path: str
     sha256: str
     sequences: int
     tokens: int
     merkle_root: str
+    stage: str | None = None
+    sources: Mapping[str, SourceCount] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MixtureSource:
+    """A source of the mixture: ``sequences``/``tokens`` it offered for training (held-out
+    rows excluded); its index in this tuple is the one chunk files' ``sources`` column holds."""
+
+    name: str
+    category: str
+    license: str
+    reader: str
+    documents: int
+    sequences: int
+    tokens: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageSource:
+    """One source in one stage: its target and realised share of the stage's tokens, what the
+    stage took of it, and ``epochs`` (rows taken / the source's rows)."""
+
+    name: str
+    category: str
+    target_ratio: float
+    realised_ratio: float
+    max_repetition_ratio: float
+    sequences: int
+    tokens: int
+    repeated_sequences: int
+    epochs: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageCategory:
+    name: str
+    target_ratio: float
+    realised_ratio: float
+    sequences: int
+    tokens: int
+    repeated_sequences: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stage:
+    """A stage of the mixture: its chunks (in training order) and its realised mixture,
+    counted from the chunk files; ``schedule``: its own learning-rate schedule, if any."""
+
+    name: str
+    chunks: tuple[int, ...]
+    sequences: int
+    tokens: int
+    sources: tuple[StageSource, ...]
+    categories: tuple[StageCategory, ...]
+    schedule: Mapping[str, float] | None = None
+    requested_tokens: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mixture:
+    """The data mixture (v1.2): ``definition`` is the mixture file as given, in the run."""
+
+    sources: tuple[MixtureSource, ...]
+    stages: tuple[Stage, ...]
+    definition: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class Data:
     """The data chunks; ``merkle`` names the format of their Merkle roots (None in a v1
-    manifest, whose roots are ``legacy``; see ``llm360.registry.merkle``)."""
+    manifest, whose roots are ``legacy``; see ``llm360.registry.merkle``); ``mixture`` (v1.2)
+    the sources and stages the chunks were drawn from."""
 
     index: str
     seq_len: int
     chunks: tuple[DataChunk, ...]
     merkle: str | None = None
+    mixture: Mixture | None = None
 
     @property
     def merkle_format(self) -> str:
@@ -127,6 +218,7 @@ class Checkpoint:
     root_digest: str
     metrics: Mapping[str, float]
     eval: str | None = None
+    stage: str | None = None   # the mixture stage this checkpoint ends (v1.2)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,12 +232,25 @@ class Training:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CodeArchive:
+    """The trainer's source code in the release (v1.2): an artifact, the package and version
+    it is, and which Model Openness Framework component each of its files is."""
+
+    path: str
+    sha256: str
+    package: str
+    version: str
+    components: Mapping[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Code:
     packages: Mapping[str, str]
     provenance: str | None = None
     repository: str | None = None
     commit: str | None = None
     dirty: bool | None = None
+    archive: CodeArchive | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

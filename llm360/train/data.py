@@ -29,7 +29,8 @@ from llm360.registry.serialize import canonical_json
 
 __all__ = ["Document", "prepare_data", "PrepareResult", "RunData", "load_run_data",
            "default_corpus", "read_corpus", "train_tokenizer", "EOS_TOKEN",
-           "hf_tokenizer_files"]
+           "hf_tokenizer_files", "cut_sequences", "chunk_bytes", "heldout_count",
+           "tokenizer_record"]
 
 EOS_TOKEN = "<|endoftext|>"
 DEFAULT_MAX_BYTES = 400_000
@@ -51,6 +52,7 @@ class PrepareResult:
     vocab_size: int
     tokens: int
     chunk_sha256: tuple[str, ...]
+    stages: tuple[tuple[str, int], ...] = ()   # a mixture's stages: (name, chunks)
 
 
 def _stdlib_files(stdlib: Path) -> list[Path]:
@@ -158,7 +160,8 @@ def train_tokenizer(docs: list[Document], vocab_size: int):
     return tok
 
 
-def _sequences(tok, docs: list[Document], seq_len: int) -> tuple[np.ndarray, list[list[int]]]:
+def cut_sequences(tok, docs: list[Document], seq_len: int
+                  ) -> tuple[np.ndarray, list[list[int]]]:
     """Rows [n, seq_len] of the concatenated token stream (EOS after each document) and, per
     row, the indices of the documents it overlaps."""
     eos = tok.token_to_id(EOS_TOKEN)
@@ -178,15 +181,38 @@ def _sequences(tok, docs: list[Document], seq_len: int) -> tuple[np.ndarray, lis
     return rows, [list(range(a, b + 1)) for a, b in zip(first.tolist(), last.tolist())]
 
 
-def _st_bytes(arr: np.ndarray) -> bytes:
-    return save({"tokens": np.ascontiguousarray(arr, dtype=np.int32)}, metadata={"format": "pt"})
+def chunk_bytes(arr: np.ndarray, sources: np.ndarray | None = None) -> bytes:
+    """A chunk file: ``tokens`` int32 [rows, seq_len] and, for a mixture, ``sources`` int32
+    [rows, 2] (each row's source index and epoch); one metadata key, so the bytes are stable."""
+    tensors = {"tokens": np.ascontiguousarray(arr, dtype=np.int32)}
+    if sources is not None:
+        tensors["sources"] = np.ascontiguousarray(sources, dtype=np.int32)
+    return save(tensors, metadata={"format": "pt"})
+
+
+def heldout_count(rows: int, fraction: float) -> int:
+    """Rows set aside for evaluation: ``fraction`` of them, at least 16, at most a quarter."""
+    return min(max(16, int(round(rows * fraction))), rows // 4)
+
+
+def tokenizer_record(tok, tok_bytes: bytes, vocab_size: int) -> dict:
+    """config/data.json's ``tokenizer``."""
+    import tokenizers
+
+    return {"type": "byte-level-bpe", "path": layout.TOKENIZER,
+            "vocab_size": tok.get_vocab_size(), "requested_vocab_size": vocab_size,
+            "min_frequency": 2, "special_tokens": [EOS_TOKEN],
+            "eos_token_id": tok.token_to_id(EOS_TOKEN),
+            "sha256": hashlib.sha256(tok_bytes).hexdigest(),
+            "library": f"tokenizers {tokenizers.__version__}"}
 
 
 def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int = 3,
                  seq_len: int = 128, seed: int = 1234, vocab_size: int = 512,
                  max_corpus_bytes: int = DEFAULT_MAX_BYTES,
-                 heldout_fraction: float = 0.05) -> PrepareResult:
-    """Write tokenizer/, data/ and config/data.json of the run directory ``run_dir``."""
+                 heldout_fraction: float = 0.05, mixture: Path | None = None) -> PrepareResult:
+    """Write tokenizer/, data/ and config/data.json of the run directory ``run_dir``; with
+    ``mixture`` (a mixture file), chunks drawn stage by stage from its sources."""
     run_dir = Path(run_dir)
     ckpts = run_dir / layout.CHECKPOINTS_DIR
     if ckpts.is_dir() and any(ckpts.iterdir()):
@@ -194,15 +220,20 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
                          "would change what they were trained on", hint="use a new --run")
     if chunks < 1 or seq_len < 2:
         raise InputError("--chunks must be >= 1 and --seq-len >= 2")
+    if mixture is not None:
+        from llm360.train.data_mixture import prepare_mixture
+
+        return prepare_mixture(run_dir, Path(mixture), seq_len=seq_len, seed=seed,
+                               vocab_size=vocab_size, heldout_fraction=heldout_fraction)
     if corpus:
         docs, sources = read_corpus(list(corpus))
     else:
         docs, source = default_corpus(max_corpus_bytes, seed=seed)
         sources = [source]
     tok = train_tokenizer(docs, vocab_size)
-    rows, row_docs = _sequences(tok, docs, seq_len)
+    rows, row_docs = cut_sequences(tok, docs, seq_len)
     perm = np.random.Generator(np.random.PCG64(seed)).permutation(len(rows))
-    n_held = min(max(16, int(round(len(rows) * heldout_fraction))), len(rows) // 4)
+    n_held = heldout_count(len(rows), heldout_fraction)
     train_ids, held_ids = perm[: len(perm) - n_held], perm[len(perm) - n_held:]
     per_chunk = len(train_ids) // chunks
     if per_chunk >= 8:
@@ -217,7 +248,7 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
     for k in range(chunks):
         ids = train_ids[k * per_chunk:(k + 1) * per_chunk]
         arr = rows[ids]
-        raw = _st_bytes(arr)
+        raw = chunk_bytes(arr)
         rel = layout.chunk_path(k)
         write_recorded(run_dir, rel, raw)
         digest = hashlib.sha256(raw).hexdigest()
@@ -228,12 +259,10 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
                              "merkle_root": rows_merkle_root(arr, merkle.DEFAULT_FORMAT),
                              "sources": doc_ids})
     held = rows[held_ids]
-    write_recorded(run_dir, layout.HELDOUT, _st_bytes(held))
+    write_recorded(run_dir, layout.HELDOUT, chunk_bytes(held))
     index = DataIndex(seq_len=seq_len, merkle=merkle.DEFAULT_FORMAT,
                       chunks=tuple(DataChunkRecord.from_data(c) for c in index_chunks))
     write_recorded(run_dir, layout.DATA_INDEX, index.to_json(source=layout.DATA_INDEX))
-    import tokenizers
-
     corpus_digest = hashlib.sha256(canonical_json(
         [[d.id, hashlib.sha256(d.text.encode("utf-8")).hexdigest()] for d in docs])).hexdigest()
     data_cfg = {
@@ -247,12 +276,7 @@ def prepare_data(run_dir: Path, *, corpus: list[Path] | None = None, chunks: int
         "sources": sources,
         "corpus": {"documents": len(docs), "sha256": corpus_digest,
                    "tokens": int(sum(len(r) for r in rows))},
-        "tokenizer": {"type": "byte-level-bpe", "path": layout.TOKENIZER,
-                      "vocab_size": tok.get_vocab_size(), "requested_vocab_size": vocab_size,
-                      "min_frequency": 2, "special_tokens": [EOS_TOKEN],
-                      "eos_token_id": tok.token_to_id(EOS_TOKEN),
-                      "sha256": hashlib.sha256(tok_bytes).hexdigest(),
-                      "library": f"tokenizers {tokenizers.__version__}"},
+        "tokenizer": tokenizer_record(tok, tok_bytes, vocab_size),
     }
     validate(data_cfg, "data_config", source=layout.DATA_CONFIG)
     write_recorded(run_dir, layout.DATA_CONFIG, canonical_json(data_cfg))

@@ -38,6 +38,7 @@ from llm360.train.device import (check_fits, configure_determinism, peak_memory,
 from llm360.train.evaluate import evaluate
 from llm360.train.model import build_model
 from llm360.train.run_files import fork_suffix, write_run_records
+from llm360.train.schedule import Schedule, lr_at, stage_spans
 
 __all__ = ["TrainOptions", "TrainResult", "train", "lr_at"]
 
@@ -106,6 +107,7 @@ class _Run:
     digests: dict
     determinism: dict
     record: bool
+    schedule: Schedule
 
 
 @dataclass(kw_only=True)
@@ -118,15 +120,6 @@ class _Position:
     suffix: str = ""
     forked: bool = False
     parent: dict | None = None   # {"name", "root_digest"} of the checkpoint before the next
-
-
-def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
-    """Learning rate for the optimizer step with 0-based index ``step``."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    span = max(1, total_steps - cfg.warmup_steps)
-    progress = min(1.0, (step - cfg.warmup_steps) / span)
-    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1.0 + math.cos(math.pi * progress))
 
 
 def _hyper(cfg: TrainConfig) -> dict:
@@ -209,10 +202,13 @@ def _prepare(run_dir: Path, opts: TrainOptions, result: TrainResult,
                "data": data.index_digest}
     determinism = dict(configure_determinism(tcfg.deterministic, device), world_size=world,
                        torch=torch.__version__)
+    total_steps = steps_per_chunk * len(data.chunks)
     run = _Run(run_dir=run_dir, data=data, rank=rank, main=main, device=device, mcfg=mcfg,
-               tcfg=tcfg, steps_per_chunk=steps_per_chunk,
-               total_steps=steps_per_chunk * len(data.chunks), digests=digests,
-               determinism=determinism, record=opts.record)
+               tcfg=tcfg, steps_per_chunk=steps_per_chunk, total_steps=total_steps,
+               digests=digests, determinism=determinism, record=opts.record,
+               schedule=Schedule(cfg=tcfg, total_steps=total_steps,
+                                 steps_per_chunk=steps_per_chunk,
+                                 stages=stage_spans(data.index)))
     return run, parent, parent_name
 
 
@@ -270,7 +266,7 @@ def _train_chunk(run: _Run, backend, pos: _Position, k: int, result: TrainResult
     lines, losses = [], []
     for s in range(run.steps_per_chunk):
         t0 = time.perf_counter()
-        lr = lr_at(pos.step, cfg, run.total_steps)
+        lr = run.schedule.lr(pos.step)
         loss, grad_norm = backend.step(rows[s * cfg.batch_size:(s + 1) * cfg.batch_size], lr)
         if not math.isfinite(loss):
             raise TrainingError(f"the loss is {loss} at step {pos.step + 1}",
@@ -294,10 +290,7 @@ def _train_chunk(run: _Run, backend, pos: _Position, k: int, result: TrainResult
 def _checkpoint_state(run: _Run, pos: _Position, k: int, name: str, losses: list[float],
                       tensors: tuple[dict, dict]) -> ck.CheckpointState:
     m, t = run.mcfg, run.tcfg
-    schedule = {"kind": "warmup_cosine", "lr": t.lr, "min_lr": t.min_lr,
-                "warmup_steps": t.warmup_steps, "total_steps": run.total_steps,
-                "steps_per_chunk": run.steps_per_chunk, "rows_per_step": t.batch_size,
-                "micro_batch_rows": t.micro_rows, "accumulation_steps": t.accumulation_steps}
+    schedule = run.schedule.record(k)
     state = {"schema_version": "llm360.trainer_state/v1", "checkpoint": name,
              "step": pos.step, "tokens_seen": pos.tokens, "data_chunks": [k],
              "position": {"chunk": k + 1, "row": 0},
@@ -305,6 +298,9 @@ def _checkpoint_state(run: _Run, pos: _Position, k: int, name: str, losses: list
              "metrics": {"train_loss": float(np.mean(losses))}, "digests": run.digests,
              "train_config": dataclasses.asdict(t), "determinism": run.determinism,
              "lineage": pos.suffix.lstrip("-") or "main"}
+    stage = run.schedule.stage_of_chunk(k) if run.schedule.stages else None
+    if stage is not None:
+        state["stage"] = stage.name
     tok = run.data.tokenizer_json
     return ck.CheckpointState(
         model=tensors[0], optimizer=tensors[1], rng=ck.capture_rng(), trainer_state=state,

@@ -1,5 +1,6 @@
 """The run-level records ``train`` writes once: config/model.json, config/train.json,
-code/provenance.json and a starter llm360.yaml; and the naming of forks."""
+code/provenance.json with the trainer's source archive, a starter llm360.yaml; and the naming
+of forks."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry.records import Provenance, RunMetadata
 from llm360.registry.schema import validate
 from llm360.registry.serialize import canonical_json
+from llm360.train.code_archive import write_code_archive
 from llm360.train.config import ModelConfig, TrainConfig, hf_config
 from llm360.train.data import RunData
 from llm360.train.provenance import collect_provenance, starter_metadata
@@ -31,7 +33,8 @@ def fork_suffix(run_dir: Path) -> str:
 
 
 def write_run_records(run_dir: Path, m: ModelConfig, t: TrainConfig, data: RunData) -> None:
-    """config/model.json, config/train.json, code/provenance.json and a starter llm360.yaml."""
+    """config/model.json, config/train.json, code/provenance.json (and the source archive it
+    names) and a starter llm360.yaml."""
     _write_json(run_dir, layout.MODEL_CONFIG, hf_config(m), "model_config")
     _write_json(run_dir, layout.TRAIN_CONFIG, {
         **dataclasses.asdict(t), "schedule": "linear warmup then cosine to min_lr",
@@ -39,8 +42,10 @@ def write_run_records(run_dir: Path, m: ModelConfig, t: TrainConfig, data: RunDa
         "gradient_accumulation_steps": t.accumulation_steps,
         "seq_len": data.seq_len, "num_chunks": len(data.chunks)}, "train_config")
     if not (run_dir / layout.PROVENANCE).exists():
+        prov = collect_provenance()
+        prov["code"]["archive"] = write_code_archive(run_dir)
         write_atomic(resolve_inside(run_dir, layout.PROVENANCE), Provenance.from_data(
-            collect_provenance()).to_json(source=layout.PROVENANCE))
+            prov).to_json(source=layout.PROVENANCE))
     if not (run_dir / layout.RUN_METADATA).exists():
         meta = starter_metadata(run_dir, preset=t.preset, data_config=data.config)
         write_atomic(resolve_inside(run_dir, layout.RUN_METADATA),
