@@ -1,7 +1,8 @@
 """The main job end to end on the embedded defaults (``make demo``).
 
 Runs, as a user would, each ``llm360`` command in turn: prepare the embedded corpus (the Python
-standard library), train the tiny preset over three data chunks, generate a demo signing key,
+standard library), train the tiny preset over three data chunks, evaluate every checkpoint with
+lm-evaluation-harness on the benchmark built from the held-out set, generate a demo signing key,
 build and sign the release (manifest, Sigstore bundle, OMS signatures, cards, plots), verify it.
 """
 
@@ -15,6 +16,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from llm360.registry import layout
 
 
 #: marks a folder the demo made, so a rerun replaces it and nothing else
@@ -48,6 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     run, release, keys = out / "llm360-tiny", out / "release", out / "keys"
     _run("data", "prepare", "--run", str(run), "--chunks", str(args.chunks))
     _run("train", "--run", str(run), "--preset", "tiny")
+    # every checkpoint, every item (no --limit): the harness on the benchmark built from the
+    # run's held-out set (offline); with internet, --tasks arc_challenge,hellaswag works too
+    _run("eval", str(run), "--tasks", "llm360_next_segment")
     print("\nThe key below is a DEMO key made for this run only: never sign a real release "
           "with it.")
     _run("keygen", "--private", str(keys / "demo-key.pem"), "--public",
@@ -63,6 +69,7 @@ demo done:
   model card     {release}/README.md  (checkpoint cards in {release}/cards/)
   data card      {release}/DATA_CARD.md
   plots          {release}/plots/
+  benchmarks     {release}/{layout.BENCHMARK_ROWS} (raw harness results beside it)
   exports        {release}/croissant.json, bom.spdx.json, bom.cdx.json  (llm360 export)
   demo key       {keys}/demo-key.pub.pem  (DEMO ONLY)""" + hub)
 

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from llm360.registry import layout
 from llm360.registry.audit import grade
 from llm360.registry.cards import _plots
+from llm360.registry.cards._benchmarks import benchmark_plots, benchmark_section
 from llm360.registry.cards._data import data_view
 from llm360.registry.cards._hub_meta import hub_links
 from llm360.registry.cards._inputs import RunInputs
@@ -123,6 +124,8 @@ def _facts(manifest: Manifest, inputs: RunInputs) -> _Facts:
     seen, kids = data_seen_and_children(manifest)
     specs = _plots.plan_plots(manifest, line_list, inputs.logs,
                               chunks_seen={n: len(s) for n, s in seen.items()}, labels=labels)
+    specs += benchmark_plots(inputs.benchmarks, line_list,
+                             {c.name: c.tokens_seen for c in ckpts})
     return _Facts(line_list=line_list, labels=labels, label=label, eval_set=eval_set,
                   seen=seen, kids=kids, specs=specs)
 
@@ -225,7 +228,11 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
                   Row(key="Code", value=release.licenses.code),
                   Row(key="Data", value=release.licenses.data),
                   Row(key="Documentation", value=release.licenses.documentation)),
-        openness=_openness(manifest))
+        openness=_openness(manifest),
+        benchmarks=benchmark_section(inputs.benchmarks,
+                                     [(c.name, c.tokens_seen) for c in views]),
+        benchmark_plots=tuple(PlotRef(key=s.key, path=s.path, title=s.title) for s in specs
+                              if s.section == "benchmark"))
     return view, specs
 
 

@@ -119,6 +119,19 @@ def _eval_results(metrics: tuple[MetricView, ...]) -> list[EvalResult] | None:
     return results or None
 
 
+def _benchmark_results(found) -> list[EvalResult]:
+    """Benchmark results in the Open LLM Leaderboard's style (``args.num_few_shot``, percent)."""
+    from huggingface_hub import EvalResult
+
+    return [EvalResult(task_type="text-generation", task_name="Text Generation",
+                       dataset_type=r.dataset_type, dataset_name=r.dataset_name,
+                       dataset_config=r.dataset_config, dataset_split=r.dataset_split,
+                       dataset_args={"num_few_shot": r.num_few_shot}
+                       if r.num_few_shot is not None else None,
+                       metric_type=r.metric_type, metric_name=r.metric_name,
+                       metric_value=r.value) for r in found]
+
+
 def _with_header(data: CardData, body: str, where: str, kind: str) -> bytes:
     """``body`` under ``data`` as its YAML header (``to_yaml``), checked to read back
     (``safe_load``, as the Hub reads a header) to the same metadata."""
@@ -150,6 +163,9 @@ def model_metadata(view: ReleaseView, ckpt: CheckpointView | None = None) -> Mod
                      llm360_parents=list(ckpt.parents), llm360_root_digest=ckpt.root_digest)
     extra["llm360_manifest_sha256"] = view.manifest_sha256
     results = _eval_results(shown.metrics) if shown is not None else None
+    if shown is not None and view.benchmarks is not None:
+        results = ((results or []) + _benchmark_results(
+            view.benchmarks.index.get(shown.name, ()))) or None
     return ModelCardData(
         base_model=view.hub.base_model,
         datasets=[view.hub.data_repo] if view.hub.data_repo else None,

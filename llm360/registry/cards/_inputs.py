@@ -17,6 +17,7 @@ from pathlib import Path
 from llm360.registry import layout
 from llm360.errors import InputError, VerificationError
 from llm360.registry._files import resolve_inside
+from llm360.registry.benchmarks import BenchmarkRows
 from llm360.registry.models import Manifest
 from llm360.registry.serialize import parse_json
 
@@ -45,13 +46,14 @@ class RunInputs:
     trainer_states: Mapping[str, Mapping] = field(default_factory=dict)
     evals: Mapping[str, Mapping] = field(default_factory=dict)
     logs: tuple[LogFile, ...] = ()
+    benchmarks: BenchmarkRows | None = None   # evals/benchmarks/rows.json
 
 
 def input_paths(manifest: Manifest) -> list[str]:
     """Every artifact the cards and plots read, sorted (their digests key the render cache)."""
     paths = {METADATA_FILE, manifest.training.config, manifest.data.index,
              *(p for p in (manifest.training.data_config,) if p),
-             *manifest.logs, *manifest.evals}
+             *manifest.logs, *manifest.evals, layout.BENCHMARK_ROWS}
     for ckpt in manifest.checkpoints:
         paths.add(layout.checkpoint_file(ckpt.name, layout.TRAINER_STATE))
     listed = {a.path for a in manifest.artifacts}
@@ -75,7 +77,9 @@ def inputs_from_records(records, logs: Mapping[str, bytes] | None = None) -> Run
                      data_config=records.data_config, data_index=records.data_index,
                      trainer_states=dict(records.trainer_states), evals=evals,
                      logs=tuple(LogFile(path=rel, records=_log_records(raw, rel))
-                                for rel, raw in sorted(logs.items())))
+                                for rel, raw in sorted(logs.items())),
+                     benchmarks=BenchmarkRows.from_data(records.benchmarks)
+                     if records.benchmarks is not None else None)
 
 
 def _read_listed(arts: Mapping, root: Path | None, rel: str | None) -> bytes | None:
@@ -129,11 +133,14 @@ def read_inputs(manifest: Manifest, root: Path | None) -> RunInputs:
         raw = _read_listed(arts, root, rel)
         if raw is not None:
             logs.append(LogFile(path=rel, records=_log_records(raw, rel)))
+    rows = _read_listed(arts, root, layout.BENCHMARK_ROWS)
     return RunInputs(metadata=metadata if isinstance(metadata, Mapping) else None,
                      train_config=load(manifest.training.config),
                      data_config=load(manifest.training.data_config),
                      data_index=load(manifest.data.index), trainer_states=states, evals=evals,
-                     logs=tuple(logs))
+                     logs=tuple(logs),
+                     benchmarks=BenchmarkRows.from_json(rows, source=layout.BENCHMARK_ROWS)
+                     if rows is not None else None)
 
 
 def canonical_key(data) -> str:

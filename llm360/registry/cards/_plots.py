@@ -77,7 +77,8 @@ def log_line(path: str) -> str:
     return m.group(1) if m else path.rsplit("/", 1)[-1].removesuffix(".jsonl")
 
 
-def _colors(lines: Sequence[Line]) -> Callable[[str], str]:
+def line_colors(lines: Sequence[Line]) -> Callable[[str], str]:
+    """A line of training's colour (``C0`` for the first), the same in every plot."""
     order = {line.name: i for i, line in enumerate(lines)}
 
     def color(name: str) -> str:
@@ -89,7 +90,7 @@ def log_series(logs: Sequence[LogFile], key: str, lines: Sequence[Line]) -> list
     """(tokens seen, ``key``) per log file, labelled by its line, the main line first; a file
     whose steps go back (a restart) is cut there. Records without both values are skipped."""
     labels = {line.name: line.label for line in lines}
-    color = _colors(lines)
+    color = line_colors(lines)
     order = {line.name: i for i, line in enumerate(lines)}
     floor = _FLOOR.get(key)
     out = []
@@ -119,7 +120,7 @@ def checkpoint_series(manifest: Manifest, lines: Sequence[Line], metric: str, *,
                       dashed: bool = False) -> list[Series]:
     """(x(checkpoint), metric) along each line, starting at its fork point so lines join;
     lines without the metric are left out."""
-    color = _colors(lines)
+    color = line_colors(lines)
     by_name = {c.name: c for c in manifest.checkpoints}
     out = []
     for line in lines:

@@ -8,10 +8,14 @@ the templates leave it out. ``build_view`` (``_assemble``) is the only code that
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llm360.registry.cards._metrics import EvalSet
 from llm360.registry.models import Code, Environment, Model, Release, Training
 from llm360.registry.signing import SignatureInfo
+
+if TYPE_CHECKING:
+    from llm360.registry.cards._benchmarks import BenchmarkSection
 
 __all__ = ["Row", "MetricView", "FileRow", "LineView", "ConfigDiff", "CheckpointView",
            "ChunkView", "SourceRow", "HeldoutView", "DataView", "PlotRef", "HubLinks",
@@ -210,6 +214,8 @@ class ReleaseView:
     verify_command: str
     licenses: tuple[Row, ...]
     openness: str  # the Model Openness Framework class the release reaches
+    benchmarks: BenchmarkSection | None = None   # evals/benchmarks/rows.json, when released
+    benchmark_plots: tuple[PlotRef, ...] = ()
 
     def checkpoint(self, name: str) -> CheckpointView:
         return next(c for c in self.checkpoints if c.name == name)

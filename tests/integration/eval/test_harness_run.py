@@ -102,6 +102,23 @@ def test_rows_are_what_the_harness_returned(tiny_run_copy: Path, spy: list[dict]
         "benchmark_results") == 3
     assert verify_release(result.manifest_path, policy=TrustPolicy(allow_unsigned=True)).ok
 
+    # the model card: the final checkpoint's full run in the model-index (percent), the table
+    # of every checkpoint, and the curve against tokens seen
+    from huggingface_hub import ModelCard
+
+    release = tmp_path / "release"
+    card = ModelCard.load(release / layout.MODEL_CARD)
+    final = next(r for r in rows.rows if r.checkpoint == "ckpt_001" and r.primary
+                 and r.limit is None)
+    assert [(r.metric_type, r.metric_value, r.dataset_args, r.dataset_split)
+            for r in card.data.eval_results if r.dataset_config == TASK] == [
+        ("acc_norm", round(final.value * 100, 2), {"num_few_shot": 0}, "heldout")]
+    readme = card.text
+    assert "## Benchmarks" in readme and "**LIMITED** (`--limit 8`)" in readme
+    assert f"| `ckpt_000` | {rows.rows[0].tokens_seen:,} |" in readme
+    plot = layout.plot_path(f"benchmark_{TASK}_0shot_acc_norm")
+    assert (release / plot).is_file() and f"]({plot})" in readme
+
 
 def test_unknown_checkpoint_and_missing_tasks_are_bad_input(tiny_run: Path):
     res = invoke("eval", tiny_run, "--tasks", TASK, "--checkpoints", "ckpt_000,ckpt_009")

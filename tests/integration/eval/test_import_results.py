@@ -153,6 +153,23 @@ def test_each_format_imports_onto_its_checkpoint(synthetic_run: Path, tmp_path: 
     assert kinds[arc.raw] == "benchmark_results"
     assert verify_release(result.manifest_path, policy=TrustPolicy(allow_unsigned=True)).ok
 
+    # the final checkpoint's model-index, Open LLM Leaderboard style, as huggingface_hub reads it
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(tmp_path / "release" / layout.MODEL_CARD)
+    found = {(r.dataset_type, r.metric_type): r for r in card.data.eval_results}
+    arc_index = found[("ai2_arc", "acc_norm")]
+    assert (arc_index.dataset_name, arc_index.dataset_config, arc_index.dataset_split) == (
+        "AI2 Reasoning Challenge (25-Shot)", "ARC-Challenge", "test")
+    assert arc_index.dataset_args == {"num_few_shot": 25} and arc_index.metric_value == 43.0
+    assert found[("cais/mmlu", "acc")].metric_value == 30.0
+    assert found[("truthful_qa", "mc2")].metric_value == 35.0
+    # ckpt_001's own card: its arc_challenge run was limited, so no model-index result
+    ckpt_card = ModelCard.load(tmp_path / "release" / layout.checkpoint_card("ckpt_001"))
+    assert "ai2_arc" not in {r.dataset_type for r in ckpt_card.data.eval_results or []}
+    readme = (tmp_path / "release" / layout.MODEL_CARD).read_text()
+    assert "## Benchmarks" in readme and "**LIMITED** (`--limit 100`)" in readme
+
 
 def test_a_rerun_replaces_the_older_rows_which_are_kept(synthetic_run: Path, tmp_path: Path):
     first = write(tmp_path, "first.json", v04(value=0.30, date=1.7e9))
@@ -217,3 +234,15 @@ def test_a_tampered_results_file_fails_verify_naming_it(synthetic_run: Path, tmp
     res = invoke("verify", release, "--allow-unsigned")
     assert res.exit_code == 1, res.output
     assert raw in res.output
+
+
+def test_run_check_refuses_a_row_its_checkpoint_contradicts(synthetic_run: Path, tmp_path: Path):
+    res = invoke("eval", "import", write(tmp_path, "r.json", v04()), "--run", synthetic_run)
+    assert res.exit_code == 0, res.output
+    path = synthetic_run / layout.BENCHMARK_ROWS
+    data = json.loads(path.read_bytes())
+    data["rows"][0]["tokens_seen"] += 1  # an interpolated guess, say
+    path.write_text(json.dumps(data, sort_keys=True))
+    res = invoke("run", "check", synthetic_run)
+    assert res.exit_code == 1, res.output
+    assert "differ from checkpoint ckpt_001's trainer state" in res.output
