@@ -59,7 +59,8 @@ def temporary_server(*, fsync: bool = False) -> Iterator[str]:
             raise PostgresUnavailable("running as root, the server is started as the "
                                       f"`postgres` user, which does not exist: {INSTALL}") from None
         extra = {"user": user.pw_uid, "group": user.pw_gid}
-    base = Path(tempfile.mkdtemp(prefix="llm360-pg-"))
+    # the server's user must reach its folder: below /tmp, not a root-only TMPDIR
+    base = Path(tempfile.mkdtemp(prefix="llm360-pg-", dir="/tmp" if extra else None))
     data, log = base / "data", base / "server.log"
     if extra:
         os.chown(base, extra["user"], extra["group"])

@@ -262,9 +262,10 @@ def history(ref: str, db: str | None, as_json: bool) -> int:
 @_options
 def verify_(ref: str | None, every: bool, endpoint: str | None, no_xet: bool,
             allow_extra: bool, db: str | None, as_json: bool, **trust) -> int:
-    """Verify REF (or --all) again where it was found (its folder or Hub repo), with the trust
-    policy it was last verified with unless trust options are given, and record each outcome.
-    Names what no longer verifies; exit 1 if anything fails."""
+    """Verify REF (or --all) again where it was found (its folder, or its Hub repo on the
+    endpoint it was added from unless --endpoint), with the trust policy it was last verified
+    with unless trust options are given, and record each outcome. Names what no longer
+    verifies; exit 1 if anything fails."""
     from llm360.registry.index import queries, release_ids, reverify
 
     if bool(ref) == every:
@@ -272,13 +273,12 @@ def verify_(ref: str | None, every: bool, endpoint: str | None, no_xet: bool,
     named = any(trust[k] for k in ("key", "identity", "issuer", "trust_config")) \
         or trust["allow_unsigned"] or allow_extra
     policy = policy_from(trust, allow_extra=allow_extra) if named else None
-    del endpoint  # each release is read from the endpoint it was added from
     with _store(db) as store:
         if every:
             ids = release_ids(store)
         else:
             ids = [queries.release_id(store, ref)]
-        result = reverify(store, ids, policy=policy, hub=_hub(no_xet))
+        result = reverify(store, ids, policy=policy, hub=_hub(no_xet), endpoint=endpoint)
     if as_json:
         echo_json({"ok": result.ok, **result.as_data()})
     else:

@@ -149,8 +149,9 @@ def add_release(store: Store, spec: str, *, policy: TrustPolicy, hub: HubConnect
     recorded = policy_record(policy)
     ok = checked.report.ok
     at = utc_now()
-    event = _event(checked, at=at, action="add", ok=ok, allow_unverified=allow_unverified and not ok,
-                   policy=recorded, summary=checked.summary())
+    event = _event(checked, at=at, action="add", ok=ok,
+                   allow_unverified=allow_unverified and not ok, policy=recorded,
+                   summary=checked.summary())
     sha = checked.report.manifest_sha256
     if not ok and not allow_unverified:
         with store.write() as conn:
@@ -191,10 +192,11 @@ def _latest_policies(conn, release_ids: list[int]) -> dict[int, Policy]:
 
 
 def reverify(store: Store, release_ids: list[int], *, policy: TrustPolicy | None = None,
-             hub: HubConnector | None = None) -> ReverifyResult:
-    """Verify each release again where it was found, under ``policy`` (default: the policy it
-    was last verified with), and record each outcome. A location that now holds another
-    manifest, or none, fails."""
+             hub: HubConnector | None = None, endpoint: str | None = None) -> ReverifyResult:
+    """Verify each release again where it was found (a Hub release on ``endpoint`` if given,
+    else the one it was added from), under ``policy`` (default: the policy it was last
+    verified with), and record each outcome. A location that now holds another manifest, or
+    none, fails."""
     r = t.releases.c
     with store.read() as conn:
         rows = conn.execute(select(r.id, r.location, r.endpoint, r.manifest_sha256)
@@ -206,7 +208,7 @@ def reverify(store: Store, release_ids: list[int], *, policy: TrustPolicy | None
         at = utc_now()
         try:
             checked = check_release(row.location, trust_policy(used), hub=hub,
-                                    endpoint=row.endpoint)
+                                    endpoint=endpoint or row.endpoint)
         except Llm360Error as exc:
             event = VerificationEvent(at=at, action="reverify", location=row.location, ok=False,
                                       allow_unverified=False, signer=None, policy=used.label,

@@ -128,15 +128,14 @@ def release_ids(store: Store) -> list[int]:
 
 
 def _summaries(conn: Connection, where=None) -> list[ReleaseSummary]:
-    n_ckpt = select(C.release_id, func.count().label("n")).group_by(C.release_id).subquery()
-    n_chunk = select(K.release_id, func.count().label("n")).group_by(K.release_id).subquery()
-    last = select(V.release_id, func.max(V.id).label("vid")).group_by(V.release_id).subquery()
+    # correlated: each count reads one release's rows through its index
+    n_ckpt = select(func.count()).where(C.release_id == R.id).scalar_subquery()
+    n_chunk = select(func.count()).where(K.release_id == R.id).scalar_subquery()
+    last = select(func.max(V.id)).where(V.release_id == R.id).scalar_subquery()
     query = (select(*_REF_COLS, R.created, R.signer, R.signer_method, R.signer_issuer,
-                    R.location, R.indexed_at, n_ckpt.c.n.label("n_ckpt"),
-                    n_chunk.c.n.label("n_chunk"), last.c.vid)
-             .outerjoin(n_ckpt, n_ckpt.c.release_id == R.id)
-             .outerjoin(n_chunk, n_chunk.c.release_id == R.id)
-             .outerjoin(last, last.c.release_id == R.id).order_by(R.name, R.id))
+                    R.location, R.indexed_at, n_ckpt.label("n_ckpt"),
+                    n_chunk.label("n_chunk"), last.label("vid"))
+             .order_by(R.name, R.id))
     if where is not None:
         query = query.where(where)
     rows = conn.execute(query).all()

@@ -5,7 +5,6 @@ history and verify, with real signed releases."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

@@ -154,3 +154,29 @@ def test_pages_are_read_only_and_carry_no_script(served):
         assert exc.code == 501
     else:
         raise AssertionError("POST answered 200")
+
+
+def test_serve_command_listens_on_localhost_until_interrupted(db_url, releases, hub_keys):
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    with open_store(db_url) as store:
+        add_release(store, str(releases["amber"]), policy=TrustPolicy(key=hub_keys[1]))
+    proc = subprocess.Popen([sys.executable, "-m", "llm360.cli.main", "registry", "serve",
+                             "--port", "0", "--db", db_url, "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not lines or lines[-1].strip() != "}":
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            lines.append(line)
+        url = json.loads("".join(lines))["url"]
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            assert "amber" in resp.read().decode()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
