@@ -58,6 +58,12 @@ def audit(release: str, root: Path | None, mot_yaml: Path | None, as_json: bool)
                 if c.counts and not c.type_appropriate:
                     lic += f" (open, not a {c.content_type} license)"
                 echo(f"    {mark}{c.name}{optional}: {c.evidence}; license {lic}")
+        if result.source_licenses:
+            echo("data sources by license (the data components are under all of them):")
+            for lic in result.source_licenses:
+                state = "open" if lic.open else "not open"
+                echo(f"  {lic.license} ({state}): {', '.join(lic.sources)}; "
+                     f"{lic.tokens:,} tokens trained")
         echo(f"class: {result.label}")
         if result.next_class:
             echo(f"missing for {_class_name(result.next_class)}:")

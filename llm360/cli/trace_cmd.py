@@ -107,7 +107,11 @@ def _summary(result) -> list[str]:
              f"{more}"]
     for m in result.matches:
         rows = f"row {m.row}" if len(m.rows) == 1 else f"rows {m.rows[0]}-{m.rows[-1]}"
-        lines.append(f"chunk {m.chunk} ({m.path}) {rows}, from token {m.column}:")
+        origin = ""
+        if m.source is not None:
+            again = f", epoch {m.epoch} (a repeated row)" if m.epoch else ""
+            origin = f" (source {m.source}, category {m.category}{again})"
+        lines.append(f"chunk {m.chunk} ({m.path}) {rows}{origin}, from token {m.column}:")
         if not m.trained:
             lines.append("  not trained on by any checkpoint")
         for t in m.trained:

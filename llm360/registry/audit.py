@@ -27,8 +27,8 @@ from llm360.registry.mof import (
 )
 from llm360.registry.release_source import ReleaseSource
 
-__all__ = ["ComponentResult", "AuditResult", "grade", "audit_release", "mot_record",
-           "write_mot_yaml", "MOT_HEADER"]
+__all__ = ["ComponentResult", "SourceLicense", "AuditResult", "grade", "audit_release",
+           "mot_record", "write_mot_yaml", "MOT_HEADER"]
 
 #: first line of every MOT YAML file llm360 writes (so a rerun may replace its own file)
 MOT_HEADER = "# Model Openness Tool record written by llm360 audit\n"
@@ -76,6 +76,20 @@ class ComponentResult:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SourceLicense:
+    """The data sources of a mixture under one license, and the tokens they trained."""
+
+    license: str
+    open: bool
+    sources: tuple[str, ...]
+    tokens: int
+
+    def as_data(self) -> dict:
+        return {"license": self.license, "open": self.open, "sources": list(self.sources),
+                "tokens": self.tokens}
+
+
+@dataclass(frozen=True, kw_only=True)
 class AuditResult:
     release: str
     version: str
@@ -85,6 +99,7 @@ class AuditResult:
     next_class: int | None
     missing: tuple[tuple[str, str], ...]  # (component name, why) standing between it and next
     optional_missing: tuple[tuple[str, str], ...]
+    source_licenses: tuple[SourceLicense, ...] = ()   # a mixture's sources, by license
 
     @property
     def label(self) -> str:
@@ -101,6 +116,7 @@ class AuditResult:
                 "missing_for_next": [{"component": n, "why": w} for n, w in self.missing],
                 "optional_missing": [{"component": n, "why": w}
                                      for n, w in self.optional_missing],
+                "source_licenses": [s.as_data() for s in self.source_licenses],
                 "components": [c.as_data() for c in self.components]}
 
 
@@ -120,9 +136,16 @@ def _presence(manifest: Manifest, release_files: set[str]) -> dict[str, tuple[bo
     with_weights = [c for c in manifest.checkpoints
                     if any(f in arts and arts[f].kind == "weights" for f in c.files)]
     final = final_checkpoint(manifest)
-    no_code = "no code repository is recorded (code.repository or release.links.code)"
+    no_code = ("no code repository is recorded (code.repository or release.links.code), and "
+               "the release holds no source archive of it")
+    archive = manifest.code.archive
+    in_release = archive is not None and archive.path in arts
 
-    def code(evidence_ok: bool, what: str, found: str) -> tuple[bool, str, str | None]:
+    def code(key: str, evidence_ok: bool, what: str, found: str
+             ) -> tuple[bool, str, str | None]:
+        if in_release and key in archive.components:  # the code itself, in the release
+            return (True, f"{archive.components[key]} in {archive.path} ({archive.package} "
+                    f"{archive.version})", archive.path)
         if not code_at:
             return False, no_code, None
         if not evidence_ok:
@@ -131,21 +154,24 @@ def _presence(manifest: Manifest, release_files: set[str]) -> dict[str, tuple[bo
 
     out: dict[str, tuple[bool, str, str | None]] = {}
     out["model_architecture"] = code(
-        manifest.model.config in arts, f"{manifest.model.config} is not an artifact",
+        "model_architecture", manifest.model.config in arts,
+        f"{manifest.model.config} is not an artifact",
         f"{manifest.model.architecture}, config {manifest.model.config}")
     data_cfg = manifest.training.data_config
     out["data_preprocessing_code"] = code(
-        bool(data_cfg) and data_cfg in arts, "no data config (training.data_config) records "
-        "the preprocessing recipe", f"recipe in {data_cfg}")
-    out["training_code"] = code(manifest.training.config in arts,
+        "data_preprocessing_code", bool(data_cfg) and data_cfg in arts,
+        "no data config (training.data_config) records the preprocessing recipe",
+        f"recipe in {data_cfg}")
+    out["training_code"] = code("training_code", manifest.training.config in arts,
                                 f"{manifest.training.config} is not an artifact",
                                 f"config {manifest.training.config}")
     infer_cfg = [f for f in (final.files if final else ()) if arts.get(f) is not None
                  and arts[f].kind == "checkpoint_config"]
-    out["inference_code"] = code(bool(infer_cfg), "the final checkpoint has no config.json to "
-                                 "load it with", f"loads with {infer_cfg[0]}" if infer_cfg
-                                 else "")
-    out["evaluation_code"] = code(bool(manifest.evals), "no evaluations are released",
+    out["inference_code"] = code("inference_code", bool(infer_cfg), "the final checkpoint has "
+                                 "no config.json to load it with",
+                                 f"loads with {infer_cfg[0]}" if infer_cfg else "")
+    out["evaluation_code"] = code("evaluation_code", bool(manifest.evals),
+                                  "no evaluations are released",
                                   f"{len(manifest.evals)} evaluation records")
     if manifest.code.packages:
         out["supporting_libraries"] = (True, f"versions of {len(manifest.code.packages)} packages "
@@ -210,11 +236,35 @@ def _presence(manifest: Manifest, release_files: set[str]) -> dict[str, tuple[bo
     return out
 
 
+def _source_licenses(manifest: Manifest) -> tuple[SourceLicense, ...]:
+    """A mixture's sources grouped by license, with the tokens the chunks hold of them."""
+    mixture = manifest.data.mixture
+    if mixture is None:
+        return ()
+    tokens: dict[str, int] = {}
+    for chunk in manifest.data.chunks:
+        for name, count in (chunk.sources or {}).items():
+            tokens[name] = tokens.get(name, 0) + count.tokens
+    by_license: dict[str, list[str]] = {}
+    for source in mixture.sources:
+        by_license.setdefault(source.license, []).append(source.name)
+    return tuple(SourceLicense(license=spdx, open=is_open_license(spdx), sources=tuple(names),
+                               tokens=sum(tokens.get(n, 0) for n in names))
+                 for spdx, names in sorted(by_license.items()))
+
+
 def _licenses(manifest: Manifest) -> dict[str, str]:
+    """Each component's license; a mixture's data (trained and held out) is under all of
+    its sources' licenses at once."""
     lic = manifest.release.licenses
     four = {"weights": lic.weights, "code": lic.code, "data": lic.data,
             "documentation": lic.documentation}
-    return default_component_licenses(four, lic.components)
+    out = default_component_licenses(four, lic.components)
+    sources = _source_licenses(manifest)
+    if sources:
+        joined = " AND ".join(s.license for s in sources)
+        out.update(datasets=joined, evaluation_data=joined)
+    return out
 
 
 def grade(manifest: Manifest, *, release_files: set[str] | frozenset[str] = frozenset()
@@ -244,7 +294,7 @@ def grade(manifest: Manifest, *, release_files: set[str] | frozenset[str] = froz
     return AuditResult(release=manifest.release.name, version=manifest.release.version,
                        schema_version=manifest.schema_version, components=tuple(results),
                        mof_class=reached, next_class=nxt, missing=missing,
-                       optional_missing=optional)
+                       optional_missing=optional, source_licenses=_source_licenses(manifest))
 
 
 def audit_release(source: ReleaseSource) -> AuditResult:

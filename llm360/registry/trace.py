@@ -21,6 +21,7 @@ import numpy as np
 
 from llm360.errors import InputError, VerificationError
 from llm360.registry import lineage, merkle
+from llm360.registry._chunks import SOURCES_TENSOR
 from llm360.registry._safetensors import read_rows
 from llm360.registry.hashing import hash_files
 from llm360.registry.models import Manifest
@@ -57,6 +58,9 @@ class Match:
     column: int              # its first token's position in that row
     rows: tuple[int, ...]    # every row it covers (two when it crosses a row boundary)
     trained: tuple[Training, ...]
+    source: str | None = None     # a mixture's source of the row it starts in, and its
+    category: str | None = None   # category and epoch (0: the row's first time trained on)
+    epoch: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +80,8 @@ class TraceResult:
                 "chunks_searched": self.chunks_searched, "tokens_searched": self.tokens_searched,
                 "truncated": self.truncated,
                 "matches": [{"chunk": m.chunk, "path": m.path, "row": m.row, "column": m.column,
-                             "rows": list(m.rows),
+                             "rows": list(m.rows), "source": m.source, "category": m.category,
+                             "epoch": m.epoch,
                              "trained": [{"checkpoint": t.checkpoint,
                                           "first_step": t.first_step, "last_step": t.last_step,
                                           "checkpoints_after": list(t.after)}
@@ -179,6 +184,21 @@ def _chunk_rows(source: ReleaseSource, path: str) -> np.ndarray:
     return rows
 
 
+def _row_source(source: ReleaseSource, path: str, row: int
+                ) -> tuple[str | None, str | None, int | None]:
+    """(source, category, epoch) of a row of a mixture chunk, from its ``sources`` column."""
+    mixture = source.manifest.data.mixture
+    if mixture is None:
+        return None, None, None
+    column = read_rows(source.path(path), SOURCES_TENSOR)
+    index, epoch = (int(v) for v in column[row])
+    if not 0 <= index < len(mixture.sources):
+        raise InputError(f"{path}: row {row} names source {index}; the manifest lists "
+                         f"{len(mixture.sources)}")
+    found = mixture.sources[index]
+    return found.name, found.category, epoch
+
+
 def _check_chunks(source: ReleaseSource, paths: list[str],
                   progress: Callable[[int], None] | None) -> None:
     for d in hash_files(source.root, paths, progress=progress):
@@ -227,8 +247,10 @@ def find_tokens(source: ReleaseSource, tokens: Sequence[int], *, check_bytes: bo
                 Training(checkpoint=s.checkpoint, first_step=s.step_of(rows[0]),
                          last_step=s.step_of(rows[-1]), after=after_of(s.checkpoint))
                 for s in spans if s.chunk == chunk.index and rows[-1] < s.rows)
+            name, category, epoch = _row_source(source, chunk.path, first_row)
             matches.append(Match(chunk=chunk.index, path=chunk.path, row=first_row,
-                                 column=start % seq_len, rows=rows, trained=trained))
+                                 column=start % seq_len, rows=rows, trained=trained,
+                                 source=name, category=category, epoch=epoch))
         if truncated:
             break
     return TraceResult(tokens=tuple(int(t) for t in tokens), matches=tuple(matches),

@@ -16,6 +16,7 @@ from llm360.registry.audit import grade
 from llm360.registry.cards import _plots
 from llm360.registry.cards._benchmarks import benchmark_plots, benchmark_section
 from llm360.registry.cards._data import data_view
+from llm360.registry.cards._mixture import mixture_plots
 from llm360.registry.cards._hub_meta import hub_links
 from llm360.registry.cards._inputs import RunInputs
 from llm360.registry.cards._lines import (Line, checkpoint_config, data_seen_and_children,
@@ -126,6 +127,7 @@ def _facts(manifest: Manifest, inputs: RunInputs) -> _Facts:
                               chunks_seen={n: len(s) for n, s in seen.items()}, labels=labels)
     specs += benchmark_plots(inputs.benchmarks, line_list,
                              {c.name: c.tokens_seen for c in ckpts})
+    specs += mixture_plots(manifest)
     return _Facts(line_list=line_list, labels=labels, label=label, eval_set=eval_set,
                   seen=seen, kids=kids, specs=specs)
 

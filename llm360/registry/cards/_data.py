@@ -6,8 +6,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 from llm360.registry.cards._inputs import RunInputs
 from llm360.registry.cards._lines import flatten
-from llm360.registry.cards._view import (CheckpointView, ChunkView, DataView, HeldoutView, Row,
-                                         SourceRow)
+from llm360.registry.cards._mixture import mixture_plots, mixture_stages
+from llm360.registry.cards._view import (CheckpointView, ChunkView, DataView, HeldoutView,
+                                         PlotRef, Row, SourceRow)
 from llm360.registry.models import Manifest
 
 __all__ = ["data_view"]
@@ -119,4 +120,7 @@ def data_view(manifest: Manifest, inputs: RunInputs, checkpoints: Sequence[Check
         if isinstance(tokenizer, Mapping) else (),
         config=tuple(Row(key=k, value=num(v)) for k, v in flatten(data_config)
                      if not k.startswith(("sources", "tokenizer.", "heldout.", "shuffle"))),
-        license=manifest.release.licenses.data, merkle_format=manifest.data.merkle_format)
+        license=manifest.release.licenses.data, merkle_format=manifest.data.merkle_format,
+        stages=mixture_stages(manifest, num),
+        mixture_plot=next((PlotRef(key=s.key, path=s.path, title=s.title)
+                           for s in mixture_plots(manifest)), None))

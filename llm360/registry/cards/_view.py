@@ -16,6 +16,7 @@ from llm360.registry.signing import SignatureInfo
 
 if TYPE_CHECKING:
     from llm360.registry.cards._benchmarks import BenchmarkSection
+    from llm360.registry.cards._mixture import StageView
 
 __all__ = ["Row", "MetricView", "FileRow", "LineView", "ConfigDiff", "CheckpointView",
            "ChunkView", "SourceRow", "HeldoutView", "DataView", "PlotRef", "HubLinks",
@@ -138,6 +139,8 @@ class DataView:
     config: tuple[Row, ...]
     license: str
     merkle_format: str  # how the chunk roots are computed ("rfc6962" or "legacy")
+    stages: tuple[StageView, ...] = ()   # a mixture's stages (manifest v1.2)
+    mixture_plot: PlotRef | None = None  # category shares across chunks
 
 
 @dataclass(frozen=True, kw_only=True)

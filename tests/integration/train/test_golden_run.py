@@ -2,7 +2,9 @@
 
 The sha256 of every file of the run is compared to ``tests/golden/train_run.sha256``; refresh it
 only for a deliberate format change, with ``pytest --update-golden``. Machine facts are left out
-(``code/provenance.json``, and the ``tokens_per_s``/``peak_memory_bytes`` of each log line), and
+(``code/provenance.json``, and the ``tokens_per_s``/``peak_memory_bytes`` of each log line), as is
+the trainer's source archive ``code/llm360-train.tar.gz`` (it changes with every edit of
+llm360's own code; its sha256 is in ``code/provenance.json``), and
 training runs in one thread so the floating-point sums are in one order everywhere.
 """
 
@@ -52,7 +54,7 @@ def _digests(run: Path) -> dict[str, str]:
     out = {}
     for path in sorted(p for p in run.rglob("*") if p.is_file()):
         rel = path.relative_to(run).as_posix()
-        if rel.startswith(".llm360/") or rel == "code/provenance.json":
+        if rel.startswith((".llm360/", "code/")):
             continue
         raw = path.read_bytes()
         if rel.startswith("logs/"):
