@@ -169,6 +169,9 @@ def evaluate_run(run: Path, options: EvalOptions, *,
     run = Path(run).resolve()
     if not options.tasks:
         raise InputError("--tasks: name at least one task")
+    if options.limit is not None and options.limit >= 1 and options.limit != int(options.limit):
+        raise InputError(f"--limit {options.limit:g}: a whole number of documents, or a "
+                         "fraction below 1")
     chosen = _select(run_checkpoints(run), options.checkpoints)
     rows = load_rows(run)
     todo = [c for c in chosen if not evaluated(rows, c.name, options.tasks,

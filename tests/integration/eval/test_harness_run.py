@@ -125,3 +125,32 @@ def test_unknown_checkpoint_and_missing_tasks_are_bad_input(tiny_run: Path):
     assert res.exit_code == 2 and "ckpt_009: not a checkpoint of the run" in res.output
     res = invoke("eval", tiny_run, "--tasks", " , ")
     assert res.exit_code == 2 and "--tasks" in res.output
+
+
+def test_a_results_file_written_as_lm_eval_output_path_writes_it_imports(tiny_run_copy: Path,
+                                                                         tmp_path: Path):
+    """The file `lm_eval --output_path` writes (the harness's own EvaluationTracker), computed
+    outside llm360, lands on the checkpoint its pretrained= folder names."""
+    from lm_eval.loggers import EvaluationTracker
+    from lm_eval.tasks import TaskManager
+
+    from llm360.eval.embedded import task_config
+
+    run = tiny_run_copy
+    tracker = EvaluationTracker(output_path=str(tmp_path / "out"))
+    folder = run / layout.checkpoint_dir("ckpt_001")
+    results = lm_eval.simple_evaluate(
+        model="hf", model_args=f"pretrained={folder}", tasks=[task_config(run, TASK)],
+        device="cpu", batch_size=8, task_manager=TaskManager(include_defaults=False),
+        evaluation_tracker=tracker, log_samples=True)
+    samples = results.pop("samples")
+    tracker.save_results_aggregated(results=results, samples=samples)
+    written = sorted((tmp_path / "out").rglob("results_*.json"))
+    assert len(written) == 1
+    res = invoke("eval", "import", written[0], "--run", run, "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["files"][0]["checkpoint"] == "ckpt_001"
+    row = next(r for r in read_rows(run).rows if r.metric == "acc_norm")
+    assert (row.checkpoint, row.value, row.origin) == (
+        "ckpt_001", results["results"][TASK]["acc_norm,none"], "import")
+    assert row.task_hash == json.loads(written[0].read_bytes())["task_hashes"][TASK]
