@@ -1,9 +1,12 @@
 """The main job end to end on the embedded defaults (``make demo``).
 
-Runs, as a user would, each ``llm360`` command in turn: prepare the embedded corpus (the Python
-standard library), train the tiny preset over three data chunks, evaluate every checkpoint with
-lm-evaluation-harness on the benchmark built from the held-out set, generate a demo signing key,
-build and sign the release (manifest, Sigstore bundle, OMS signatures, cards, plots), verify it.
+Runs, as a user would, each ``llm360`` command in turn: prepare a three-stage data mixture of
+corpora that ship with Python itself (English prose: pydoc's documentation topics and the
+standard library's docstrings; the standard library's code; its test suite as a code-heavy last
+stage, in the spirit of CrystalCoder's three stages), train the tiny preset stage after stage
+(one data chunk each), evaluate every checkpoint with lm-evaluation-harness on the benchmark
+built from the held-out set, generate a demo signing key, build and sign the release (manifest,
+Sigstore bundle, OMS signatures, cards, plots), verify it and grade it (audit).
 """
 
 from __future__ import annotations
@@ -23,6 +26,80 @@ from llm360.registry import layout
 #: marks a folder the demo made, so a rerun replaces it and nothing else
 STAMP = ".llm360-demo"
 
+#: the demo's data mixture: every corpus ships with Python ({stdlib}); about 400 KB of text
+MIXTURE = """\
+# Three stages in the spirit of CrystalCoder's: English first, then code, then a code-heavy
+# last stage of the test suite. Every corpus ships with Python itself ({stdlib}).
+schema_version: llm360.mixture/v1
+sequences_per_chunk: 416
+sources:
+  - source_name: pydoc-topics
+    description: the documentation topics pydoc shows (help("assert"), ...)
+    category: english
+    license: PSF-2.0
+    reader: python-strings
+    paths: ["{stdlib}/pydoc_data/topics.py"]
+    max_bytes: 60000
+  - source_name: docstrings
+    description: the docstrings of the standard library's top-level modules
+    category: english
+    license: PSF-2.0
+    reader: python-docstrings
+    paths: ["{stdlib}/*.py"]
+    max_bytes: 100000
+  - source_name: stdlib-code
+    description: the standard library's top-level modules
+    category: code
+    license: PSF-2.0
+    reader: python
+    paths: ["{stdlib}/*.py"]
+    max_bytes: 160000
+  - source_name: stdlib-tests
+    description: the standard library's test suite
+    category: code
+    license: PSF-2.0
+    reader: python
+    paths: ["{stdlib}/test/test_*.py"]
+    max_bytes: 100000
+stages:
+  - name: english
+    chunks: 1
+    sources:
+      - {source_name: pydoc-topics, target_ratio: 0.5}
+      - {source_name: docstrings, target_ratio: 0.3}
+      - {source_name: stdlib-code, target_ratio: 0.2}
+  - name: code
+    chunks: 1
+    sources:   # the topics' second epoch begins here (repeated rows are counted)
+      - {source_name: pydoc-topics, target_ratio: 0.2, max_repetition_ratio: 2}
+      - {source_name: docstrings, target_ratio: 0.3}
+      - {source_name: stdlib-code, target_ratio: 0.5}
+  - name: tests
+    chunks: 1
+    schedule: {lr: 0.001, min_lr: 0.0001, warmup_steps: 5}   # its own learning rates
+    sources:
+      - {source_name: docstrings, target_ratio: 0.1}
+      - {source_name: stdlib-code, target_ratio: 0.3}
+      - {source_name: stdlib-tests, target_ratio: 0.6}
+"""
+
+#: the release's metadata: the links its contents need for the highest class they allow (the
+#: code is in the release itself; the data's PSF-2.0 is not an open license in the MOF's sense)
+METADATA = """\
+name: llm360-tiny
+version: 0.1.0
+description: >-
+  A tiny LLaMA (about 1 M parameters) pretrained with llm360 in three stages on a data mixture
+  of corpora that ship with Python (pydoc's documentation topics and docstrings, the standard
+  library's code, its test suite), to show an LLM360-style release end to end. The paper
+  linked describes the LLM360 framework this release follows.
+authors: [llm360 demo]
+language: [en, code]
+licenses: {weights: Apache-2.0, code: Apache-2.0, data: PSF-2.0, documentation: CC-BY-4.0}
+links:
+  paper: https://arxiv.org/abs/2312.06550
+"""
+
 
 def _run(*args: str, env: dict | None = None) -> None:
     cmd = ["llm360", *args]
@@ -38,7 +115,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("demo"),
                         help="folder for the run, key and release (replaced when an earlier "
                              "demo made it; any other existing folder is refused)")
-    parser.add_argument("--chunks", type=int, default=3)
     args = parser.parse_args(argv)
     out = args.out.resolve()
     if out.exists():
@@ -49,7 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True)
     (out / STAMP).write_text("made by `python -m llm360.demo`; replaced by the next demo\n")
     run, release, keys = out / "llm360-tiny", out / "release", out / "keys"
-    _run("data", "prepare", "--run", str(run), "--chunks", str(args.chunks))
+    (out / "mixture.yaml").write_text(MIXTURE)
+    _run("data", "prepare", "--run", str(run), "--mixture", str(out / "mixture.yaml"))
+    (run / layout.RUN_METADATA).write_text(METADATA)   # what the team says about its release
     _run("train", "--run", str(run), "--preset", "tiny")
     # every checkpoint, every item (no --limit): the harness on the benchmark built from the
     # run's held-out set (offline); with internet, --tasks arc_challenge,hellaswag works too
@@ -61,13 +139,16 @@ def main(argv: list[str] | None = None) -> None:
     _run("release", "build", str(run), "--out", str(release), "--sign", "key", "--key",
          str(keys / "demo-key.pem"))
     _run("verify", str(release), "--key", str(keys / "demo-key.pub.pem"))
+    _run("audit", str(release))
     hub = _hub_demo(release, keys / "demo-key.pub.pem", out)
     print(f"""
 demo done:
   run directory  {run}
   release        {release}/manifest.json  (signed: manifest.sigstore.json, signatures/)
   model card     {release}/README.md  (checkpoint cards in {release}/cards/)
-  data card      {release}/DATA_CARD.md
+  data card      {release}/DATA_CARD.md  (the mixture per stage; plots/data_mixture.png)
+  mixture        {out / "mixture.yaml"}  (kept in the run as config/mixture.yaml)
+  training code  {release}/{layout.CODE_ARCHIVE}
   plots          {release}/plots/
   benchmarks     {release}/{layout.BENCHMARK_ROWS} (raw harness results beside it)
   exports        {release}/croissant.json, bom.spdx.json, bom.cdx.json  (llm360 export)
