@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from llm360.registry import layout
 from llm360.registry._run import read_run
 from llm360.registry.build import BuildOptions, build_release
 from llm360.registry.hashing import CACHE_FILE, HashCache, hash_files
@@ -19,8 +20,9 @@ def test_build_after_training_reads_no_checkpoint_again(prepared_run: Path,
     run = copy_data_only(prepared_run, tmp_path / "run")  # copies: new inodes, not recorded
     train(run, TrainOptions(preset="tiny", max_checkpoints=1))
     files = read_run(run).files  # what release build hashes
-    written = [f for f in files if f.startswith("checkpoints/")]
-    assert len(written) >= 6
+    # the checkpoints, and the trainer's source archive (written from bytes in memory)
+    written = [f for f in files if f.startswith("checkpoints/") or f == layout.CODE_ARCHIVE]
+    assert len(written) >= 7
     cache = HashCache(run / CACHE_FILE)
     hash_files(run, files, cache=cache)
     assert cache.hits == len(written)

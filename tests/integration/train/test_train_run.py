@@ -34,7 +34,7 @@ def test_run_directory_has_every_file_and_the_loss_falls(trained_run) -> None:
     expected = {"llm360.yaml", "config/model.json", "config/train.json", "config/data.json",
                 "tokenizer/tokenizer.json", "tokenizer/tokenizer_config.json",
                 "tokenizer/special_tokens_map.json", "data/index.json", "data/heldout.safetensors",
-                "logs/train.jsonl", "code/provenance.json"}
+                "logs/train.jsonl", "code/provenance.json", "code/llm360-train.tar.gz"}
     expected |= {f"data/chunk_{k:03d}.safetensors" for k in range(3)}
     expected |= {f"checkpoints/ckpt_{k:03d}/{f}" for k in range(3) for f in CKPT_FILES}
     expected |= {f"evals/ckpt_{k:03d}.json" for k in range(3)}
