@@ -66,7 +66,11 @@ def check_file_format(root: Path, rel: str) -> str:
 
 
 def sniff_format(path: Path, *, source: str | None = None) -> str:
-    """The format of the file at ``path`` by content; ``InputError`` for anything else."""
+    """The format of the file at ``path`` by content; ``InputError`` for anything else.
+
+    Only the format is judged: integers beyond int64 pass here (a Hugging Face
+    tokenizer_config.json's ``model_max_length`` is 10**30); the records llm360 reads are
+    bounded again when they are loaded."""
     source = source or str(path)
     try:
         size = os.stat(path).st_size
@@ -102,10 +106,10 @@ def _sniff_text(path: Path, size: int, source: str) -> str:
             raw.decode("utf-8")
         except ValueError:
             if path.name.lower().endswith((".json", ".jsonl", ".yaml", ".yml")):
-                parse_json(raw, source=source)  # says which byte is not UTF-8
+                parse_json(raw, source=source, int64=False)  # says which byte is not UTF-8
             raise _refuse(source, "binary data of no format llm360 knows") from None
         try:
-            parse_json(raw, source=source)
+            parse_json(raw, source=source, int64=False)
             return "json"
         except InputError as exc:
             json_error = exc
@@ -115,7 +119,7 @@ def _sniff_text(path: Path, size: int, source: str) -> str:
         yaml_error = None
         if size <= MAX_YAML_BYTES:
             try:
-                data = read_yaml(path, source=source)
+                data = read_yaml(path, source=source, int64=False)
             except InputError as exc:
                 data, yaml_error = None, exc
             if isinstance(data, (dict, list)) and data:
@@ -145,7 +149,7 @@ def _jsonl_error(lines, source: str) -> InputError | None:
         if len(line) > _MAX_JSONL_LINE:
             return InputError(f"{source}:{lineno}: line longer than {_MAX_JSONL_LINE} bytes")
         try:
-            parse_json(line, source=f"{source}:{lineno}")
+            parse_json(line, source=f"{source}:{lineno}", int64=False)
         except InputError as exc:
             return exc
         seen = True

@@ -48,7 +48,9 @@ __all__ = [
 #: the deepest nesting of arrays and objects any document llm360 reads may have (manifests,
 #: bundles and run records are 3 to 8 deep); deeper input is refused, never recursed into
 MAX_DEPTH = 64
-#: the integers any document llm360 reads may hold (a step, a size, a count): int64
+#: the integers llm360's own records may hold (a step, a size, a count): int64. Third-party
+#: files a run only carries (a tokenizer_config.json's ``model_max_length`` is 10**30) are
+#: parsed with ``int64=False``: any integer Python reads (at most 4300 digits)
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 #: the integers canonical JSON (RFC 8785, I-JSON) writes exactly
 _JSON_SAFE_INT = 2**53 - 1
@@ -116,12 +118,13 @@ def _convert(tp: Any, data: Any) -> Any:
     return data
 
 
-def parse_json(raw: bytes, *, source: str) -> Any:
+def parse_json(raw: bytes, *, source: str, int64: bool = True) -> Any:
     """Parse UTF-8 JSON bytes; errors name ``source`` and the line and column.
 
     NaN, Infinity, numbers that overflow to infinity (``1e999``) and integers outside int64
     are refused, naming their JSON path, and so is nesting deeper than ``MAX_DEPTH``: hostile
-    input is an ``InputError``, never a crash.
+    input is an ``InputError``, never a crash. ``int64=False`` (a file llm360 only copies and
+    hashes, never interprets) accepts any integer of at most 4300 digits.
     """
     try:
         text = raw.decode("utf-8")
@@ -141,28 +144,29 @@ def parse_json(raw: bytes, *, source: str) -> Any:
                          ) from None
     except ValueError as exc:
         if _LONG_DIGITS.search(text):  # an integer of more than 4300 digits: named below
-            _check_numbers_of(text, source)
+            _check_numbers_of(text, source, int64)
         raise InputError(f"{source}: malformed JSON: {exc}") from exc
-    if data is _ABSENT or _LONG_DIGITS.search(text):  # rare: the exact check, with the path
-        _check_numbers_of(text, source)
+    if data is _ABSENT or (int64 and _LONG_DIGITS.search(text)):  # rare: the exact check
+        _check_numbers_of(text, source, int64)
         if data is _ABSENT:  # pragma: no cover - the check above names the number
             raise InputError(f"{source}: malformed JSON: a number is not finite")
     check_depth(data, source=source)
     return data
 
 
-def _check_numbers_of(text: str, source: str) -> None:
+def _check_numbers_of(text: str, source: str, int64: bool) -> None:
     """Parse ``text`` again keeping refused numbers as their text, and name the first."""
     try:
         marked = json.loads(text, parse_constant=_Number, parse_float=_marked_float,
-                            parse_int=_marked_int)
+                            parse_int=_marked_int if int64 else _marked_long_int)
     except RecursionError:
         raise InputError(f"{source}: malformed JSON: nested more than {MAX_DEPTH} levels deep"
                          ) from None
     check_depth(marked, source=source)
-    bad = _bad_number(marked)
+    bad = _bad_number(marked, max_int=INT64_MAX if int64 else None)
     if bad is not None:
-        raise InputError(f"{source}: malformed JSON: {bad[1]} at {bad[0]}", hint=_NUMBERS_HINT)
+        raise InputError(f"{source}: malformed JSON: {bad[1]} at {bad[0]}",
+                         hint=_NUMBERS_HINT if int64 else _FINITE_HINT)
 
 
 _ABSENT = object()
@@ -200,10 +204,17 @@ def _marked_int(text: str) -> Any:
     return value if value is not None and INT64_MIN <= value <= INT64_MAX else _Number(text)
 
 
-def _bad_number(data: Any, *, max_int: int = INT64_MAX) -> tuple[str, str] | None:
+def _marked_long_int(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts (4300)
+        return _Number(text)
+
+
+def _bad_number(data: Any, *, max_int: int | None = INT64_MAX) -> tuple[str, str] | None:
     """The JSON path of the first number of ``data`` that is not finite or not an integer
-    within ``-max_int - 1 .. max_int``, and why; None when every number is fine. Iterative:
-    callers check the depth first."""
+    within ``-max_int - 1 .. max_int`` (any integer when None), and why; None when every
+    number is fine. Iterative: callers check the depth first."""
     stack: list[tuple[Any, str]] = [(data, "$")]
     while stack:
         node, path = stack.pop()
@@ -212,10 +223,10 @@ def _bad_number(data: Any, *, max_int: int = INT64_MAX) -> tuple[str, str] | Non
         elif isinstance(node, (list, tuple)):
             stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(node))))
         elif isinstance(node, _Number):
-            return path, _why(node)
+            return path, _why(node, int64=max_int is not None)
         elif isinstance(node, float) and not math.isfinite(node):
             return path, f"{node} is not a finite number"
-        elif isinstance(node, int) and not isinstance(node, bool) \
+        elif isinstance(node, int) and not isinstance(node, bool) and max_int is not None \
                 and not -max_int - 1 <= node <= max_int:
             bits = node.bit_length()
             text = str(node) if bits < 128 else f"an integer of {bits} bits"
@@ -223,9 +234,11 @@ def _bad_number(data: Any, *, max_int: int = INT64_MAX) -> tuple[str, str] | Non
     return None
 
 
-def _why(text: str) -> str:
+def _why(text: str, *, int64: bool = True) -> str:
     shown = text if len(text) <= 40 else text[:20] + "..." + text[-8:]
     if text.lstrip("-").isdigit():
+        if not int64:
+            return f"{shown} is out of range (an integer of {len(text.lstrip('-'))} digits)"
         return f"{shown} is out of range (integers are int64: at most {INT64_MAX})"
     if text in ("NaN", "Infinity", "-Infinity"):
         return f"{shown} is not valid JSON (not a finite number)"
@@ -233,14 +246,16 @@ def _why(text: str) -> str:
 
 
 _NUMBERS_HINT = "llm360 records hold finite numbers and int64 integers only"
+_FINITE_HINT = "JSON numbers are finite, and integers at most 4300 digits long"
 
 
-def check_numbers(data: Any, *, source: str) -> None:
+def check_numbers(data: Any, *, source: str, int64: bool = True) -> None:
     """Refuse a document holding a number that is not finite (NaN, an infinity) or an integer
-    outside int64, naming ``source`` and its JSON path (exit 2)."""
-    bad = _bad_number(data)
+    outside int64 (unless ``int64=False``), naming ``source`` and its JSON path (exit 2)."""
+    bad = _bad_number(data, max_int=INT64_MAX if int64 else None)
     if bad is not None:
-        raise InputError(f"{source}: {bad[1]} at {bad[0]}", hint=_NUMBERS_HINT)
+        raise InputError(f"{source}: {bad[1]} at {bad[0]}",
+                         hint=_NUMBERS_HINT if int64 else _FINITE_HINT)
 
 
 def check_depth(data: Any, *, source: str, limit: int = MAX_DEPTH) -> None:
@@ -267,14 +282,15 @@ def read_json(path: Path, *, source: str | None = None, limit: int | None = None
     return parse_json(read_bytes(path, source, limit=limit), source=source or str(path))
 
 
-def read_yaml(path: Path, *, source: str | None = None) -> Any:
+def read_yaml(path: Path, *, source: str | None = None, int64: bool = True) -> Any:
     """Read one YAML file with the safe loader."""
     source = source or str(path)
-    return parse_yaml(read_bytes(path, source), source=source)
+    return parse_yaml(read_bytes(path, source), source=source, int64=int64)
 
 
-def parse_yaml(raw: bytes, *, source: str) -> Any:
-    """Parse UTF-8 YAML bytes with the safe loader; errors name ``source``."""
+def parse_yaml(raw: bytes, *, source: str, int64: bool = True) -> Any:
+    """Parse UTF-8 YAML bytes with the safe loader; errors name ``source``. Numbers are
+    bounded as ``parse_json`` bounds them."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -289,7 +305,7 @@ def parse_yaml(raw: bytes, *, source: str) -> Any:
         raise InputError(f"{source}: malformed YAML: nested more than {MAX_DEPTH} levels deep"
                          ) from None
     check_depth(data, source=source)
-    check_numbers(data, source=source)
+    check_numbers(data, source=source, int64=int64)
     return data
 
 

@@ -43,6 +43,9 @@ ACCEPTED = [
     ("llm360.yaml", b"name: x\nversion: 0.1.0\nlicenses: {weights: MIT}\n", "yaml"),
     ("data.bin", b'{"a": 1}', "json"),  # the name says pickle, the bytes say JSON
     ("empty.jsonl", b"", "jsonl"),
+    # what a Hugging Face tokenizer writes: the format is judged, not an integer beyond int64
+    ("tokenizer_config.json", b'{"model_max_length": 1000000000000000019884624838656}',
+     "json"),
 ]
 
 

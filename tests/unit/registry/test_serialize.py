@@ -101,3 +101,17 @@ def test_an_integer_too_large_for_a_float_field(manifest: Manifest) -> None:
                                          r".* at \$\.checkpoints\[0\]\.metrics\."
                                          r"heldout_perplexity"):
         manifest_from_bytes(json.dumps(data).encode(), source="m.json")
+
+
+def test_int64_bounds_records_not_the_third_party_files_a_run_carries() -> None:
+    """A Hugging Face tokenizer_config.json says model_max_length 10**30: llm360 only copies
+    and hashes it, so only its own records are held to int64."""
+    raw = b'{"model_max_length": ' + str(10**30).encode() + b"}"
+    with pytest.raises(InputError, match=r"t.json: malformed JSON: 10{30} is out of range "
+                                         r"\(integers are int64.* at \$\.model_max_length"):
+        parse_json(raw, source="t.json")
+    assert parse_json(raw, source="t.json", int64=False) == {"model_max_length": 10**30}
+    for bad, words in ((b"9" * 5000, r"an integer of 5000 digits\) at \$\.n"),
+                       (b"1e999", r"1e999 is out of range \(not a finite number\) at \$\.n")):
+        with pytest.raises(InputError, match=r"t.json: malformed JSON: .*" + words):
+            parse_json(b'{"n": ' + bad + b"}", source="t.json", int64=False)
