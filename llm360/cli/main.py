@@ -63,7 +63,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Find the data rows of RELEASE holding a text or tokens, and when they were "
               "trained."),
     "push": ("llm360.cli.push_cmd:push",
-             "Publish RELEASE (a folder from `llm360 release build`) to the Hub."),
+             "Verify RELEASE (a folder from `llm360 release build`) and publish it to the Hub."),
     "pull": ("llm360.cli.pull_cmd:pull",
              "Download CHECKPOINT of the release at ORG/NAME into a run directory."),
     "diff": ("llm360.cli.diff_cmd:diff",
