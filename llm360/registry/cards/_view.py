@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from llm360.registry import layout
 from llm360.registry.cards._metrics import EvalSet
 from llm360.registry.models import Code, Environment, Model, Release, Training
 from llm360.registry.signing import SignatureInfo
@@ -169,7 +170,7 @@ class HubLinks:
         """The data card: the dataset repository's, else DATA_CARD.md on ``main``."""
         if self.data_repo:
             return f"{HUB_URL}/datasets/{self.data_repo}"
-        return f"{HUB_URL}/{self.repo}/blob/main/DATA_CARD.md" if self.repo else None
+        return f"{HUB_URL}/{self.repo}/blob/main/{layout.DATA_CARD}" if self.repo else None
 
     def branch_url(self, name: str) -> str | None:
         """Checkpoint ``name``'s branch."""
