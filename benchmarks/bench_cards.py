@@ -48,7 +48,7 @@ def main() -> None:
                 step.run(BuildContext(run_dir=run, release_dir=out, manifest=manifest,
                                       manifest_bytes=raw, records=records,
                                       signature=SignatureInfo(method="unsigned"),
-                                      signed=frozenset(), previous=None,
+                                      signed=frozenset(),
                                       write=lambda rel, data: write_atomic(out / rel, data)))
                 step.close()
                 times[kind].append(time.perf_counter() - started)

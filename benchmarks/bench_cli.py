@@ -8,8 +8,7 @@ Every figure is a whole process (``llm360 ...`` as typed in a shell), on page-ca
   * ``llm360 release build --sign key`` of a synthetic run (``--gib``, ``--checkpoints``), the
     first build of that run: nothing cached in ``RUN/.llm360`` (every byte hashed, every chunk
     read, every card and plot rendered; as after the first build on the machine, Python's
-    bytecode and the card templates' compiled code are kept, in ``__pycache__`` and
-    ``~/.cache/llm360``)                                target <= hashlib loop / 0.9 + 0.5 s
+    bytecode is kept in ``__pycache__``)                target <= hashlib loop / 0.9 + 0.5 s
     (the hashlib loop: a plain sha256 loop over the same files on every usable CPU)
   * the same build again, nothing changed, 1.2 s after the last target <= 5 % of full + 0.5 s
   * the first build after training: every digest recorded at write (kept in the hash cache),

@@ -71,9 +71,9 @@ class BuildOptions:
 @dataclass(frozen=True, kw_only=True)
 class BuildContext:
     """What the cards step sees: the release being assembled in ``release_dir`` (a staging
-    folder until the swap), the validated run, and the release it will replace, if any.
-    ``signed``: the checkpoints whose signature the build wrote. ``write(rel, data)`` writes
-    a new file of the release (made durable on a worker thread before the swap)."""
+    folder until the swap) and the validated run. ``signed``: the checkpoints whose signature
+    the build wrote. ``write(rel, data)`` writes a new file of the release (made durable on a
+    worker thread before the swap)."""
 
     run_dir: Path
     release_dir: Path
@@ -82,7 +82,6 @@ class BuildContext:
     records: RunRecords
     signature: SignatureInfo
     signed: frozenset[str]
-    previous: Path | None
     write: Callable[[str, bytes], None]
 
 
@@ -236,10 +235,9 @@ def build_release(run_dir: Path, out_dir: Path, *, options: BuildOptions = Build
 def _build(hashing: _Hashing, out_dir: Path, *, options: BuildOptions, signer: Signer | None,
            cards: CardsStep | None, started_ns: int) -> BuildResult:
     run_dir, validated = hashing.root, hashing.validated
-    previous: list[Path | None] = []
 
     def check_out() -> None:
-        previous.append(prepare_out(out_dir, run_dir, validated=validated))
+        prepare_out(out_dir, run_dir, validated=validated)
 
     manifest, records, raw = _manifest_of(
         hashing, created=options.created or format_created(),
@@ -274,8 +272,7 @@ def _build(hashing: _Hashing, out_dir: Path, *, options: BuildOptions, signer: S
         if cards is not None:
             cards.run(BuildContext(run_dir=run_dir, release_dir=staging, manifest=manifest,
                                    manifest_bytes=raw, records=records, signature=signature,
-                                   signed=frozenset(bundles), previous=previous[0],
-                                   write=syncer.write))
+                                   signed=frozenset(bundles), write=syncer.write))
         write_exports(manifest, raw, records, syncer.write)  # croissant, SPDX, CycloneDX
         release_files = _release_files(staging, manifest_sha, set(artifact_paths),
                                        metadata_only=options.metadata_only)

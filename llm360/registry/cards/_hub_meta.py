@@ -133,13 +133,14 @@ def _benchmark_results(found) -> list[EvalResult]:
 
 
 def _with_header(data: CardData, body: str, where: str, kind: str) -> bytes:
-    """``body`` under ``data`` as its YAML header (``to_yaml``), checked to read back
-    (``safe_load``, as the Hub reads a header) to the same metadata."""
+    """``body`` under ``data`` as its YAML header (``to_yaml``), checked to read back (with
+    the safe loader, as the Hub reads a header; libyaml's where PyYAML has it) to the same
+    metadata."""
     import yaml
 
     header = data.to_yaml()
     try:
-        again = yaml.safe_load(header)
+        again = yaml.load(header, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise Llm360Error(f"{where}: the {kind} card metadata is invalid YAML: {exc}") from exc
     if again != data.to_dict():
