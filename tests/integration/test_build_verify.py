@@ -25,11 +25,20 @@ def _verify(manifest: Path, **kw):
     return verify_release(manifest, policy=TrustPolicy(allow_unsigned=True, **kw))
 
 
+def _signed_count(release: Path) -> int:
+    """The artifacts the manifest lists and the cards, plots and exports
+    release-files.json lists (a build writes both)."""
+    listed = json.loads((release.parent / "release-files.json").read_text())["files"]
+    assert {"croissant.json", "bom.spdx.json", "bom.cdx.json", "README.md"} <= \
+        {f["path"] for f in listed}
+    return len(json.loads(release.read_text())["artifacts"]) + len(listed)
+
+
 def test_clean_release_verifies(release: Path, synthetic_run: Path) -> None:
     report = _verify(release)
     assert report.ok, report.problems
     assert report.root == str(release.parent)
-    assert report.files_checked == len(json.loads(release.read_text())["artifacts"])
+    assert report.files_checked == _signed_count(release)
 
 
 def test_rebuild_is_byte_identical(synthetic_run: Path, release: Path, tmp_path: Path) -> None:
@@ -125,7 +134,7 @@ def test_release_copied_alone_verifies(release: Path, synthetic_run: Path,
     shutil.rmtree(synthetic_run)
     report = _verify(copied)  # the folder, not only its manifest.json
     assert report.ok, report.problems
-    assert report.files_checked == len(json.loads(release.read_text())["artifacts"])
+    assert report.files_checked == _signed_count(release)
     assert str(tmp_path / "run") not in (copied / "manifest.json").read_text()
 
 
