@@ -54,6 +54,7 @@ sources:
     reader: python
     paths: ["{stdlib}/*.py"]
     max_bytes: 160000
+    max_document_bytes: 8000         # the head of each module: many modules, not a few
   - source_name: stdlib-tests
     description: the standard library's test suite
     category: code
@@ -61,6 +62,7 @@ sources:
     reader: python
     paths: ["{stdlib}/test/test_*.py"]
     max_bytes: 100000
+    max_document_bytes: 8000
 stages:
   - name: english
     chunks: 1

@@ -51,6 +51,7 @@ class MixtureSource:
     files: tuple[Path, ...]       # every file they name, sorted by ``labels``
     labels: tuple[str, ...]       # each file as recorded ({stdlib}/..., or relative)
     max_bytes: int | None = None
+    max_document_bytes: int | None = None
     description: str | None = None
 
 
@@ -136,7 +137,9 @@ def _source(data: dict, i: int, base: Path, path: Path) -> MixtureSource:
                          license=data["license"], reader=data["reader"],
                          paths=tuple(data["paths"]), labels=tuple(labels),
                          files=tuple(found[label] for label in labels),
-                         max_bytes=data.get("max_bytes"), description=data.get("description"))
+                         max_bytes=data.get("max_bytes"),
+                         max_document_bytes=data.get("max_document_bytes"),
+                         description=data.get("description"))
 
 
 def _stage(data: dict, i: int, names: set[str], path: Path) -> Stage:

@@ -8,7 +8,9 @@ file that does not parse gives the docstring and string readers nothing (the sta
 library's test suite holds deliberately broken files); the record counts them.
 
 With ``max_bytes`` the files are taken in an order drawn with the seed until that much text is
-read (the last document cut at the bound), as the default corpus samples the standard library.
+read (the last document cut at the bound), as the default corpus samples the standard library;
+``max_document_bytes`` keeps the head of every longer document, so a few long files do not
+fill the bound alone.
 """
 
 from __future__ import annotations
@@ -84,6 +86,14 @@ def _strings(text: str, path: Path) -> list[tuple[str, str]] | None:
     return [(str(n), s) for n, s in enumerate(found, 1)]
 
 
+def _cut(text: str, limit: int | None) -> str:
+    """``text`` cut after ``limit`` UTF-8 bytes (a character split there is dropped)."""
+    if limit is None:
+        return text
+    raw = text.encode("utf-8")
+    return text if len(raw) <= limit else raw[:limit].decode("utf-8", errors="ignore")
+
+
 READERS = {"text": _whole, "lines": _lines, "jsonl": _jsonl, "python": _whole,
            "python-docstrings": _docstrings, "python-strings": _strings}
 #: readers that decode bytes that are not UTF-8 as U+FFFD (the others drop them, as the
@@ -119,11 +129,12 @@ def read_source(source: MixtureSource, *, seed: int, index: int
             unparsed += 1
             continue
         for suffix, body in parts:
+            body = _cut(body, source.max_document_bytes)
             if source.max_bytes is not None:
                 room = source.max_bytes - total
                 if room <= 0:
                     break
-                body = body.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+                body = _cut(body, room)
             total += len(body.encode("utf-8"))
             docs.append(Document(id=f"{source.name}:{label}" + (f":{suffix}" if suffix else ""),
                                  text=body))
@@ -135,6 +146,8 @@ def read_source(source: MixtureSource, *, seed: int, index: int
               "files": len(listing), "matched_files": len(source.files), "bytes": total,
               "documents": len(docs),
               "files_sha256": hashlib.sha256("\n".join(listing).encode()).hexdigest()}
+    if source.max_document_bytes is not None:
+        record["max_document_bytes"] = source.max_document_bytes
     if source.max_bytes is not None:
         record["max_bytes"] = source.max_bytes
         record["sampling"] = ("files in numpy Generator(PCG64([seed, source index]))."

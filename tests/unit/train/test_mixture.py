@@ -117,3 +117,20 @@ def test_a_stage_that_needs_more_rows_takes_the_next_epoch(folder) -> None:
     assert first.isdisjoint(drawn[1].row[code & (drawn[1].epoch == 0)].tolist())
     for d in drawn:   # every chunk holds each source within one row of its target
         assert np.bincount(d.source, minlength=2).tolist() == list(d.counts)
+
+
+def test_documents_are_cut_at_max_document_bytes_and_sampled_until_max_bytes(folder) -> None:
+    from llm360.train.readers import read_source
+
+    for k in range(6):
+        (folder / f"doc{k}.txt").write_text(f"document {k} " * 100)
+    text = GOOD.replace('reader: lines, paths: ["*.txt"]',
+                        'reader: text, paths: ["doc*.txt"], max_bytes: 100, '
+                        'max_document_bytes: 30')
+    (folder / "mix.yaml").write_text(text)
+    source = read_mixture(folder / "mix.yaml").sources[1]
+    docs, record = read_source(source, seed=1, index=1)
+    assert [len(d.text) for d in docs] == [30, 30, 30, 10]   # three heads, the last cut
+    assert record["files"] == 4 and record["matched_files"] == 6 and record["bytes"] == 100
+    again, _ = read_source(source, seed=1, index=1)
+    assert [d.id for d in again] == [d.id for d in docs]     # the seed decides the files
