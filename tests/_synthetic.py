@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +35,12 @@ links: {code: "https://example.org/llm360"}
 
 def write_synthetic_run(root: Path, *, checkpoints: int = 3, seq_len: int = 16,
                         rows: int = 8, weight_bytes: int = 4096, extra_files: int = 0,
-                        seed: int = 0) -> Path:
+                        seed: int = 0, names: Sequence[str] | None = None) -> Path:
     """Write a consistent run with one data chunk per checkpoint; returns ``root``.
 
     Each chunk and checkpoint is a pure function of (seed, k): calling this again with more
     checkpoints on the same folder adds new files and leaves the existing ones as they are.
+    ``names`` names the checkpoints (default ``ckpt_000``, ``ckpt_001``, ...).
     """
     root = Path(root)
     if (root / layout.RUN_METADATA).is_file():
@@ -66,7 +68,7 @@ def write_synthetic_run(root: Path, *, checkpoints: int = 3, seq_len: int = 16,
         n_weights = max(1, weight_bytes // 4)
         parent: str | None = None
         for k in range(checkpoints):
-            name = layout.checkpoint_name(k)
+            name = names[k] if names is not None else layout.checkpoint_name(k)
             if (root / layout.checkpoint_dir(name)).is_dir():
                 parent = name
                 continue

@@ -177,6 +177,13 @@ def scan_run(root: Path, *, only: set[str] | None = None, listing: RunListing | 
             continue
         trainer_states[name] = state
     for name in sorted(ckpt_dirs):
+        why = layout.checkpoint_name_problem(name)
+        if why is not None:  # its branch on the Hub would be another ref, or none
+            folder = layout.checkpoint_dir(name)
+            col.add("name", folder, f"the checkpoint name {name!r} {why}", error=InputError(
+                f"{root / folder}: the checkpoint name {name!r} {why}",
+                hint="a checkpoint is a branch on the Hub: rename its folder and its "
+                     "trainer_state.json 'checkpoint' (e.g. ckpt_NNN)"))
         rel = layout.checkpoint_file(name, layout.TRAINER_STATE)
         if rel not in present:
             col.add("missing", rel, f"checkpoint {name} has no {layout.TRAINER_STATE}",

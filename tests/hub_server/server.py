@@ -88,6 +88,11 @@ class HubTestServer:
         self.requests = 0
         #: called as on_request(method, path) before a request is served (tests race with it)
         self.on_request = None
+        #: called as intercept(method, path) before a request is served: a callable it returns
+        #: answers the request instead, given the handler (``hostile.py`` makes them)
+        self.intercept = None
+        #: set by stop(): a hostile answer still running ends when it is set
+        self.stopping = threading.Event()
         self.lock = threading.RLock()
         self._port = port
         self._httpd: ThreadingHTTPServer | None = None
@@ -95,6 +100,7 @@ class HubTestServer:
 
     # ---- lifecycle ---------------------------------------------------------------------
     def start(self) -> HubTestServer:
+        self.stopping.clear()
         handler = type("Handler", (_Handler,), {"hub": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
         self._httpd.daemon_threads = True
@@ -103,6 +109,7 @@ class HubTestServer:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -207,6 +214,11 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.hub
         if hub.on_request is not None:
             hub.on_request(method, self.path)
+        self.body = body
+        answer = hub.intercept(method, self.path) if hub.intercept is not None else None
+        if answer is not None:
+            answer(self)
+            return
         with hub.lock:
             hub.requests += 1
             fail = hub.fail_requests.pop(hub.requests, None)
@@ -231,6 +243,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fail == DROP_AFTER:
             self.close_connection = True
             return
+        self.send(method, status, headers, out)
+        with hub.lock:
+            hub.log.append(Logged(method, self.path, status, len(body),
+                                  0 if method == "HEAD" else len(out)))
+
+
+    def send(self, method: str, status: int, headers: dict, out: bytes) -> None:
+        """Answer with ``status``, ``headers`` and the body ``out``."""
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -238,9 +258,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if method != "HEAD":
             self.wfile.write(out)
-        with hub.lock:
-            hub.log.append(Logged(method, self.path, status, len(body),
-                                  0 if method == "HEAD" else len(out)))
+
+    def answer(self, method: str) -> tuple[int, dict, bytes]:
+        """(status, headers, body) the server would answer to this request."""
+        try:
+            with self.hub.lock:
+                return _route(self.hub, method, self.path, self.body, self.headers)
+        except HttpError as exc:
+            return exc.status, {"X-Error-Code": exc.code or ""}, json.dumps(
+                {"error": exc.message}).encode()
 
 
 def _json(data, status: int = 200, headers: dict | None = None):

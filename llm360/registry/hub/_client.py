@@ -1,37 +1,45 @@
 """The one place llm360 talks to huggingface_hub: a client bound to an endpoint and a token,
 every call mapped to a typed ``HubError`` and retried with backoff when the failure is transient
-(429, 5xx, timeouts, dropped connections)."""
+(429, 5xx, timeouts, dropped connections).
+
+Writing goes through huggingface_hub's ``HfApi``; reading (refs, tree listings, files) through
+an HTTP client bounded in time (``HubTimeouts``: connect and read timeouts, a deadline per
+request and its retries) whose answers are read only up to their expected size and checked
+field by field (``_listing``).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote, urljoin, urlsplit
 
 from llm360.errors import (
     HubAuthError, HubConflictError, HubConnectionError, HubError, HubNotFoundError,
-    HubRateLimitError, HubServerError,
+    HubRateLimitError, HubServerError, Llm360Error, VerificationError,
 )
+from llm360.registry.hub import _http
+from llm360.registry.hub._http import HubTimeouts
+from llm360.registry.hub._listing import RemoteFile, malformed, parse_refs, parse_tree_page
 
-__all__ = ["HubClient", "RemoteFile", "connect", "hub_error", "DEFAULT_ENDPOINT"]
+__all__ = ["HubClient", "HubTimeouts", "RemoteFile", "connect", "hub_error",
+           "DEFAULT_ENDPOINT"]
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 T = TypeVar("T")
 #: a regular (non-LFS) file above this size is not downloaded to learn its sha256
 SMALL_FILE_LIMIT = 10 * 1024 * 1024
-
-
-@dataclass(frozen=True, kw_only=True)
-class RemoteFile:
-    """A file as the Hub's tree listing describes it."""
-
-    path: str
-    size: int
-    git_oid: str
-    sha256: str | None  # LFS / Xet-backed files: the Hub says it; regular files: None
+#: the most of an HTTP error answer read (for its message)
+MAX_ERROR_BODY = 64 * 1024
+#: the largest page of a tree listing or refs read (the Hub's are ~0.3 MB: 1,000 entries)
+MAX_LISTING_PAGE = 64 * 1024 * 1024
+#: the most files a tree listing may hold
+MAX_TREE_FILES = 1_000_000
 
 
 def hub_error(exc: BaseException, what: str) -> HubError:
@@ -78,67 +86,138 @@ def hub_error(exc: BaseException, what: str) -> HubError:
         return HubError(msg, status=status, url=url)
     import httpx2
 
-    if isinstance(exc, (httpx2.TransportError, ConnectionError, TimeoutError)):
+    if isinstance(exc, (httpx2.TimeoutException, TimeoutError)):
+        return HubConnectionError(f"{what}: timed out ({exc})", hint=(
+            "the Hub endpoint did not answer in time: check the network and --endpoint / "
+            "HF_ENDPOINT, or rerun later"))
+    if isinstance(exc, (httpx2.TransportError, ConnectionError)):
         return HubConnectionError(f"{what}: {type(exc).__name__}: {exc}", hint=(
             "no answer from the Hub endpoint: check the network and --endpoint / HF_ENDPOINT"))
     return HubError(f"{what}: {type(exc).__name__}: {exc}")
 
 
 class HubClient:
-    """huggingface_hub's ``HfApi`` bound to ``endpoint`` and ``token``, with typed errors."""
+    """huggingface_hub's ``HfApi`` bound to ``endpoint`` and ``token`` (for writing), and the
+    reading the verifier and pull do (refs, tree listings, files) over an HTTP client bounded
+    by ``timeouts``; every failure a typed error."""
 
     def __init__(self, *, endpoint: str | None = None, token: str | None = None,
                  xet: bool = True, retries: int = 4, backoff: float = 0.5,
-                 progress_bars: bool = True) -> None:
+                 progress_bars: bool = True, timeouts: HubTimeouts = HubTimeouts()) -> None:
         from huggingface_hub import HfApi, constants
         from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
 
         self.endpoint = (endpoint or DEFAULT_ENDPOINT).rstrip("/")
         self.token = token
-        self.retries, self.backoff = retries, backoff
+        self.retries, self.backoff, self.timeouts = retries, backoff, timeouts
         if not xet:  # read by huggingface_hub on every upload
             constants.HF_HUB_DISABLE_XET = True
         (enable_progress_bars if progress_bars else disable_progress_bars)()
         self.api = HfApi(endpoint=self.endpoint, token=token or None,
                          library_name="llm360")
+        self._http = None
+        self._http_lock = threading.Lock()
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)``; transient failures are retried, all mapped to HubError."""
+        """``fn(*args, **kwargs)``; transient failures are retried with backoff (within the
+        thread's deadline, if one is set), all mapped to HubError; llm360's own errors
+        (a malformed answer, a body past its size) pass as they are."""
         for attempt in range(self.retries + 1):
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - mapped to a typed error below
+                if isinstance(exc, Llm360Error) and not isinstance(exc, HubError):
+                    raise
                 err = hub_error(exc, what)
-                if not err.transient or attempt == self.retries:
+                remaining = _http.left()
+                if not err.transient or attempt == self.retries \
+                        or (remaining is not None and remaining <= 0):
+                    if err is exc:
+                        raise
                     raise err from exc
                 retry_after = _retry_after(exc)
-                time.sleep(retry_after if retry_after is not None
-                           else self.backoff * (2 ** attempt))
+                wait = retry_after if retry_after is not None else self.backoff * (2 ** attempt)
+                time.sleep(wait if remaining is None else min(wait, remaining))
         raise AssertionError("unreachable")
 
-    # ---- reading --------------------------------------------------------------------------
+    # ---- reading (bounded in time: HubTimeouts) -------------------------------------------
+    def _read(self, what: str, fn: Callable[[], T]) -> T:
+        """``fn()`` with its retries within one deadline (``timeouts.deadline``)."""
+        with _http.deadline(self.timeouts.deadline):
+            return self.call(what, fn)
+
+    @property
+    def http(self):
+        """The HTTP client of the read path (created on first use)."""
+        with self._http_lock:
+            if self._http is None:
+                self._http = _http.http_client(self.timeouts)
+            return self._http
+
+    def close(self) -> None:
+        """Close the read path's connections (the client opens new ones if used again)."""
+        with self._http_lock:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
+
+    @contextmanager
+    def _get(self, url: str) -> Iterator[Any]:
+        """A streamed GET of ``url``; an HTTP error status raises huggingface_hub's typed
+        error (its body read up to ``MAX_ERROR_BODY``)."""
+        from huggingface_hub.utils import build_hf_headers
+
+        headers = build_hf_headers(token=self.token, library_name="llm360")
+        with self.http.stream("GET", url, headers=headers) as resp:
+            if resp.status_code >= 400:
+                _raise_for_status(resp)
+            yield resp
+
+    def _json(self, url: str, where: str) -> tuple[Any, str | None]:
+        """(the JSON document at ``url``, the URL of the next page or None)."""
+        from llm360.registry.serialize import parse_json
+
+        with self._get(url) as resp:
+            raw = _body(resp, MAX_LISTING_PAGE, where)
+            link = resp.links.get("next", {}).get("url")
+        try:
+            data = parse_json(raw, source=where)
+        except Llm360Error as exc:
+            raise malformed(where, exc.message.removeprefix(f"{where}: ")) from None
+        if link is not None:
+            link = urljoin(url, link)
+            if urlsplit(link)[:2] != urlsplit(url)[:2]:
+                raise malformed(where, f"its next page {link[:80]!r} is on another server")
+        return data, link
+
     def refs(self, repo_id: str, repo_type: str) -> tuple[dict[str, str], dict[str, str]]:
         """({branch: commit}, {tag: commit})."""
-        refs = self.call(f"list the refs of {repo_id}", self.api.list_repo_refs, repo_id,
-                         repo_type=repo_type)
-        return ({b.name: b.target_commit for b in refs.branches},
-                {t.name: t.target_commit for t in refs.tags})
+        where = f"hub:{repo_id} refs"
+        url = f"{self.endpoint}/api/{repo_type}s/{repo_id}/refs"
+        data, _ = self._read(f"list the refs of {repo_id}", lambda: self._json(url, where))
+        return parse_refs(data, where)
 
     def tree(self, repo_id: str, repo_type: str, revision: str) -> dict[str, RemoteFile]:
-        """Every file at ``revision`` with size, git blob id and (LFS/Xet) sha256."""
-        from huggingface_hub.hf_api import RepoFile
-
-        def listing():
-            return list(self.api.list_repo_tree(repo_id, repo_type=repo_type,
-                                                revision=revision, recursive=True))
-
-        out = {}
-        for item in self.call(f"list {repo_id}@{revision}", listing):
-            if isinstance(item, RepoFile):
-                lfs = item.lfs
-                out[item.path] = RemoteFile(path=item.path, size=item.size,
-                                            git_oid=item.blob_id,
-                                            sha256=lfs.sha256 if lfs is not None else None)
+        """Every file at ``revision`` with size, git blob id and (LFS/Xet) sha256, read page
+        by page (at most ``MAX_TREE_FILES`` files)."""
+        where = f"hub:{repo_id}@{revision}"
+        url: str | None = (f"{self.endpoint}/api/{repo_type}s/{repo_id}/tree/"
+                           f"{quote(revision, safe='')}?recursive=true&expand=false")
+        out: dict[str, RemoteFile] = {}
+        seen: set[str] = set()
+        while url is not None:
+            if url in seen:
+                raise malformed(where, "its pages link back to an earlier page")
+            seen.add(url)
+            page = url
+            data, url = self._read(f"list {repo_id}@{revision}",
+                                   lambda: self._json(page, where))
+            for item in parse_tree_page(data, where):
+                if item.path in out:
+                    raise malformed(where, f"{item.path} is listed twice")
+                out[item.path] = item
+            if len(out) > MAX_TREE_FILES:
+                raise malformed(where, f"more than {MAX_TREE_FILES} files")
         return out
 
     def url(self, repo_id: str, repo_type: str, revision: str, path: str) -> str:
@@ -150,52 +229,85 @@ class HubClient:
     def read_bytes(self, repo_id: str, repo_type: str, revision: str, path: str,
                    *, limit: int = SMALL_FILE_LIMIT) -> bytes | None:
         """A small file's bytes, or None if the revision has no such file (a missing
-        repository or revision is a ``HubNotFoundError``)."""
-        from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
-
+        repository or revision is a ``HubNotFoundError``); more than ``limit`` bytes is a
+        ``VerificationError`` (never more than that is read)."""
         url = self.url(repo_id, repo_type, revision, path)
+        where = f"hub:{repo_id}@{revision}/{path}"
 
         def get() -> bytes | None:
             from huggingface_hub.errors import RemoteEntryNotFoundError
 
-            with get_session().stream("GET", url, headers=build_hf_headers(token=self.token),
-                                      follow_redirects=True) as resp:
-                try:
-                    hf_raise_for_status(resp)
-                except RemoteEntryNotFoundError:
-                    return None
-                body = bytearray()
-                for block in resp.iter_bytes(1 << 16):  # never more than the limit in memory
-                    body += block
-                    if len(body) > limit:
-                        raise HubError(f"{repo_id}@{revision}/{path}: more than the {limit} "
-                                       "bytes expected of a small file")
-                return bytes(body)
+            try:
+                with self._get(url) as resp:
+                    return _body(resp, limit, where)
+            except RemoteEntryNotFoundError:
+                return None
 
-        return self.call(f"download {repo_id}@{revision}/{path}", get)
+        return self._read(f"download {repo_id}@{revision}/{path}", get)
 
     def download(self, repo_id: str, repo_type: str, revision: str, path: str, dest: Path,
-                 *, progress: Callable[[int], None] | None = None) -> tuple[int, str]:
-        """Stream a file to ``dest``; returns (size, sha256) of what was written."""
-        from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
-
+                 *, limit: int, progress: Callable[[int], None] | None = None
+                 ) -> tuple[int, str]:
+        """Stream a file to ``dest``; returns (size, sha256) of what was written. More than
+        ``limit`` bytes (its signed or listed size) is a ``VerificationError``: reading stops
+        there. After its head, the answer must deliver each ``timeouts.min_bytes`` within
+        ``timeouts.deadline``."""
         url = self.url(repo_id, repo_type, revision, path)
+        where = f"hub:{repo_id}@{revision}/{path}"
+        step, window = self.timeouts.min_bytes, self.timeouts.deadline
 
         def stream() -> tuple[int, str]:
-            digest, size = hashlib.sha256(), 0
-            with get_session().stream("GET", url, headers=build_hf_headers(token=self.token),
-                                      follow_redirects=True) as resp:
-                hf_raise_for_status(resp)
-                with open(dest, "wb") as fh:
-                    for block in resp.iter_bytes(1 << 20):
-                        fh.write(block)
-                        digest.update(block)
-                        size += len(block)
-                        if progress is not None:
-                            progress(len(block))
+            digest, size, mark = hashlib.sha256(), 0, 0
+            with self._get(url) as resp, open(dest, "wb") as fh:
+                for block in resp.iter_bytes():
+                    if size + len(block) > limit:
+                        raise _too_large(where, limit)
+                    fh.write(block)
+                    digest.update(block)
+                    size += len(block)
+                    if size - mark >= step:  # progress: the deadline moves on
+                        mark = size
+                        _http.extend(window)
+                    if progress is not None:
+                        progress(len(block))
             return size, digest.hexdigest()
 
-        return self.call(f"download {repo_id}@{revision}/{path}", stream)
+        return self._read(f"download {repo_id}@{revision}/{path}", stream)
+
+
+def _too_large(where: str, limit: int) -> VerificationError:
+    return VerificationError(f"{where}: the Hub serves more than the {limit} bytes expected; "
+                             "reading stopped there", hint=(
+                                 "the Hub serves other bytes than were signed or listed"))
+
+
+def _body(resp: Any, limit: int, where: str) -> bytes:
+    """The body of ``resp``, never more than ``limit`` bytes of it in memory."""
+    body = bytearray()
+    for block in resp.iter_bytes():
+        body += block
+        if len(body) > limit:
+            raise _too_large(where, limit)
+    return bytes(body)
+
+
+def _raise_for_status(resp: Any) -> None:
+    """huggingface_hub's typed error for an HTTP error answer, its body cut at
+    ``MAX_ERROR_BODY`` (a hostile error page is not read to its end)."""
+    import httpx2
+    from huggingface_hub.utils import hf_raise_for_status
+
+    body = bytearray()
+    for block in resp.iter_bytes():
+        body += block
+        if len(body) >= MAX_ERROR_BODY:
+            break
+    headers = {k: v for k, v in resp.headers.items()
+               if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")}
+    hf_raise_for_status(httpx2.Response(resp.status_code, headers=headers,
+                                        content=bytes(body[:MAX_ERROR_BODY]),
+                                        request=resp.request))
+    raise HubError(f"{resp.request.url}: HTTP {resp.status_code}", status=resp.status_code)
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -208,9 +320,11 @@ def _retry_after(exc: BaseException) -> float | None:
 
 
 def connect(*, endpoint: str | None = None, token: str | None = None, xet: bool = True,
-            retries: int = 4, backoff: float = 0.5, progress_bars: bool = False) -> HubClient:
+            retries: int = 4, backoff: float = 0.5, progress_bars: bool = False,
+            timeouts: HubTimeouts = HubTimeouts()) -> HubClient:
     """A client for ``endpoint`` (default https://huggingface.co). ``token`` None uses the
     huggingface_hub login (``hf auth login``); ``xet`` False uploads through LFS (needed by
-    servers without Xet); ``progress_bars`` shows huggingface_hub's upload bars."""
+    servers without Xet); ``progress_bars`` shows huggingface_hub's upload bars; ``timeouts``
+    bound every read of the Hub in time."""
     return HubClient(endpoint=endpoint, token=token, xet=xet, retries=retries, backoff=backoff,
-                     progress_bars=progress_bars)
+                     progress_bars=progress_bars, timeouts=timeouts)

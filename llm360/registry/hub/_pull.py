@@ -27,7 +27,7 @@ from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import DATASET, MAIN, MODEL, layout
 from llm360.registry.hub._source import HubSource
 from llm360.registry.hub._verify import signed_manifest
-from llm360.registry.models import Artifact
+from llm360.registry.models import Artifact, Checkpoint, Manifest
 from llm360.registry.policy import TrustPolicy
 
 __all__ = ["PullResult", "pull_checkpoint"]
@@ -78,21 +78,7 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
         names = ", ".join(c.name for c in manifest.checkpoints[:6])
         raise InputError(f"--checkpoint {checkpoint}: not in the release (it has {names}"
                          f"{', ...' if len(manifest.checkpoints) > 6 else ''})")
-    plan = layout(manifest)
-    by_path = {a.path: a for a in manifest.artifacts}
-    wanted: list[tuple[str, str, str, Artifact]] = []  # (repo kind, branch, hub path, artifact)
-    for hub, rel in plan[(MODEL, ckpt.name)].items():
-        if rel in ckpt.files:
-            wanted.append((MODEL, ckpt.name, hub, by_path[rel]))
-    for hub, rel in plan[(MODEL, MAIN)].items():
-        art = by_path.get(rel)
-        if art is not None and hub == rel and rel.startswith(_RUN_RECORDS):
-            wanted.append((MODEL, MAIN, hub, art))
-    if data:
-        for hub, rel in plan.get((DATASET, MAIN), {}).items():
-            art = by_path.get(rel)
-            if art is not None and rel.startswith(run_layout.DATA_DIR + "/"):
-                wanted.append((DATASET, MAIN, hub, art))
+    wanted = _wanted(manifest, ckpt, data, where=source.description)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tmp_dir = _own_folder(out, f"{run_layout.CACHE_DIR}/pull")
@@ -106,7 +92,8 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
         repo_id = repo if kind == MODEL else source.data_repo
         rev = revision if (kind, branch) == (MODEL, MAIN) else branch
         try:
-            size, sha = client.download(repo_id, kind, rev, hub, part, progress=progress)
+            size, sha = client.download(repo_id, kind, rev, hub, part, limit=art.size,
+                                        progress=progress)
         except BaseException:
             part.unlink(missing_ok=True)
             raise
@@ -130,6 +117,39 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
                       tokens_seen=ckpt.tokens_seen, files=len(wanted),
                       downloaded_files=len(todo), downloaded_bytes=got_bytes,
                       manifest_sha256=hashlib.sha256(raw).hexdigest(), signature=sig)
+
+
+def _wanted(manifest: Manifest, ckpt: Checkpoint, data: bool, *, where: str
+            ) -> list[tuple[str, str, str, Artifact]]:
+    """(repo kind, branch, hub path, artifact) of every file to pull: each file of ``ckpt``
+    from its branch (the final checkpoint's from main where it has no branch of its own), the
+    run's records from main and, with ``data``, ``data/`` from the dataset repo. A file of the
+    checkpoint that the layout places nowhere is a ``VerificationError``: it was never
+    published, and a pull without it is no checkpoint."""
+    plan = layout(manifest)
+    by_path = {a.path: a for a in manifest.artifacts}
+    wanted: list[tuple[str, str, str, Artifact]] = []
+    for rel in ckpt.files:
+        places = [(branch, hub) for branch in (ckpt.name, MAIN)
+                  for hub, placed in plan.get((MODEL, branch), {}).items() if placed == rel]
+        art = by_path.get(rel)
+        if not places or art is None:
+            raise VerificationError(
+                f"{where}: {rel} of checkpoint {ckpt.name} is published nowhere on the Hub "
+                "(the checkpoint has no branch of its own)", artifact=rel,
+                hint="nothing was pulled; run `llm360 verify --hub` for the full report")
+        branch, hub = places[0]
+        wanted.append((MODEL, branch, hub, art))
+    for hub, rel in plan[(MODEL, MAIN)].items():
+        art = by_path.get(rel)
+        if art is not None and hub == rel and rel.startswith(_RUN_RECORDS):
+            wanted.append((MODEL, MAIN, hub, art))
+    if data:
+        for hub, rel in plan.get((DATASET, MAIN), {}).items():
+            art = by_path.get(rel)
+            if art is not None and rel.startswith(run_layout.DATA_DIR + "/"):
+                wanted.append((DATASET, MAIN, hub, art))
+    return wanted
 
 
 def _not_in_place(out: Path, wanted):

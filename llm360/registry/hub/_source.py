@@ -1,9 +1,14 @@
 """A published release as an ``ArtifactSource``: located from the Hub's metadata alone.
 
-Each branch of the layout is listed once (``list_repo_tree``, recursive): LFS and Xet-backed
-files carry their sha256 and size there, so no weight or data byte is downloaded; small regular
-files (cards, JSON, signatures) are downloaded once per distinct git blob and hashed. With
+Each branch of the layout is listed once (a recursive tree listing): LFS and Xet-backed files
+carry their sha256 and size there, so no weight or data byte is downloaded; small regular files
+(cards, JSON, signatures) are downloaded from their own branch and hashed, each branch's copy
+on its own (a git blob id seen on one branch vouches for nothing on another). With
 ``download=True`` every file is streamed and hashed instead (the full byte check).
+
+Every signed path has a place in the layout or is reported missing: a checkpoint with no
+branch of its own, or an artifact under ``checkpoints/`` outside every checkpoint folder, is
+published nowhere and fails.
 """
 
 from __future__ import annotations
@@ -14,25 +19,35 @@ import threading
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 
+from llm360.errors import InputError
 from llm360.registry import layout as run_layout
 from llm360.registry.hub._client import SMALL_FILE_LIMIT, HubClient, RemoteFile
-from llm360.registry.hub._layout import MAIN, MODEL, layout
-from llm360.registry.sources import Located
+from llm360.registry.hub._layout import LOCAL_ONLY, MAIN, MODEL, layout
+from llm360.registry.hub._repo_id import validate_repo_id
+from llm360.registry.sources import MAX_RELEASE_FILE, Located
 
 __all__ = ["HubSource"]
 
 _IGNORED = frozenset({".gitattributes"})
+#: (repo kind, branch, path on the Hub)
+Place = tuple[str, str, str]
 
 
 class HubSource:
-    """The release at ``repo`` (model) and ``data_repo`` (dataset) on the client's endpoint."""
+    """The release at ``repo`` (model) and ``data_repo`` (dataset) on the client's endpoint.
+
+    ``max_record``: the largest release record (manifest, bundle, signature, file list) read,
+    as for a release folder."""
 
     def __init__(self, client: HubClient, repo: str, *, revision: str = MAIN,
                  data_repo: str | None = None, download: bool = False,
-                 workers: int = 8) -> None:
-        self.client, self.repo, self.revision = client, repo, revision
-        self.data_repo = data_repo or f"{repo}-data"
-        self.download, self.workers = download, workers
+                 workers: int = 8, max_record: int = MAX_RELEASE_FILE) -> None:
+        self.repo = validate_repo_id(repo, what="repository")
+        self.data_repo = validate_repo_id(data_repo or f"{repo}-data", what="--data-repo")
+        if not isinstance(revision, str) or not revision or len(revision) > 256:
+            raise InputError(f"--revision {revision!r}: not a branch, tag or commit")
+        self.client, self.revision = client, revision
+        self.download, self.workers, self.max_record = download, workers, max_record
         self.description = f"hub:{repo}@{revision}"
         self._small: dict[tuple[str, str, str], bytes] = {}
         self._lock = threading.Lock()
@@ -48,7 +63,8 @@ class HubSource:
         """A small release file from the model repo's revision (main by default)."""
         key = (MODEL, self.revision, path)
         if key not in self._small:
-            data = self.client.read_bytes(self.repo, MODEL, self.revision, path)
+            data = self.client.read_bytes(self.repo, MODEL, self.revision, path,
+                                          limit=self.max_record)
             if data is None:
                 return None
             self._count(len(data))
@@ -64,8 +80,9 @@ class HubSource:
     def locate(self, expected: Collection[str], *,
                progress: Callable[[int], None] | None = None,
                on_total: Callable[[int], None] | None = None) -> list[Located]:
-        """One ``Located`` per place of each expected path in the layout, plus one per file
-        on a listed branch that the layout does not place (path None)."""
+        """One ``Located`` per place of each expected path in the layout (one with no size
+        for a path the layout places nowhere), plus one per file on a listed branch that the
+        layout does not place (path None)."""
         from llm360.registry.serialize import manifest_from_bytes
 
         raw = self.read_bytes(run_layout.MANIFEST)
@@ -73,9 +90,12 @@ class HubSource:
                                        source=f"{self.description}/{run_layout.MANIFEST}")
         artifacts = {a.path for a in manifest.artifacts}
         plan = layout(manifest, [p for p in expected if p not in artifacts])
+        placed = {rel for files in plan.values() for rel in files.values()}
+        out = [Located(path=rel, where=f"hub:{self.repo}: {rel} (published nowhere: the Hub "
+                                       "layout has no place for it)", size=None, sha256=None)
+               for rel in sorted(set(expected) - placed - LOCAL_ONLY)]
         trees = self._trees(plan)
-        jobs: list[tuple[str, str, str, RemoteFile]] = []  # (kind, branch, hub path, remote)
-        out: list[Located] = []
+        jobs: list[tuple[Place, RemoteFile]] = []
         for (kind, branch), files in plan.items():
             tree = trees[(kind, branch)]
             where = f"hub:{self._repo(kind)}@{branch}"
@@ -90,13 +110,13 @@ class HubSource:
                 if remote is None:
                     out.append(Located(path=rel, where=f"{where}/{hub}", size=None, sha256=None))
                 else:
-                    jobs.append((kind, branch, hub, remote))
+                    jobs.append(((kind, branch, hub), remote))
         if on_total is not None:
-            on_total(sum(remote.size for *_, remote in jobs))
+            on_total(sum(remote.size for _, remote in jobs))
         digests = self._digests(jobs, progress)
-        for kind, branch, hub, remote in jobs:
-            rel = plan[(kind, branch)].get(hub)
-            out.append(Located(path=rel, where=f"hub:{self._repo(kind)}@{branch}/{hub}",
+        for (kind, branch, hub), remote in jobs:
+            out.append(Located(path=plan[(kind, branch)].get(hub),
+                               where=f"hub:{self._repo(kind)}@{branch}/{hub}",
                                size=remote.size, sha256=digests.get((kind, branch, hub))))
         return out
 
@@ -115,59 +135,50 @@ class HubSource:
         with ThreadPoolExecutor(self.workers) as pool:
             return dict(pool.map(one, list(plan)))
 
-    def _digests(self, jobs, progress) -> dict[tuple[str, str, str], str | None]:
-        out: dict[tuple[str, str, str], str | None] = {}
-        fetch: dict[str, tuple[str, str, str, RemoteFile]] = {}  # one download per git blob
-        for kind, branch, hub, remote in jobs:
+    def _digests(self, jobs: list[tuple[Place, RemoteFile]], progress
+                 ) -> dict[Place, str | None]:
+        """The sha256 of each file: the Hub's (LFS/Xet) unless ``download``; else of its
+        bytes, fetched from its own branch (never from another branch's copy of a blob)."""
+        out: dict[Place, str | None] = {}
+        fetch: list[tuple[Place, RemoteFile]] = []
+        for place, remote in jobs:
+            kind, branch, hub = place
+            cached = self._small.get((MODEL, self._rev(kind, branch), hub)) \
+                if kind == MODEL and not self.download else None
             if remote.sha256 is not None and not self.download:
-                out[(kind, branch, hub)] = remote.sha256
-                if progress is not None:
-                    progress(remote.size)
+                out[place] = remote.sha256
+            elif cached is not None:  # read from this very branch before (manifest, bundle)
+                out[place] = hashlib.sha256(cached).hexdigest()
             elif self.download or remote.size <= SMALL_FILE_LIMIT:
-                key = remote.git_oid if not self.download else f"{kind}:{branch}:{hub}"
-                fetch.setdefault(key, (kind, branch, hub, remote))
-            else:
-                out[(kind, branch, hub)] = None  # a big regular file: digest unknown
-
-        def one(item):
-            key, (kind, branch, hub, remote) = item
-            if not self.download:
-                data = self.client.read_bytes(self._repo(kind), kind, self._rev(kind, branch),
-                                              hub)
-                if data is None:
-                    return key, None
-                self._count(len(data))
-                small[key] = data
-                return key, hashlib.sha256(data).hexdigest()
-            size, sha = self.client.download(self._repo(kind), kind, self._rev(kind, branch),
-                                             hub, os.devnull, progress=self._count)
-            return key, sha
-
-        small: dict[str, bytes] = {}
-        got: dict[str, str | None] = {}
-        if not self.download:  # files read before (manifest, bundle, signatures): no GET
-            for data in list(self._small.values()):
-                oid = _git_oid(data)
-                if oid in fetch:
-                    small[oid], got[oid] = data, hashlib.sha256(data).hexdigest()
-                    del fetch[oid]
-        with ThreadPoolExecutor(self.workers) as pool:
-            got.update(pool.map(one, fetch.items()))
-        for kind, branch, hub, remote in jobs:
-            if (kind, branch, hub) in out:
+                fetch.append((place, remote))
                 continue
-            key = remote.git_oid if not self.download else f"{kind}:{branch}:{hub}"
-            out[(kind, branch, hub)] = got.get(key)
-            if (kind, branch) == (MODEL, MAIN) and key in small:  # read_bytes needs no GET
-                self._small[(MODEL, self.revision, hub)] = small[key]
-            if progress is not None and not (remote.sha256 is not None and not self.download):
+            else:
+                out[place] = None  # a big regular file: digest unknown
+            if progress is not None:
                 progress(remote.size)
+
+        def one(item: tuple[Place, RemoteFile]) -> tuple[Place, str | None]:
+            (kind, branch, hub), remote = item
+            args = (self._repo(kind), kind, self._rev(kind, branch), hub)
+            if self.download:
+                _, sha = self.client.download(*args, os.devnull, limit=remote.size,
+                                              progress=self._count)
+            else:
+                data = self.client.read_bytes(*args, limit=remote.size)
+                if data is None:
+                    return (kind, branch, hub), None
+                self._count(len(data))
+                if kind == MODEL and self._rev(kind, branch) == self.revision:
+                    self._small[(MODEL, self.revision, hub)] = data  # read_bytes needs no GET
+                sha = hashlib.sha256(data).hexdigest()
+            if progress is not None:
+                progress(remote.size)
+            return (kind, branch, hub), sha
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            out.update(pool.map(one, fetch))
         return out
 
     def _count(self, n: int) -> None:
         with self._lock:
             self.bytes_downloaded += n
-
-
-def _git_oid(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
