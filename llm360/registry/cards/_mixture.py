@@ -96,10 +96,10 @@ def mixture_plots(manifest: Manifest) -> list[PlotSpec]:
             value = tokens.get(cat, 0) / total if total else 0.0
             shares[cat] += [value, value]
         seen += chunk.tokens
-    stages = " | ".join(st.name for st in mixture.stages)
+    stages = ", ".join(st.name for st in mixture.stages)
     series = tuple(Series(label=cat, x=tuple(xs), y=tuple(shares[cat]), color=f"C{i % 10}")
                    for i, cat in enumerate(order))
     return [PlotSpec(key=MIXTURE_PLOT, path=layout.plot_path(MIXTURE_PLOT),
-                     title=f"Category share of each chunk's tokens ({stages})",
+                     title=f"Category share of each chunk's tokens (stages {stages})",
                      xlabel="tokens seen", ylabel="share of the chunk's tokens",
                      series=series, markers=False, section="data")]
