@@ -46,31 +46,6 @@ def _window(server, start: int):
     return log, sum(x.bytes_in for x in log), sum(x.bytes_out for x in log)
 
 
-def _seed(server, release: Path, repo: str) -> None:
-    """Write the release into the server as push lays it out (without the HTTP round trips)."""
-    from llm360.registry.hub import DATASET, MODEL, layout
-    from llm360.registry.serialize import manifest_from_bytes
-
-    manifest = manifest_from_bytes((release / "manifest.json").read_bytes())
-    artifacts = {a.path for a in manifest.artifacts}
-    own = [p.relative_to(release).as_posix() for p in release.rglob("*")
-           if p.is_file() and p.relative_to(release).as_posix() not in artifacts]
-    srv = sys.modules["bench_hub_server"]
-    for (kind, branch), files in layout(manifest, own).items():
-        rid = repo if kind == MODEL else f"{repo}-data"
-        if (kind, rid) not in server.repos:
-            server.repos[(kind, rid)] = srv.Repo()
-            server.commit(server.repos[(kind, rid)], "main", {".gitattributes": server.store(
-                ".gitattributes", srv.GITATTRIBUTES, lfs=False)}, "initial commit")
-        r = server.repos[(kind, rid)]
-        tree = dict(r.commits[r.branches["main"]].tree) if branch == "main" else \
-            {".gitattributes": r.commits[r.branches["main"]].tree[".gitattributes"]}
-        for hub, rel in files.items():
-            tree[hub] = server.store(hub, (release / rel).read_bytes())
-        server.commit(r, branch, tree, f"seed {branch}")
-    _ = DATASET
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=104, help="release size to aim at (MB)")
@@ -126,7 +101,8 @@ def main() -> None:
         m = args.checkpoints
         run = write_synthetic_run(scratch / "run360", checkpoints=m, weight_bytes=256)
         release = _release(run, scratch / "release360", scratch / "key.pem", cards=False)
-        _seed(server, release, "bench/amber")
+        hostile = _load("bench_hub_hostile", ROOT / "tests" / "hub_server" / "hostile.py")
+        hostile.publish(server, release, "bench/amber")  # as push lays it out, no round trips
         mark = len(server.log)
         start = time.perf_counter()
         report, source = verify_hub(client, "bench/amber", policy=TrustPolicy(key=scratch / "key.pub.pem"))

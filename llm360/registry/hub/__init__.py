@@ -5,7 +5,9 @@ light). The library takes the endpoint and token as arguments; the CLI reads HF_
 HF_TOKEN and HF_HUB_DISABLE_XET.
 """
 
-from llm360.registry.hub._client import DEFAULT_ENDPOINT, HubClient, RemoteFile, connect, hub_error
+from llm360.registry.hub._client import (
+    DEFAULT_ENDPOINT, HubClient, HubTimeouts, RemoteFile, connect, hub_error,
+)
 from llm360.registry.hub._layout import DATASET, MAIN, MODEL, layout
 from llm360.registry.hub._pull import PullResult, pull_checkpoint
 from llm360.registry.hub._push import (
@@ -16,7 +18,7 @@ from llm360.registry.hub._verify import signed_manifest, verify_hub
 
 __all__ = [
     "DATASET", "DEFAULT_ENDPOINT", "MAIN", "MODEL", "PUBLICATION_FILE", "BranchResult",
-    "HubClient", "HubSource", "PullResult", "PushResult", "RemoteFile", "signed_manifest",
-    "connect", "git_blob_oid", "hub_error", "layout", "pull_checkpoint",
+    "HubClient", "HubSource", "HubTimeouts", "PullResult", "PushResult", "RemoteFile",
+    "signed_manifest", "connect", "git_blob_oid", "hub_error", "layout", "pull_checkpoint",
     "push_release", "verify_hub",
 ]

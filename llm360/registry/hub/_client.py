@@ -178,7 +178,7 @@ class HubClient:
         from llm360.registry.serialize import parse_json
 
         with self._get(url) as resp:
-            raw = _body(resp, MAX_LISTING_PAGE, where)
+            raw = self._body(resp, MAX_LISTING_PAGE, where)
             link = resp.links.get("next", {}).get("url")
         try:
             data = parse_json(raw, source=where)
@@ -239,7 +239,7 @@ class HubClient:
 
             try:
                 with self._get(url) as resp:
-                    return _body(resp, limit, where)
+                    return self._body(resp, limit, where)
             except RemoteEntryNotFoundError:
                 return None
 
@@ -250,45 +250,47 @@ class HubClient:
                  ) -> tuple[int, str]:
         """Stream a file to ``dest``; returns (size, sha256) of what was written. More than
         ``limit`` bytes (its signed or listed size) is a ``VerificationError``: reading stops
-        there. After its head, the answer must deliver each ``timeouts.min_bytes`` within
-        ``timeouts.deadline``."""
+        there; ``_blocks`` says how long it may take."""
         url = self.url(repo_id, repo_type, revision, path)
         where = f"hub:{repo_id}@{revision}/{path}"
-        step, window = self.timeouts.min_bytes, self.timeouts.deadline
 
         def stream() -> tuple[int, str]:
-            digest, size, mark = hashlib.sha256(), 0, 0
+            digest, size = hashlib.sha256(), 0
             with self._get(url) as resp, open(dest, "wb") as fh:
-                for block in resp.iter_bytes():
-                    if size + len(block) > limit:
-                        raise _too_large(where, limit)
+                for block in self._blocks(resp, limit, where):
                     fh.write(block)
                     digest.update(block)
                     size += len(block)
-                    if size - mark >= step:  # progress: the deadline moves on
-                        mark = size
-                        _http.extend(window)
                     if progress is not None:
                         progress(len(block))
             return size, digest.hexdigest()
 
         return self._read(f"download {repo_id}@{revision}/{path}", stream)
 
+    def _blocks(self, resp: Any, limit: int, where: str) -> Iterator[bytes]:
+        """The body of ``resp``, block by block: never past ``limit`` bytes (a
+        ``VerificationError``: reading stops there). Each ``timeouts.min_bytes`` received
+        moves the deadline ``timeouts.deadline`` on: a body that keeps coming at that rate is
+        read to its end, one that stalls or drips fails."""
+        size = mark = 0
+        for block in resp.iter_bytes():
+            size += len(block)
+            if size > limit:
+                raise _too_large(where, limit)
+            if size - mark >= self.timeouts.min_bytes:
+                mark = size
+                _http.extend(self.timeouts.deadline)
+            yield block
+
+    def _body(self, resp: Any, limit: int, where: str) -> bytes:
+        """The body of ``resp`` (at most ``limit`` bytes, as ``_blocks`` reads it)."""
+        return b"".join(self._blocks(resp, limit, where))
+
 
 def _too_large(where: str, limit: int) -> VerificationError:
     return VerificationError(f"{where}: the Hub serves more than the {limit} bytes expected; "
                              "reading stopped there", hint=(
                                  "the Hub serves other bytes than were signed or listed"))
-
-
-def _body(resp: Any, limit: int, where: str) -> bytes:
-    """The body of ``resp``, never more than ``limit`` bytes of it in memory."""
-    body = bytearray()
-    for block in resp.iter_bytes():
-        body += block
-        if len(body) > limit:
-            raise _too_large(where, limit)
-    return bytes(body)
 
 
 def _raise_for_status(resp: Any) -> None:

@@ -16,8 +16,7 @@ from click.testing import CliRunner
 from llm360.cli.main import cli
 from llm360.errors import HubConnectionError, VerificationError
 from llm360.registry import layout as run_layout
-from llm360.registry.hub import HubSource, connect, pull_checkpoint, verify_hub
-from llm360.registry.hub._http import HubTimeouts
+from llm360.registry.hub import HubSource, HubTimeouts, connect, pull_checkpoint, verify_hub
 
 _spec = importlib.util.spec_from_file_location(
     "llm360_tests_hub_hostile", Path(__file__).resolve().parents[2] / "hub_server" /
