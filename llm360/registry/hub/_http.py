@@ -11,6 +11,7 @@ byte read passes, headers included.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterator
@@ -44,11 +45,9 @@ def _end() -> float | None:
 
 @contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Every socket operation of this thread must be done ``seconds`` from now (nested: the
-    earlier deadline holds)."""
+    """Every socket operation of this thread must be done ``seconds`` from now."""
     before = _end()
-    end = time.monotonic() + seconds
-    _state.end = end if before is None else min(before, end)
+    _state.end = time.monotonic() + seconds
     try:
         yield
     finally:
@@ -76,7 +75,8 @@ def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
     return remaining if timeout is None else min(timeout, remaining)
 
 
-def _stream_class():
+@functools.cache
+def _backend_class():
     import httpcore2
 
     class DeadlineStream(httpcore2.NetworkStream):
@@ -132,7 +132,7 @@ def http_client(timeouts: HubTimeouts):
         timeout=httpx2.Timeout(connect=timeouts.connect, read=timeouts.read,
                                write=timeouts.read, pool=timeouts.connect),
         follow_redirects=True, trust_env=True)
-    backend = _stream_class()
+    backend = _backend_class()
     transports = [client._transport, *client._mounts.values()]  # noqa: SLF001
     for transport in transports:
         pool = getattr(transport, "_pool", None)

@@ -59,3 +59,12 @@ def test_names_round_trip() -> None:
     assert layout.is_pickle("checkpoints/x/optimizer.PT") and not layout.is_pickle("a.json")
     assert set(layout.REQUIRED) <= {layout.RUN_METADATA, layout.MODEL_CONFIG,
                                     layout.TRAIN_CONFIG, layout.DATA_INDEX, layout.PROVENANCE}
+
+
+@pytest.mark.parametrize("name,ok", [
+    ("ckpt_000", True), ("ckpt_001-fork1", True), ("step-100", True), ("mainline", True),
+    ("main", False), ("Main", False), ("HEAD", False), ("v0.1.0", False), ("v2", False),
+    ("a" * 40, False), ("0123456789abcdef" * 4, False), ("a..b", False), ("x.", False),
+    ("x.lock", False), ("refs/pr/1", False), ("-x", False), (".x", False), ("", False)])
+def test_a_checkpoint_name_is_a_branch_no_other_ref_takes(name, ok):
+    assert (layout.checkpoint_name_problem(name) is None) is ok
