@@ -59,6 +59,14 @@ def _lanes(infos: tuple[CheckpointInfo, ...]) -> dict[str, int]:
     return lane_of
 
 
+def _other(edge: CrossEdge, release_id: int) -> str:
+    """The other release of an edge between releases (its manifest sha256, or the label of a
+    parent that is not indexed)."""
+    if edge.child.release.id != release_id:
+        return edge.child.release.manifest_sha256
+    return edge.parent.release.manifest_sha256 if edge.parent is not None else edge.parent_label
+
+
 def lineage_graph(release_id: int, infos: tuple[CheckpointInfo, ...],
                   cross: tuple[CrossEdge, ...]) -> Graph:
     """Lanes of this release's checkpoints below one lane of the other releases' checkpoints
@@ -66,7 +74,11 @@ def lineage_graph(release_id: int, infos: tuple[CheckpointInfo, ...],
     lane_of = _lanes(infos)
     inbound = [e for e in cross if e.child.release.id == release_id]
     outbound = [e for e in cross if e.child.release.id != release_id]
-    external_lane = 1 if cross else 0
+    # one lane above this release's for each other release it is linked to
+    others_order: dict[str, int] = {}
+    for e in cross:
+        others_order.setdefault(_other(e, release_id), len(others_order))
+    external_lane = len(others_order)
     steps = sorted({i.checkpoint.step for i in infos} | {e.child.step for e in outbound}
                    | {e.parent.step for e in inbound if e.parent is not None})
     rank = {s: k for k, s in enumerate(steps)}
@@ -90,14 +102,15 @@ def lineage_graph(release_id: int, infos: tuple[CheckpointInfo, ...],
              for i in infos for p in i.parents if p in pos]
     others: dict[str, Node] = {}
     for e in inbound:
-        x, y = at(e.parent.step, -1) if e.parent is not None else (_MARGIN, _TOP)
+        lane = others_order[_other(e, release_id)] - external_lane
+        x, y = at(e.parent.step if e.parent is not None else steps[0], lane)
         mine = pos[e.child.name]
         edges.append(Edge(x1=x, y1=y, x2=mine[0], y2=mine[1], external=True))
         others.setdefault(e.parent_digest, Node(
             x=x, y=y, label=e.parent_label, title=e.parent_label, external=True, show_label=True,
             href=f"/checkpoint/{e.parent.id}" if e.parent is not None else None))
     for e in outbound:
-        x, y = at(e.child.step, -1)
+        x, y = at(e.child.step, others_order[_other(e, release_id)] - external_lane)
         mine = pos[by_digest[e.parent_digest]]
         edges.append(Edge(x1=mine[0], y1=mine[1], x2=x, y2=y, external=True))
         others.setdefault(str(e.child.id), Node(

@@ -87,6 +87,7 @@ lineage_edges = Table(
 )
 Index("ix_lineage_edges_parent_digest", lineage_edges.c.parent_digest)
 Index("ix_lineage_edges_child_digest", lineage_edges.c.child_digest)
+Index("ix_lineage_edges_release", lineage_edges.c.release_id, lineage_edges.c.kind)
 
 chunks = Table(
     "chunks", METADATA,

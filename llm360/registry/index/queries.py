@@ -308,7 +308,8 @@ def checkpoint_id(store: Store, ref: str) -> int:
     with store.read() as conn:
         target = resolve(conn, ref)
     if not target.checkpoint_ids:
-        raise _not_found(ref, "names a release, not a checkpoint")
+        raise _not_found(ref, "names a release, not a checkpoint" if target.release_id
+                         else "a root digest of a checkpoint that is not indexed")
     return target.checkpoint_ids[-1]
 
 

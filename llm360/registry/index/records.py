@@ -54,11 +54,14 @@ class ReleaseSummary(_Data):
 
     @property
     def state(self) -> str:
-        """``verified``, ``failed`` or ``unverified`` (added with --allow-unverified)."""
-        if self.last is None or not self.last.ok:
-            return "unverified" if self.last is not None and self.last.allow_unverified \
-                and self.last.action == "add" else "failed"
-        return "verified"
+        """``verified``, ``failed`` (the newest verification failed) or ``unverified`` (added
+        with --allow-unverified, or never verified)."""
+        if self.last is None:
+            return "unverified"
+        if self.last.ok:
+            return "verified"
+        return "unverified" if self.last.allow_unverified and self.last.action == "add" \
+            else "failed"
 
     def as_data(self) -> dict:
         return {**asdict(self), "state": self.state}
