@@ -14,7 +14,7 @@ __all__ = [
     # run directory: records
     "RUN_METADATA", "CONFIG_DIR", "MODEL_CONFIG", "TRAIN_CONFIG", "DATA_CONFIG",
     "TOKENIZER_DIR", "TOKENIZER", "DATA_DIR", "DATA_INDEX", "HELDOUT", "CODE_DIR", "PROVENANCE",
-    "CODE_ARCHIVE",
+    "CODE_ARCHIVE", "DERIVED_FROM",
     "LOGS_DIR", "TRAIN_LOG", "EVALS_DIR", "CHECKPOINTS_DIR", "REQUIRED",
     # run directory: functions
     "chunk_path", "chunk_index", "checkpoint_name", "checkpoint_suffix", "checkpoint_name_problem",
@@ -47,6 +47,8 @@ CONFIG_DIR = "config"
 MODEL_CONFIG = f"{CONFIG_DIR}/model.json"
 TRAIN_CONFIG = f"{CONFIG_DIR}/train.json"
 DATA_CONFIG = f"{CONFIG_DIR}/data.json"
+#: the checkpoint of another release the run continues (``llm360 pull`` writes it)
+DERIVED_FROM = f"{CONFIG_DIR}/derived_from.json"
 TOKENIZER_DIR = "tokenizer"
 TOKENIZER = f"{TOKENIZER_DIR}/tokenizer.json"
 DATA_DIR = "data"

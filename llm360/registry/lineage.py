@@ -28,12 +28,15 @@ def _by_name(manifest: Manifest) -> dict[str, Checkpoint]:
 def check(manifest: Manifest) -> list[Problem]:
     """Lineage and reference invariants of a manifest, each broken one as a ``Problem``.
 
-    Every parent exists; no cycles; step and tokens seen grow along every edge; each
-    checkpoint's data chunks exist; every path the manifest mentions is an artifact; chunk
-    digests agree with their artifacts.
+    Every parent exists (in the release, or it is the checkpoint of another release that
+    ``derived_from`` names: referenced, not held); no cycles; step and tokens seen grow along
+    every edge (across the link too, but for a ``finetune``, which counts from its own
+    start); each checkpoint's data chunks exist; every path the manifest mentions is an
+    artifact; chunk digests agree with their artifacts.
     """
     problems: list[Problem] = []
     ckpts = _by_name(manifest)
+    link = manifest.derived_from
     arts = {a.path: a for a in manifest.artifacts}
     chunk_ids = {c.index for c in manifest.data.chunks}
 
@@ -45,25 +48,42 @@ def check(manifest: Manifest) -> list[Problem]:
         if c.name in seen_names:
             add("lineage", c.name, f"checkpoint {c.name} is listed twice")
         seen_names.add(c.name)
+        where = c.name
         for parent_name in c.parents:
             parent = ckpts.get(parent_name)
-            if parent is None:
-                add("lineage", c.name, f"checkpoint {c.name}: parent {parent_name} is not in "
-                    "the release")
+            outside = parent is None and link is not None \
+                and parent_name == link.checkpoint.name
+            if parent is None and not outside:
+                add("lineage", where, f"checkpoint {c.name}: parent {parent_name} is not in "
+                    "the release" + ("" if link is not None else " (a run that continues "
+                                     f"another release records it in {layout.DERIVED_FROM})"))
                 continue
-            if c.step <= parent.step:
-                add("lineage", c.name, f"checkpoint {c.name}: step {c.step} does not grow from "
-                    f"parent {parent_name} (step {parent.step})")
-            if c.tokens_seen <= parent.tokens_seen:
-                add("lineage", c.name, f"checkpoint {c.name}: tokens_seen {c.tokens_seen} does "
-                    f"not grow from parent {parent_name} ({parent.tokens_seen})")
+            if outside and link.relation == "finetune":
+                continue  # a fine-tune counts its steps and tokens from its own start
+            step, tokens = ((link.checkpoint.step, link.checkpoint.tokens_seen) if outside
+                            else (parent.step, parent.tokens_seen))
+            named = link.label if outside else parent_name
+            if c.step <= step:
+                add("lineage", where, f"checkpoint {c.name}: step {c.step} does not grow from "
+                    f"parent {named} (step {step})")
+            if c.tokens_seen <= tokens:
+                add("lineage", where, f"checkpoint {c.name}: tokens_seen {c.tokens_seen} does "
+                    f"not grow from parent {named} ({tokens})")
         for k in c.data_chunks:
             if k not in chunk_ids:
-                add("lineage", c.name, f"checkpoint {c.name}: data chunk {k} is not in the "
+                add("lineage", where, f"checkpoint {c.name}: data chunk {k} is not in the "
                     "release")
     cycle = _find_cycle(ckpts)
     if cycle:
         add("lineage", cycle[0], "checkpoint cycle: " + " -> ".join(cycle))
+    if link is not None:
+        if link.checkpoint.name in ckpts:
+            add("lineage", link.checkpoint.name, "$.derived_from names "
+                f"checkpoint {link.checkpoint.name} of {link.location}, but the release holds a "
+                "checkpoint of that name itself")
+        elif not any(link.checkpoint.name in c.parents for c in manifest.checkpoints):
+            add("lineage", "$.derived_from", f"$.derived_from names {link.label}, but no "
+                "checkpoint of the release continues it (none has it as a parent)")
     named = manifest.release.final_checkpoint
     if named is not None and named not in ckpts:
         add("reference", "$.release.final_checkpoint", f"$.release.final_checkpoint names "
@@ -181,8 +201,10 @@ def children_map(manifest: Manifest) -> dict[str, list[str]]:
 
 
 def roots(manifest: Manifest) -> list[str]:
-    """Checkpoints with no parent."""
-    return [c.name for c in manifest.checkpoints if not c.parents]
+    """Checkpoints with no parent in the release (none at all, or only the checkpoint of
+    another release that ``derived_from`` names)."""
+    names = {c.name for c in manifest.checkpoints}
+    return [c.name for c in manifest.checkpoints if not any(p in names for p in c.parents)]
 
 
 def descendants(manifest: Manifest, name: str) -> list[str]:
@@ -235,17 +257,20 @@ def spans(manifest: Manifest) -> list[Span]:
     From the manifest alone: the checkpoint trained ``(tokens_seen - parent tokens_seen) /
     seq_len`` rows in ``step - parent step`` optimizer steps, taking the rows of its data
     chunks in order from the first row (what ``llm360 train`` does). A merge counts from the
-    parent with the most steps.
+    parent with the most steps; a checkpoint continuing another release's (``derived_from``)
+    from that checkpoint's step and tokens (a fine-tune from zero).
     """
     ckpts = _by_name(manifest)
     chunks = {c.index: c for c in manifest.data.chunks}
     seq_len = manifest.data.seq_len
+    link = manifest.derived_from
     out: list[Span] = []
     for c in manifest.checkpoints:
-        parents = [ckpts[p] for p in c.parents if p in ckpts]
-        base = max(parents, key=lambda p: (p.step, p.tokens_seen), default=None)
-        start_step = base.step if base else 0
-        start_tokens = base.tokens_seen if base else 0
+        parents = [(p.step, p.tokens_seen) for p in (ckpts.get(n) for n in c.parents) if p]
+        if link is not None and link.relation != "finetune" \
+                and link.checkpoint.name in c.parents and link.checkpoint.name not in ckpts:
+            parents.append((link.checkpoint.step, link.checkpoint.tokens_seen))
+        start_step, start_tokens = max(parents, default=(0, 0))
         steps = max(c.step - start_step, 0)
         rows_total = max(c.tokens_seen - start_tokens, 0) // seq_len
         per_step = rows_total // steps if steps and rows_total % steps == 0 else None

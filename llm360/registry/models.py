@@ -30,6 +30,12 @@ __all__ = [
     "Data",
     "CodeArchive",
     "MIXTURE_SCHEMA_VERSION",
+    "DERIVED_SCHEMA_VERSION",
+    "RELATIONS",
+    "ParentSigner",
+    "ParentRelease",
+    "ParentCheckpoint",
+    "DerivedFrom",
     "Checkpoint",
     "Training",
     "Code",
@@ -44,10 +50,18 @@ SCHEMA_VERSION = "llm360.manifest/v1.1"
 #: v1.1 plus the data mixture (sources, stages, per-chunk counts), each checkpoint's stage and
 #: the trainer's source archive: what ``release build`` writes for a run that records one
 MIXTURE_SCHEMA_VERSION = "llm360.manifest/v1.2"
+#: v1.2 plus ``derived_from``: what ``release build`` writes for a run that continues a
+#: checkpoint of another release (``config/derived_from.json``)
+DERIVED_SCHEMA_VERSION = "llm360.manifest/v1.3"
 #: the first manifest version (chunk roots in the legacy Merkle format, four licenses)
 LEGACY_SCHEMA_VERSION = "llm360.manifest/v1"
 #: every version this llm360 reads and verifies
-SCHEMA_VERSIONS = (LEGACY_SCHEMA_VERSION, SCHEMA_VERSION, MIXTURE_SCHEMA_VERSION)
+SCHEMA_VERSIONS = (LEGACY_SCHEMA_VERSION, SCHEMA_VERSION, MIXTURE_SCHEMA_VERSION,
+                   DERIVED_SCHEMA_VERSION)
+#: how a release derives from its parent checkpoint: ``continuation`` (same data order and
+#: hyperparameters), ``fork`` (other data or hyperparameters), ``finetune`` (steps and tokens
+#: count from the fine-tune's start), ``new-stage`` (a next training stage)
+RELATIONS = ("continuation", "fork", "finetune", "new-stage")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,6 +236,69 @@ class Checkpoint:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ParentSigner:
+    """Who signed the parent release: ``method`` "key" (``key_fingerprint``: sha256 of the PEM
+    public key, as the bundle's hint and ``llm360 keygen`` give it), "sigstore" (``identity``
+    and ``issuer``) or "unsigned"."""
+
+    method: str
+    key_fingerprint: str | None = None
+    identity: str | None = None
+    issuer: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParentRelease:
+    """The release a run continues: its name, version and manifest (sha256 of its bytes) and
+    signer; on the Hub also ``repo`` (ORG/NAME), ``revision`` (the commit its manifest was
+    read at) and ``data_repo``."""
+
+    name: str
+    version: str
+    manifest_sha256: str
+    signer: ParentSigner
+    repo: str | None = None
+    revision: str | None = None
+    data_repo: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParentCheckpoint:
+    """The checkpoint of the parent release the run's first checkpoints continue."""
+
+    name: str
+    step: int
+    tokens_seen: int
+    root_digest: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DerivedFrom:
+    """Where a run (and its release, manifest v1.3) comes from: a checkpoint of another
+    release, and how it derives from it (``RELATIONS``). The run records it in
+    ``config/derived_from.json``; the release references the parent checkpoint, never holds
+    it."""
+
+    relation: str
+    release: ParentRelease
+    checkpoint: ParentCheckpoint
+
+    @property
+    def label(self) -> str:
+        """``ORG/NAME@ckpt_001`` (``NAME VERSION@ckpt_001`` for a release not on the Hub)."""
+        where = self.release.repo or f"{self.release.name} {self.release.version}"
+        return f"{where}@{self.checkpoint.name}"
+
+    @property
+    def location(self) -> str:
+        """``hub:ORG/NAME@COMMIT`` (or the release's name and version)."""
+        if self.release.repo:
+            rev = f"@{self.release.revision}" if self.release.revision else ""
+            return f"hub:{self.release.repo}{rev}"
+        return f"{self.release.name} {self.release.version}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Training:
     config: str
     backend: str
@@ -273,6 +350,7 @@ class Manifest:
     code: Code
     environment: Environment
     schema_version: str = SCHEMA_VERSION
+    derived_from: DerivedFrom | None = None   # v1.3: the other release's checkpoint continued
 
     def artifact(self, path: str) -> Artifact | None:
         """The artifact at ``path``, or None (O(1): an index built on first use)."""

@@ -35,7 +35,7 @@ __all__ = ["SCHEMAS", "FORMATS", "Validated", "schema", "validate", "iter_errors
 SCHEMAS = (
     "common", "manifest", "run_metadata", "data_index", "trainer_state", "eval", "provenance",
     "train_config", "data_config", "model_config", "train_log", "release_files", "benchmarks",
-    "mixture",
+    "mixture", "derived_from",
 )
 #: the ``format`` keywords llm360's schemas use; each is checked when validating
 FORMATS = ("date-time", "uri")

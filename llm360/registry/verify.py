@@ -10,7 +10,10 @@ signed, then (for a folder laid out like a run) every manifest field against the
 * any file the source holds that neither the manifest nor the signed ``release-files.json``
   lists, unless ``allow_extra``;
 * lineage, a manifest field the run's records contradict, a version other than
-  ``expect_version``.
+  ``expect_version``;
+* for a derived release (manifest v1.3), its link to the parent release when the caller
+  passes a ``ParentCheck`` (``llm360.registry.parent``): a parent that cannot be checked
+  unless ``allow_unverified``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from llm360.registry.hashing import FileDigest
 from llm360.registry.lineage import Problem
 from llm360.registry.merkle import LEGACY
 from llm360.registry.models import Manifest
+from llm360.registry.parent import ParentCheck, check_link
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.release_dir import (
     INCOMPLETE_MARK,
@@ -68,6 +72,7 @@ class Report:
     signature: dict = field(default_factory=dict)
     release: dict = field(default_factory=dict)
     opt_outs: tuple[str, ...] = ()
+    parent: dict = field(default_factory=dict)   # a derived release's link (parent.check_link)
 
     def fails(self, problem: Problem) -> bool:
         return not (problem.code == "extra" and self.allow_extra)
@@ -86,7 +91,7 @@ class Report:
             "root": self.root, "files_checked": self.files_checked,
             "bytes_checked": self.bytes_checked, "release": self.release,
             "opt_outs": list(self.opt_outs), "notes": list(self.notes),
-            "signature": self.signature,
+            "signature": self.signature, "parent": self.parent,
             "problems": [{"code": p.code, "path": p.path, "message": p.message,
                           "fails": self.fails(p)} for p in self.problems],
         }
@@ -104,11 +109,12 @@ def release_folder(target: Path) -> tuple[Path, Path]:
 
 
 def verify_release(target: Path, root: Path | None = None, *,
-                   policy: TrustPolicy = TrustPolicy(),
+                   policy: TrustPolicy = TrustPolicy(), parent: ParentCheck | None = None,
                    progress: Callable[[int], None] | None = None,
                    on_total: Callable[[int], None] | None = None) -> Report:
     """Verify the release folder ``target`` (or its ``manifest.json``); ``root`` holds the
-    artifacts of a metadata-only release (its run directory)."""
+    artifacts of a metadata-only release (its run directory); ``parent``: how to check a
+    derived release's link to its parent (None: not checked, a note says so)."""
     release_dir, manifest_path = release_folder(target)
     if (release_dir / INCOMPLETE_MARK).exists():
         raise InputError(f"{release_dir}: an unfinished release (a build was interrupted)",
@@ -117,15 +123,16 @@ def verify_release(target: Path, root: Path | None = None, *,
         raise InputError(f"{root}: root directory not found",
                          hint="pass --root with the run directory the release was built from")
     source = LocalSource(release_dir, root)
-    return verify(source, policy, progress=progress, on_total=on_total,
+    return verify(source, policy, parent=parent, progress=progress, on_total=on_total,
                   manifest_name=manifest_path.name)
 
 
-def verify(source: ArtifactSource, policy: TrustPolicy, *,
+def verify(source: ArtifactSource, policy: TrustPolicy, *, parent: ParentCheck | None = None,
            progress: Callable[[int], None] | None = None,
            on_total: Callable[[int], None] | None = None,
            manifest_name: str = MANIFEST_FILE) -> Report:
-    """Verify the release ``source`` holds, under ``policy``."""
+    """Verify the release ``source`` holds, under ``policy``; a derived release's link to its
+    parent as ``parent`` says (None: not checked, a note says so)."""
     raw = source.read_bytes(manifest_name)
     if raw is None:
         raise InputError(f"{source.description}: no {manifest_name}")
@@ -179,8 +186,13 @@ def verify(source: ArtifactSource, policy: TrustPolicy, *,
                 problems += _field_problems(manifest, source.artifact_root, notes)
     else:
         notes.append("bytes were not checked (--metadata-only): only the signed metadata was")
+    link = check_link(manifest, parent)
+    problems += link.problems
+    notes += link.notes
+    base["opt_outs"] = tuple(base["opt_outs"]) + link.opt_outs
     return Report(files_checked=files_checked, bytes_checked=bytes_checked,
-                  problems=tuple(problems), notes=tuple(notes), release=release, **base)
+                  problems=tuple(problems), notes=tuple(notes), release=release,
+                  parent=link.summary, **base)
 
 
 def _release_files(source: ArtifactSource, sig: SignatureCheck, manifest_sha: str,
@@ -283,7 +295,7 @@ def _field_problems(manifest: Manifest, root: Path, notes: list[str]) -> list[Pr
         listed = {a.path: FileDigest(path=a.path, size=a.size, sha256=a.sha256)
                   for a in manifest.artifacts}
         records = read_run(root, only=set(listed))
-        fmt = records.data_index.get("merkle", LEGACY)
+        fmt = records.data_index.merkle or LEGACY
         facts = ChunkCache(None)
         chunks = {c.path: facts.facts(root, c.path, c.sha256, fmt=fmt)
                   for c in manifest.data.chunks if c.path in listed}

@@ -9,6 +9,9 @@ from llm360.registry.hub._client import (
     DEFAULT_ENDPOINT, HubClient, HubTimeouts, RemoteFile, connect, hub_error,
 )
 from llm360.registry.hub._layout import DATASET, MAIN, MODEL, layout
+from llm360.registry.hub._parent import (
+    commit_of, hub_link, hub_manifest, hub_parent, parse_hub_checkpoint,
+)
 from llm360.registry.hub._pull import PullResult, pull_checkpoint
 from llm360.registry.hub._push import (
     PUBLICATION_FILE, BranchResult, PushResult, git_blob_oid, push_release,
@@ -20,5 +23,6 @@ __all__ = [
     "DATASET", "DEFAULT_ENDPOINT", "MAIN", "MODEL", "PUBLICATION_FILE", "BranchResult",
     "HubClient", "HubSource", "HubTimeouts", "PullResult", "PushResult", "RemoteFile",
     "signed_manifest", "connect", "git_blob_oid", "hub_error", "layout", "pull_checkpoint",
-    "push_release", "verify_hub",
+    "push_release", "verify_hub", "commit_of", "hub_link", "hub_manifest", "hub_parent",
+    "parse_hub_checkpoint",
 ]

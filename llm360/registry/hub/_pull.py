@@ -8,6 +8,12 @@ from the dataset repository. Each file is streamed to a temporary name inside ``
 its size and sha256 checked against the manifest, then moved into place; a file already in
 place with the right bytes is kept (a rerun resumes), one with other bytes is an error (nothing
 llm360 did not write is overwritten).
+
+The manifest and every file of ``main`` are read at the commit the revision names when the pull
+starts, and the pulled run records where it comes from in ``config/derived_from.json`` (the
+release's repo, that commit, its manifest's sha256 and signer, the checkpoint's name, step,
+tokens and root digest; relation ``continuation``): a release built from what is trained on top
+derives from this checkpoint (the parent's own ``config/derived_from.json`` is not pulled).
 """
 
 from __future__ import annotations
@@ -22,12 +28,14 @@ from pathlib import Path
 from llm360.errors import InputError, VerificationError
 from llm360.registry import layout as run_layout
 from llm360.registry._files import resolve_inside, write_atomic
+from llm360.registry.derived import link_to, read_derived_from, write_derived_from
 from llm360.registry.hashing import hash_files
 from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import DATASET, MAIN, MODEL, layout
+from llm360.registry.hub._parent import commit_of
 from llm360.registry.hub._source import HubSource
 from llm360.registry.hub._verify import signed_manifest
-from llm360.registry.models import Artifact, Checkpoint, Manifest
+from llm360.registry.models import Artifact, Checkpoint, DerivedFrom, Manifest
 from llm360.registry.policy import TrustPolicy
 
 __all__ = ["PullResult", "pull_checkpoint"]
@@ -47,6 +55,7 @@ class PullResult:
     downloaded_bytes: int
     manifest_sha256: str
     signature: dict
+    derived_from: DerivedFrom | None = None   # what the pulled run records it continues
 
     def as_data(self) -> dict:
         return {"run": str(self.run), "checkpoint": self.checkpoint, "step": self.step,
@@ -54,6 +63,11 @@ class PullResult:
                 "downloaded_files": self.downloaded_files,
                 "downloaded_bytes": self.downloaded_bytes,
                 "manifest_sha256": self.manifest_sha256, "signature": self.signature,
+                "derived_from": {"file": run_layout.DERIVED_FROM,
+                                 "link": self.derived_from.label,
+                                 "location": self.derived_from.location,
+                                 "relation": self.derived_from.relation}
+                if self.derived_from is not None else None,
                 "resume": f"llm360 train --run {self.run} --resume-from "
                           f"{self.run}/{run_layout.checkpoint_dir(self.checkpoint)}"}
 
@@ -65,7 +79,8 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
                     on_total: Callable[[int], None] | None = None) -> PullResult:
     """See the module docstring; ``policy`` says whom the signature must name, as for
     ``verify``."""
-    source = HubSource(client, repo, revision=revision, data_repo=data_repo)
+    source = HubSource(client, repo, revision=commit_of(client, repo, revision),
+                       data_repo=data_repo)
     raw, manifest, sig, problems = signed_manifest(source, policy)
     failing = [p for p in problems if p.code == "signature"]
     if manifest is None or failing:
@@ -79,8 +94,17 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
         raise InputError(f"--checkpoint {checkpoint}: not in the release (it has {names}"
                          f"{', ...' if len(manifest.checkpoints) > 6 else ''})")
     wanted = _wanted(manifest, ckpt, data, where=source.description)
+    link = link_to(manifest, raw, ckpt.name, signature=sig, repo=repo,
+                   revision=source.revision, data_repo=source.data_repo)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    had = read_derived_from(out)
+    if had is not None:
+        if (had.release, had.checkpoint) != (link.release, link.checkpoint):
+            raise InputError(f"{out}/{run_layout.DERIVED_FROM}: the run already continues "
+                             f"{had.label} ({had.location}), not {link.label}",
+                             hint="pull into a new --out folder")
+        link = had  # a rerun: keep what a resume recorded since (a fork)
     tmp_dir = _own_folder(out, f"{run_layout.CACHE_DIR}/pull")
     todo = _not_in_place(out, wanted)
     if on_total is not None:
@@ -90,7 +114,7 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
         dest = resolve_inside(out, art.path, where="manifest artifact")
         part = _new_part(tmp_dir)
         repo_id = repo if kind == MODEL else source.data_repo
-        rev = revision if (kind, branch) == (MODEL, MAIN) else branch
+        rev = source.revision if (kind, branch) == (MODEL, MAIN) else branch
         try:
             size, sha = client.download(repo_id, kind, rev, hub, part, limit=art.size,
                                         progress=progress)
@@ -109,6 +133,7 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
         os.chmod(part, 0o644)
         os.replace(part, dest)
     write_atomic(resolve_inside(out, f"{run_layout.CACHE_DIR}/pulled-manifest.json"), raw)
+    write_derived_from(out, link)
     try:
         tmp_dir.rmdir()
     except OSError:
@@ -116,7 +141,8 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
     return PullResult(run=out, checkpoint=ckpt.name, step=ckpt.step,
                       tokens_seen=ckpt.tokens_seen, files=len(wanted),
                       downloaded_files=len(todo), downloaded_bytes=got_bytes,
-                      manifest_sha256=hashlib.sha256(raw).hexdigest(), signature=sig)
+                      manifest_sha256=hashlib.sha256(raw).hexdigest(), signature=sig,
+                      derived_from=link)
 
 
 def _wanted(manifest: Manifest, ckpt: Checkpoint, data: bool, *, where: str
@@ -142,7 +168,8 @@ def _wanted(manifest: Manifest, ckpt: Checkpoint, data: bool, *, where: str
         wanted.append((MODEL, branch, hub, art))
     for hub, rel in plan[(MODEL, MAIN)].items():
         art = by_path.get(rel)
-        if art is not None and hub == rel and rel.startswith(_RUN_RECORDS):
+        if art is not None and hub == rel and rel.startswith(_RUN_RECORDS) \
+                and rel != run_layout.DERIVED_FROM:  # the parent's own origin, not the pull's
             wanted.append((MODEL, MAIN, hub, art))
     if data:
         for hub, rel in plan.get((DATASET, MAIN), {}).items():

@@ -12,6 +12,7 @@ from llm360.registry.hub._layout import MAIN
 from llm360.registry.hub._source import HubSource
 from llm360.registry.lineage import Problem
 from llm360.registry.models import Manifest
+from llm360.registry.parent import ParentCheck
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.serialize import manifest_from_bytes
 from llm360.registry.verify import Report, verify
@@ -21,17 +22,19 @@ __all__ = ["verify_hub", "signed_manifest"]
 
 def verify_hub(client: HubClient, repo: str, *, policy: TrustPolicy = TrustPolicy(),
                revision: str = MAIN, data_repo: str | None = None, download: bool = False,
+               parent: ParentCheck | None = None,
                progress: Callable[[int], None] | None = None,
                on_total: Callable[[int], None] | None = None) -> tuple[Report, HubSource]:
     """Verify the release published at ``repo`` (its manifest read at ``revision``): the
     signature chain, then every place of every signed file on every branch of the layout and
-    in the dataset repo, from the Hub's metadata (or, with ``download``, from the bytes)."""
+    in the dataset repo, from the Hub's metadata (or, with ``download``, from the bytes);
+    a derived release's link to its parent as ``parent`` says (``verify``)."""
     source = HubSource(client, repo, revision=revision, data_repo=data_repo, download=download)
     if source.read_bytes(layout.MANIFEST) is None:
         raise InputError(f"{source.description}: no {layout.MANIFEST}",
                          hint="is this a repository pushed by `llm360 push`? pass --revision "
                               "if the release is on another branch or tag")
-    report = verify(source, policy, progress=progress, on_total=on_total)
+    report = verify(source, policy, parent=parent, progress=progress, on_total=on_total)
     note = (f"{source.bytes_downloaded} bytes downloaded from the Hub "
             + ("(every file)" if download else "(small files only; sizes and sha256 of LFS/Xet "
                "files from the Hub's metadata)"))
