@@ -42,6 +42,9 @@ def test_names_round_trip() -> None:
     assert layout.chunk_index(layout.chunk_path(1234)) == 1234
     assert layout.chunk_index("data/index.json") is None
     assert layout.checkpoint_name(3, "-fork1") == "ckpt_003-fork1"
+    assert layout.checkpoint_suffix(layout.checkpoint_name(3, "-fork1")) == "-fork1"
+    assert layout.checkpoint_suffix("ckpt_003") == ""
+    assert layout.checkpoint_suffix("final") is None
     rel = layout.checkpoint_file("ckpt_003", layout.TRAINER_STATE)
     assert rel == "checkpoints/ckpt_003/trainer_state.json"
     assert layout.checkpoint_of(rel) == "ckpt_003"
