@@ -37,7 +37,8 @@ def client_from(endpoint: str | None, no_xet: bool, *, quiet: bool = False):
 
 
 def verify_hub_command(repo: str, *, revision: str, data_repo: str | None, download: bool,
-                       endpoint: str | None, no_xet: bool, as_json: bool, policy) -> int:
+                       endpoint: str | None, no_xet: bool, as_json: bool, policy,
+                       parent=None) -> int:
     """The body of ``llm360 verify --hub``."""
     from llm360.cli._render import echo_json, progress_bar
 
@@ -49,7 +50,8 @@ def verify_hub_command(repo: str, *, revision: str, data_repo: str | None, downl
         with progress_bar("verifying", enabled=not as_json) as (advance, set_total):
             report, source = verify_hub(client, repo, policy=policy, revision=revision,
                                         data_repo=data_repo, download=download,
-                                        progress=advance, on_total=set_total)
+                                        parent=parent, progress=advance,
+                                        on_total=set_total)
         if as_json:
             echo_json({**report.as_data(), "endpoint": client.endpoint,
                        "bytes_downloaded": source.bytes_downloaded})

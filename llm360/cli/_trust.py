@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["trust_options", "policy_from"]
+__all__ = ["trust_options", "policy_from", "parent_options", "pop_parent", "parent_check_from"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,3 +48,72 @@ def policy_from(params: Mapping[str, Any], **more: Any):
     from llm360.registry.policy import TrustPolicy
 
     return TrustPolicy(**{name: params[name] for name in _PARAMS}, **more)
+
+
+def parent_options(fn: F) -> F:
+    """--parent, --parent-key, --parent-identity, --parent-issuer, --allow-unverified-parent:
+    how a derived release's link to its parent release is checked."""
+    options = [
+        click.option("--parent", "parent_folders", multiple=True,
+                     type=click.Path(path_type=Path),
+                     help="A derived release's parent release folder (or its manifest.json), "
+                          "where it is not read from the Hub; repeat for several."),
+        click.option("--parent-key", type=click.Path(path_type=Path),
+                     help="Verify the parent release's signature with this public key (PEM)."),
+        click.option("--parent-identity",
+                     help="Keyless: the parent release's signer identity (with "
+                          "--parent-issuer)."),
+        click.option("--parent-issuer",
+                     help="Keyless: the parent release's OIDC issuer URL."),
+        click.option("--allow-unverified-parent", is_flag=True,
+                     help="WEAKENS: a parent release that cannot be checked (not at hand, "
+                          "no --parent-key) is printed, not a failure."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+_PARENT_PARAMS = ("parent_folders", "parent_key", "parent_identity", "parent_issuer",
+                  "allow_unverified_parent")
+
+
+def pop_parent(params: dict) -> dict:
+    """Take the ``parent_options`` values out of a command's keyword arguments."""
+    return {name: params.pop(name) for name in _PARENT_PARAMS}
+
+
+def parent_check_from(parent: Mapping[str, Any], trust: Mapping[str, Any], hub=None):
+    """The ``ParentCheck`` of a command's ``parent_options`` values; the parent's Sigstore
+    trust root is the one ``trust`` names for the release (--offline, --trust-config,
+    --staging); ``hub``: a callable making the Hub client, when the Hub may be read."""
+    from llm360.errors import InputError
+    from llm360.registry.parent import ParentCheck
+    from llm360.registry.policy import TrustPolicy
+
+    key, identity, issuer = (parent["parent_key"], parent["parent_identity"],
+                             parent["parent_issuer"])
+    if key is not None and (identity or issuer):
+        raise InputError("pass either --parent-key or --parent-identity/--parent-issuer, "
+                         "not both")
+    if bool(identity) != bool(issuer):
+        raise InputError("the parent's keyless signature needs both --parent-identity and "
+                         "--parent-issuer")
+    policy = None
+    if key is not None or identity:
+        policy = TrustPolicy(key=key, identity=identity, issuer=issuer,
+                             offline=trust["offline"], trust_config=trust["trust_config"],
+                             staging=trust["staging"])
+    opener = None
+    if hub is not None:
+        client = []
+
+        def opener(link, parent_policy):
+            from llm360.registry.hub import hub_parent
+
+            if not client:
+                client.append(hub())
+            return hub_parent(client[0])(link, parent_policy)
+
+    return ParentCheck(policy=policy, folders=tuple(parent["parent_folders"]), hub=opener,
+                       allow_unverified=parent["allow_unverified_parent"])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import click
 
+from llm360.cli._hub import client_from
 from llm360.cli._render import echo, echo_json
 
 __all__ = ["lineage"]
@@ -17,11 +19,25 @@ __all__ = ["lineage"]
 @click.option("--checkpoint", "name", metavar="NAME",
               help="List every data chunk this checkpoint's weights have seen along its "
                    "ancestry, in order, with tokens and the steps each chunk was trained in.")
+@click.option("--parent", "parents", multiple=True, type=click.Path(path_type=Path),
+              help="A parent release folder (or manifest.json) of a derived release, to "
+                   "follow the chain through; repeat for several generations.")
+@click.option("--endpoint", metavar="URL",
+              help="Hub endpoint to read parent manifests from (default: HF_ENDPOINT, else "
+                   "https://huggingface.co).")
+@click.option("--offline", is_flag=True,
+              help="Do not read parent manifests from the Hub (only --parent folders).")
 @click.option("--json", "as_json", is_flag=True, help="Print the graph (or the data) as JSON.")
-def lineage(release: str, name: str | None, as_json: bool) -> int:
+def lineage(release: str, name: str | None, parents: tuple[Path, ...], endpoint: str | None,
+            offline: bool, as_json: bool) -> int:
     """Show the checkpoint graph of RELEASE (RELEASE/manifest.json or the release folder) as a
     tree: forks (one parent, several children) and merges (several parents) are marked, with
     step and tokens seen per checkpoint. Read from the manifest alone.
+
+    A derived release (it continues a checkpoint of another release) starts with the chain
+    of releases it descends from, oldest first (ORG/NAME@ckpt_001 -> ckpt_002 (this
+    release)): each parent's manifest is read from a --parent folder or from the Hub at the
+    recorded commit (unless --offline) and accepted only with the sha256 its child records.
     """
     from llm360.errors import InputError
     from llm360.registry import lineage as lin
@@ -30,6 +46,7 @@ def lineage(release: str, name: str | None, as_json: bool) -> int:
     def body() -> int:
         source = open_release(release)
         manifest = source.manifest
+        chain = _chain(manifest, parents, None if offline else endpoint, offline)
         if name is not None:
             ckpt = manifest.checkpoint(name)
             if ckpt is None:
@@ -41,9 +58,15 @@ def lineage(release: str, name: str | None, as_json: bool) -> int:
                 echo_json({"checkpoint": name, "step": ckpt.step,
                            "tokens_seen": ckpt.tokens_seen,
                            "ancestry": list(reversed(lin.ancestors(manifest, name))),
-                           "data": [dataclasses.asdict(s) for s in order]})
+                           "data": [dataclasses.asdict(s) for s in order],
+                           "derived_from": _chain_data(chain)})
                 return 0
             total = sum(s.tokens for s in order)
+            if manifest.derived_from is not None:
+                link = manifest.derived_from
+                echo(f"continues {link.label} ({link.relation}; step {link.checkpoint.step:,}, "
+                     f"{link.checkpoint.tokens_seen:,} tokens seen there: its data is listed by "
+                     "`llm360 lineage` of that release)")
             echo(f"{name} (step {ckpt.step:,}, {ckpt.tokens_seen:,} tokens seen) was "
                  f"trained on {len(order)} chunk spans, {total:,} tokens, in this order:")
             for s in order:
@@ -56,13 +79,64 @@ def lineage(release: str, name: str | None, as_json: bool) -> int:
             echo_json({"roots": lin.roots(manifest), "checkpoints": [
                 {"name": c.name, "step": c.step, "tokens_seen": c.tokens_seen,
                  "parents": list(c.parents), "children": kids.get(c.name, []),
-                 "data_chunks": list(c.data_chunks)} for c in manifest.checkpoints]})
+                 "data_chunks": list(c.data_chunks)} for c in manifest.checkpoints],
+                "derived_from": _chain_data(chain)})
             return 0
+        if manifest.derived_from is not None:
+            from llm360.registry.parent import chain_text
+
+            echo(f"releases: {chain_text(manifest, chain)}")
+            for g in chain:
+                rel = g.manifest.release if g.manifest is not None else None
+                what = (f"{rel.name} {rel.version} in {g.where}" if rel is not None
+                        else f"not read: {g.note}")
+                echo(f"  {g.link.label}: {g.link.relation} of step {g.link.checkpoint.step:,}, "
+                     f"{g.link.checkpoint.tokens_seen:,} tokens ({what})")
         for line in tree_lines(manifest):
             echo(line)
         return 0
 
     return body()
+
+
+def _chain(manifest, parents: tuple[Path, ...], endpoint: str | None, offline: bool) -> list:
+    """The releases ``manifest`` descends from (``registry.parent.parent_chain``): manifests
+    from the --parent folders by sha256, else from the Hub unless ``offline``."""
+    import hashlib
+
+    from llm360.registry.parent import local_manifest, parent_chain
+
+    if manifest.derived_from is None:
+        return []
+    local = {}
+    for folder in parents:
+        path, raw = local_manifest(folder)
+        local[hashlib.sha256(raw).hexdigest()] = (raw, str(path.parent))
+    client: list = []
+
+    def fetch(link):
+        if link.release.manifest_sha256 in local:
+            return local[link.release.manifest_sha256]
+        if offline or not link.release.repo:
+            return None
+        from llm360.registry.hub import hub_manifest
+
+        if not client:
+            client.append(client_from(endpoint, False, quiet=True))
+        return hub_manifest(client[0])(link)
+
+    return parent_chain(manifest, fetch)
+
+
+def _chain_data(chain: list) -> list[dict]:
+    return [{"link": g.link.label, "relation": g.link.relation, "parent": g.link.location,
+             "checkpoint": g.link.checkpoint.name, "step": g.link.checkpoint.step,
+             "tokens_seen": g.link.checkpoint.tokens_seen,
+             "root_digest": g.link.checkpoint.root_digest,
+             "release": ({"name": g.manifest.release.name,
+                          "version": g.manifest.release.version}
+                         if g.manifest is not None else None),
+             "where": g.where, "note": g.note} for g in chain]
 
 
 #: forks nested deeper than this are drawn at this depth (a line's indent stays bounded)
@@ -88,6 +162,10 @@ def tree_lines(manifest) -> list[str]:
             marks.append(f"fork: {len(kids[name])} lines")
         if len(c.parents) > 1:
             marks.append("merge of " + " + ".join(c.parents))
+        link = manifest.derived_from
+        if link is not None and link.checkpoint.name in c.parents \
+                and link.checkpoint.name not in ckpts:
+            marks.append(f"continues {link.label}")
         chunks = ",".join(str(k) for k in c.data_chunks) or "-"
         mark = f"  [{'; '.join(marks)}]" if marks else ""
         return f"{name}  step {c.step:,}  tokens {c.tokens_seen:,}  chunks {chunks}{mark}"

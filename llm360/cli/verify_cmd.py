@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._hub import hub_options
-from llm360.cli._trust import policy_from, trust_options
+from llm360.cli._hub import client_from, hub_options
+from llm360.cli._trust import parent_check_from, parent_options, policy_from, trust_options
 from llm360.cli._render import echo, echo_json, progress_bar
 from llm360.errors import InputError
 
@@ -36,11 +36,15 @@ __all__ = ["verify"]
                              "or --identity; printed in the report).")
 @click.option("--allow-extra", is_flag=True,
               help="WEAKENS: accept files that nobody signed (printed in the report).")
+@parent_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(release: Path, root: Path | None, expect_version: str | None, allow_extra: bool,
            as_json: bool, hub_repo: str | None = None, revision: str = "main",
            data_repo: str | None = None, download: bool = False, endpoint: str | None = None,
-           no_xet: bool = False, **trust) -> int:
+           no_xet: bool = False, parent_folders: tuple[Path, ...] = (),
+           parent_key: Path | None = None, parent_identity: str | None = None,
+           parent_issuer: str | None = None, allow_unverified_parent: bool = False,
+           **trust) -> int:
     """Verify RELEASE (a release folder or its manifest.json) and every file in it.
 
     Checks, in order, and names what broke: the signature (with the pinned --key, or the
@@ -54,8 +58,20 @@ def verify(release: Path, root: Path | None, expect_version: str | None, allow_e
     With --hub ORG/NAME instead of RELEASE: the same checks on the published release, each
     problem named by branch and file (hub:ORG/NAME@ckpt_001/model.safetensors), including a
     branch that serves another checkpoint's weights.
+
+    A derived release (it continues a checkpoint of another release: manifest v1.3
+    derived_from) is checked against its parent: the parent release (from the Hub at the
+    recorded repo and commit, or --parent PATH) must verify under its own signer
+    (--parent-key, or --parent-identity and --parent-issuer) and list that checkpoint with
+    the recorded root digest, step and tokens. A parent that cannot be checked fails unless
+    --allow-unverified-parent (printed).
     """
     policy = policy_from(trust, allow_extra=allow_extra, expect_version=expect_version)
+    parent = parent_check_from(
+        {"parent_folders": parent_folders, "parent_key": parent_key,
+         "parent_identity": parent_identity, "parent_issuer": parent_issuer,
+         "allow_unverified_parent": allow_unverified_parent}, trust,
+        hub=lambda: client_from(endpoint, no_xet, quiet=True))
     if hub_repo is not None:
         if release is not None or root is not None:
             raise InputError("pass either RELEASE or --hub ORG/NAME, not both")
@@ -63,7 +79,7 @@ def verify(release: Path, root: Path | None, expect_version: str | None, allow_e
 
         return verify_hub_command(hub_repo, revision=revision, data_repo=data_repo,
                                   download=download, endpoint=endpoint, no_xet=no_xet,
-                                  as_json=as_json, policy=policy)
+                                  as_json=as_json, policy=policy, parent=parent)
     if release is None:
         raise InputError("pass RELEASE (a release folder or its manifest.json) or --hub ORG/NAME")
 
@@ -71,8 +87,8 @@ def verify(release: Path, root: Path | None, expect_version: str | None, allow_e
         from llm360.registry.verify import verify_release
 
         with progress_bar("verifying", enabled=not as_json) as (advance, set_total):
-            report = verify_release(release, root, policy=policy, progress=advance,
-                                    on_total=set_total)
+            report = verify_release(release, root, policy=policy, parent=parent,
+                                    progress=advance, on_total=set_total)
         if as_json:
             echo_json(report.as_data())
         else:

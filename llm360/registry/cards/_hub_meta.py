@@ -167,8 +167,14 @@ def model_metadata(view: ReleaseView, ckpt: CheckpointView | None = None) -> Mod
     if shown is not None and view.benchmarks is not None:
         results = ((results or []) + _benchmark_results(
             view.benchmarks.index.get(shown.name, ()))) or None
+    if view.derived is not None:  # what it continues; on the Hub's model tree, its parent
+        extra.update(llm360_derived_from=view.derived.label,
+                     llm360_derived_relation=view.derived.relation)
+        if view.derived.repo and view.derived.hub_relation:
+            extra["base_model_relation"] = view.derived.hub_relation
     return ModelCardData(
-        base_model=view.hub.base_model,
+        base_model=view.derived.repo if view.derived is not None and view.derived.repo
+        else view.hub.base_model,
         datasets=[view.hub.data_repo] if view.hub.data_repo else None,
         language=list(release.language) if release.language else None,
         library_name="transformers", license=fields["license"],

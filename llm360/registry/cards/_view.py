@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Row", "MetricView", "FileRow", "LineView", "ConfigDiff", "CheckpointView",
            "ChunkView", "SourceRow", "HeldoutView", "DataView", "PlotRef", "HubLinks",
-           "EvalGroup", "ReleaseView"]
+           "EvalGroup", "DerivedView", "ReleaseView"]
 
 HUB_URL = "https://huggingface.co"
 
@@ -178,6 +178,30 @@ class HubLinks:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DerivedView:
+    """What the release continues (manifest v1.3 ``derived_from``): the parent checkpoint of
+    another release, referenced, not held; ``branch_url``: its branch on the Hub (None for a
+    parent not published there); ``hub_relation``: the card metadata's
+    ``base_model_relation`` (None: left out, the Hub infers it)."""
+
+    relation: str
+    relation_text: str
+    label: str              # ORG/NAME@ckpt_001
+    repo: str | None
+    revision: str | None
+    release: str            # NAME VERSION
+    checkpoint: str
+    step: str
+    tokens_seen: str
+    root_digest: str
+    manifest_sha256: str
+    signer: str
+    branch_url: str | None
+    hub_relation: str | None
+    continued_by: tuple[str, ...]   # this release's checkpoints that start from it
+
+
+@dataclass(frozen=True, kw_only=True)
 class EvalGroup:
     """The metrics of one checkpoint measured on one evaluation set."""
 
@@ -220,6 +244,7 @@ class ReleaseView:
     openness: str  # the Model Openness Framework class the release reaches
     benchmarks: BenchmarkSection | None = None   # evals/benchmarks/rows.json, when released
     benchmark_plots: tuple[PlotRef, ...] = ()
+    derived: DerivedView | None = None   # the other release's checkpoint it continues
 
     def checkpoint(self, name: str) -> CheckpointView:
         return next(c for c in self.checkpoints if c.name == name)

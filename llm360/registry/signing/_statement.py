@@ -71,8 +71,9 @@ def provenance_statement(manifest: Manifest, manifest_bytes: bytes, *,
     """The release statement as canonical JSON bytes (what the DSSE envelope carries).
 
     ``parent_release``: ``{"name", "uri" (optional), "sha256"}`` of the manifest of the release
-    this run continued from, if any. ``release_files``: the bytes of ``release-files.json``,
-    signed as a second subject so every card, plot and signature of the release is covered.
+    this run continued from, if any (default: the manifest's ``derived_from``).
+    ``release_files``: the bytes of ``release-files.json``, signed as a second subject so every
+    card, plot and signature of the release is covered.
     """
     deps: list[dict[str, Any]] = []
     code = manifest.code
@@ -97,12 +98,21 @@ def provenance_statement(manifest: Manifest, manifest_bytes: bytes, *,
                         "tokens": sum(c.tokens for c in manifest.data.chunks),
                         "digestOf": "llm360 chunk list (docs/signing.md)"},
     })
+    link = manifest.derived_from
+    if not parent_release and link is not None:  # manifest v1.3: the release it continues
+        parent_release = {"name": link.release.name, "sha256": link.release.manifest_sha256}
+        if link.release.repo and link.release.revision:
+            parent_release["uri"] = f"hf://{link.release.repo}@{link.release.revision}"
     if parent_release:
         dep = {"name": f"parent-release:{parent_release['name']}",
                "digest": {"sha256": parent_release["sha256"]},
                "annotations": {"kind": "llm360-manifest"}}
         if parent_release.get("uri"):
             dep["uri"] = parent_release["uri"]
+        if link is not None and parent_release["sha256"] == link.release.manifest_sha256:
+            dep["annotations"].update(relation=link.relation,
+                                      checkpoint=link.checkpoint.name,
+                                      rootDigest=link.checkpoint.root_digest)
         deps.append(dep)
 
     byproducts = []

@@ -14,7 +14,10 @@ import pytest
 
 from llm360.registry.index._writer import Placement, Signer, index_manifest
 from llm360.registry.index.store import utc_now
-from llm360.registry.models import Checkpoint, Manifest
+from llm360.registry.models import (
+    DERIVED_SCHEMA_VERSION, Checkpoint, DerivedFrom, Manifest, ParentCheckpoint, ParentRelease,
+    ParentSigner,
+)
 
 _spec = importlib.util.spec_from_file_location(
     "llm360_tests_hub_fixtures",
@@ -88,19 +91,8 @@ def release_copy(releases, tmp_path):
 
 # -- a release deriving from another by reference (manifest ``derived_from``) --------------
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class ParentRef:
-    repo: str
-    revision: str
-    manifest_sha256: str
-    checkpoint: str
-    root_digest: str
-    relation: str = "fork"
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class DerivedManifest(Manifest):
-    derived_from: tuple[ParentRef, ...] = ()
+#: the commit of the parent's model repository a derived release names
+PARENT_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def _derived_release(parent: Manifest, parent_sha: str, *, at: str) -> Manifest:
@@ -115,12 +107,16 @@ def _derived_release(parent: Manifest, parent_sha: str, *, at: str) -> Manifest:
                              data_chunks=(0,) if k == 0 else (), files=(),
                              root_digest=f"{k + 1:02d}" * 32, metrics={"heldout_loss": 3.0 - k})
                   for k in range(2))
-    fields = {f.name: getattr(parent, f.name) for f in dataclasses.fields(Manifest)}
-    fields.update(release=dataclasses.replace(parent.release, name="amber-ft"),
-                  checkpoints=ckpts, data=dataclasses.replace(parent.data, chunks=(chunk,)))
-    return DerivedManifest(**fields, derived_from=(ParentRef(
-        repo="acme/amber", revision="v0.1.0", manifest_sha256=parent_sha, checkpoint=at,
-        root_digest=base.root_digest),))
+    return dataclasses.replace(
+        parent, release=dataclasses.replace(parent.release, name="amber-ft"),
+        checkpoints=ckpts, data=dataclasses.replace(parent.data, chunks=(chunk,)),
+        schema_version=DERIVED_SCHEMA_VERSION, derived_from=DerivedFrom(
+            relation="fork",
+            release=ParentRelease(name=parent.release.name, version=parent.release.version,
+                                  manifest_sha256=parent_sha, signer=ParentSigner(method="key"),
+                                  repo="acme/amber", revision=PARENT_COMMIT),
+            checkpoint=ParentCheckpoint(name=at, step=base.step, tokens_seen=base.tokens_seen,
+                                        root_digest=base.root_digest)))
 
 
 def _index(store, manifest: Manifest, sha: str, location: str) -> None:

@@ -1,9 +1,9 @@
 """Lineage across releases through ``derived_from`` (a release that references its parent
 checkpoint in another release instead of holding it), step windows, and the migrations.
 
-Manifests v1/v1.1 carry no ``derived_from``; a newer manifest will. These tests give the
-registry a manifest with one (a subclass of the frozen ``Manifest`` adding the field) through
-its writer, as ``registry add`` will once the field exists."""
+Manifests v1 to v1.2 carry no ``derived_from``; v1.3 does. These tests give the registry a v1.3
+manifest made in memory (``derived_release``) through its writer, as ``registry add`` does with
+a built one."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from llm360.registry.index._writer import step_windows
 from llm360.registry.index.queries import checkpoint_id
 from llm360.registry.models import Checkpoint
 from llm360.registry.serialize import load_manifest
+
+from .conftest import PARENT_COMMIT
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ def test_derived_from_links_releases(store, releases, derived_release, index):
     (link,) = detail.derived_from
     assert (link.parent_repo, link.parent_revision, link.parent_manifest_sha256,
             link.parent_name, link.child, link.relation) == \
-        ("acme/amber", "v0.1.0", sha, "ckpt_001", "ckpt_000-ft", "fork")
+        ("acme/amber", PARENT_COMMIT, sha, "ckpt_001", "ckpt_000-ft", "fork")
     first = show_checkpoint(store, checkpoint_id(store, "amber-ft@ckpt_000-ft"))
     # the window starts after the parent checkpoint in the other release (step 8)
     assert [(t.chunk_index, t.first_step, t.last_step) for t in first.trained] == [(0, 9, 12)]
