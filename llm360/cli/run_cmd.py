@@ -92,7 +92,7 @@ def import_checkpoints(folders: tuple[Path, ...], run_dir: Path, tokens_per_step
                                         "step": c.state.step,
                                         "tokens_seen": c.state.tokens_seen,
                                         "root_digest": c.root_digest,
-                                        "imported_from": c.state.extra.get("imported_from"),
+                                        "imported_from": c.state.imported_from,
                                         "not_imported": list(result.skipped[c.name])}
                                        for c in result.checkpoints],
                        "missing": list(result.missing),
@@ -101,7 +101,7 @@ def import_checkpoints(folders: tuple[Path, ...], run_dir: Path, tokens_per_step
         for c in result.checkpoints:
             skipped = result.skipped[c.name]
             note = f"; not imported: {', '.join(skipped)}" if skipped else ""
-            echo(f"{c.name} <- {c.state.extra.get('imported_from')} (step {c.state.step}"
+            echo(f"{c.name} <- {c.state.imported_from} (step {c.state.step}"
                        f", {c.state.tokens_seen} tokens){note}")
         echo(f"recorded as missing: {', '.join(result.missing)}")
         if result.still_needed:

@@ -8,38 +8,24 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from llm360.errors import InputError, Llm360Error, UnsafePathError
+from llm360.errors import InputError, UnsafePathError
 from llm360.registry import layout
+from llm360.registry.problems import Problem
 
-__all__ = ["RunListing", "RunProblem", "list_run", "walk_files"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunProblem:
-    """One thing wrong with a run: the file (run-relative), the JSON path inside it, what."""
-
-    code: str            # link, pickle, missing, json, schema, record, digest, lineage, ...
-    file: str
-    json_path: str | None
-    message: str
-    error: Llm360Error = field(compare=False, repr=False)
-
-    def as_data(self) -> dict:
-        return {"code": self.code, "file": self.file, "json_path": self.json_path,
-                "message": self.message}
+__all__ = ["RunListing", "list_run", "walk_files"]
 
 
-def _link(rel: str, path: Path) -> RunProblem:
+def _link(rel: str, path: Path) -> Problem:
     message = "symbolic link in the run directory"
-    return RunProblem(code="link", file=rel, json_path=None, message=message,
-                      error=UnsafePathError(f"{path}: {message}",
-                                            hint="copy the target in place of the link"))
+    return Problem(code="link", file=rel, message=message,
+                   error=UnsafePathError(f"{path}: {message}",
+                                         hint="copy the target in place of the link"))
 
 
-def walk_files(root: Path, problems: list[RunProblem]) -> list[str]:
+def walk_files(root: Path, problems: list[Problem]) -> list[str]:
     """Regular files below ``root`` (sorted, relative POSIX; ``.git`` and ``.llm360`` left
     out); each symbolic link is a problem, not followed."""
     out: list[str] = []
@@ -73,7 +59,7 @@ class RunListing:
 
     root: Path
     files: tuple[str, ...]
-    problems: tuple[RunProblem, ...]
+    problems: tuple[Problem, ...]
 
 
 def list_run(root: Path) -> RunListing:
@@ -85,6 +71,6 @@ def list_run(root: Path) -> RunListing:
                          hint="pass the folder that `llm360 train` wrote (or one of its layout)")
     if not root.is_dir():
         raise InputError(f"{root}: not a directory")
-    problems: list[RunProblem] = []
+    problems: list[Problem] = []
     files = walk_files(root, problems)
     return RunListing(root=root, files=tuple(files), problems=tuple(problems))

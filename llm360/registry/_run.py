@@ -8,22 +8,31 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from llm360.errors import InputError, Llm360Error, SchemaError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside
-from llm360.registry._listing import RunListing, RunProblem, list_run
+from llm360.registry._listing import RunListing, list_run
+from llm360.registry.problems import Problem
 from llm360.registry.formats import check_file_format
+from llm360.registry.benchmarks import BenchmarkRows
 from llm360.registry.layout import artifact_kind
+from llm360.registry.records import (
+    DataConfig, DataIndex, EvalRecord, ModelConfig, Provenance, Record, RunMetadata,
+    TrainConfig, TrainerState,
+)
 from llm360.registry.schema import Validated, describe, validator
 from llm360.registry.serialize import parse_json, parse_yaml, read_bytes
 
-__all__ = ["RunRecords", "RunProblem", "RunScan", "RunListing", "list_run", "read_run",
+__all__ = ["RunRecords", "Problem", "RunScan", "RunListing", "list_run", "read_run",
            "scan_run", "artifact_kind",
            "REQUIRED", "MAX_LOG_LINE"]
+
+R = TypeVar("R", bound=Record)
 
 REQUIRED = layout.REQUIRED
 #: a training log line longer than this is refused (a step's record is a few hundred bytes)
@@ -36,22 +45,27 @@ MAX_REMEMBERED_LOG = 64 << 20
 
 @dataclass(frozen=True, kw_only=True)
 class RunRecords:
-    """What a run directory says about itself, as validated JSON data."""
+    """What a run directory says about itself: each record validated against its schema and
+    read into its typed record (``records``), the same types the writer writes."""
 
     root: Path
     files: tuple[str, ...]
-    metadata: dict
-    model_config: dict
-    train_config: dict
-    data_config: dict | None
-    data_index: dict
-    trainer_states: dict[str, dict]  # checkpoint name -> trainer_state.json
-    evals: dict[str, dict]           # path -> eval record
+    metadata: RunMetadata
+    model_config: ModelConfig
+    train_config: TrainConfig
+    data_config: DataConfig | None
+    data_index: DataIndex
+    trainer_states: Mapping[str, TrainerState]  # checkpoint name -> trainer_state.json
+    evals: Mapping[str, EvalRecord]             # path -> eval record
     logs: tuple[str, ...]
-    provenance: dict
+    provenance: Provenance
     tokenizer: str | None
     logged_steps: frozenset[int] = frozenset()  # every step that has a log line
-    benchmarks: dict | None = None   # evals/benchmarks/rows.json, when the run has one
+    benchmarks: BenchmarkRows | None = None     # evals/benchmarks/rows.json, when present
+
+    def eval_of(self, checkpoint: str) -> EvalRecord | None:
+        """The eval record of ``checkpoint``, if the run has one."""
+        return next((r for r in self.evals.values() if r.checkpoint == checkpoint), None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,24 +74,24 @@ class RunScan:
 
     root: Path
     files: tuple[str, ...]           # regular files, pickles left out
-    problems: list[RunProblem]
+    problems: list[Problem]
     records: RunRecords | None        # None when a required record is missing or invalid
-    trainer_states: dict[str, dict]
-    data_index: dict | None
+    trainer_states: Mapping[str, TrainerState]
+    data_index: DataIndex | None
 
 
 class _Collector:
     def __init__(self, root: Path, validated: Validated | None = None) -> None:
         self.root = root
-        self.problems: list[RunProblem] = []
+        self.problems: list[Problem] = []
         self.validated = validated if validated is not None else Validated(None)
 
     def add(self, code: str, rel: str, message: str, *, json_path: str | None = None,
             error: Llm360Error | None = None) -> None:
         if error is None:
             error = InputError(f"{self.root / rel}: {message}" if rel else message)
-        self.problems.append(RunProblem(code=code, file=rel, json_path=json_path,
-                                        message=message, error=error))
+        self.problems.append(Problem(code=code, file=rel, json_path=json_path,
+                                     message=message, error=error))
 
     def schema(self, rel: str, data: Any, name: str, *, source: str | None = None) -> bool:
         """Add every schema error of ``data`` (the most relevant first); True when valid."""
@@ -93,9 +107,15 @@ class _Collector:
             self.add("schema", rel, describe(err), json_path=err.json_path, error=exc)
         return False
 
-    def load(self, rel: str, name: str, *, yaml: bool = False) -> Any:
-        """The record at ``rel`` parsed and valid against schema ``name``, else None (with
-        its problems added); bytes found valid by an earlier build are not validated again."""
+    def load(self, rel: str, cls: type[R], *, yaml: bool = False) -> R | None:
+        """The record at ``rel`` parsed, valid against the schema of ``cls`` and read into
+        it, else None (with its problems added); bytes found valid by an earlier build are
+        not validated again."""
+        data = self.load_data(rel, cls.SCHEMA or "", yaml=yaml)
+        return cls.from_data(data) if data is not None else None
+
+    def load_data(self, rel: str, name: str, *, yaml: bool = False) -> Any:
+        """The JSON data at ``rel`` parsed and valid against schema ``name``, else None."""
         source = str(self.root / rel)
         try:
             raw = read_bytes(resolve_inside(self.root, rel), source)
@@ -151,13 +171,13 @@ def scan_run(root: Path, *, only: set[str] | None = None, listing: RunListing | 
     files = kept
     present = set(files)
 
-    metadata = (col.load(layout.RUN_METADATA, "run_metadata", yaml=True)
+    metadata = (col.load(layout.RUN_METADATA, RunMetadata, yaml=True)
                 if layout.RUN_METADATA in present else None)
 
-    def load(rel: str, schema_name: str) -> Any:
-        return col.load(rel, schema_name) if rel in present else None
+    def load(rel: str, cls: type[R]) -> R | None:
+        return col.load(rel, cls) if rel in present else None
 
-    trainer_states: dict[str, dict] = {}
+    trainer_states: dict[str, TrainerState] = {}
     ckpt_dirs: set[str] = set()
     for rel in files:
         name = layout.checkpoint_of(rel)
@@ -166,11 +186,11 @@ def scan_run(root: Path, *, only: set[str] | None = None, listing: RunListing | 
         ckpt_dirs.add(name)
         if rel != layout.checkpoint_file(name, layout.TRAINER_STATE):
             continue
-        state = col.load(rel, "trainer_state")
+        state = col.load(rel, TrainerState)
         if state is None:
             continue
-        if state["checkpoint"] != name:
-            msg = (f"names checkpoint {state['checkpoint']!r} but sits in "
+        if state.checkpoint != name:
+            msg = (f"names checkpoint {state.checkpoint!r} but sits in "
                    f"{layout.checkpoint_dir(name)}/")
             col.add("record", rel, msg, json_path="$.checkpoint",
                     error=SchemaError(msg, file=str(root / rel), json_path="$.checkpoint"))
@@ -194,18 +214,18 @@ def scan_run(root: Path, *, only: set[str] | None = None, listing: RunListing | 
     logged_steps: set[int] = set()
     for rel in logs:
         logged_steps |= _check_log(root, rel, col)
-    evals = {}
+    evals: dict[str, EvalRecord] = {}
     for rel in files:
         if layout.is_eval_record(rel):
-            record = col.load(rel, "eval")
+            record = col.load(rel, EvalRecord)
             if record is not None:
                 evals[rel] = record
-    model_config = load(layout.MODEL_CONFIG, "model_config")
-    train_config = load(layout.TRAIN_CONFIG, "train_config")
-    data_config = load(layout.DATA_CONFIG, "data_config")
-    data_index = load(layout.DATA_INDEX, "data_index")
-    provenance = load(layout.PROVENANCE, "provenance")
-    benchmarks = load(layout.BENCHMARK_ROWS, "benchmarks")
+    model_config = load(layout.MODEL_CONFIG, ModelConfig)
+    train_config = load(layout.TRAIN_CONFIG, TrainConfig)
+    data_config = load(layout.DATA_CONFIG, DataConfig)
+    data_index = load(layout.DATA_INDEX, DataIndex)
+    provenance = load(layout.PROVENANCE, Provenance)
+    benchmarks = load(layout.BENCHMARK_ROWS, BenchmarkRows)
     records = None
     complete = (metadata is not None and model_config is not None and train_config is not None
                 and data_index is not None and provenance is not None
@@ -227,7 +247,7 @@ def read_run(root: Path, *, only: set[str] | None = None, listing: RunListing | 
     problem (``InputError`` or ``SchemaError`` naming the file and JSON path)."""
     scan = scan_run(root, only=only, listing=listing, validated=validated)
     if scan.problems:
-        raise scan.problems[0].error
+        raise scan.problems[0].as_error(scan.root)
     assert scan.records is not None
     return scan.records
 

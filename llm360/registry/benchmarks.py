@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from llm360.registry import layout
-from llm360.registry.records import _Record
+from llm360.registry._record import Record
+from llm360.registry.problems import Problem
 
 __all__ = ["BENCHMARKS_VERSION", "BenchmarkDataset", "Harness", "BenchmarkRow",
            "BenchmarkRows", "read_rows", "benchmark_problems"]
@@ -31,7 +32,7 @@ def _extra() -> Any:
 
 
 @dataclass(frozen=True, kw_only=True)
-class BenchmarkDataset(_Record):
+class BenchmarkDataset(Record):
     """The benchmark's dataset as the Hub's ``model-index`` names it."""
 
     type: str                    # the Hub dataset id, e.g. allenai/ai2_arc
@@ -42,7 +43,7 @@ class BenchmarkDataset(_Record):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Harness(_Record):
+class Harness(Record):
     """The harness that computed a row: its name, version and commit (None where unknown)."""
 
     NULLABLE = frozenset({"version", "commit"})
@@ -54,12 +55,11 @@ class Harness(_Record):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BenchmarkRow(_Record):
+class BenchmarkRow(Record):
     """One (checkpoint, task, metric, filter, n-shot) result."""
 
     NULLABLE = frozenset({"n_shot", "stderr", "samples", "limit", "task_version", "task_hash",
                           "date"})
-    NESTED = {"dataset": BenchmarkDataset, "harness": Harness}
 
     checkpoint: str
     step: int
@@ -98,12 +98,11 @@ class BenchmarkRow(_Record):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BenchmarkRows(_Record):
+class BenchmarkRows(Record):
     """``evals/benchmarks/rows.json``: every row kept, and the rows reruns replaced."""
 
     SCHEMA = "benchmarks"
     VERSION = BENCHMARKS_VERSION
-    NESTED = {"rows": BenchmarkRow, "superseded": BenchmarkRow}
 
     rows: tuple[BenchmarkRow, ...] = ()
     superseded: tuple[BenchmarkRow, ...] = ()
@@ -127,27 +126,30 @@ def read_rows(root: Path) -> BenchmarkRows | None:
 
 
 def benchmark_problems(rows: BenchmarkRows, *, digests: Mapping[str, str],
-                       checkpoints: Mapping[str, tuple[int, int]]) -> list[tuple[str, str]]:
-    """(path, message) where a row does not trace to its raw file (``digests``: path ->
-    sha256 of the run's files) or to its checkpoint (``checkpoints``: name -> (step,
-    tokens seen))."""
+                       checkpoints: Mapping[str, tuple[int, int]]) -> list[Problem]:
+    """Each row that does not trace to its raw file (``digests``: path -> sha256 of the
+    run's files) or to its checkpoint (``checkpoints``: name -> (step, tokens seen))."""
     problems = []
     where = layout.BENCHMARK_ROWS
+
+    def add(code: str, json_path: str, message: str) -> None:
+        problems.append(Problem(code=code, file=where, json_path=json_path, message=message))
+
     for part, items in (("rows", rows.rows), ("superseded", rows.superseded)):
         for i, row in enumerate(items):
             at = f"$.{part}[{i}]"
             have = digests.get(row.raw)
             if have is None:
-                problems.append((where, f"{at}.raw: {row.raw} is not in the run"))
+                add("reference", f"{at}.raw", f"{row.raw} is not in the run")
             elif have != row.raw_sha256:
-                problems.append((row.raw, f"sha256 {have[:12]}... differs from {where} "
-                                 f"{at}.raw_sha256 {row.raw_sha256[:12]}..."))
+                add("digest", f"{at}.raw_sha256",
+                    f"is not the sha256 of {row.raw} ({have[:12]}...)")
             ckpt = checkpoints.get(row.checkpoint)
             if ckpt is None:
-                problems.append((where, f"{at}.checkpoint: {row.checkpoint} is not a "
-                                 "checkpoint of the run"))
+                add("reference", f"{at}.checkpoint",
+                    f"{row.checkpoint} is not a checkpoint of the run")
             elif ckpt != (row.step, row.tokens_seen):
-                problems.append((where, f"{at}: step {row.step} and {row.tokens_seen} tokens "
-                                 f"differ from checkpoint {row.checkpoint}'s trainer state "
-                                 f"(step {ckpt[0]}, {ckpt[1]} tokens)"))
+                add("data", at, f"step {row.step} and {row.tokens_seen} tokens differ from "
+                    f"checkpoint {row.checkpoint}'s trainer state (step {ckpt[0]}, "
+                    f"{ckpt[1]} tokens)")
     return problems

@@ -19,13 +19,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from llm360.errors import InputError, UnsafePathError
-from llm360.registry import layout, lineage
+from llm360.registry import layout
 from llm360.registry._chunks import ChunkCache, ChunkFacts
 from llm360.registry._files import Syncer, list_files, write_atomic
 from llm360.registry._listing import RunListing, list_run
 from llm360.registry._run import RunRecords, read_run
 from llm360.registry.analysis.exports import write_exports
-from llm360.registry.assembly import assemble, consistency_problems
+from llm360.registry.assembly import assemble
 from llm360.registry.cards import CardsStep
 from llm360.registry.hashing import (
     HashCache, HashJob, hash_files, keep_entries_across_links, start_hashing,
@@ -33,10 +33,12 @@ from llm360.registry.hashing import (
 from llm360.registry.installed import CARDS_EXTRA, require_extra
 from llm360.registry.merkle import LEGACY
 from llm360.registry.models import Manifest
+from llm360.registry.problems import RECORDS
 from llm360.registry.release_dir import (
     INCOMPLETE_MARK, MANIFEST_FILE, RELEASE_FILES, ReleaseFile, ReleaseFiles, discard,
     finish_staging, materialize, new_staging, prepare_out, release_files_bytes, swap_into_place,
 )
+from llm360.registry.run_checks import run_problems
 from llm360.registry.schema import Validated
 from llm360.registry.serialize import canonical_json, to_data
 from llm360.registry.signing import BUNDLE_FILE, SignatureInfo, Signer, describe_bundle
@@ -161,17 +163,16 @@ def _manifest_of(hashing: _Hashing, *, created: str, allow_missing_records: bool
         job.cancel()
         raise
     manifest = assemble(records, digests, created=created, chunks=chunks)
-    problems = consistency_problems(records, manifest, chunks=chunks,
-                                    allow_missing_records=allow_missing_records)
-    problems += [(p.path, p.message) for p in lineage.check(manifest)]
+    problems = run_problems(records, manifest, chunks=chunks,
+                            allow_missing_records=allow_missing_records)
     if problems:
-        path, message = problems[0]
+        first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         hint = "the run directory is inconsistent; fix it before releasing"
-        if any("no eval" in m or "no log line" in m for _, m in problems):
+        if any(p.code == RECORDS for p in problems):
             hint = ("resume the run to redo what is missing, or pass --allow-missing-records "
                     "if it is absent on purpose")
-        raise InputError(f"{records.root / path}: {message}{more}", hint=hint)
+        raise InputError(f"{first.as_error(records.root).message}{more}", hint=hint)
     data = to_data(manifest)
     raw = canonical_json(data)
     validated.check(data, "manifest", raw, source="manifest.json (built)")
@@ -184,8 +185,8 @@ def _chunk_facts(records: RunRecords, job: HashJob, cache_dir: Path | None
     """Rows, tokens and Merkle root read from each chunk the index lists, once its digest is
     known (cached by it), while the other files are still being hashed."""
     on_disk = set(records.files)
-    paths = [c["path"] for c in records.data_index["chunks"] if c["path"] in on_disk]
-    fmt = records.data_index.get("merkle", LEGACY)
+    paths = [c.path for c in records.data_index.chunks if c.path in on_disk]
+    fmt = records.data_index.merkle or LEGACY
     cache = ChunkCache(cache_dir)
     digests = job.wait(paths)
     facts = {rel: cache.facts(records.root, rel, digests[rel].sha256, fmt=fmt) for rel in paths}
@@ -280,7 +281,7 @@ def _build(hashing: _Hashing, out_dir: Path, *, options: BuildOptions, signer: S
         if signer is not None:
             bundle = signer.sign_release(manifest, raw,
                                          release_files=release_files_bytes(release_files),
-                                         train_config=records.train_config)
+                                         train_config=records.train_config.to_data())
             write_atomic(staging / BUNDLE_FILE, bundle, durable=False)
         finish_staging(staging, release_files, syncer)
         # written here from typed data: the next build need not validate these bytes again

@@ -10,25 +10,23 @@ the others still run.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from llm360.errors import InputError, Llm360Error
-from llm360.registry import layout, lineage, merkle
+from llm360.registry import layout, merkle
 from llm360.registry._chunks import ChunkCache, ChunkFacts
-from llm360.registry._run import RunProblem, RunScan, scan_run
-from llm360.registry.assembly import assemble, consistency_problems
+from llm360.registry._run import RunScan, scan_run
+from llm360.registry.assembly import assemble
 from llm360.registry.build import format_created
 from llm360.registry.hashing import FileDigest, HashCache, hash_files, root_digest
+from llm360.registry.problems import Problem
+from llm360.registry.run_checks import digest_problems, run_problems
 from llm360.registry.schema import iter_errors
 from llm360.registry.serialize import to_data
 
-__all__ = ["RunCheck", "RunProblem", "check_run"]
-
-_JSON_PATH = re.compile(r"^(\$\S*) (.*)$", re.S)
-_CLAIM = re.compile(r"(\S+\.json) (\$[^\s:]+)")
+__all__ = ["RunCheck", "Problem", "check_run"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,7 +34,7 @@ class RunCheck:
     """The outcome of ``check_run``: every problem, and what was looked at."""
 
     root: Path
-    problems: tuple[RunProblem, ...]
+    problems: tuple[Problem, ...]
     files: int
     bytes: int
     checkpoints: int
@@ -50,28 +48,6 @@ class RunCheck:
         return {"ok": self.ok, "run": str(self.root), "files": self.files, "bytes": self.bytes,
                 "checkpoints": self.checkpoints, "chunks": self.chunks,
                 "problems": [p.as_data() for p in self.problems]}
-
-
-def _problem(code: str, rel: str, message: str, json_path: str | None = None) -> RunProblem:
-    """A problem of ``rel``; a message that starts with a JSON path, or names the record and
-    JSON path of the claim the bytes contradict (``data/index.json $.chunks[1].sha256``),
-    gives them their own fields."""
-    if json_path is None and (m := _JSON_PATH.match(message)):
-        json_path, message = m.group(1).rstrip(":"), m.group(2)
-    elif json_path is None and (m := _CLAIM.search(message)):
-        message = f"{rel}: {message}"
-        rel, json_path = m.group(1), m.group(2)
-    where = f"{rel}: {json_path}" if json_path else rel
-    return RunProblem(code=code, file=rel, json_path=json_path, message=message,
-                      error=InputError(f"{where}: {message}"))
-
-
-def _code(message: str) -> str:
-    if "no eval" in message or "no log line" in message:
-        return "records"
-    if any(word in message for word in ("sha256", "root_digest", "merkle_root")):
-        return "digest"
-    return "data"
 
 
 def check_run(run_dir: Path, *, use_cache: bool = True, allow_missing_records: bool = False,
@@ -96,8 +72,7 @@ def check_run(run_dir: Path, *, use_cache: bool = True, allow_missing_records: b
         digests = {d.path: d for d in hash_files(scan.root, list(scan.files), cache=cache,
                                                  progress=progress)}
     except Llm360Error as exc:
-        problems.append(RunProblem(code="io", file="", json_path=None, message=exc.message,
-                                   error=exc))
+        problems.append(Problem(code="io", file="", message=exc.message, error=exc))
     facts = _chunk_facts(scan, digests, cache_dir, problems)
     if scan.records is not None and not any(p.code == "io" for p in problems):
         problems += _build_problems(scan, digests, facts, allow_missing_records)
@@ -106,82 +81,63 @@ def check_run(run_dir: Path, *, use_cache: bool = True, allow_missing_records: b
     return RunCheck(root=scan.root, problems=tuple(problems), files=len(scan.files),
                     bytes=sum(d.size for d in digests.values()),
                     checkpoints=len(scan.trainer_states),
-                    chunks=len(scan.data_index["chunks"]) if scan.data_index else 0)
+                    chunks=len(scan.data_index.chunks) if scan.data_index else 0)
 
 
 def _chunk_facts(scan: RunScan, digests: dict[str, FileDigest], cache_dir: Path | None,
-                 problems: list[RunProblem]) -> dict[str, ChunkFacts]:
+                 problems: list[Problem]) -> dict[str, ChunkFacts]:
     facts: dict[str, ChunkFacts] = {}
+    if scan.data_index is None:
+        return facts
     cache = ChunkCache(cache_dir)
-    for chunk in (scan.data_index or {}).get("chunks", []):
-        rel = chunk["path"]
-        if rel not in digests:
+    fmt = scan.data_index.merkle or merkle.LEGACY
+    for chunk in scan.data_index.chunks:
+        if chunk.path not in digests:
             continue
         try:
-            facts[rel] = cache.facts(scan.root, rel, digests[rel].sha256,
-                                     fmt=scan.data_index.get("merkle", merkle.LEGACY))
+            facts[chunk.path] = cache.facts(scan.root, chunk.path, digests[chunk.path].sha256,
+                                            fmt=fmt)
         except Llm360Error as exc:
-            problems.append(RunProblem(code="data", file=rel, json_path=None,
-                                       message=exc.message, error=exc))
+            problems.append(Problem(code="data", file=chunk.path, message=exc.message,
+                                    error=exc))
     cache.save()
     return facts
 
 
 def _build_problems(scan: RunScan, digests: dict[str, FileDigest],
                     facts: dict[str, ChunkFacts], allow_missing_records: bool
-                    ) -> list[RunProblem]:
-    """The build's own consistency and lineage checks on the manifest the run would build."""
+                    ) -> list[Problem]:
+    """The build's own checks (``run_checks``) on the manifest the run would build; a
+    problem of a file already found broken is not said twice."""
+    assert scan.records is not None
     try:
         manifest = assemble(scan.records, digests, created=format_created(), chunks=facts)
     except Llm360Error as exc:
-        return [RunProblem(code="build", file="", json_path=None, message=exc.message,
-                           error=exc)]
+        return [Problem(code="build", file="", message=exc.message, error=exc)]
     except (KeyError, TypeError, ValueError) as exc:
-        return [_problem("build", "", f"the manifest cannot be assembled: {exc!r}")]
+        return [Problem(code="build", file="",
+                        message=f"the manifest cannot be assembled: {exc!r}")]
     broken = {p.file.split(":")[0] for p in scan.problems}
-    out = [_problem(_code(message), rel, message) for rel, message in consistency_problems(
-        scan.records, manifest, chunks=facts, allow_missing_records=allow_missing_records)
-        if not any(f"({b})" in message for b in broken)]  # said already: the record is broken
-    for p in lineage.check(manifest):
-        rel = (layout.checkpoint_file(p.path, layout.TRAINER_STATE)
-               if p.path in scan.trainer_states else p.path)
-        out.append(_problem(p.code, rel, p.message))
+    out = [p for p in run_problems(scan.records, manifest, chunks=facts,
+                                   allow_missing_records=allow_missing_records)
+           if p.file not in broken]
     for err in iter_errors(to_data(manifest), "manifest"):
-        out.append(_problem("schema", layout.MANIFEST, err.message, err.json_path))
+        out.append(Problem(code="schema", file=layout.MANIFEST, json_path=err.json_path,
+                           message=err.message))
     return out
 
 
 def _partial_problems(scan: RunScan, digests: dict[str, FileDigest],
-                      facts: dict[str, ChunkFacts]) -> list[RunProblem]:
-    """Where the manifest cannot be assembled: the digest checks on the records that are
-    valid (chunks against the index, parents against the folders on disk)."""
-    out: list[RunProblem] = []
-    index = scan.data_index
-    for i, chunk in enumerate(index["chunks"] if index else []):
-        rel = chunk["path"]
-        if rel not in digests:
-            out.append(_problem("reference", layout.DATA_INDEX, f"{rel} is not in the run",
-                                f"$.chunks[{i}].path"))
-            continue
-        if digests[rel].sha256 != chunk["sha256"]:
-            out.append(_problem("digest", layout.DATA_INDEX, f"is not the sha256 of {rel}",
-                                f"$.chunks[{i}].sha256"))
-        got = facts.get(rel)
-        for field in ("sequences", "tokens", "merkle_root"):
-            if got is not None and getattr(got, field) != chunk[field]:
-                out.append(_problem(_code(field), layout.DATA_INDEX, f"says {chunk[field]!r}, "
-                                    f"the chunk file gives {getattr(got, field)!r}",
-                                    f"$.chunks[{i}].{field}"))
-    for name, state in sorted(scan.trainer_states.items()):
-        rel = layout.checkpoint_file(name, layout.TRAINER_STATE)
-        for j, parent in enumerate(state["parents"]):
-            prefix = layout.checkpoint_dir(parent["name"]) + "/"
+                      facts: dict[str, ChunkFacts]) -> list[Problem]:
+    """Where the manifest cannot be assembled: the build's digest checks on the records that
+    are valid (chunks against the index, parents against the folders on disk)."""
+    roots = {}
+    for state in scan.trainer_states.values():
+        for parent in state.parents:
+            prefix = layout.checkpoint_dir(parent.name) + "/"
             files = [p for p in scan.files if p.startswith(prefix)]
-            if not files or any(p not in digests for p in files):
-                continue
-            have = root_digest((p[len(prefix):], digests[p].sha256) for p in files)
-            if have != parent["root_digest"]:
-                out.append(_problem("digest", rel, f"does not match checkpoint "
-                                    f"{parent['name']} as it is on disk",
-                                    f"$.parents[{j}].root_digest"))
-    return out
+            if files and all(p in digests for p in files):
+                roots[parent.name] = root_digest((p[len(prefix):], digests[p].sha256)
+                                                 for p in files)
+    return digest_problems(scan.data_index, scan.trainer_states,
+                           {p: d.sha256 for p, d in digests.items()}, roots, facts)

@@ -213,12 +213,12 @@ def _import(run_dir: Path, writer: RunWriter, plans: list, first_config: dict,
                 blobs[fname] = folder / fname
             else:
                 skip.append(fname)
-        missing = ["optimizer state", "RNG state", "data order"]
+        missing = ("optimizer state", "RNG state", "data order")
         state = TrainerState(
             checkpoint=name, step=step, tokens_seen=tokens, data_chunks=(),
             position=Position(chunk=0, row=0), parents=(parent,) if parent else (),
             metrics=_train_loss(hf, step),
-            extra={"imported_from": folder.name, "missing": missing})
+            imported_from=folder.name, missing=missing)
         blobs[layout.TRAINER_STATE] = state.to_json(
             source=layout.checkpoint_file(name, layout.TRAINER_STATE))
         ckpt = writer.write_checkpoint_files(name, blobs, state=state)

@@ -14,137 +14,60 @@ path of a problem.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import platform
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
-from llm360.errors import InputError
+from llm360.registry._record import Record, extra_field
+from llm360.registry.data_records import (
+    DATA_INDEX_VERSION, ChunkCounts, CorpusInfo, DataChunkRecord, DataConfig, DataIndex,
+    DataSource, HeldOut, MixtureRecord, MixtureSourceRecord, RowCount, StageRecord,
+    StageSourceRecord, TokenizerInfo,
+)
 from llm360.registry.schema import validate
-from llm360.registry.serialize import canonical_json, parse_json, parse_yaml
+from llm360.registry.serialize import parse_yaml
 
 __all__ = [
-    "Licenses", "RunMetadata", "DataChunkRecord", "DataIndex", "Position", "ParentRef",
-    "TrainerState", "EvalRecord", "LogLine", "CodeInfo", "EnvironmentInfo", "Provenance",
+    "Record", "Licenses", "RunMetadata", "ModelConfig", "TrainConfig", "Position", "ParentRef",
+    "TrainerState", "Memorization", "EvalDetails", "EvalBenchmark", "EvalRecord", "LogLine",
+    "ArchiveInfo", "CodeInfo", "EnvironmentInfo", "Provenance",
+    "DataChunkRecord", "DataIndex", "ChunkCounts", "RowCount", "MixtureRecord",
+    "MixtureSourceRecord", "StageRecord", "StageSourceRecord", "DataConfig", "DataSource",
+    "TokenizerInfo", "CorpusInfo", "HeldOut",
     "DATA_INDEX_VERSION", "TRAINER_STATE_VERSION", "EVAL_VERSION", "PROVENANCE_VERSION",
 ]
 
-DATA_INDEX_VERSION = "llm360.data_index/v1"
 TRAINER_STATE_VERSION = "llm360.trainer_state/v1"
 EVAL_VERSION = "llm360.eval/v1"
 PROVENANCE_VERSION = "llm360.provenance/v1"
 
-R = TypeVar("R", bound="_Record")
 _PACKAGES = ("llm360", "numpy", "safetensors", "torch", "transformers")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, _Record):
-        return value.to_data()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-class _Record:
-    """Conversion to and from JSON data; subclasses are frozen keyword-only dataclasses."""
-
-    #: the schema the whole document is checked against (None: a part of a document)
-    SCHEMA: ClassVar[str | None] = None
-    #: the ``schema_version`` the document carries (None: it carries none)
-    VERSION: ClassVar[str | None] = None
-    #: fields written as ``null`` when None (the others are left out)
-    NULLABLE: ClassVar[frozenset[str]] = frozenset()
-    #: fields holding a record, or a sequence of records
-    NESTED: ClassVar[Mapping[str, type]] = {}
-
-    def to_data(self) -> dict:
-        """The record as plain JSON data (what its file holds)."""
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            if f.name == "extra":
-                continue
-            value = getattr(self, f.name)
-            if value is None and f.name not in self.NULLABLE:
-                continue
-            out[f.name] = _plain(value)
-        extra = getattr(self, "extra", {})
-        clash = sorted(set(extra) & (set(out) | {"schema_version"}))
-        if clash:
-            raise InputError(f"{type(self).__name__}: extra repeats the field(s) "
-                             f"{', '.join(clash)}")
-        out.update(_plain(extra))
-        if self.VERSION is not None:
-            out["schema_version"] = self.VERSION
-        return out
-
-    @classmethod
-    def from_data(cls: type[R], data: Mapping[str, Any]) -> R:
-        """The record of already validated JSON data (unknown keys go to ``extra``)."""
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        kwargs: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, value in data.items():
-            if key == "schema_version" and cls.VERSION is not None:
-                continue
-            if key not in names or key == "extra":
-                extra[key] = value
-                continue
-            nested = cls.NESTED.get(key)
-            if nested is not None and isinstance(value, list):
-                value = tuple(nested.from_data(v) for v in value)
-            elif nested is not None and isinstance(value, Mapping):
-                value = nested.from_data(value)
-            elif isinstance(value, list):
-                value = tuple(value)
-            kwargs[key] = value
-        if "extra" in names:
-            kwargs["extra"] = extra
-        return cls(**kwargs)
-
-    def to_json(self, *, source: str) -> bytes:
-        """Canonical JSON bytes, checked against the record's schema first."""
-        data = self.to_data()
-        if self.SCHEMA is not None:
-            validate(data, self.SCHEMA, source=source)
-        return canonical_json(data, source=source)
-
-    @classmethod
-    def from_json(cls: type[R], raw: bytes, *, source: str) -> R:
-        """Parse and check ``raw`` against the record's schema; ``SchemaError`` names the
-        file and JSON path of the most relevant problem."""
-        data = parse_json(raw, source=source)
-        if cls.SCHEMA is not None:
-            validate(data, cls.SCHEMA, source=source)
-        if not isinstance(data, Mapping):
-            raise InputError(f"{source}: expected a JSON object")
-        return cls.from_data(data)
-
-
-def _extra() -> Any:
-    return field(default_factory=dict)
-
-
 @dataclass(frozen=True, kw_only=True)
-class Licenses(_Record):
+class Licenses(Record):
     weights: str
     code: str
     data: str
     documentation: str
-    extra: Mapping[str, Any] = _extra()    # e.g. ``components`` (per-artifact licenses)
+    components: Mapping[str, str] | None = None    # a license per MOF component
+    extra: Mapping[str, Any] = extra_field()
+
+    @property
+    def four(self) -> dict[str, str]:
+        """weights, code, data and documentation: the licenses every release names"""
+        return {"weights": self.weights, "code": self.code, "data": self.data,
+                "documentation": self.documentation}
 
 
 @dataclass(frozen=True, kw_only=True)
-class RunMetadata(_Record):
+class RunMetadata(Record):
     """``llm360.yaml``: what the release says about itself (YAML, sorted keys)."""
 
     SCHEMA = "run_metadata"
-    NESTED = {"licenses": Licenses}
 
     name: str
     version: str
@@ -154,7 +77,8 @@ class RunMetadata(_Record):
     language: tuple[str, ...] | None = None
     links: Mapping[str, str] | None = None
     tags: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = _extra()    # other keys the schema allows
+    final_checkpoint: str | None = None    # default: the last checkpoint of the main line
+    extra: Mapping[str, Any] = extra_field()    # other keys the schema allows
 
     def to_yaml(self, *, source: str) -> bytes:
         import yaml
@@ -171,36 +95,36 @@ class RunMetadata(_Record):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DataChunkRecord(_Record):
-    """One entry of ``data/index.json``: a chunk file and the digests of its rows."""
+class ModelConfig(Record):
+    """``config/model.json``: a Hugging Face model config; the keys llm360 reads, and the rest
+    as the file holds them."""
 
-    index: int
-    path: str
-    sha256: str
-    sequences: int
-    tokens: int
-    merkle_root: str
-    sources: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = _extra()
+    SCHEMA = "model_config"
 
-
-@dataclass(frozen=True, kw_only=True)
-class DataIndex(_Record):
-    """``data/index.json``: the data chunks in training order."""
-
-    SCHEMA = "data_index"
-    VERSION = DATA_INDEX_VERSION
-    NESTED = {"chunks": DataChunkRecord}
-
-    seq_len: int
-    chunks: tuple[DataChunkRecord, ...]
-    dtype: str = "int32"
-    merkle: str | None = None    # the chunks' Merkle format (llm360.registry.merkle); None: legacy
-    extra: Mapping[str, Any] = _extra()
+    architectures: tuple[str, ...]
+    model_type: str
+    vocab_size: int
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    extra: Mapping[str, Any] = extra_field()
 
 
 @dataclass(frozen=True, kw_only=True)
-class Position(_Record):
+class TrainConfig(Record):
+    """``config/train.json``: every training hyperparameter (the rest in ``extra``)."""
+
+    SCHEMA = "train_config"
+
+    backend: str
+    precision: str
+    world_size: int
+    seed: int
+    extra: Mapping[str, Any] = extra_field()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Position(Record):
     """The next row to train on: a chunk index and a row within it."""
 
     chunk: int
@@ -208,7 +132,7 @@ class Position(_Record):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ParentRef(_Record):
+class ParentRef(Record):
     """A parent checkpoint by name and OMS root digest."""
 
     name: str
@@ -216,12 +140,12 @@ class ParentRef(_Record):
 
 
 @dataclass(frozen=True, kw_only=True)
-class TrainerState(_Record):
+class TrainerState(Record):
     """``checkpoints/NAME/trainer_state.json``: where training stood at a checkpoint."""
 
     SCHEMA = "trainer_state"
+    LENIENT = True    # lineage and train_config are open in its schema
     VERSION = TRAINER_STATE_VERSION
-    NESTED = {"position": Position, "parents": ParentRef}
 
     checkpoint: str
     step: int
@@ -231,11 +155,64 @@ class TrainerState(_Record):
     parents: tuple[ParentRef, ...] = ()
     schedule: Mapping[str, Any] | None = None
     metrics: Mapping[str, float] | None = None
-    extra: Mapping[str, Any] = _extra()
+    stage: str | None = None          # the data mixture stage this checkpoint ends
+    lineage: str | None = None        # the line it is on (main, or a fork's name)
+    train_config: Mapping[str, Any] | None = None    # the configuration that produced it
+    imported_from: str | None = None  # the folder an imported checkpoint came from
+    missing: tuple[str, ...] | None = None    # what an import could not recover
+    extra: Mapping[str, Any] = extra_field()
 
 
 @dataclass(frozen=True, kw_only=True)
-class EvalRecord(_Record):
+class Memorization(Record):
+    """How an eval's memorization score was measured: its prefix (k) and continuation (l)
+    lengths, under any of the names recorders use."""
+
+    LENIENT = True
+
+    k: int | None = None
+    l: int | None = None  # noqa: E741 (the paper's name)
+    prefix_tokens: int | None = None
+    continuation_tokens: int | None = None
+    suffix_tokens: int | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+    @property
+    def prefix(self) -> int | None:
+        return self.k if self.k is not None else self.prefix_tokens
+
+    @property
+    def continuation(self) -> int | None:
+        return next((v for v in (self.l, self.continuation_tokens, self.suffix_tokens)
+                     if v is not None), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalDetails(Record):
+    """``details`` of an eval record: how it was measured (any key may be absent)."""
+
+    LENIENT = True
+
+    heldout_sequences: int | None = None
+    heldout_tokens: int | None = None
+    memorization: Memorization | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalBenchmark(Record):
+    """A benchmark some of an eval's metrics were measured on (its Hub dataset id)."""
+
+    dataset: str
+    metrics: Mapping[str, str]    # metric key -> its Hub metric type
+    name: str | None = None
+    config: str | None = None
+    split: str | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalRecord(Record):
     """``evals/NAME.json``: the evaluation of one checkpoint."""
 
     SCHEMA = "eval"
@@ -245,12 +222,13 @@ class EvalRecord(_Record):
     step: int
     tokens_seen: int
     metrics: Mapping[str, float]
-    details: Mapping[str, Any] | None = None
-    extra: Mapping[str, Any] = _extra()
+    details: EvalDetails | None = None
+    benchmarks: tuple[EvalBenchmark, ...] | None = None
+    extra: Mapping[str, Any] = extra_field()
 
 
 @dataclass(frozen=True, kw_only=True)
-class LogLine(_Record):
+class LogLine(Record):
     """One line of ``logs/train.jsonl``: one optimizer step."""
 
     SCHEMA = "train_log"
@@ -262,11 +240,24 @@ class LogLine(_Record):
     grad_norm: float | None = None
     tokens_per_s: float | None = None
     peak_memory_bytes: int | None = None
-    extra: Mapping[str, Any] = _extra()
+    extra: Mapping[str, Any] = extra_field()
 
 
 @dataclass(frozen=True, kw_only=True)
-class CodeInfo(_Record):
+class ArchiveInfo(Record):
+    """The trainer's source code as it ran: a reproducible archive in the run."""
+
+    path: str
+    sha256: str
+    package: str
+    version: str
+    components: Mapping[str, str]    # MOF component -> the file of the archive that is it
+    files: tuple[str, ...] | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeInfo(Record):
     """The code that trained: repository, commit, dirty state (``null`` when unknown)."""
 
     NULLABLE = frozenset({"repository", "commit", "dirty"})
@@ -274,29 +265,29 @@ class CodeInfo(_Record):
     repository: str | None = None
     commit: str | None = None
     dirty: bool | None = None
-    extra: Mapping[str, Any] = _extra()
+    archive: ArchiveInfo | None = None
+    extra: Mapping[str, Any] = extra_field()
 
 
 @dataclass(frozen=True, kw_only=True)
-class EnvironmentInfo(_Record):
+class EnvironmentInfo(Record):
     python: str
     platform: str
     hardware: str
-    extra: Mapping[str, Any] = _extra()
+    extra: Mapping[str, Any] = extra_field()
 
 
 @dataclass(frozen=True, kw_only=True)
-class Provenance(_Record):
+class Provenance(Record):
     """``code/provenance.json``: the code and machine that trained the run."""
 
     SCHEMA = "provenance"
     VERSION = PROVENANCE_VERSION
-    NESTED = {"code": CodeInfo, "environment": EnvironmentInfo}
 
     code: CodeInfo
     packages: Mapping[str, str]
     environment: EnvironmentInfo
-    extra: Mapping[str, Any] = _extra()
+    extra: Mapping[str, Any] = extra_field()
 
     @classmethod
     def of_this_machine(cls, *, packages: Iterable[str] = _PACKAGES,

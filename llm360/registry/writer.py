@@ -30,7 +30,7 @@ from llm360.registry import layout, merkle
 from llm360.registry._files import check_relpath, resolve_inside, write_atomic
 from llm360.registry.hashing import FileDigest, record_written, root_digest
 from llm360.registry.records import (
-    DataChunkRecord, DataIndex, EvalRecord, LogLine, ParentRef,
+    DataChunkRecord, DataIndex, EvalDetails, EvalRecord, LogLine, MixtureRecord, ParentRef,
     Position, Provenance, RunMetadata, TrainerState,
 )
 from llm360.registry.runlock import RunLock, lock_run
@@ -55,6 +55,8 @@ class RunWriter:
         self._chunks: list[DataChunkRecord] = []
         self._seq_len: int | None = None
         self._index_extra: dict = {}
+        self._missing: str | None = None              # why the run has no data chunks
+        self._mixture: MixtureRecord | None = None    # kept as read
         self._merkle: str | None = merkle.DEFAULT_FORMAT
         self._pending_chunks: list[int] = []
         self._lines: list[bytes] = []
@@ -117,6 +119,7 @@ class RunWriter:
             w._chunks, w._seq_len = list(index.chunks), index.seq_len
             w._merkle = index.merkle
             w._index_extra = dict(index.extra)
+            w._missing, w._mixture = index.missing, index.mixture
         if (w.root / layout.MODEL_CONFIG).is_file():
             w._model_config = read_json(w.root / layout.MODEL_CONFIG)
         ckpts = w.root / layout.CHECKPOINTS_DIR
@@ -187,12 +190,13 @@ class RunWriter:
         if self._chunks:
             raise InputError("this run has data chunks; it cannot record that it has none")
         self._seq_len = seq_len
-        self._index_extra["missing"] = reason
+        self._missing = reason
         self._write_index()
 
     def _write_index(self) -> None:
         index = DataIndex(seq_len=self._seq_len or 1, chunks=tuple(self._chunks),
-                          merkle=self._merkle, extra=self._index_extra)
+                          merkle=self._merkle, missing=self._missing, mixture=self._mixture,
+                          extra=self._index_extra)
         raw = index.to_json(source=layout.DATA_INDEX)
         path = resolve_inside(self.root, layout.DATA_INDEX)
         if not (path.is_file() and path.read_bytes() == raw):
@@ -423,7 +427,8 @@ class RunWriter:
             tokens_seen = done.state.tokens_seen if tokens_seen is None else tokens_seen
         record = EvalRecord(checkpoint=checkpoint, step=step, tokens_seen=tokens_seen,
                             metrics=dict(metrics),
-                            details=dict(details) if details is not None else None)
+                            details=EvalDetails.from_data(details)
+                            if details is not None else None)
         rel = layout.eval_path(checkpoint)
         self._write(rel, record.to_json(source=rel))
         return record

@@ -22,7 +22,7 @@ from llm360.errors import SchemaError
 from llm360.registry import layout, merkle
 from llm360.registry.hashing import write_recorded
 from llm360.registry.merkle import rows_merkle_root
-from llm360.registry.records import DataChunkRecord, DataIndex
+from llm360.registry.records import DataChunkRecord, DataIndex, MixtureRecord
 from llm360.registry.schema import validate
 from llm360.registry.serialize import canonical_json
 from llm360.train.data import (PrepareResult, chunk_bytes, cut_sequences, heldout_count,
@@ -93,8 +93,8 @@ def prepare_mixture(run_dir: Path, mixture_path: Path, *, seq_len: int, seed: in
                 "heldout_sequences": int(len(held[i]))}
                for i, s in enumerate(mixture.sources)]
     index = DataIndex(seq_len=seq_len, merkle=merkle.DEFAULT_FORMAT, chunks=tuple(chunks),
-                      extra={"mixture": {"definition": MIXTURE_COPY, "sources": sources,
-                                         "stages": stages}})
+                      mixture=MixtureRecord.from_data({"definition": MIXTURE_COPY,
+                                                       "sources": sources, "stages": stages}))
     write_recorded(run_dir, layout.DATA_INDEX, index.to_json(source=layout.DATA_INDEX))
     every = [d for group in docs for d in group]
     corpus_digest = hashlib.sha256(canonical_json(

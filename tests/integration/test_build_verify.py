@@ -174,8 +174,8 @@ def test_inconsistent_run_is_refused(synthetic_run: Path, tmp_path: Path) -> Non
     data = bytearray(chunk.read_bytes())
     data[-1] ^= 0xFF
     chunk.write_bytes(bytes(data))
-    with pytest.raises(InputError, match=r"data/chunk_001.safetensors: sha256 .* differs from "
-                                         r"data/index.json \$.chunks\[1\].sha256"):
+    with pytest.raises(InputError, match=r"data/index.json: \$.chunks\[1\].sha256: is not the "
+                                         r"sha256 of data/chunk_001.safetensors"):
         build_release(synthetic_run, tmp_path / "rel", options=BuildOptions(created=CREATED))
 
 

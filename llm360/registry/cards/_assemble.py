@@ -108,8 +108,7 @@ def _facts(manifest: Manifest, inputs: RunInputs) -> _Facts:
     release, ckpts = manifest.release, manifest.checkpoints
     line_list = find_lines(manifest, inputs.trainer_states)
     hub = hub_links(release.links)
-    details = {name: (rec.get("details") if isinstance(rec.get("details"), Mapping) else None)
-               for name, rec in inputs.evals.items()}
+    details = {name: rec.details for name, rec in inputs.evals.items()}
 
     def eval_set(key: str, name: str):
         return eval_set_for(key, inputs.evals.get(name), release=release.name,
@@ -210,7 +209,8 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
         model=manifest.model, parameters=num(manifest.model.parameters),
         training=manifest.training, environment=manifest.environment, code=manifest.code,
         packages=tuple(Row(key=k, value=v) for k, v in sorted(manifest.code.packages.items())),
-        hyperparameters=_rows(inputs.train_config), train_config_path=train_path,
+        hyperparameters=_rows(inputs.train_config.to_data() if inputs.train_config else None),
+        train_config_path=train_path,
         lines=line_views,
         config_diffs=_diffs([config_of(by_name.get(ln.checkpoints[0]))[0]
                              for ln in line_list]) if len(line_list) > 1 else (),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 from llm360.registry.cards._inputs import RunInputs
 from llm360.registry.cards._lines import flatten
@@ -10,30 +10,26 @@ from llm360.registry.cards._mixture import mixture_plots, mixture_stages
 from llm360.registry.cards._view import (CheckpointView, ChunkView, DataView, HeldoutView,
                                          PlotRef, Row, SourceRow)
 from llm360.registry.models import Manifest
+from llm360.registry.records import DataSource
 
 __all__ = ["data_view"]
 
 _SHOWN = ("name", "kind", "bytes", "documents")
 
 
-def _source_name(source: Mapping) -> str:
-    if isinstance(source.get("name"), str):
-        return source["name"]
-    if source.get("kind") == "python-stdlib":
-        files = source.get("files")
-        count = f", {files:,} files" if isinstance(files, int) else ""
-        version = f" {source['python']}" if source.get("python") else ""
+def _source_name(source: DataSource) -> str:
+    if source.name is not None:
+        return source.name
+    if source.kind == "python-stdlib":
+        count = f", {source.files:,} files" if source.files is not None else ""
+        version = f" {source.python}" if source.python else ""
         return f"Python{version} standard library{count}"
-    return str(source.get("kind") or "source")
+    return source.kind or "source"
 
 
-def _doc_prefix(source: Mapping) -> str | None:
+def _doc_prefix(source: DataSource) -> str | None:
     """How the document ids of this source begin in data/index.json."""
-    if isinstance(source.get("name"), str):
-        return source["name"]
-    if isinstance(source.get("kind"), str):
-        return source["kind"]
-    return None
+    return source.name if source.name is not None else source.kind
 
 
 def _belongs(doc: str, prefix: str) -> bool:
@@ -41,14 +37,13 @@ def _belongs(doc: str, prefix: str) -> bool:
 
 
 def _sources(inputs: RunInputs, num: Callable) -> tuple[tuple[SourceRow, ...], bool]:
-    raw = (inputs.data_config or {}).get("sources")
-    if not isinstance(raw, list):
+    config = inputs.data_config
+    if config is None or config.sources is None:
         return (), False
-    index_chunks = [c for c in (inputs.data_index or {}).get("chunks", [])
-                    if isinstance(c, Mapping)]
+    index_chunks = inputs.data_index.chunks if inputs.data_index is not None else ()
     rows, counted = [], False
-    for source in raw:
-        if not isinstance(source, Mapping):
+    for source in config.sources:
+        if not isinstance(source, DataSource):
             rows.append(SourceRow(source=str(source), bytes=None, documents=None, chunks=(),
                                   recorded=""))
             continue
@@ -56,42 +51,39 @@ def _sources(inputs: RunInputs, num: Callable) -> tuple[tuple[SourceRow, ...], b
         docs: set[str] = set()
         chunks: list[int] = []
         for c in index_chunks:
-            found = {d for d in c.get("sources") or [] if isinstance(d, str) and prefix
-                     and _belongs(d, prefix)}
-            if found and isinstance(c.get("index"), int):
-                chunks.append(c["index"])
+            found = {d for d in c.sources or () if prefix and _belongs(d, prefix)}
+            if found:
+                chunks.append(c.index)
             docs |= found
-        documents = source.get("documents")
-        if isinstance(documents, int):
-            shown = num(documents)
+        if source.documents is not None:
+            shown = num(source.documents)
         elif docs:
             shown, counted = num(len(docs)), True
         else:
             shown = None
-        extra = {k: v for k, v in source.items() if k not in _SHOWN}
+        extra = {k: v for k, v in source.to_data().items() if k not in _SHOWN}
         rows.append(SourceRow(
             source=_source_name(source),
-            bytes=num(source["bytes"]) if isinstance(source.get("bytes"), int) else None,
+            bytes=num(source.bytes) if source.bytes is not None else None,
             documents=shown, chunks=tuple(sorted(chunks)),
             recorded="; ".join(f"`{k}`: {num(v)}" for k, v in flatten(extra))))
     return tuple(rows), counted
 
 
 def _heldout(manifest: Manifest, inputs: RunInputs, num: Callable) -> HeldoutView | None:
-    held = (inputs.data_config or {}).get("heldout")
-    if not isinstance(held, Mapping) or not isinstance(held.get("path"), str):
+    held = inputs.data_config.heldout if inputs.data_config is not None else None
+    if held is None or held.path is None:
         return None
-    art = manifest.artifact(held["path"])
-    seqs = held.get("sequences")
-    evaluated = {rec.get("details", {}).get("heldout_sequences")
-                 for rec in inputs.evals.values() if isinstance(rec.get("details"), Mapping)}
+    art = manifest.artifact(held.path)
+    seqs = held.sequences
+    evaluated = {rec.details.heldout_sequences for rec in inputs.evals.values()
+                 if rec.details is not None}
     evaluated.discard(None)
-    fraction = held.get("fraction")
     return HeldoutView(
-        path=held["path"], sha256=art.sha256 if art else None,
-        sequences=num(seqs) if isinstance(seqs, int) else None,
-        tokens=num(seqs * manifest.data.seq_len) if isinstance(seqs, int) else None,
-        fraction=num(fraction) if isinstance(fraction, (int, float)) else None,
+        path=held.path, sha256=art.sha256 if art else None,
+        sequences=num(seqs) if seqs is not None else None,
+        tokens=num(seqs * manifest.data.seq_len) if seqs is not None else None,
+        fraction=num(held.fraction) if held.fraction is not None else None,
         evaluated=" or ".join(num(e) for e in sorted(evaluated)) if evaluated else None)
 
 
@@ -104,21 +96,21 @@ def data_view(manifest: Manifest, inputs: RunInputs, checkpoints: Sequence[Check
                                               if ch.index in c.data_chunks))
                    for ch in manifest.data.chunks)
     sources, counted = _sources(inputs, num)
-    data_config = inputs.data_config or {}
-    tokenizer = data_config.get("tokenizer")
-    shuffle = data_config.get("shuffle")
+    config = inputs.data_config
+    tokenizer = config.tokenizer if config is not None else None
     held = _heldout(manifest, inputs, num)
-    held_rows = (data_config.get("heldout") or {}).get("sequences") if held else None
+    held_rows = config.heldout.sequences if held and config and config.heldout else None
     return DataView(
         index=manifest.data.index, seq_len=manifest.data.seq_len, chunks=chunks,
         total_tokens=num(sum(c.tokens for c in manifest.data.chunks)),
         total_sequences=sum(c.sequences for c in manifest.data.chunks)
-        + (held_rows if isinstance(held_rows, int) else 0),
+        + (held_rows or 0),
         sources=sources, documents_from_index=counted,
-        shuffle=shuffle if isinstance(shuffle, str) else None, heldout=held,
-        tokenizer=tuple(Row(key=k, value=num(v)) for k, v in flatten(tokenizer))
-        if isinstance(tokenizer, Mapping) else (),
-        config=tuple(Row(key=k, value=num(v)) for k, v in flatten(data_config)
+        shuffle=config.shuffle if config is not None else None, heldout=held,
+        tokenizer=tuple(Row(key=k, value=num(v)) for k, v in flatten(tokenizer.to_data()))
+        if tokenizer is not None else (),
+        config=tuple(Row(key=k, value=num(v))
+                     for k, v in flatten(config.to_data() if config is not None else {})
                      if not k.startswith(("sources", "tokenizer.", "heldout.", "shuffle"))),
         license=manifest.release.licenses.data, merkle_format=manifest.data.merkle_format,
         stages=mixture_stages(manifest, num),

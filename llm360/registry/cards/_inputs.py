@@ -1,9 +1,10 @@
-"""The run records the cards are rendered from, and the digests that identify them.
+"""The run records the cards are rendered from: a view over the run's typed records.
 
-Two ways in: ``inputs_from_records`` takes what ``release build`` has just validated and hashed
-(nothing is hashed again); ``read_inputs`` reads the run files a manifest lists and checks each
-against the manifest's sha256 before it is used (``llm360 card``). A record that is absent is
-``None`` or empty, and the cards leave its facts out.
+Two ways in: ``inputs_from_records`` takes the ``RunRecords`` ``release build`` has just
+validated and hashed (nothing is read or hashed again but the log lines); ``read_inputs`` reads
+the run files a manifest lists, checks each against the manifest's sha256 and reads it into
+its record type (``llm360 card``). A record that is absent is ``None`` or empty, and the cards
+leave its facts out.
 """
 
 from __future__ import annotations
@@ -13,13 +14,20 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from llm360.errors import VerificationError
 from llm360.registry import layout
-from llm360.errors import InputError, VerificationError
 from llm360.registry._files import resolve_inside
 from llm360.registry.benchmarks import BenchmarkRows
 from llm360.registry.models import Manifest
+from llm360.registry.records import (
+    DataConfig, DataIndex, EvalRecord, LogLine, RunMetadata, TrainConfig, TrainerState,
+)
 from llm360.registry.serialize import parse_json
+
+if TYPE_CHECKING:
+    from llm360.registry._run import RunRecords
 
 __all__ = ["LogFile", "RunInputs", "inputs_from_records", "read_inputs", "input_paths",
            "METADATA_FILE"]
@@ -29,22 +37,23 @@ METADATA_FILE = layout.RUN_METADATA
 
 @dataclass(frozen=True, kw_only=True)
 class LogFile:
-    """One ``logs/*.jsonl`` file: its path and its records in file order."""
+    """One ``logs/*.jsonl`` file: its path and its lines in file order."""
 
     path: str
-    records: tuple[Mapping, ...]
+    records: tuple[LogLine, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunInputs:
-    """Validated run records; ``trainer_states`` and ``evals`` are keyed by checkpoint name."""
+    """The run's records the cards read; ``trainer_states`` and ``evals`` are keyed by
+    checkpoint name."""
 
-    metadata: Mapping | None = None
-    train_config: Mapping | None = None
-    data_config: Mapping | None = None
-    data_index: Mapping | None = None
-    trainer_states: Mapping[str, Mapping] = field(default_factory=dict)
-    evals: Mapping[str, Mapping] = field(default_factory=dict)
+    metadata: RunMetadata | None = None
+    train_config: TrainConfig | None = None
+    data_config: DataConfig | None = None
+    data_index: DataIndex | None = None
+    trainer_states: Mapping[str, TrainerState] = field(default_factory=dict)
+    evals: Mapping[str, EvalRecord] = field(default_factory=dict)
     logs: tuple[LogFile, ...] = ()
     benchmarks: BenchmarkRows | None = None   # evals/benchmarks/rows.json
 
@@ -60,26 +69,27 @@ def input_paths(manifest: Manifest) -> list[str]:
     return sorted(p for p in paths if p in listed)
 
 
-def _log_records(raw: bytes, source: str) -> tuple[Mapping, ...]:
-    return tuple(parse_json(line, source=f"{source}:{i}")
+def _log_records(raw: bytes, source: str) -> tuple[LogLine, ...]:
+    """The lines of a log whose bytes a build validated line by line (read as they are)."""
+    return tuple(LogLine.from_data(parse_json(line, source=f"{source}:{i}"))
                  for i, line in enumerate(raw.splitlines(), 1) if line.strip())
 
 
-def inputs_from_records(records, logs: Mapping[str, bytes] | None = None) -> RunInputs:
+def inputs_from_records(records: RunRecords,
+                        logs: Mapping[str, bytes] | None = None) -> RunInputs:
     """``RunInputs`` from a build's ``RunRecords`` (validated and hashed by the build).
 
     The log files are read from the run here (the build validated them line by line)."""
     root = Path(records.root)
     if logs is None:
         logs = {rel: resolve_inside(root, rel).read_bytes() for rel in records.logs}
-    evals = {rec["checkpoint"]: rec for rec in records.evals.values()}
     return RunInputs(metadata=records.metadata, train_config=records.train_config,
                      data_config=records.data_config, data_index=records.data_index,
-                     trainer_states=dict(records.trainer_states), evals=evals,
+                     trainer_states=records.trainer_states,
+                     evals={rec.checkpoint: rec for rec in records.evals.values()},
                      logs=tuple(LogFile(path=rel, records=_log_records(raw, rel))
                                 for rel, raw in sorted(logs.items())),
-                     benchmarks=BenchmarkRows.from_data(records.benchmarks)
-                     if records.benchmarks is not None else None)
+                     benchmarks=records.benchmarks)
 
 
 def _read_listed(arts: Mapping, root: Path | None, rel: str | None) -> bytes | None:
@@ -102,45 +112,36 @@ def _read_listed(arts: Mapping, root: Path | None, rel: str | None) -> bytes | N
 
 
 def read_inputs(manifest: Manifest, root: Path | None) -> RunInputs:
-    """The run files ``manifest`` lists under ``root``, each checked against its sha256."""
+    """The run files ``manifest`` lists under ``root``, each checked against its sha256 and
+    read into its record (schema-checked)."""
     arts = {a.path: a for a in manifest.artifacts}
 
-    def load(rel: str | None):
+    def load(rel: str | None, cls):
         raw = _read_listed(arts, root, rel)
-        return parse_json(raw, source=rel or "") if raw is not None else None
+        return cls.from_json(raw, source=rel or "") if raw is not None else None
 
     meta_raw = _read_listed(arts, root, METADATA_FILE)
-    metadata = None
-    if meta_raw is not None:
-        import yaml
-
-        try:
-            metadata = yaml.safe_load(meta_raw.decode("utf-8"))
-        except (UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise InputError(f"{METADATA_FILE}: not valid YAML ({exc})") from None
     states = {}
-    for ckpt in manifest.checkpoints:
-        state = load(layout.checkpoint_file(ckpt.name, layout.TRAINER_STATE))
-        if state is not None:
-            states[ckpt.name] = state
     evals = {}
     for ckpt in manifest.checkpoints:
-        record = load(ckpt.eval)
-        if isinstance(record, Mapping):
+        state = load(layout.checkpoint_file(ckpt.name, layout.TRAINER_STATE), TrainerState)
+        if state is not None:
+            states[ckpt.name] = state
+        record = load(ckpt.eval, EvalRecord)
+        if record is not None:
             evals[ckpt.name] = record
     logs = []
     for rel in manifest.logs:
         raw = _read_listed(arts, root, rel)
         if raw is not None:
             logs.append(LogFile(path=rel, records=_log_records(raw, rel)))
-    rows = _read_listed(arts, root, layout.BENCHMARK_ROWS)
-    return RunInputs(metadata=metadata if isinstance(metadata, Mapping) else None,
-                     train_config=load(manifest.training.config),
-                     data_config=load(manifest.training.data_config),
-                     data_index=load(manifest.data.index), trainer_states=states, evals=evals,
-                     logs=tuple(logs),
-                     benchmarks=BenchmarkRows.from_json(rows, source=layout.BENCHMARK_ROWS)
-                     if rows is not None else None)
+    return RunInputs(metadata=RunMetadata.from_yaml(meta_raw, source=METADATA_FILE)
+                     if meta_raw is not None else None,
+                     train_config=load(manifest.training.config, TrainConfig),
+                     data_config=load(manifest.training.data_config, DataConfig),
+                     data_index=load(manifest.data.index, DataIndex), trainer_states=states,
+                     evals=evals, logs=tuple(logs),
+                     benchmarks=load(layout.BENCHMARK_ROWS, BenchmarkRows))
 
 
 def canonical_key(data) -> str:

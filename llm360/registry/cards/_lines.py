@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from llm360.registry import layout
 from llm360.registry.models import Checkpoint, Manifest, fork_line
+from llm360.registry.records import TrainConfig, TrainerState
 
 __all__ = ["MAIN", "Line", "line_name", "lines", "checkpoint_config", "flatten",
            "data_seen_and_children"]
@@ -41,9 +42,9 @@ class Line:
         return f"{self.name} (from {self.fork_point})" if self.fork_point else self.name
 
 
-def line_name(ckpt: Checkpoint, state: Mapping | None) -> str:
-    recorded = (state or {}).get("lineage")
-    if isinstance(recorded, str) and recorded:
+def line_name(ckpt: Checkpoint, state: TrainerState | None) -> str:
+    recorded = state.lineage if state is not None else None
+    if recorded:
         return recorded
     return fork_line(ckpt.name) or MAIN
 
@@ -52,7 +53,7 @@ def _natural(name: str) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
-def lines(manifest: Manifest, states: Mapping[str, Mapping]) -> tuple[Line, ...]:
+def lines(manifest: Manifest, states: Mapping[str, TrainerState]) -> tuple[Line, ...]:
     """The main line first, then the forks in name order (fork2 before fork10)."""
     members: dict[str, list[Checkpoint]] = {}
     of: dict[str, str] = {}
@@ -69,18 +70,18 @@ def lines(manifest: Manifest, states: Mapping[str, Mapping]) -> tuple[Line, ...]
     return tuple(out)
 
 
-def checkpoint_config(name: str, line: Line, state: Mapping | None,
-                      train_config: Mapping | None, train_config_path: str
+def checkpoint_config(name: str, line: Line, state: TrainerState | None,
+                      train_config: TrainConfig | None, train_config_path: str
                       ) -> tuple[Mapping | None, str | None]:
     """(the training configuration that produced checkpoint ``name``, where it is recorded).
 
     Its own ``trainer_state.json`` ``train_config`` when recorded; for the main line,
     ``config/train.json``; otherwise (None, None): a fork's configuration is never guessed."""
-    recorded = (state or {}).get("train_config")
-    if isinstance(recorded, Mapping) and recorded:
+    recorded = state.train_config if state is not None else None
+    if recorded:
         return recorded, layout.checkpoint_file(name, layout.TRAINER_STATE)
-    if line.is_main and train_config:
-        return train_config, train_config_path
+    if line.is_main and train_config is not None:
+        return train_config.to_data(), train_config_path
     return None, None
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from llm360.registry.records import EvalDetails, EvalRecord
+
 __all__ = ["EvalSet", "metric_label", "eval_set_for", "memorization_label", "HELDOUT",
            "TRAINING", "OTHER", "MEMORIZATION_SCORE", "MEMORIZATION_EXACT"]
 
@@ -51,44 +53,34 @@ class EvalSet:
         return (self.metric_types or {}).get(key) or _HUB_TYPES.get(key) or key
 
 
-def memorization_label(details: Mapping | None) -> str:
+def memorization_label(details: EvalDetails | None) -> str:
     """The memorization score's name with its k (prefix) and l (continuation) lengths: those the
     eval record states, else the definition's k = l = 32."""
-    mem = (details or {}).get("memorization") if isinstance(details, Mapping) else None
-    mem = mem if isinstance(mem, Mapping) else {}
-    k = next((mem[x] for x in ("k", "prefix_tokens") if isinstance(mem.get(x), int)), 32)
-    ell = next((mem[x] for x in ("l", "continuation_tokens", "suffix_tokens")
-                if isinstance(mem.get(x), int)), 32)
+    mem = details.memorization if details is not None else None
+    k = mem.prefix if mem is not None and mem.prefix is not None else 32
+    ell = mem.continuation if mem is not None and mem.continuation is not None else 32
     lengths = f"k=l={k}" if k == ell else f"k={k}, l={ell}"
     return f"Memorization score (Biderman et al. 2023, {lengths})"
 
 
-def metric_label(key: str, details: Mapping | None = None) -> str:
+def metric_label(key: str, details: EvalDetails | None = None) -> str:
     if key == MEMORIZATION_SCORE:
         return memorization_label(details)
     return _LABELS.get(key, key.replace("_", " ").capitalize())
 
 
-def _benchmarks(record: Mapping | None) -> list[Mapping]:
-    found = (record or {}).get("benchmarks")
-    return [b for b in found if isinstance(b, Mapping)] if isinstance(found, list) else []
-
-
-def eval_set_for(key: str, record: Mapping | None, *, release: str,
+def eval_set_for(key: str, record: EvalRecord | None, *, release: str,
                  data_repo: str | None) -> EvalSet | None:
     """The evaluation set metric ``key`` of an eval ``record`` was measured on; None for
     training metrics (``train_*``), which are not evaluations."""
     if key.startswith("train_"):
         return None
-    for bench in _benchmarks(record):
-        metrics = bench.get("metrics")
-        if isinstance(metrics, Mapping) and key in metrics and isinstance(bench.get("dataset"),
-                                                                          str):
-            dataset = bench["dataset"]
-            types = {k: v for k, v in metrics.items() if isinstance(v, str) and v}
-            return EvalSet(key=f"benchmark:{dataset}", name=str(bench.get("name") or dataset),
-                           hub_type=dataset, split=_opt(bench.get("split")),
-                           config=_opt(bench.get("config")), metric_types=types)
+    for bench in (record.benchmarks or ()) if record is not None else ():
+        if key in bench.metrics:
+            dataset = bench.dataset
+            return EvalSet(key=f"benchmark:{dataset}", name=bench.name or dataset,
+                           hub_type=dataset, split=bench.split or None,
+                           config=bench.config or None, metric_types=dict(bench.metrics))
     if key.startswith("heldout_") or key == "next_token_accuracy":
         return EvalSet(key=HELDOUT, name=f"{release} held-out set",
                        hub_type=data_repo or f"{release}-heldout",
@@ -98,7 +90,3 @@ def eval_set_for(key: str, record: Mapping | None, *, release: str,
                        hub_type=data_repo or f"{release}-train",
                        split="train" if data_repo else None)
     return EvalSet(key=OTHER, name=f"{release} evaluations", hub_type=f"{release}-eval")
-
-
-def _opt(value) -> str | None:
-    return value if isinstance(value, str) and value else None

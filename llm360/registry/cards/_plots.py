@@ -99,7 +99,7 @@ def log_series(logs: Sequence[LogFile], key: str, lines: Sequence[Line]) -> list
         pieces: list[tuple[list[float], list[float], int]] = []
         last = None
         for rec in log.records:
-            x, y, step = rec.get("tokens_seen"), rec.get(key), rec.get("step")
+            x, y, step = rec.tokens_seen, getattr(rec, key), rec.step
             if not _number(x) or not _number(y) or (floor is not None and y < floor):
                 continue
             if not pieces or (_number(step) and _number(last) and step <= last):

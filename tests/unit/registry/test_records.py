@@ -37,9 +37,9 @@ def test_log_lines_and_metadata_round_trip(synthetic_run) -> None:
 
 def test_unknown_keys_are_kept_and_nulls_where_the_schema_wants_them(synthetic_run) -> None:
     state = TrainerState(checkpoint="ckpt_000", step=1, tokens_seen=8, data_chunks=(0,),
-                         position=Position(chunk=1, row=0), extra={"lineage": "main"})
+                         position=Position(chunk=1, row=0), extra={"determinism": "x"})
     data = state.to_data()
-    assert data["lineage"] == "main" and data["parents"] == [] and "metrics" not in data
+    assert data["determinism"] == "x" and data["parents"] == [] and "metrics" not in data
     assert data["schema_version"] == "llm360.trainer_state/v1"
     assert TrainerState.from_data(data) == state
     prov = Provenance.from_json((synthetic_run / layout.PROVENANCE).read_bytes(), source="p")

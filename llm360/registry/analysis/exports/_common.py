@@ -21,7 +21,7 @@ from llm360.registry import layout, lineage
 from llm360.registry.cards._hub_meta import hub_links
 from llm360.registry.cards._metrics import EvalSet, eval_set_for
 from llm360.registry.models import Artifact, Checkpoint, Manifest
-from llm360.registry.records import DataIndex
+from llm360.registry.records import DataConfig, DataIndex, DataSource, EvalRecord
 
 __all__ = ["FORMATS", "FILES", "TOOL", "CorpusSource", "TokenizerFacts", "DataFacts",
            "Measurement", "ReleaseFacts", "release_facts", "collection_text",
@@ -122,54 +122,35 @@ class ReleaseFacts:
         return f"urn:llm360:{self.manifest_sha256[:16]}:{kind}{tail}"
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _sources(config: DataConfig) -> tuple[CorpusSource, ...]:
+    return tuple(CorpusSource(name=s.name or None, kind=s.kind or None, bytes=s.bytes,
+                              sha256=s.sha256 or None) if isinstance(s, DataSource)
+                 else CorpusSource(name=s) for s in config.sources or ())
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _sources(raw: Any) -> tuple[CorpusSource, ...]:
-    if not isinstance(raw, list):
-        return ()
-    out = []
-    for item in raw:
-        if isinstance(item, Mapping):
-            out.append(CorpusSource(name=_str(item.get("name")), kind=_str(item.get("kind")),
-                                    bytes=_int(item.get("bytes")),
-                                    sha256=_str(item.get("sha256"))))
-        elif isinstance(item, str):
-            out.append(CorpusSource(name=item))
-    return tuple(out)
-
-
-def _data_facts(config: Mapping | None, index: DataIndex | None) -> DataFacts:
-    config = config if isinstance(config, Mapping) else {}
-    corpus = config.get("corpus") if isinstance(config.get("corpus"), Mapping) else {}
-    tok = config.get("tokenizer") if isinstance(config.get("tokenizer"), Mapping) else None
-    held = config.get("heldout") if isinstance(config.get("heldout"), Mapping) else {}
-    fraction = held.get("fraction")
+def _data_facts(config: DataConfig | None, index: DataIndex | None) -> DataFacts:
     documents = {c.index: tuple(c.sources) for c in (index.chunks if index else ())
                  if c.sources is not None}
+    if config is None:
+        return DataFacts(chunk_documents=documents or None)
+    corpus, tok, held = config.corpus, config.tokenizer, config.heldout
     return DataFacts(
-        sources=_sources(config.get("sources")), documents=_int(corpus.get("documents")),
-        corpus_sha256=_str(corpus.get("sha256")), shuffle=_str(config.get("shuffle")),
-        seed=_int(config.get("seed")),
-        tokenizer=TokenizerFacts(kind=_str(tok.get("type")),
-                                 vocab_size=_int(tok.get("vocab_size")),
-                                 library=_str(tok.get("library"))) if tok else None,
-        heldout_fraction=float(fraction) if isinstance(fraction, (int, float))
-        and not isinstance(fraction, bool) else None,
+        sources=_sources(config), documents=corpus.documents if corpus else None,
+        corpus_sha256=(corpus.sha256 or None) if corpus else None,
+        shuffle=config.shuffle or None, seed=config.seed,
+        tokenizer=TokenizerFacts(kind=tok.type or None, vocab_size=tok.vocab_size,
+                                 library=tok.library or None)
+        if tok is not None and tok.to_data() else None,
+        heldout_fraction=float(held.fraction) if held and held.fraction is not None else None,
         chunk_documents=documents or None)
 
 
-def release_facts(manifest: Manifest, manifest_sha256: str, *, data_config: Mapping | None,
-                  data_index: DataIndex | None, evals: Mapping[str, Mapping],
+def release_facts(manifest: Manifest, manifest_sha256: str, *, data_config: DataConfig | None,
+                  data_index: DataIndex | None, evals: Mapping[str, EvalRecord],
                   tool_version: str) -> ReleaseFacts:
-    """The facts of a release from its manifest and its (verified) records: the data config
-    (JSON data; it has no record type), the data index, and the eval records keyed by
-    their path (JSON data, read by ``eval_set_for`` as the cards read them)."""
+    """The facts of a release from its manifest and its (verified) records: the data config,
+    the data index, and the eval records keyed by their path (read by ``eval_set_for`` as the
+    cards read them)."""
     hub = hub_links(manifest.release.links)
     measurements = []
     for ckpt in manifest.checkpoints:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from llm360 import __version__
 from llm360.errors import InputError, UnsafePathError, VerificationError
@@ -19,13 +20,13 @@ from llm360.registry.analysis.exports import _croissant, _cyclonedx, _spdx
 from llm360.registry.analysis.exports._common import (FILES, FORMATS, ReleaseFacts, dumps,
                                                       release_facts)
 from llm360.registry.policy import TrustPolicy
-from llm360.registry.records import DataIndex
+from llm360.registry.records import DataConfig, DataIndex, EvalRecord, Record
 from llm360.registry.release_source import ReleaseSource, open_release
-from llm360.registry.serialize import parse_json
 
 __all__ = ["ExportResult", "render", "render_all", "facts_of_release", "export_release",
            "write_export"]
 
+R = TypeVar("R", bound=Record)
 _WRITERS = {"croissant": _croissant.document, "spdx": _spdx.document,
             "cyclonedx": _cyclonedx.document}
 
@@ -65,17 +66,15 @@ def facts_of_release(source: ReleaseSource) -> ReleaseFacts:
     """The facts of an opened release; each record read is checked against its sha256."""
     m = source.manifest
 
-    def record(rel: str | None):
-        return (parse_json(source.read(rel), source=rel)
+    def record(rel: str | None, cls: type[R]) -> R | None:
+        return (cls.from_json(source.read(rel), source=rel)
                 if rel and m.artifact(rel) is not None else None)
 
-    index_raw = source.read(m.data.index) if m.artifact(m.data.index) is not None else None
+    evals = {c.eval: record(c.eval, EvalRecord) for c in m.checkpoints if c.eval}
     return release_facts(
-        m, source.manifest_sha256, data_config=record(m.training.data_config),
-        data_index=(DataIndex.from_json(index_raw, source=m.data.index)
-                    if index_raw is not None else None),
-        evals={c.eval: record(c.eval) for c in m.checkpoints if c.eval},
-        tool_version=__version__)
+        m, source.manifest_sha256, data_config=record(m.training.data_config, DataConfig),
+        data_index=record(m.data.index, DataIndex),
+        evals={k: v for k, v in evals.items() if v is not None}, tool_version=__version__)
 
 
 def export_release(release: Path, fmt: str, *, root: Path | None = None,

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from llm360 import __version__
 from llm360.registry.analysis.exports._common import release_facts
 from llm360.registry.analysis.exports._export import render_all
-from llm360.registry.records import DataIndex
 
 if TYPE_CHECKING:
     from llm360.registry._run import RunRecords
@@ -28,8 +27,7 @@ def write_exports(manifest: Manifest, manifest_bytes: bytes, records: RunRecords
     """Write ``croissant.json``, ``bom.spdx.json`` and ``bom.cdx.json`` of the release being
     built through ``write(release path, bytes)`` (a few ms of JSON: nothing to cache)."""
     facts = release_facts(manifest, hashlib.sha256(manifest_bytes).hexdigest(),
-                          data_config=records.data_config,
-                          data_index=DataIndex.from_data(records.data_index),
+                          data_config=records.data_config, data_index=records.data_index,
                           evals=records.evals, tool_version=__version__)
     for rel, data in render_all(facts).items():
         write(rel, data)

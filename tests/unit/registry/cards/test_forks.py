@@ -67,7 +67,8 @@ def test_lines_come_from_the_recorded_lineage(forked):
     ckpt = manifest.checkpoint("ckpt_003-fork1")
     assert line_name(ckpt, None) == "fork1"
     assert line_name(manifest.checkpoint("ckpt_003"), None) == "main"
-    assert line_name(ckpt, {"lineage": "restart2"}) == "restart2"
+    state = dataclasses.replace(inputs.trainer_states[ckpt.name], lineage="restart2")
+    assert line_name(ckpt, state) == "restart2"
 
 
 def test_plot_lines_are_labelled_by_lineage_not_by_file_name(forked):

@@ -28,7 +28,7 @@ def built(synthetic_run: Path):
 
 def test_provenance_statement(built) -> None:
     manifest, raw, records = built
-    st = json.loads(provenance_statement(manifest, raw, train_config=records.train_config,
+    st = json.loads(provenance_statement(manifest, raw, train_config=records.train_config.to_data(),
                                          builder_version="0.1.0"))
     assert st["_type"] == "https://in-toto.io/Statement/v1"
     assert st["subject"] == [{"name": "manifest.json",
@@ -36,7 +36,7 @@ def test_provenance_statement(built) -> None:
     assert st["predicateType"] == "https://slsa.dev/provenance/v1"
     bd = st["predicate"]["buildDefinition"]
     assert bd["buildType"] == BUILD_TYPE
-    assert bd["externalParameters"]["trainingConfig"] == records.train_config
+    assert bd["externalParameters"]["trainingConfig"] == records.train_config.to_data()
     assert bd["externalParameters"]["release"] == {
         "name": manifest.release.name, "version": manifest.release.version,
         "created": "2026-11-27T00:00:00Z"}
@@ -59,7 +59,7 @@ def test_sigstore_accepts_the_slsa_predicate(built) -> None:
     from sigstore.dsse._predicate import SLSAPredicateV1_0
 
     manifest, raw, records = built
-    payload = provenance_statement(manifest, raw, train_config=records.train_config)
+    payload = provenance_statement(manifest, raw, train_config=records.train_config.to_data())
     Statement(payload)  # in-toto Statement v1 as sigstore-python validates it
     SLSAPredicateV1_0.model_validate(json.loads(payload)["predicate"])
 
@@ -119,7 +119,7 @@ def test_oms_refuses_inconsistent_checkpoint(built) -> None:
 
 def test_statements_for_orders_release_then_checkpoints(built) -> None:
     manifest, raw, records = built
-    out = statements_for(manifest, raw, train_config=records.train_config,
+    out = statements_for(manifest, raw, train_config=records.train_config.to_data(),
                          release_files=b"{}")
     assert len(out) == 1 + len(manifest.checkpoints)
     assert [s["name"] for s in json.loads(out[0])["subject"]] == ["manifest.json",
