@@ -27,8 +27,9 @@ from llm360.registry.index._writer import Placement, Signer, index_manifest
 from llm360.registry.index.store import utc_now
 from llm360.registry.mof import default_component_licenses
 from llm360.registry.models import (
-    Artifact, Checkpoint, Code, Data, DataChunk, Environment, Licenses, Manifest, Model, Release,
-    Training,
+    DERIVED_SCHEMA_VERSION, Artifact, Checkpoint, Code, Data, DataChunk, DerivedFrom,
+    Environment, Licenses, Manifest, Model, ParentCheckpoint, ParentRelease, ParentSigner,
+    Release, Training,
 )
 from llm360.registry.serialize import canonical_json, manifest_from_bytes, to_data
 
@@ -40,19 +41,6 @@ FILES = ("model.safetensors", "optimizer.safetensors", "rng.safetensors", "train
 LICENSES = {"weights": "Apache-2.0", "code": "Apache-2.0", "data": "ODC-By-1.0",
             "documentation": "CC-BY-4.0"}
 METRICS = ("train_loss", "heldout_loss", "arc_challenge_acc_norm", "hellaswag_acc_norm")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Parent:
-    repo: str
-    checkpoint: str
-    root_digest: str
-    relation: str = "continuation"
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class DerivedManifest(Manifest):
-    derived_from: tuple[Parent, ...] = ()
 
 
 def _hex(*parts: object) -> str:
@@ -95,11 +83,17 @@ def amber_manifest(i: int, *, checkpoints: int, chunks: int, family: int) -> Man
     if base == i:
         return manifest
     mid = checkpoints // 2
-    return DerivedManifest(**{f.name: getattr(manifest, f.name)
-                              for f in dataclasses.fields(Manifest)},
-                           derived_from=(Parent(repo=f"bench/bench-{base:04d}",
-                                                checkpoint=f"ckpt_{mid:03d}",
-                                                root_digest=_hex(base, "ckpt", mid)),))
+    parent = ParentRelease(name=f"bench-{base:04d}", version="1.0.0",
+                           manifest_sha256=_hex(base, "manifest"),
+                           signer=ParentSigner(method="key", key_fingerprint=_hex("key")),
+                           repo=f"bench/bench-{base:04d}", revision=_hex(base, "commit")[:40])
+    return dataclasses.replace(manifest, schema_version=DERIVED_SCHEMA_VERSION,
+                               derived_from=DerivedFrom(relation="continuation", release=parent,
+                                                        checkpoint=ParentCheckpoint(
+                                                            name=f"ckpt_{mid:03d}",
+                                                            step=(mid + 1) * 100,
+                                                            tokens_seen=(mid + 1) * 409_600,
+                                                            root_digest=_hex(base, "ckpt", mid))))
 
 
 def _add(store, manifest: Manifest, i: int) -> None:
@@ -131,9 +125,9 @@ def bench(label: str, url: str, args) -> None:
             _add(store, amber_manifest(i, **kw), i)
         load = time.perf_counter() - start
         last = args.n - 1
-        raw = canonical_json(to_data(amber_manifest(last, **{**kw, "family": 1})))
+        raw = canonical_json(to_data(amber_manifest(last, **kw)))
         start = time.perf_counter()
-        manifest_from_bytes(raw)  # what `add` reads (the derived_from link aside)
+        manifest_from_bytes(raw)  # what `add` reads
         parse = time.perf_counter() - start
         start = time.perf_counter()
         _add(store, amber_manifest(last, **kw), last)

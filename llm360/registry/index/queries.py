@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 
 from llm360.errors import InputError
@@ -234,6 +234,11 @@ def _walk(conn: Connection, digests: Iterable[str], *, down: bool) -> list:
     if not start:
         return []
     src, dst = (E.parent_digest, E.child_digest) if down else (E.child_digest, E.parent_digest)
+    if conn.dialect.name == "postgresql":
+        # each step of the walk is an index lookup; PostgreSQL's planner, blind to how deep a
+        # recursion goes, otherwise hashes a scan of every edge once per step
+        conn.execute(text("SET LOCAL enable_hashjoin = off"))
+        conn.execute(text("SET LOCAL enable_mergejoin = off"))
     walk = select(dst.label("digest")).where(src.in_(start)).cte("walk", recursive=True)
     walk = walk.union(select(dst.label("digest")).join_from(t.lineage_edges, walk,
                                                             src == walk.c.digest))
