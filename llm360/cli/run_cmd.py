@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from llm360.cli._render import echo, echo_json, progress_bar
+from llm360.errors import InputError
 
 __all__ = ["run"]
 
@@ -68,9 +69,26 @@ def check(run_dir: Path, no_cache: bool, allow_missing_records: bool, as_json: b
 @click.option("--seq-len", type=click.IntRange(min=1),
               help="Sequence length for data/index.json (default: the config's "
                    "max_position_embeddings).")
+@click.option("--derived-from", metavar="hub:ORG/NAME@CKPT",
+              help="The checkpoint of a published release the imported ones continue (a "
+                   "fine-tune made elsewhere): hub:ORG/NAME@ckpt_XXX, or RELEASE_FOLDER@ckpt_XXX; "
+                   "its signature is checked with --parent-key (or --parent-identity and "
+                   "--parent-issuer) and the run records it in config/derived_from.json.")
+@click.option("--relation", type=click.Choice(["finetune", "continuation", "fork",
+                                                "new-stage"]),
+              default="finetune", show_default=True,
+              help="How the imported checkpoints derive from --derived-from.")
+@click.option("--parent-key", type=click.Path(path_type=Path),
+              help="--derived-from: the parent release's public key (PEM).")
+@click.option("--parent-identity", help="--derived-from: the parent's keyless signer identity.")
+@click.option("--parent-issuer", help="--derived-from: the parent's keyless OIDC issuer.")
+@click.option("--endpoint", metavar="URL",
+              help="--derived-from hub:...: the Hub endpoint (default: HF_ENDPOINT).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def import_checkpoints(folders: tuple[Path, ...], run_dir: Path, tokens_per_step: int | None,
-                       seq_len: int | None, as_json: bool) -> int:
+                       seq_len: int | None, derived_from: str | None, relation: str,
+                       parent_key: Path | None, parent_identity: str | None,
+                       parent_issuer: str | None, endpoint: str | None, as_json: bool) -> int:
     """Import Hugging Face checkpoint folders DIR... into RUN, in the order given.
 
     Each folder (save_pretrained or Trainer output: safetensors weights, config.json,
@@ -79,13 +97,21 @@ def import_checkpoints(folders: tuple[Path, ...], run_dir: Path, tokens_per_step
     side files (optimizer.pt, rng_state.pth, ...) are not imported, and the run records that
     optimizer state, RNG state and data order are missing. Write llm360.yaml and
     config/train.json yourself, then `llm360 run check RUN`.
+
+    With --derived-from, the first imported checkpoint's parent is that checkpoint of the
+    parent release (its signature checked first): the release built from RUN references it
+    and `llm360 verify --parent-key ...` checks the link.
     """
 
     def body() -> int:
         from llm360.registry.importer import import_checkpoints as do_import
 
+        link = None
+        if derived_from is not None:
+            link = _derived_link(derived_from, relation, parent_key, parent_identity,
+                                 parent_issuer, endpoint)
         result = do_import(run_dir, list(folders), tokens_per_step=tokens_per_step,
-                           seq_len=seq_len)
+                           seq_len=seq_len, derived_from=link)
         if as_json:
             echo_json({"run": str(result.run_dir),
                        "checkpoints": [{"name": c.name, "status": c.status,
@@ -110,3 +136,29 @@ def import_checkpoints(folders: tuple[Path, ...], run_dir: Path, tokens_per_step
         return 0
 
     return body()
+
+
+def _derived_link(spec: str, relation: str, key: Path | None, identity: str | None,
+                  issuer: str | None, endpoint: str | None):
+    """The ``DerivedFrom`` of ``--derived-from``, its parent's signature checked."""
+    from llm360.cli._hub import client_from
+    from llm360.cli._trust import parent_check_from
+
+    check = parent_check_from({"parent_folders": (), "parent_key": key,
+                               "parent_identity": identity, "parent_issuer": issuer,
+                               "allow_unverified_parent": False},
+                              {"offline": False, "trust_config": None, "staging": False})
+    if check.policy is None:
+        raise InputError(f"--derived-from {spec}: pass --parent-key PUB.pem (or "
+                         "--parent-identity and --parent-issuer) to check the parent's "
+                         "signature")
+    if spec.startswith("hub:"):
+        from llm360.registry.hub import hub_link, parse_hub_checkpoint
+
+        repo, checkpoint = parse_hub_checkpoint(spec)
+        link, _ = hub_link(client_from(endpoint, False, quiet=True), repo, checkpoint,
+                           policy=check.policy, relation=relation)
+        return link
+    from llm360.registry.parent import local_link
+
+    return local_link(spec, policy=check.policy, relation=relation)

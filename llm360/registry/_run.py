@@ -17,10 +17,12 @@ from llm360.errors import InputError, Llm360Error, SchemaError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside
 from llm360.registry._listing import RunListing, list_run
+from llm360.registry.derived import derived_from_of
 from llm360.registry.problems import Problem
 from llm360.registry.formats import check_file_format
 from llm360.registry.benchmarks import BenchmarkRows
 from llm360.registry.layout import artifact_kind
+from llm360.registry.models import DerivedFrom
 from llm360.registry.records import (
     DataConfig, DataIndex, EvalRecord, ModelConfig, Provenance, Record, RunMetadata,
     TrainConfig, TrainerState,
@@ -62,6 +64,10 @@ class RunRecords:
     tokenizer: str | None
     logged_steps: frozenset[int] = frozenset()  # every step that has a log line
     benchmarks: BenchmarkRows | None = None     # evals/benchmarks/rows.json, when present
+    derived_from: DerivedFrom | None = None     # config/derived_from.json, when present
+    #: the run's copy of the parent checkpoint ``derived_from`` names (``checkpoints/NAME/``,
+    #: pulled): referenced by the release, never one of its artifacts (not in ``files``)
+    parent_files: tuple[str, ...] = ()
 
     def eval_of(self, checkpoint: str) -> EvalRecord | None:
         """The eval record of ``checkpoint``, if the run has one."""
@@ -177,6 +183,15 @@ def scan_run(root: Path, *, only: set[str] | None = None, listing: RunListing | 
     def load(rel: str, cls: type[R]) -> R | None:
         return col.load(rel, cls) if rel in present else None
 
+    listed = tuple(files)
+    derived = (col.load_data(layout.DERIVED_FROM, "derived_from")
+               if layout.DERIVED_FROM in present else None)
+    derived_from = derived_from_of(derived) if derived is not None else None
+    parent_files: tuple[str, ...] = ()
+    if derived_from is not None:  # the pulled parent checkpoint: referenced, not the run's
+        prefix = layout.checkpoint_dir(derived_from.checkpoint.name) + "/"
+        parent_files = tuple(rel for rel in files if rel.startswith(prefix))
+        files = [rel for rel in files if not rel.startswith(prefix)]
     trainer_states: dict[str, TrainerState] = {}
     ckpt_dirs: set[str] = set()
     for rel in files:
@@ -236,8 +251,9 @@ def scan_run(root: Path, *, only: set[str] | None = None, listing: RunListing | 
             train_config=train_config, data_config=data_config, data_index=data_index,
             trainer_states=trainer_states, evals=evals, logs=logs, provenance=provenance,
             tokenizer=layout.TOKENIZER if layout.TOKENIZER in present else None,
-            logged_steps=frozenset(logged_steps), benchmarks=benchmarks)
-    return RunScan(root=root, files=tuple(files), problems=col.problems, records=records,
+            logged_steps=frozenset(logged_steps), benchmarks=benchmarks,
+            derived_from=derived_from, parent_files=parent_files)
+    return RunScan(root=root, files=listed, problems=col.problems, records=records,
                    trainer_states=trainer_states, data_index=data_index)
 
 

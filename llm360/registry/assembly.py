@@ -14,8 +14,9 @@ from llm360.registry.hashing import FileDigest, root_digest
 from llm360.registry.merkle import LEGACY
 from llm360.registry.mixture import chunk_sources, mixture_of
 from llm360.registry.models import (
-    LEGACY_SCHEMA_VERSION, MIXTURE_SCHEMA_VERSION, SCHEMA_VERSION, Artifact, Checkpoint, Code,
-    CodeArchive, Data, DataChunk, Environment, Licenses, Manifest, Model, Release, Training,
+    DERIVED_SCHEMA_VERSION, LEGACY_SCHEMA_VERSION, MIXTURE_SCHEMA_VERSION, SCHEMA_VERSION,
+    Artifact, Checkpoint, Code, CodeArchive, Data, DataChunk, Environment, Licenses, Manifest,
+    Model, Release, Training,
 )
 from llm360.registry.mof import default_component_licenses
 
@@ -23,8 +24,11 @@ __all__ = ["assemble"]
 
 
 def _version_of(records: RunRecords) -> str:
-    """The lowest manifest version that describes the run: v1.2 for a data mixture, a stage
-    or the trainer's source archive, else v1.1."""
+    """The lowest manifest version that describes the run: v1.3 for a run that continues a
+    checkpoint of another release, v1.2 for a data mixture, a stage or the trainer's source
+    archive, else v1.1."""
+    if records.derived_from is not None:
+        return DERIVED_SCHEMA_VERSION
     if (records.data_index.mixture is not None or records.provenance.code.archive is not None
             or any(st.stage is not None for st in records.trainer_states.values())):
         return MIXTURE_SCHEMA_VERSION
@@ -50,7 +54,7 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
     (v1.2 for a mixture or a source archive, else v1.1). ``chunks`` (facts read from the chunk
     files) replace what ``data/index.json`` claims, the rows per source included."""
     schema_version = schema_version or _version_of(records)
-    mixed = schema_version == MIXTURE_SCHEMA_VERSION
+    mixed = schema_version in (MIXTURE_SCHEMA_VERSION, DERIVED_SCHEMA_VERSION)
     meta = records.metadata
     legacy = schema_version == LEGACY_SCHEMA_VERSION
     merkle_format = records.data_index.merkle or LEGACY
@@ -60,9 +64,11 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
     four = meta.licenses.four
     licenses = Licenses(**four, components=None if legacy else default_component_licenses(
         four, meta.licenses.components))
+    parent_copy = set(records.parent_files)  # referenced by derived_from, not released
     artifacts = tuple(Artifact(path=d.path, kind=artifact_kind(d.path), size=d.size,
                                sha256=d.sha256) for d in sorted(digests.values(),
-                                                                key=lambda d: d.path))
+                                                                key=lambda d: d.path)
+                      if d.path not in parent_copy)
     evals_by_ckpt = {rec.checkpoint: path for path, rec in records.evals.items()}
     checkpoints = []
     for name, state in records.trainer_states.items():
@@ -141,6 +147,8 @@ def assemble(records: RunRecords, digests: dict[str, FileDigest], *, created: st
                                 platform=prov.environment.platform,
                                 hardware=prov.environment.hardware),
         schema_version=schema_version,
+        derived_from=records.derived_from if schema_version == DERIVED_SCHEMA_VERSION
+        else None,
     )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from llm360.errors import InputError, SchemaError, UnsafePathError
 from llm360.registry import layout
 from llm360.registry.hf_metrics import split_eval_log
+from llm360.registry.models import DerivedFrom
 from llm360.registry.records import (
     CodeInfo, EnvironmentInfo, LogLine, Position, Provenance, TrainerState,
 )
@@ -133,13 +134,15 @@ def _weights(folder: Path, names: set[str]) -> list[str]:
 
 def import_checkpoints(run_dir: Path, folders: Sequence[Path], *,
                        tokens_per_step: int | None = None,
-                       seq_len: int | None = None) -> ImportResult:
+                       seq_len: int | None = None,
+                       derived_from: DerivedFrom | None = None) -> ImportResult:
     """Import ``folders`` (in this order, each the parent of the next) into ``run_dir``.
 
     ``tokens_per_step`` gives tokens seen where HF's ``num_input_tokens_seen`` is absent;
     ``seq_len`` is written to ``data/index.json`` (default: the config's
     ``max_position_embeddings``). The first folder's parent is the run's latest checkpoint,
-    if the run has one.
+    if the run has one, else the checkpoint of another release ``derived_from`` names (a
+    fine-tune made elsewhere: ``config/derived_from.json``, and the release references it).
     """
     run_dir = Path(run_dir)
     folders = [Path(f) for f in folders]
@@ -177,6 +180,8 @@ def import_checkpoints(run_dir: Path, folders: Sequence[Path], *,
         writer = RunWriter.open(run_dir) if (run_dir / layout.RUN_METADATA).is_file() \
             else RunWriter(run_dir)
         try:
+            if derived_from is not None:
+                writer.set_derived_from(derived_from)
             return _import(run_dir, writer, plans, first_config, seq_len)
         finally:
             writer.close()
@@ -201,7 +206,9 @@ def _import(run_dir: Path, writer: RunWriter, plans: list, first_config: dict,
 
     written: list[WrittenCheckpoint] = []
     skipped: dict[str, tuple[str, ...]] = {}
-    parent = writer.parent_ref(writer.latest) if writer.latest else None
+    origin = writer.derived_from
+    parent = (writer.parent_ref(writer.latest) if writer.latest
+              else writer.parent_ref(origin.checkpoint.name) if origin is not None else None)
     for folder, names, _weights_files, hf, step, tokens in plans:
         name = writer.next_checkpoint_name()
         blobs: dict[str, bytes | Path] = {}

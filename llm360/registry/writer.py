@@ -33,6 +33,8 @@ from llm360.registry.records import (
     DataChunkRecord, DataIndex, EvalDetails, EvalRecord, LogLine, MixtureRecord, ParentRef,
     Position, Provenance, RunMetadata, TrainerState,
 )
+from llm360.registry.derived import derived_from_bytes, read_derived_from
+from llm360.registry.models import DerivedFrom
 from llm360.registry.runlock import RunLock, lock_run
 from llm360.registry.schema import validate
 from llm360.registry.serialize import canonical_json, read_json
@@ -64,6 +66,7 @@ class RunWriter:
         self._last: tuple[str, TrainerState] | None = None
         self._model_config: dict | None = None
         self._digests: dict[str, FileDigest] = {}
+        self._derived: DerivedFrom | None = None
 
     # --- starting -----------------------------------------------------------------------
 
@@ -73,8 +76,11 @@ class RunWriter:
                data_config: Mapping[str, Any] | None = None,
                tokenizer: bytes | str | Path | None = None,
                provenance: Provenance | None = None,
+               derived_from: DerivedFrom | None = None,
                log: str = layout.TRAIN_LOG) -> RunWriter:
-        """Start a run: ``llm360.yaml``, ``config/*.json``, the tokenizer and provenance.
+        """Start a run: ``llm360.yaml``, ``config/*.json``, the tokenizer and provenance;
+        ``derived_from``: the checkpoint of another release the run continues (see
+        :meth:`set_derived_from`).
 
         ``metadata`` may be the YAML bytes of a hand-written ``llm360.yaml`` (checked, then
         written as given). ``tokenizer`` is the bytes (or path) of a ``tokenizer.json``. A
@@ -102,6 +108,8 @@ class RunWriter:
         prov = provenance if provenance is not None else Provenance.of_this_machine()
         w._put(layout.PROVENANCE, prov.to_json(source=layout.PROVENANCE))
         w._model_config = dict(model_config)
+        if derived_from is not None:
+            w.set_derived_from(derived_from)
         return w
 
     @classmethod
@@ -131,7 +139,22 @@ class RunWriter:
         if states:
             last = max(states, key=lambda s: (s.step, s.tokens_seen))
             w._last = (last.checkpoint, last)
+        w._derived = read_derived_from(w.root)
         return w
+
+    @property
+    def derived_from(self) -> DerivedFrom | None:
+        """The checkpoint of another release the run continues, if it does."""
+        return self._derived
+
+    def set_derived_from(self, link: DerivedFrom) -> None:
+        """Record that the run continues checkpoint ``link.checkpoint`` of another release
+        (``config/derived_from.json``; ``llm360.registry.derived.link_to`` makes one from the
+        parent's manifest). A checkpoint written with ``parents=[link.checkpoint.name]``
+        then starts from it, with its recorded root digest, whether or not the run holds a
+        copy of it; the release references it instead of holding it."""
+        self._put(layout.DERIVED_FROM, derived_from_bytes(link))
+        self._derived = link
 
     def __enter__(self) -> RunWriter:
         return self
@@ -256,12 +279,22 @@ class RunWriter:
         return self._last[0] if self._last is not None else None
 
     def next_checkpoint_name(self) -> str:
-        """``ckpt_NNN`` with NNN the number of checkpoints in the run."""
-        return layout.checkpoint_name(self._count_checkpoints())
+        """``ckpt_NNN`` with NNN the number of checkpoints in the run (the next free number
+        where that name is taken, or is the parent checkpoint's of another release)."""
+        k = self._count_checkpoints()
+        taken = {self._derived.checkpoint.name} if self._derived is not None else set()
+        while layout.checkpoint_name(k) in taken or \
+                (self.root / layout.checkpoint_dir(layout.checkpoint_name(k))).exists():
+            k += 1
+        return layout.checkpoint_name(k)
 
     def parent_ref(self, name: str) -> ParentRef:
         """``name`` with its root digest (from what this writer wrote, else from disk)."""
         done = self._written.get(name)
+        link = self._derived
+        if done is None and link is not None and name == link.checkpoint.name \
+                and not (self.root / layout.checkpoint_dir(name)).is_dir():
+            return ParentRef(name=name, root_digest=link.checkpoint.root_digest)
         digest = done.root_digest if done else checkpoint_root_digest(self.root, name)
         return ParentRef(name=name, root_digest=digest)
 

@@ -37,7 +37,7 @@ from llm360.train.device import (check_fits, configure_determinism, peak_memory,
                                  replay_notes, resolve_device)
 from llm360.train.evaluate import evaluate
 from llm360.train.model import build_model
-from llm360.train.run_files import fork_suffix, write_run_records
+from llm360.train.run_files import fork_suffix, keep_origin, write_run_records
 from llm360.train.schedule import Schedule, lr_at, stage_spans
 
 __all__ = ["TrainOptions", "TrainResult", "train", "lr_at"]
@@ -382,6 +382,8 @@ def _train(run_dir: Path, opts: TrainOptions, held: contextlib.ExitStack, *,
         ck.clean_staging(run_dir)
         if parent is None:
             write_run_records(run_dir, run.mcfg, run.tcfg, run.data)
+        elif (note := keep_origin(run_dir, parent_name, pos.forked)) is not None:
+            result.note(note)
     todo = (len(run.data.chunks) - pos.chunk) * run.steps_per_chunk
     started = time.perf_counter()
     first = pos.chunk

@@ -1,6 +1,7 @@
 """The run-level records ``train`` writes once: config/model.json, config/train.json,
-code/provenance.json with the trainer's source archive, a starter llm360.yaml; and the naming
-of forks."""
+code/provenance.json with the trainer's source archive, a starter llm360.yaml; the naming
+of forks; and, for a run that continues another release, its ``config/derived_from.json``
+kept up to date (a resume that forks from the pulled checkpoint makes it a ``fork``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,22 @@ from llm360.train.config import ModelConfig, TrainConfig, hf_config
 from llm360.train.data import RunData
 from llm360.train.provenance import collect_provenance, starter_metadata
 
-__all__ = ["write_run_records", "fork_suffix"]
+__all__ = ["write_run_records", "fork_suffix", "keep_origin"]
+
+
+def keep_origin(run_dir: Path, parent_name: str, forked: bool) -> str | None:
+    """Keep ``config/derived_from.json`` true when training resumes from ``parent_name``: a
+    resume from the other release's checkpoint with other data or hyperparameters turns its
+    relation ``continuation`` into ``fork``. Returns a note when it changed the record."""
+    from llm360.registry.derived import read_derived_from, with_relation, write_derived_from
+
+    link = read_derived_from(run_dir)
+    if link is None or link.checkpoint.name != parent_name or not forked \
+            or link.relation != "continuation":
+        return None
+    write_derived_from(run_dir, with_relation(link, "fork"), replace=True)
+    return (f"{layout.DERIVED_FROM}: this run now forks {link.label} (its data or "
+            "hyperparameters differ from the parent's); the release will say so")
 
 
 def fork_suffix(run_dir: Path) -> str:

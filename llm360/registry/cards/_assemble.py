@@ -17,6 +17,7 @@ from llm360.registry.cards import _plots
 from llm360.registry.cards._benchmarks import benchmark_plots, benchmark_section
 from llm360.registry.cards._data import data_view
 from llm360.registry.cards._mixture import mixture_plots
+from llm360.registry.cards._derived import derived_view
 from llm360.registry.cards._hub_meta import hub_links
 from llm360.registry.cards._inputs import RunInputs
 from llm360.registry.cards._lines import (Line, checkpoint_config, data_seen_and_children,
@@ -234,7 +235,8 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
         benchmarks=benchmark_section(inputs.benchmarks,
                                      [(c.name, c.tokens_seen) for c in views]),
         benchmark_plots=tuple(PlotRef(key=s.key, path=s.path, title=s.title) for s in specs
-                              if s.section == "benchmark"))
+                              if s.section == "benchmark"),
+        derived=derived_view(manifest, num))
     return view, specs
 
 
