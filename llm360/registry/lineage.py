@@ -7,18 +7,10 @@ from dataclasses import dataclass
 from llm360.registry import layout
 from llm360.registry.hashing import root_digest
 from llm360.registry.models import Checkpoint, Manifest
+from llm360.registry.problems import Problem
 
 __all__ = ["Problem", "Span", "check", "ancestors", "data_seen", "children", "children_map",
            "roots", "descendants", "spans", "data_order"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Problem:
-    """One thing wrong with a release: the artifact or checkpoint it concerns, and what."""
-
-    code: str
-    path: str
-    message: str
 
 
 def _by_name(manifest: Manifest) -> dict[str, Checkpoint]:
@@ -40,23 +32,26 @@ def check(manifest: Manifest) -> list[Problem]:
     arts = {a.path: a for a in manifest.artifacts}
     chunk_ids = {c.index for c in manifest.data.chunks}
 
-    def add(code: str, path: str, message: str) -> None:
-        problems.append(Problem(code=code, path=path, message=message))
+    def add(code: str, file: str, json_path: str | None, message: str) -> None:
+        problems.append(Problem(code=code, file=file, json_path=json_path, message=message))
+
+    def state(name: str) -> str:  # where a checkpoint's lineage is recorded
+        return layout.checkpoint_file(name, layout.TRAINER_STATE)
 
     seen_names: set[str] = set()
     for c in manifest.checkpoints:
         if c.name in seen_names:
-            add("lineage", c.name, f"checkpoint {c.name} is listed twice")
+            add("lineage", state(c.name), None, f"checkpoint {c.name} is listed twice")
         seen_names.add(c.name)
-        where = c.name
-        for parent_name in c.parents:
+        for j, parent_name in enumerate(c.parents):
             parent = ckpts.get(parent_name)
             outside = parent is None and link is not None \
                 and parent_name == link.checkpoint.name
             if parent is None and not outside:
-                add("lineage", where, f"checkpoint {c.name}: parent {parent_name} is not in "
-                    "the release" + ("" if link is not None else " (a run that continues "
-                                     f"another release records it in {layout.DERIVED_FROM})"))
+                add("lineage", state(c.name), f"$.parents[{j}].name", f"checkpoint {c.name}: "
+                    f"parent {parent_name} is not in the release" + (
+                        "" if link is not None else " (a run that continues another release "
+                        f"records it in {layout.DERIVED_FROM})"))
                 continue
             if outside and link.relation == "finetune":
                 continue  # a fine-tune counts its steps and tokens from its own start
@@ -64,51 +59,56 @@ def check(manifest: Manifest) -> list[Problem]:
                             else (parent.step, parent.tokens_seen))
             named = link.label if outside else parent_name
             if c.step <= step:
-                add("lineage", where, f"checkpoint {c.name}: step {c.step} does not grow from "
-                    f"parent {named} (step {step})")
+                add("lineage", state(c.name), "$.step", f"checkpoint {c.name}: step {c.step} "
+                    f"does not grow from parent {named} (step {step})")
             if c.tokens_seen <= tokens:
-                add("lineage", where, f"checkpoint {c.name}: tokens_seen {c.tokens_seen} does "
-                    f"not grow from parent {named} ({tokens})")
-        for k in c.data_chunks:
+                add("lineage", state(c.name), "$.tokens_seen", f"checkpoint {c.name}: "
+                    f"tokens_seen {c.tokens_seen} does not grow from parent {named} ({tokens})")
+        for j, k in enumerate(c.data_chunks):
             if k not in chunk_ids:
-                add("lineage", where, f"checkpoint {c.name}: data chunk {k} is not in the "
-                    "release")
+                add("lineage", state(c.name), f"$.data_chunks[{j}]", f"checkpoint {c.name}: "
+                    f"data chunk {k} is not in the release")
     cycle = _find_cycle(ckpts)
     if cycle:
-        add("lineage", cycle[0], "checkpoint cycle: " + " -> ".join(cycle))
+        add("lineage", state(cycle[0]), "$.parents",
+            "checkpoint cycle: " + " -> ".join(cycle))
     if link is not None:
         if link.checkpoint.name in ckpts:
-            add("lineage", link.checkpoint.name, "$.derived_from names "
+            add("lineage", layout.MANIFEST, "$.derived_from.checkpoint", "$.derived_from names "
                 f"checkpoint {link.checkpoint.name} of {link.location}, but the release holds a "
                 "checkpoint of that name itself")
         elif not any(link.checkpoint.name in c.parents for c in manifest.checkpoints):
-            add("lineage", "$.derived_from", f"$.derived_from names {link.label}, but no "
-                "checkpoint of the release continues it (none has it as a parent)")
+            add("lineage", layout.MANIFEST, "$.derived_from", f"$.derived_from names "
+                f"{link.label}, but no checkpoint of the release continues it (none has it as a "
+                "parent)")
     named = manifest.release.final_checkpoint
     if named is not None and named not in ckpts:
-        add("reference", "$.release.final_checkpoint", f"$.release.final_checkpoint names "
-            f"{named}, which is not a checkpoint of the release")
+        add("reference", layout.MANIFEST, "$.release.final_checkpoint",
+            f"$.release.final_checkpoint names {named}, which is not a checkpoint of the "
+            "release")
 
     seen_paths: set[str] = set()
-    for a in manifest.artifacts:
+    for i, a in enumerate(manifest.artifacts):
         if a.path in seen_paths:
-            add("reference", a.path, f"{a.path}: artifact listed twice")
+            add("reference", layout.MANIFEST, f"$.artifacts[{i}]",
+                f"{a.path}: artifact listed twice")
         seen_paths.add(a.path)
     for where, path in _referenced_paths(manifest):
         if path not in arts:
-            add("reference", path, f"{where} refers to {path}, which is not an artifact")
+            add("reference", layout.MANIFEST, where,
+                f"{where} refers to {path}, which is not an artifact")
     for i, chunk in enumerate(manifest.data.chunks):
         art = arts.get(chunk.path)
         if art is not None and art.sha256 != chunk.sha256:
-            add("reference", chunk.path, f"$.data.chunks[{i}].sha256 differs from the artifact "
-                f"{chunk.path}")
+            add("reference", layout.MANIFEST, f"$.data.chunks[{i}].sha256",
+                f"$.data.chunks[{i}].sha256 differs from the artifact {chunk.path}")
     for i, c in enumerate(manifest.checkpoints):
         prefix = layout.checkpoint_dir(c.name) + "/"
         if all(f in arts and f.startswith(prefix) for f in c.files):
             digest = root_digest((f[len(prefix):], arts[f].sha256) for f in c.files)
             if digest != c.root_digest:
-                add("reference", c.name, f"$.checkpoints[{i}].root_digest of {c.name} does not "
-                    "match its files")
+                add("reference", layout.MANIFEST, f"$.checkpoints[{i}].root_digest",
+                    f"$.checkpoints[{i}].root_digest of {c.name} does not match its files")
     return problems
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from llm360.errors import Llm360Error
 from llm360.registry import layout
 from llm360.registry.derived import signer_of
-from llm360.registry.lineage import Problem
+from llm360.registry.problems import Problem
 from llm360.registry.models import DerivedFrom, Manifest, ParentSigner
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.serialize import manifest_from_bytes, read_bytes
@@ -128,8 +128,8 @@ def check_link(manifest: Manifest, check: ParentCheck | None) -> LinkResult:
     head = f"derived_from {link.label} ({link.location})"
 
     def fail(message: str) -> LinkResult:
-        out.problems.append(Problem(code="parent", path="$.derived_from",
-                                    message=f"{head}: {message}"))
+        out.problems.append(Problem(code="parent", file=layout.MANIFEST,
+                                    json_path="$.derived_from", message=f"{head}: {message}"))
         return out
 
     def cannot(why: str) -> LinkResult:

@@ -3,9 +3,12 @@
 
 A ``Problem`` names what is wrong (``code``), the file it is in (run- or release-relative; empty
 when it concerns no one file), the JSON path inside that file where one applies, and what
-(``message``, which does not repeat the file or the JSON path). Codes are words a program can
-branch on (``missing``, ``digest``, ``records``, ``lineage``, ``sha256``, ...); nothing parses a
-message.
+(``message``). Codes are words a program can branch on (``missing``, ``digest``, ``records``,
+``lineage``, ``sha256``, ...); nothing parses a message.
+
+A run's problems are listed with their place (``line``: file, JSON path, message). ``verify``
+prints each message alone, so its messages (and lineage's, which both share) name their place
+themselves: on the Hub that is a branch and a path, which no field holds.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from llm360.registry.models import Manifest
 from llm360.registry.problems import RECORDS, Problem
 from llm360.registry.records import DataIndex, TrainerState
 
-__all__ = ["run_problems", "consistency_problems", "digest_problems", "lineage_problems"]
+__all__ = ["run_problems", "consistency_problems", "digest_problems"]
 
 
 def run_problems(records: RunRecords, manifest: Manifest, *,
@@ -29,24 +29,7 @@ def run_problems(records: RunRecords, manifest: Manifest, *,
     of ``manifest`` (what the run assembles to)."""
     return (consistency_problems(records, manifest, chunks=chunks,
                                  allow_missing_records=allow_missing_records)
-            + lineage_problems(manifest, records.trainer_states))
-
-
-def lineage_problems(manifest: Manifest, states: Mapping[str, TrainerState]) -> list[Problem]:
-    """``lineage.check`` of a run's manifest: a problem of a checkpoint is its trainer
-    state's (where its parents, step and tokens are recorded)."""
-    out = []
-    for p in lineage.check(manifest):
-        if p.path in states:
-            out.append(Problem(code=p.code, file=layout.checkpoint_file(p.path,
-                                                                       layout.TRAINER_STATE),
-                               message=p.message))
-        elif p.path.startswith("$"):
-            out.append(Problem(code=p.code, file=layout.MANIFEST, json_path=p.path,
-                               message=p.message))
-        else:
-            out.append(Problem(code=p.code, file=p.path, message=p.message))
-    return out
+            + lineage.check(manifest))
 
 
 def consistency_problems(records: RunRecords, manifest: Manifest, *,

@@ -31,7 +31,7 @@ from llm360.registry._chunks import ChunkCache
 from llm360.registry._run import artifact_kind, read_run
 from llm360.registry.assembly import assemble
 from llm360.registry.hashing import FileDigest
-from llm360.registry.lineage import Problem
+from llm360.registry.problems import Problem
 from llm360.registry.merkle import LEGACY
 from llm360.registry.models import Manifest
 from llm360.registry.parent import ParentCheck, check_link
@@ -92,8 +92,7 @@ class Report:
             "bytes_checked": self.bytes_checked, "release": self.release,
             "opt_outs": list(self.opt_outs), "notes": list(self.notes),
             "signature": self.signature, "parent": self.parent,
-            "problems": [{"code": p.code, "path": p.path, "message": p.message,
-                          "fails": self.fails(p)} for p in self.problems],
+            "problems": [{**p.as_data(), "fails": self.fails(p)} for p in self.problems],
         }
 
 
@@ -154,7 +153,7 @@ def verify(source: ArtifactSource, policy: TrustPolicy, *, parent: ParentCheck |
                "created": manifest.release.created}
     problems: list[Problem] = list(sig.problems)
     if policy.expect_version is not None and manifest.release.version != policy.expect_version:
-        problems.append(Problem(code="version", path=MANIFEST_FILE, message=(
+        problems.append(Problem(code="version", file=MANIFEST_FILE, message=(
             f"release {manifest.release.name} is version {manifest.release.version} (created "
             f"{manifest.release.created}), expected {policy.expect_version}")))
     problems += check_checkpoint_signatures(source.read_bytes, manifest, sig)
@@ -202,7 +201,7 @@ def _release_files(source: ArtifactSource, sig: SignatureCheck, manifest_sha: st
     signed = sig.info.get("release_files_sha256")
 
     def problem(message: str) -> list[Problem]:
-        return [Problem(code="signature", path=RELEASE_FILES, message=message)]
+        return [Problem(code="signature", file=RELEASE_FILES, message=message)]
 
     if sig.info.get("verified") and signed is None:
         notes.append("the signature covers the manifest only (a release built before cards "
@@ -241,25 +240,25 @@ def _compare(located: list[Located], expected: dict[str, tuple[int, str]], own: 
     problems = []
     for loc in located:
         if loc.path is None or (loc.path not in expected and loc.path not in own):
-            problems.append(Problem(code="extra", path=loc.where, message=(
+            problems.append(Problem(code="extra", file=loc.where, message=(
                 f"{loc.where}: not signed (neither the manifest nor {RELEASE_FILES} lists it)")))
             continue
         if loc.path not in expected:
             continue  # the manifest, its bundle, the release-file list: checked above
         size, sha = expected[loc.path]
         if loc.size is None:
-            problems.append(Problem(code="missing", path=loc.path,
+            problems.append(Problem(code="missing", file=loc.path,
                                     message=f"{loc.where}: missing"))
         elif loc.size != size:
-            problems.append(Problem(code="size", path=loc.path, message=(
+            problems.append(Problem(code="size", file=loc.path, message=(
                 f"{loc.where}: size {loc.size} bytes, signed {size}")))
         elif loc.sha256 is None:
-            problems.append(Problem(code="unchecked", path=loc.path,
+            problems.append(Problem(code="unchecked", file=loc.path,
                                     message=f"{loc.where}: its sha256 could not be read"))
         elif loc.sha256 != sha:
             same = by_sha.get(loc.sha256)
             extra = f" (these are the bytes of {same})" if same and same != loc.path else ""
-            problems.append(Problem(code="sha256", path=loc.path, message=(
+            problems.append(Problem(code="sha256", file=loc.path, message=(
                 f"{loc.where}: sha256 {loc.sha256[:16]}... differs from the signed "
                 f"{sha[:16]}...{extra}")))
     return problems
@@ -277,7 +276,7 @@ def _publication(source: ArtifactSource, located: list[Located], manifest_sha: s
     except InputError:
         names = None
     if names != manifest_sha:
-        return [Problem(code="extra", path=PUBLICATION_FILE, message=(
+        return [Problem(code="extra", file=PUBLICATION_FILE, message=(
             f"{PUBLICATION_FILE}: not signed, and it does not name this manifest"))]
     notes.append(f"{PUBLICATION_FILE} (where push published the release) is not signed; it "
                  "names this manifest and steers nothing")
@@ -309,13 +308,15 @@ def _field_problems(manifest: Manifest, root: Path, notes: list[str]) -> list[Pr
         if path.startswith("$.artifacts") and not path.endswith(".kind"):
             continue  # bytes are reported per artifact above
         if want is _ABSENT:  # a file the manifest names that the run lacks
-            problems.append(Problem(code="missing", path=have, message=(
+            problems.append(Problem(code="missing", file=have, json_path=path, message=(
                 f"{have}: in the manifest ({path}), missing from the run ({root})")))
             continue
         message = (f"{want}: in the run ({root}), not in the manifest ({path})"
                    if have is _ABSENT else
                    f"{path}: manifest says {_short(have)}, the run says {_short(want)}")
-        problems.append(Problem(code="field", path=path, message=message))
+        problems.append(Problem(code="field", file=want if have is _ABSENT else MANIFEST_FILE,
+                                json_path=None if have is _ABSENT else path,
+                                message=message))
     return problems
 
 

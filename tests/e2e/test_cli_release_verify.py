@@ -62,7 +62,7 @@ def test_verify_names_each_deleted_file_on_its_own_line(release: Path,
         assert not any(line.startswith("FAIL") and "..." in line for line in lines), \
             result.output  # no list cut short
     data = json.loads(run("verify", str(release), "--allow-unsigned", "--json").output)
-    assert sorted(p["path"] for p in data["problems"] if p["code"] == "missing") == gone
+    assert sorted(p["file"] for p in data["problems"] if p["code"] == "missing") == gone
 
 
 def test_run_check_on_a_release_folder_says_it_is_a_release(release: Path) -> None:

@@ -185,7 +185,7 @@ def test_json_output_escapes_control_characters(signed: Path, keys) -> None:
     (signed.parent / "checkpoints" / "ckpt_000" / "\x1b[31mred.json").write_text("{}")
     result = run("verify", signed, "--key", keys[1], "--json")
     assert ESC not in result.output
-    assert any("\x1b[31mred.json" in p["path"] for p in json.loads(result.output)["problems"])
+    assert any("\x1b[31mred.json" in p["file"] for p in json.loads(result.output)["problems"])
 
 
 # --- a disk that is really full (item 12) -----------------------------------------------------

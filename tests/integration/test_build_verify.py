@@ -52,7 +52,7 @@ def test_rebuild_is_byte_identical(synthetic_run: Path, release: Path, tmp_path:
 
 
 def _problems(report) -> list[tuple[str, str]]:
-    return [(p.code, p.path) for p in report.failures]
+    return [(p.code, p.file) for p in report.failures]
 
 
 WEIGHTS = "checkpoints/ckpt_001/model.safetensors"
@@ -85,7 +85,7 @@ def test_unlisted_file_fails_unless_allowed(release: Path, extra: str) -> None:
     report = _verify(release)
     assert _problems(report) == [("extra", where)]
     allowed = _verify(release, allow_extra=True)
-    assert allowed.ok and [(p.code, p.path) for p in allowed.problems] == [("extra", where)]
+    assert allowed.ok and [(p.code, p.file) for p in allowed.problems] == [("extra", where)]
     assert "--allow-extra is in force" in allowed.notes
 
 
@@ -123,8 +123,8 @@ def test_edited_manifest_field(release: Path, edit, code: str, where: str | None
     release.write_text(json.dumps(manifest))
     report = _verify(release)
     assert not report.ok
-    expected = (code, where or manifest["artifacts"][3]["path"])
-    assert expected in _problems(report)
+    found = [(p.code, p.json_path or p.file) for p in report.failures]
+    assert (code, where or manifest["artifacts"][3]["path"]) in found
 
 
 def test_release_copied_alone_verifies(release: Path, synthetic_run: Path,

@@ -231,7 +231,7 @@ def test_a_chunk_digest_changed_in_an_export_fails_verify(release_copy, fmt: str
     path.write_text(text.replace(sha, sha[::-1]), "ascii")
     report = verify_release(release, policy=TrustPolicy(key=public))
     assert not report.ok
-    assert [p.path for p in report.failures] == [FILES[fmt]]
+    assert [p.file for p in report.failures] == [FILES[fmt]]
     with pytest.raises(VerificationError, match=FILES[fmt]):
         export_release(release, fmt, policy=TrustPolicy(key=public))
 

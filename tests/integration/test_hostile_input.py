@@ -211,7 +211,7 @@ def test_hostile_model_sig_is_a_signature_failure(signed, name: str) -> None:
     _edit_bundle(path, edit)
     report = verify_release(manifest, policy=TrustPolicy(key=key))
     # the OMS check names what is wrong; release-files.json also lists its sha256
-    assert {p.path for p in report.failures} == {"signatures/ckpt_001/model.sig"}
+    assert {p.file for p in report.failures} == {"signatures/ckpt_001/model.sig"}
     sig = [p.message for p in report.failures if p.code == "signature"]
     assert len(sig) == 1 and words in sig[0]
 
@@ -220,7 +220,7 @@ def test_model_sig_deeply_nested(signed) -> None:
     manifest, key = signed
     (manifest.parent / "signatures/ckpt_002/model.sig").write_bytes(DEEP)
     report = verify_release(manifest, policy=TrustPolicy(key=key))
-    assert {p.path for p in report.failures} == {"signatures/ckpt_002/model.sig"}
+    assert {p.file for p in report.failures} == {"signatures/ckpt_002/model.sig"}
     assert "not a Sigstore bundle" in next(p.message for p in report.failures
                                             if p.code == "signature")
 

@@ -228,4 +228,4 @@ def test_swapped_kind_is_caught(synthetic_run: Path, tmp_path: Path) -> None:
     first["kind"], second["kind"] = second["kind"], first["kind"]
     path.write_text(json.dumps(data))
     report = verify_release(path, policy=UNSIGNED)
-    assert any(p.code == "field" and p.path.endswith(".kind") for p in report.failures)
+    assert any(p.code == "field" and p.json_path.endswith(".kind") for p in report.failures)

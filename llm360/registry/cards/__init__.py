@@ -148,7 +148,7 @@ def render_cards(manifest_path: Path, out_dir: Path, *, root: Path | None = None
             raise InputError(f"{manifest_path}: {problem.message}",
                              hint="render the cards of an unsigned release with --allow-unsigned")
         raise VerificationError(f"{manifest_path}: signature check failed: {problem.message}",
-                                artifact=problem.path,
+                                artifact=problem.file,
                                 hint="cards are rendered only for a release whose signature "
                                      "verifies")
     manifest = manifest_from_bytes(raw, source=str(manifest_path))

@@ -67,7 +67,7 @@ def hub_link(client: HubClient, repo: str, checkpoint: str, *, policy: TrustPoli
     failing = [p for p in problems if p.code == "signature"]
     if manifest is None or failing:
         first = (failing or problems)[0]
-        raise VerificationError(f"{source.description}: {first.message}", artifact=first.path,
+        raise VerificationError(f"{source.description}: {first.message}", artifact=first.file,
                                 hint="the parent release's signature does not hold")
     link = link_to(manifest, raw, checkpoint, signature=sig, relation=relation, repo=repo,
                    revision=source.revision, data_repo=source.data_repo)

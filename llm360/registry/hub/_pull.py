@@ -85,7 +85,7 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
     failing = [p for p in problems if p.code == "signature"]
     if manifest is None or failing:
         first = (failing or problems)[0]
-        raise VerificationError(f"{source.description}: {first.message}", artifact=first.path,
+        raise VerificationError(f"{source.description}: {first.message}", artifact=first.file,
                                 hint="nothing was pulled: the release's signature does not "
                                      "hold")
     ckpt = manifest.checkpoint(checkpoint)

@@ -10,7 +10,7 @@ from llm360.registry import layout
 from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import MAIN
 from llm360.registry.hub._source import HubSource
-from llm360.registry.lineage import Problem
+from llm360.registry.problems import Problem
 from llm360.registry.models import Manifest
 from llm360.registry.parent import ParentCheck
 from llm360.registry.policy import TrustPolicy

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from llm360.registry import layout
 from llm360.errors import InputError
-from llm360.registry.lineage import Problem
+from llm360.registry.problems import Problem
 from llm360.registry.models import Manifest
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.serialize import parse_json
@@ -188,7 +188,7 @@ def check_manifest_signature(raw: bytes, bundle: bytes | None, policy: TrustPoli
     info.update(method="none", verified=False, bundle=BUNDLE_FILE)
 
     def fail(message: str) -> SignatureCheck:
-        result.problems.append(Problem(code="signature", path=BUNDLE_FILE, message=message))
+        result.problems.append(Problem(code="signature", file=BUNDLE_FILE, message=message))
         return result
 
     if bundle is None:
@@ -253,7 +253,7 @@ def check_checkpoint_signatures(read: Callable[[str], bytes | None], manifest: M
         rel = layout.signature_path(ckpt.name)
         raw = read(rel)
         if raw is None:
-            problems.append(Problem(code="signature", path=rel,
+            problems.append(Problem(code="signature", file=rel,
                                     message=f"{rel}: missing (every checkpoint of a signed "
                                             "release has an OMS signature)"))
             continue
@@ -264,7 +264,7 @@ def check_checkpoint_signatures(read: Callable[[str], bytes | None], manifest: M
         if not error:
             error = _oms_mismatch(st, manifest, ckpt, rel)
         if error:
-            problems.append(Problem(code="signature", path=rel, message=error))
+            problems.append(Problem(code="signature", file=rel, message=error))
         else:
             verified += 1
     check.info["checkpoints_verified"] = verified

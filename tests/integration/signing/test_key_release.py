@@ -176,7 +176,7 @@ def test_cards_and_plots_are_signed(carded_release: Path, key_pair, rel: str) ->
     data = path.read_bytes()
     path.write_bytes(data[:-1] + b"X" if rel.endswith(".md") else data + b"\0")
     report = verify_release(carded_release, policy=TrustPolicy(key=key_pair[1]))
-    assert [(p.code, p.path) for p in report.failures] == [
+    assert [(p.code, p.file) for p in report.failures] == [
         ("sha256" if rel.endswith(".md") else "size", rel)]
 
 

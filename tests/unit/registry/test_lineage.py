@@ -25,7 +25,8 @@ def test_consistent_release_has_no_problems(manifest: Manifest) -> None:
 
 def test_missing_parent(manifest: Manifest) -> None:
     [p] = lineage.check(_with(manifest, "ckpt_001", parents=("ckpt_999",)))
-    assert p.path == "ckpt_001" and "parent ckpt_999 is not in the release" in p.message
+    assert (p.file, p.json_path) == ("checkpoints/ckpt_001/trainer_state.json", "$.parents[0].name")
+    assert "parent ckpt_999 is not in the release" in p.message
 
 
 def test_cycle(manifest: Manifest) -> None:
@@ -48,12 +49,14 @@ def test_unknown_data_chunk(manifest: Manifest) -> None:
 def test_reference_to_a_non_artifact(manifest: Manifest) -> None:
     bad = dataclasses.replace(manifest, logs=("logs/missing.jsonl",))
     [p] = lineage.check(bad)
-    assert p.code == "reference" and p.path == "logs/missing.jsonl"
+    assert (p.code, p.file, p.json_path) == ("reference", "manifest.json", "$.logs[0]")
+    assert "logs/missing.jsonl" in p.message
 
 
 def test_edited_root_digest(manifest: Manifest) -> None:
     [p] = lineage.check(_with(manifest, "ckpt_001", root_digest="0" * 64))
-    assert p.path == "ckpt_001" and "root_digest" in p.message
+    assert (p.file, p.json_path) == ("manifest.json", "$.checkpoints[1].root_digest")
+    assert "ckpt_001" in p.message
 
 
 def test_graph_queries_with_a_fork(manifest: Manifest) -> None:

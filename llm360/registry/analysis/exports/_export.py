@@ -96,7 +96,7 @@ def export_release(release: Path, fmt: str, *, root: Path | None = None,
             raise InputError(f"{release}: {first.message}",
                              hint="export an unsigned release with --allow-unsigned")
         raise VerificationError(f"{release}: verification failed: {first.message}{more}",
-                                artifact=first.path,
+                                artifact=first.file,
                                 hint="a release is exported only when it verifies; run "
                                      "`llm360 verify` for the full report")
     source = open_release(release, root=root)
