@@ -6,7 +6,11 @@ standard library's docstrings; the standard library's code; its test suite as a 
 stage, in the spirit of CrystalCoder's three stages), train the tiny preset stage after stage
 (one data chunk each), evaluate every checkpoint with lm-evaluation-harness on the benchmark
 built from the held-out set, generate a demo signing key, build and sign the release (manifest,
-Sigstore bundle, OMS signatures, cards, plots), verify it and grade it (audit).
+Sigstore bundle, OMS signatures, cards, plots), verify it and grade it (audit). Then, on a Hub
+test server on 127.0.0.1, a stranger's loop: push, verify there, pull an intermediate
+checkpoint into a second run, continue it as a fork with another learning rate, build and sign
+that derived release with a second key, push it as a second repository and verify it on the
+Hub with its link to the parent checked.
 """
 
 from __future__ import annotations
@@ -159,6 +163,24 @@ demo done:
 
 TEST_SERVER = Path(__file__).resolve().parents[1] / "tests" / "hub_server" / "server.py"
 DEMO_REPO = "demo/llm360-tiny"
+FORK_REPO = "demo/llm360-tiny-fork"
+#: the derived release's metadata (the pulled run holds the parent's llm360.yaml)
+FORK_METADATA = f"""\
+name: llm360-tiny-fork
+version: 0.1.0
+description: >-
+  A fork of llm360-tiny: its checkpoint ckpt_000, pulled from the Hub, trained on the next
+  data chunk with a lower learning rate. The release references the parent checkpoint (by
+  repository, commit, manifest sha256 and root digest) instead of holding it.
+authors: [llm360 demo]
+language: [en, code]
+licenses: {{weights: Apache-2.0, code: Apache-2.0, data: PSF-2.0, documentation: CC-BY-4.0}}
+links:
+  paper: https://arxiv.org/abs/2312.06550
+  hub: https://huggingface.co/{FORK_REPO}
+"""
+#: the fork's hyperparameters: another learning rate than the parent's 3e-3
+FORK_CONFIG = '{"train": {"lr": 0.001, "min_lr": 0.0001}}\n'
 
 
 def _hub_demo(release: Path, public_key: Path, out: Path) -> str:
@@ -184,13 +206,42 @@ def _hub_demo(release: Path, public_key: Path, out: Path) -> str:
         _run("pull", DEMO_REPO, "--checkpoint", "ckpt_001", "--out", str(out / "pulled"),
              "--data", "--key", str(public_key), *endpoint, env=env)
         _run("diff", str(release), f"hub:{DEMO_REPO}@v0.1.0", *endpoint, env=env)
+        fork = _fork_demo(public_key, out, endpoint, env)
         return (f"\n  hub (TEST)     {server.url}/{DEMO_REPO} (branches ckpt_000.., main, tag "
                 f"v0.1.0; dataset {DEMO_REPO}-data); stopped now\n"
                 f"  pulled         {out / 'pulled'} (resume: llm360 train --run {out / 'pulled'} "
                 f"--resume-from {out / 'pulled'}/checkpoints/ckpt_001)\n"
-                f"  publication    {release}/publication.json")
+                f"  publication    {release}/publication.json" + fork)
     finally:
         server.stop()
+
+
+def _fork_demo(parent_key: Path, out: Path, endpoint: list[str], env: dict) -> str:
+    """A stranger's loop on the Hub test server: pull an intermediate checkpoint, continue it
+    as a fork with another learning rate, release it signed with a second key, push it as a
+    second repository and verify it there with its link to the parent checked."""
+    run, release, keys = out / "llm360-tiny-fork", out / "release-fork", out / "keys"
+    key, pub = keys / "fork-key.pem", keys / "fork-key.pub.pem"
+    print("\nA derived release: someone else continues ckpt_000 with another learning rate.")
+    _run("pull", DEMO_REPO, "--checkpoint", "ckpt_000", "--out", str(run), "--data", "--key",
+         str(parent_key), *endpoint, env=env)
+    (run / layout.RUN_METADATA).write_text(FORK_METADATA)   # their release, their metadata
+    (out / "fork-config.json").write_text(FORK_CONFIG)
+    _run("train", "--run", str(run), "--resume-from",
+         str(run / layout.checkpoint_dir("ckpt_000")), "--config", str(out / "fork-config.json"),
+         "--max-checkpoints", "1")
+    _run("keygen", "--private", str(key), "--public", str(pub))
+    _run("release", "build", str(run), "--out", str(release), "--sign", "key", "--key", str(key))
+    _run("push", str(release), "--repo", FORK_REPO, "--key", str(pub), *endpoint, env=env)
+    _run("verify", "--hub", FORK_REPO, "--key", str(pub), "--parent-key", str(parent_key),
+         *endpoint, env=env)
+    _run("lineage", str(release), *endpoint, env=env)
+    return (f"\n  derived run    {run} (pulled ckpt_000, trained as a fork: "
+            f"{layout.DERIVED_FROM})\n"
+            f"  derived        {release}/manifest.json (llm360.manifest/v1.3 derived_from "
+            f"{DEMO_REPO}@ckpt_000; signed with {pub}, DEMO ONLY)\n"
+            f"  hub (TEST)     {FORK_REPO} (its parent checkpoint is referenced, not "
+            "uploaded again)")
 
 
 if __name__ == "__main__":
