@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from llm360.registry.verify import Report
 
 __all__ = ["ParentCheck", "VerifiedParent", "Generation", "MAX_GENERATIONS", "check_link",
-           "parent_chain", "local_manifest", "chain_text"]
+           "parent_chain", "local_manifest", "chain_text", "local_link"]
 
 #: how many releases ``parent_chain`` follows up from a release at most
 MAX_GENERATIONS = 32
@@ -102,6 +102,29 @@ def local_manifest(folder: Path) -> tuple[Path, bytes]:
     if path.is_dir():
         path = path / layout.MANIFEST
     return path, read_bytes(path, str(path), limit=_MAX_MANIFEST)
+
+
+def local_link(spec: str, *, policy: TrustPolicy, relation: str) -> DerivedFrom:
+    """The link to a checkpoint of a local release folder, ``RELEASE@CHECKPOINT``: the release
+    is verified under ``policy`` first (a release that fails is a ``VerificationError``)."""
+    from llm360.errors import InputError, VerificationError
+    from llm360.registry.derived import link_to
+    from llm360.registry.verify import verify_release
+
+    folder, sep, name = str(spec).rpartition("@")
+    if not sep or not folder or not name:
+        raise InputError(f"--derived-from {spec!r}: expected hub:ORG/NAME@CHECKPOINT or "
+                         "RELEASE_FOLDER@CHECKPOINT")
+    path, raw = local_manifest(Path(folder))
+    report = verify_release(path, policy=policy)
+    if not report.ok:
+        raise VerificationError(f"{folder}: the parent release does not verify: "
+                                f"{report.failures[0].message}", artifact=layout.MANIFEST,
+                                hint=f"run `llm360 verify {folder}` for the full report")
+    if hashlib.sha256(raw).hexdigest() != report.manifest_sha256:
+        raise VerificationError(f"{path}: changed while it was verified")
+    manifest = manifest_from_bytes(raw, source=str(path))
+    return link_to(manifest, raw, name, signature=report.signature, relation=relation)
 
 
 def _signer_text(signer: ParentSigner) -> str:
