@@ -164,7 +164,7 @@ def _manifest_of(hashing: _Hashing, *, created: str, allow_missing_records: bool
         raise
     manifest = assemble(records, digests, created=created, chunks=chunks)
     problems = run_problems(records, manifest, chunks=chunks,
-                            allow_missing_records=allow_missing_records)
+                            allow_missing_records=allow_missing_records, digests=digests)
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -119,7 +119,8 @@ def _build_problems(scan: RunScan, digests: dict[str, FileDigest],
                         message=f"the manifest cannot be assembled: {exc!r}")]
     broken = {p.file.split(":")[0] for p in scan.problems}
     out = [p for p in run_problems(scan.records, manifest, chunks=facts,
-                                   allow_missing_records=allow_missing_records)
+                                   allow_missing_records=allow_missing_records,
+                                   digests=digests)
            if p.file not in broken]
     for err in iter_errors(to_data(manifest), "manifest"):
         out.append(Problem(code="schema", file=layout.MANIFEST, json_path=err.json_path,

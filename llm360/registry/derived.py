@@ -9,20 +9,19 @@ a ``continuation`` into a ``fork``), ``run import-checkpoints --derived-from`` a
 
 The parent checkpoint is referenced, never released again: a run may hold a copy of it (the
 pulled ``checkpoints/NAME/``), which the build leaves out of the release after checking that
-its root digest is the recorded one (``parent_copy_problems``).
+its root digest is the recorded one (``run_checks.derived_problems``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from llm360.errors import InputError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside, write_atomic
-from llm360.registry.hashing import FileDigest, root_digest
 from llm360.registry.models import (
     RELATIONS, DerivedFrom, Manifest, ParentCheckpoint, ParentRelease, ParentSigner,
 )
@@ -31,7 +30,7 @@ from llm360.registry.serialize import canonical_json, from_data, parse_json, rea
 
 __all__ = ["DERIVED_FROM_VERSION", "RELATIONS", "derived_from_bytes", "parse_derived_from",
            "derived_from_of", "read_derived_from", "write_derived_from", "signer_of",
-           "link_to", "parent_copy_problems", "with_relation"]
+           "link_to", "with_relation"]
 
 DERIVED_FROM_VERSION = "llm360.derived_from/v1"
 
@@ -125,20 +124,3 @@ def link_to(manifest: Manifest, manifest_bytes: bytes, checkpoint: str, *,
         checkpoint=ParentCheckpoint(name=ckpt.name, step=ckpt.step,
                                     tokens_seen=ckpt.tokens_seen,
                                     root_digest=ckpt.root_digest))
-
-
-def parent_copy_problems(link: DerivedFrom, parent_files: Iterable[str],
-                         digests: Mapping[str, FileDigest]) -> list[tuple[str, str]]:
-    """(path, message) where the run's copy of the parent checkpoint (``checkpoints/NAME/``,
-    left out of the release) is not the checkpoint ``config/derived_from.json`` names."""
-    prefix = layout.checkpoint_dir(link.checkpoint.name) + "/"
-    files = [p for p in parent_files if p in digests]
-    if not files:
-        return []
-    have = root_digest((p[len(prefix):], digests[p].sha256) for p in files)
-    if have == link.checkpoint.root_digest:
-        return []
-    return [(layout.checkpoint_dir(link.checkpoint.name),
-             f"the run's copy of the parent checkpoint {link.label} has root digest "
-             f"{have}, not the {link.checkpoint.root_digest} that {layout.DERIVED_FROM} "
-             "names")]

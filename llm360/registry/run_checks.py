@@ -13,23 +13,56 @@ from llm360.registry._archive import source_archive_names
 from llm360.registry._chunks import ChunkFacts
 from llm360.registry._run import RunRecords
 from llm360.registry.benchmarks import benchmark_problems
+from llm360.registry.hashing import FileDigest, root_digest
 from llm360.registry.mixture import mixture_problems
 from llm360.registry.models import Manifest
 from llm360.registry.problems import RECORDS, Problem
 from llm360.registry.records import DataIndex, TrainerState
 
-__all__ = ["run_problems", "consistency_problems", "digest_problems"]
+__all__ = ["run_problems", "consistency_problems", "digest_problems", "derived_problems"]
 
 
 def run_problems(records: RunRecords, manifest: Manifest, *,
                  chunks: Mapping[str, ChunkFacts] | None = None,
-                 allow_missing_records: bool = False) -> list[Problem]:
+                 allow_missing_records: bool = False,
+                 digests: Mapping[str, FileDigest] | None = None) -> list[Problem]:
     """Every problem the build finds in a run whose records are valid: its records against
     its bytes, missing evals and log lines (unless ``allow_missing_records``), and the lineage
-    of ``manifest`` (what the run assembles to)."""
+    of ``manifest`` (what the run assembles to). ``digests``: every file of the run hashed,
+    the run's copy of a parent checkpoint of another release included."""
     return (consistency_problems(records, manifest, chunks=chunks,
                                  allow_missing_records=allow_missing_records)
+            + derived_problems(records, digests or {})
             + lineage.check(manifest))
+
+
+def derived_problems(records: RunRecords, digests: Mapping[str, FileDigest]) -> list[Problem]:
+    """Where a run that continues another release's checkpoint (``config/derived_from.json``)
+    disagrees with it: a checkpoint naming that checkpoint as its parent with another root
+    digest, or the run's copy of it (pulled; not released) with other bytes."""
+    link = records.derived_from
+    if link is None:
+        return []
+    name, want = link.checkpoint.name, link.checkpoint.root_digest
+    problems = []
+    for child, state in sorted(records.trainer_states.items()):
+        for j, parent in enumerate(state.parents):
+            if parent.name == name and parent.root_digest != want:
+                problems.append(Problem(
+                    code="digest", file=layout.checkpoint_file(child, layout.TRAINER_STATE),
+                    json_path=f"$.parents[{j}].root_digest",
+                    message=f"is not the root digest {layout.DERIVED_FROM} records for "
+                            f"{link.label} ({want})"))
+    prefix = layout.checkpoint_dir(name) + "/"
+    copy = [p for p in records.parent_files if p in digests]
+    if copy and len(copy) == len(records.parent_files):
+        have = root_digest((p[len(prefix):], digests[p].sha256) for p in copy)
+        if have != want:
+            problems.append(Problem(
+                code="digest", file=layout.DERIVED_FROM, json_path="$.checkpoint.root_digest",
+                message=f"the run's copy of {link.label} ({layout.checkpoint_dir(name)}/) has "
+                        f"root digest {have}, not the recorded {want}"))
+    return problems
 
 
 def consistency_problems(records: RunRecords, manifest: Manifest, *,
@@ -132,6 +165,10 @@ def _missing_records(records: RunRecords, manifest: Manifest) -> list[Problem]:
             problems.append(Problem(code=RECORDS, file=layout.eval_path(ckpt.name),
                                     message=f"missing: checkpoint {ckpt.name} has no eval"))
         start = max((by_name[p].step for p in ckpt.parents if p in by_name), default=0)
+        link = records.derived_from
+        if link is not None and link.relation != "finetune" \
+                and link.checkpoint.name in ckpt.parents and link.checkpoint.name not in by_name:
+            start = max(start, link.checkpoint.step)  # the parent of another release
         # counted in the sorted logged steps, never by walking start..step (a step may be
         # 2**62)
         lo = bisect.bisect_right(ordered, start)

@@ -106,6 +106,8 @@ def published(hub_server, signed_release, hub_keys, second_key, tmp_path):
     assert link.release.manifest_sha256 == hashlib.sha256(
         (signed_release / "manifest.json").read_bytes()).hexdigest()
     assert _continue(run, name="ckpt_002", log="logs/train-ft.jsonl") == "ckpt_002"
+    checked = _run("run", "check", run)  # the pulled parent is referenced, not the run's own
+    assert checked.exit_code == 0, checked.output
     release = tmp_path / "rel2"
     out = _run("release", "build", run, "--out", release, "--sign", "key", "--key",
                second_key[0], "--created", "2026-11-28T00:00:00Z")
@@ -305,3 +307,28 @@ def test_a_finetune_made_elsewhere_derives_from_a_hub_checkpoint(published, hub_
               "--endpoint", url)
     assert ok.exit_code == 0, ok.output
     assert "parent link verified: finetune of acme/base@ckpt_001" in ok.output
+
+
+def test_the_run_s_copy_of_the_parent_must_be_the_recorded_one(published, hub_keys, tmp_path):
+    url, _, _ = published
+    run = tmp_path / "run"
+    assert _run("pull", BASE, "--checkpoint", "ckpt_001", "--out", run, "--data", "--endpoint",
+                url, "--key", hub_keys[1]).exit_code == 0
+    _continue(run, name="ckpt_002", log="logs/train-ft.jsonl")
+    rng = run / "checkpoints/ckpt_001/rng.safetensors"
+    raw = bytearray(rng.read_bytes())
+    raw[-1] ^= 1
+    rng.write_bytes(bytes(raw))
+    out = _run("release", "build", run, "--out", tmp_path / "never")
+    assert out.exit_code == 2
+    assert "config/derived_from.json: $.checkpoint.root_digest: the run's copy of " \
+        "acme/base@ckpt_001" in out.output
+    # without the record, the pulled checkpoint is the run's own, and its parent is missing
+    raw[-1] ^= 1
+    rng.write_bytes(bytes(raw))
+    (run / layout.DERIVED_FROM).unlink()
+    out = _run("release", "build", run, "--out", tmp_path / "never", "--allow-missing-records")
+    assert out.exit_code == 2
+    assert "checkpoints/ckpt_001/trainer_state.json: $.parents[0].name: checkpoint ckpt_001: " \
+        "parent ckpt_000 is not in the release (a run that continues another release records " \
+        "it in config/derived_from.json)" in out.output
