@@ -14,7 +14,9 @@ import click
 
 from llm360.cli._hub import client_from, hub_options
 from llm360.cli._render import echo, echo_json, require_extra
-from llm360.cli._trust import policy_from, trust_options
+from llm360.cli._trust import (
+    parent_check_from, parent_options, policy_from, pop_parent, trust_options,
+)
 from llm360.errors import InputError
 
 __all__ = ["registry", "database_url"]
@@ -56,6 +58,12 @@ def _hub(no_xet: bool):
     return connect
 
 
+def _parent(trust: dict, endpoint: str | None, no_xet: bool):
+    """The ``ParentCheck`` of the --parent options (taken out of ``trust``)."""
+    return parent_check_from(pop_parent(trust), trust,
+                             hub=lambda: client_from(endpoint, no_xet, quiet=True))
+
+
 @click.group()
 def registry() -> None:
     """The provenance registry: an index of verified releases and their lineage."""
@@ -65,6 +73,7 @@ def registry() -> None:
 @click.argument("release")
 @hub_options
 @trust_options(unsigned_help="WEAKENS: accept a manifest with no signature (recorded).")
+@parent_options
 @click.option("--allow-extra", is_flag=True,
               help="WEAKENS: accept files that nobody signed (recorded).")
 @click.option("--allow-unverified", is_flag=True,
@@ -73,16 +82,18 @@ def registry() -> None:
 def add(release: str, endpoint: str | None, no_xet: bool, allow_extra: bool,
         allow_unverified: bool, db: str | None, as_json: bool, **trust) -> int:
     """Verify RELEASE (a release folder, its manifest.json, or hub:ORG/NAME[@REV]) with the
-    checks and trust options of `llm360 verify`, then index it from its signed manifest:
+    checks and trust options of `llm360 verify` (a derived release's link to its parent
+    included: --parent-key, --parent, ...), then index it from its signed manifest:
     release, checkpoints, data chunks, lineage, evaluation results and a verification event.
     Adding a release already indexed records one more verification event and nothing else.
     Exit 1 if it does not verify (unless --allow-unverified)."""
     from llm360.registry.index import add_release
 
+    parent = _parent(trust, endpoint, no_xet)
     policy = policy_from(trust, allow_extra=allow_extra)
     with _store(db) as store:
-        result = add_release(store, release, policy=policy, hub=_hub(no_xet), endpoint=endpoint,
-                             allow_unverified=allow_unverified)
+        result = add_release(store, release, policy=policy, parent=parent, hub=_hub(no_xet),
+                             endpoint=endpoint, allow_unverified=allow_unverified)
     if as_json:
         echo_json({"ok": result.event.ok, **result.as_data()})
         return 0
@@ -258,6 +269,7 @@ def history(ref: str, db: str | None, as_json: bool) -> int:
 @click.option("--all", "every", is_flag=True, help="Every indexed release.")
 @hub_options
 @trust_options(unsigned_help="WEAKENS: accept a manifest with no signature.")
+@parent_options
 @click.option("--allow-extra", is_flag=True, help="WEAKENS: accept files that nobody signed.")
 @_options
 def verify_(ref: str | None, every: bool, endpoint: str | None, no_xet: bool,
@@ -270,15 +282,20 @@ def verify_(ref: str | None, every: bool, endpoint: str | None, no_xet: bool,
 
     if bool(ref) == every:
         raise InputError("pass REF or --all")
+    parent_given = pop_parent(trust)
     named = any(trust[k] for k in ("key", "identity", "issuer", "trust_config")) \
         or trust["allow_unsigned"] or allow_extra
     policy = policy_from(trust, allow_extra=allow_extra) if named else None
+    parent = parent_check_from(parent_given, trust,
+                               hub=lambda: client_from(endpoint, no_xet, quiet=True)) \
+        if named else None
     with _store(db) as store:
         if every:
             ids = release_ids(store)
         else:
             ids = [queries.release_id(store, ref)]
-        result = reverify(store, ids, policy=policy, hub=_hub(no_xet), endpoint=endpoint)
+        result = reverify(store, ids, policy=policy, parent=parent, hub=_hub(no_xet),
+                          endpoint=endpoint)
     if as_json:
         echo_json({"ok": result.ok, **result.as_data()})
     else:

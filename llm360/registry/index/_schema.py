@@ -141,6 +141,11 @@ verifications = Table(
     Column("policy_staging", Boolean, nullable=False),
     Column("policy_allow_unsigned", Boolean, nullable=False),
     Column("policy_allow_extra", Boolean, nullable=False),
+    # a derived release: how its link to the parent release was checked
+    Column("policy_parent_key", Text),
+    Column("policy_parent_identity", Text),
+    Column("policy_parent_issuer", Text),
+    Column("policy_allow_unverified_parent", Boolean, nullable=False, default=False),
 )
 Index("ix_verifications_release", verifications.c.release_id, verifications.c.id)
 

@@ -16,7 +16,8 @@ from llm360.registry.index import _schema as t
 from llm360.registry.index._derived import ParentLink, parent_links
 from llm360.registry.models import Checkpoint, Manifest
 
-__all__ = ["Placement", "Signer", "Policy", "index_manifest", "record_event", "step_windows"]
+__all__ = ["Placement", "Signer", "Policy", "policy_of", "index_manifest", "record_event",
+           "step_windows"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +59,10 @@ class Policy:
     staging: bool = False
     allow_unsigned: bool = False
     allow_extra: bool = False
+    parent_key: str | None = None
+    parent_identity: str | None = None
+    parent_issuer: str | None = None
+    allow_unverified_parent: bool = False
 
     @property
     def label(self) -> str:
@@ -72,7 +77,24 @@ class Policy:
                                         ("--allow-extra", self.allow_extra)) if on]
         if self.trust_config:
             words.append(f"--trust-config {self.trust_config}")
+        if self.parent_key:
+            words.append(f"parent key {self.parent_key}")
+        elif self.parent_identity:
+            words.append(f"parent identity {self.parent_identity} issuer {self.parent_issuer}")
+        if self.allow_unverified_parent:
+            words.append("--allow-unverified-parent")
         return ", ".join(words)
+
+
+def policy_of(row) -> Policy:
+    """The policy a ``verifications`` row records."""
+    return Policy(key=row.policy_key, identity=row.policy_identity, issuer=row.policy_issuer,
+                  trust_config=row.policy_trust_config, offline=row.policy_offline,
+                  staging=row.policy_staging, allow_unsigned=row.policy_allow_unsigned,
+                  allow_extra=row.policy_allow_extra, parent_key=row.policy_parent_key,
+                  parent_identity=row.policy_parent_identity,
+                  parent_issuer=row.policy_parent_issuer,
+                  allow_unverified_parent=row.policy_allow_unverified_parent)
 
 
 def step_windows(ckpt: Checkpoint, base_step: int | None, base_tokens: int | None,
@@ -197,4 +219,6 @@ def record_event(conn: Connection, *, release_id: int, at: str, action: str, loc
         policy_key=policy.key, policy_identity=policy.identity, policy_issuer=policy.issuer,
         policy_trust_config=policy.trust_config, policy_offline=policy.offline,
         policy_staging=policy.staging, policy_allow_unsigned=policy.allow_unsigned,
-        policy_allow_extra=policy.allow_extra))
+        policy_allow_extra=policy.allow_extra, policy_parent_key=policy.parent_key,
+        policy_parent_identity=policy.parent_identity, policy_parent_issuer=policy.parent_issuer,
+        policy_allow_unverified_parent=policy.allow_unverified_parent))

@@ -18,14 +18,17 @@ from sqlalchemy import select
 from llm360.errors import InputError, Llm360Error, VerificationError
 from llm360.registry import layout
 from llm360.registry.index import _schema as t
-from llm360.registry.index._writer import Placement, Policy, Signer, index_manifest, record_event
+from llm360.registry.index._writer import (
+    Placement, Policy, Signer, index_manifest, policy_of, record_event,
+)
 from llm360.registry.index.records import AddResult, ReleaseRef, ReverifyResult, VerificationEvent
 from llm360.registry.index.store import Store, utc_now
+from llm360.registry.parent import ParentCheck
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.verify import Report
 
 __all__ = ["HubConnector", "Checked", "check_release", "add_release", "reverify",
-           "policy_record", "trust_policy"]
+           "policy_record", "trust_policy", "parent_check"]
 
 #: endpoint (None: the default) -> a ``llm360.registry.hub.HubClient``
 HubConnector = Callable[[str | None], object]
@@ -72,10 +75,11 @@ def _hub_spec(spec: str) -> tuple[str, str]:
     return repo, rev or "main"
 
 
-def check_release(spec: str, policy: TrustPolicy, *, hub: HubConnector | None = None,
-                  endpoint: str | None = None) -> Checked:
+def check_release(spec: str, policy: TrustPolicy, *, parent: ParentCheck | None = None,
+                  hub: HubConnector | None = None, endpoint: str | None = None) -> Checked:
     """Verify the release at ``spec``: a release folder (or its manifest.json), or
-    ``hub:ORG/NAME[@REV]`` read through ``hub(endpoint)``."""
+    ``hub:ORG/NAME[@REV]`` read through ``hub(endpoint)``; ``parent``: how a derived
+    release's link to its parent is checked (as ``verify`` takes it)."""
     if spec.startswith("hub:"):
         from llm360.registry.hub import verify_hub
 
@@ -83,14 +87,16 @@ def check_release(spec: str, policy: TrustPolicy, *, hub: HubConnector | None = 
         if hub is None:
             raise InputError(f"{spec}: no Hub client to read it with")
         client = hub(endpoint)
-        report, source = verify_hub(client, repo, policy=policy, revision=rev)
+        report, source = verify_hub(client, repo, policy=policy, revision=rev, parent=parent)
         raw = source.read_bytes(layout.MANIFEST) or b""
         placement = Placement(location=f"hub:{repo}@{rev}", endpoint=client.endpoint, repo=repo)
     else:
-        from llm360.registry.verify import release_folder, verify_release
+        from llm360.registry.verify import verify_release
 
-        folder, manifest_path = release_folder(Path(spec))
-        report = verify_release(manifest_path, policy=policy)
+        path = Path(spec)
+        report = verify_release(path, policy=policy, parent=parent)  # bad paths: InputError
+        manifest_path = path / layout.MANIFEST if path.is_dir() else path
+        folder = manifest_path.parent
         raw = manifest_path.read_bytes()
         placement = Placement(location=str(folder.resolve()))
     if hashlib.sha256(raw).hexdigest() != report.manifest_sha256:
@@ -99,14 +105,41 @@ def check_release(spec: str, policy: TrustPolicy, *, hub: HubConnector | None = 
     return Checked(report=report, manifest_bytes=raw, placement=placement)
 
 
-def policy_record(policy: TrustPolicy) -> Policy:
-    """``policy`` as a verification event records it."""
+def policy_record(policy: TrustPolicy, parent: ParentCheck | None = None) -> Policy:
+    """``policy`` (and a derived release's ``parent`` check) as a verification event records
+    it."""
+    signer = parent.policy if parent is not None else None
     return Policy(key=str(Path(policy.key).resolve()) if policy.key else None,
+                  parent_key=str(Path(signer.key).resolve()) if signer and signer.key else None,
+                  parent_identity=signer.identity if signer else None,
+                  parent_issuer=signer.issuer if signer else None,
+                  allow_unverified_parent=bool(parent and parent.allow_unverified),
                   identity=policy.identity, issuer=policy.issuer,
                   trust_config=str(Path(policy.trust_config).resolve())
                   if policy.trust_config else None,
                   offline=policy.offline, staging=policy.staging,
                   allow_unsigned=policy.allow_unsigned, allow_extra=policy.allow_extra)
+
+
+def parent_check(recorded: Policy, hub: HubConnector | None,
+                 endpoint: str | None) -> ParentCheck:
+    """The ``ParentCheck`` a recorded policy stands for (a parent on the Hub is read through
+    ``hub``; parent folders are not recorded)."""
+    signer = None
+    if recorded.parent_key or recorded.parent_identity:
+        signer = TrustPolicy(key=Path(recorded.parent_key) if recorded.parent_key else None,
+                             identity=recorded.parent_identity, issuer=recorded.parent_issuer,
+                             offline=recorded.offline, staging=recorded.staging,
+                             trust_config=Path(recorded.trust_config) if recorded.trust_config
+                             else None)
+    opener = None
+    if hub is not None:
+        def opener(link, parent_policy):
+            from llm360.registry.hub import hub_parent
+
+            return hub_parent(hub(endpoint))(link, parent_policy)
+    return ParentCheck(policy=signer, hub=opener,
+                       allow_unverified=recorded.allow_unverified_parent)
 
 
 def trust_policy(recorded: Policy) -> TrustPolicy:
@@ -140,13 +173,14 @@ def _record(conn, release_id: int, event: VerificationEvent, checked: Checked,
                  signer=checked.signer, summary=event.summary, policy=policy)
 
 
-def add_release(store: Store, spec: str, *, policy: TrustPolicy, hub: HubConnector | None = None,
+def add_release(store: Store, spec: str, *, policy: TrustPolicy,
+                parent: ParentCheck | None = None, hub: HubConnector | None = None,
                 endpoint: str | None = None, allow_unverified: bool = False) -> AddResult:
     """Verify ``spec`` and index it (see the module's docstring)."""
     from llm360.registry.serialize import manifest_from_bytes
 
-    checked = check_release(spec, policy, hub=hub, endpoint=endpoint)
-    recorded = policy_record(policy)
+    checked = check_release(spec, policy, parent=parent, hub=hub, endpoint=endpoint)
+    recorded = policy_record(policy, parent)
     ok = checked.report.ok
     at = utc_now()
     event = _event(checked, at=at, action="add", ok=ok,
@@ -181,18 +215,14 @@ def _latest_policies(conn, release_ids: list[int]) -> dict[int, Policy]:
     newest = select(v.release_id, v.id).where(v.release_id.in_(release_ids)) \
         .order_by(v.release_id, v.id)
     ids = {rid: vid for rid, vid in conn.execute(newest).all()}
-    out = {}
-    for row in conn.execute(select(t.verifications).where(v.id.in_(list(ids.values())))).all():
-        out[row.release_id] = Policy(
-            key=row.policy_key, identity=row.policy_identity, issuer=row.policy_issuer,
-            trust_config=row.policy_trust_config, offline=row.policy_offline,
-            staging=row.policy_staging, allow_unsigned=row.policy_allow_unsigned,
-            allow_extra=row.policy_allow_extra)
+    rows = conn.execute(select(t.verifications).where(v.id.in_(list(ids.values())))).all()
+    out = {row.release_id: policy_of(row) for row in rows}
     return out
 
 
 def reverify(store: Store, release_ids: list[int], *, policy: TrustPolicy | None = None,
-             hub: HubConnector | None = None, endpoint: str | None = None) -> ReverifyResult:
+             parent: ParentCheck | None = None, hub: HubConnector | None = None,
+             endpoint: str | None = None) -> ReverifyResult:
     """Verify each release again where it was found (a Hub release on ``endpoint`` if given,
     else the one it was added from), under ``policy`` (default: the policy it was last
     verified with), and record each outcome. A location that now holds another manifest, or
@@ -204,11 +234,14 @@ def reverify(store: Store, release_ids: list[int], *, policy: TrustPolicy | None
         recorded = _latest_policies(conn, release_ids)
     outcomes = []
     for row in rows:
-        used = policy_record(policy) if policy is not None else recorded.get(row.id, Policy())
+        used = policy_record(policy, parent) if policy is not None \
+            else recorded.get(row.id, Policy())
         at = utc_now()
+        where = endpoint or row.endpoint
         try:
-            checked = check_release(row.location, trust_policy(used), hub=hub,
-                                    endpoint=endpoint or row.endpoint)
+            checked = check_release(row.location, trust_policy(used),
+                                    parent=parent or parent_check(used, hub, where), hub=hub,
+                                    endpoint=where)
         except Llm360Error as exc:
             event = VerificationEvent(at=at, action="reverify", location=row.location, ok=False,
                                       allow_unverified=False, signer=None, policy=used.label,

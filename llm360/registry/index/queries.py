@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from llm360.errors import InputError
 from llm360.registry.index import _schema as t
-from llm360.registry.index._writer import Policy, Signer
+from llm360.registry.index._writer import Signer, policy_of
 from llm360.registry.index.records import (
     CheckpointDetail, CheckpointInfo, CheckpointRef, ChunkResult, CrossEdge, LineageResult, Link,
     ReleaseDetail, ReleaseRef, ReleaseSummary, Training, VerificationEvent,
@@ -113,10 +113,7 @@ def _ckpt_select():
 
 
 def _event(row) -> VerificationEvent:
-    policy = Policy(key=row.policy_key, identity=row.policy_identity, issuer=row.policy_issuer,
-                    trust_config=row.policy_trust_config, offline=row.policy_offline,
-                    staging=row.policy_staging, allow_unsigned=row.policy_allow_unsigned,
-                    allow_extra=row.policy_allow_extra)
+    policy = policy_of(row)
     return VerificationEvent(at=row.at, action=row.action, location=row.location, ok=row.ok,
                              allow_unverified=row.allow_unverified, signer=row.signer,
                              policy=policy.label, summary=row.summary)
