@@ -2,10 +2,11 @@
 every call mapped to a typed ``HubError`` and retried with backoff when the failure is transient
 (429, 5xx, timeouts, dropped connections).
 
-Writing goes through huggingface_hub's ``HfApi``; reading (refs, tree listings, files) through
-an HTTP client bounded in time (``HubTimeouts``: connect and read timeouts, a deadline per
-request and its retries) whose answers are read only up to their expected size and checked
-field by field (``_listing``).
+Every request is bounded in time by the client's ``HubTimeouts`` (``_http``: connect and read
+timeouts, a deadline per call and its retries, moved on while bytes move). Writing goes through
+huggingface_hub's ``HfApi`` (its shared HTTP client bounded the same way); reading (refs, tree
+listings, files) through an HTTP client of llm360's whose answers are read only up to their
+expected size and checked field by field (``_listing``).
 """
 
 from __future__ import annotations
@@ -43,11 +44,15 @@ MAX_TREE_FILES = 1_000_000
 
 
 def hub_error(exc: BaseException, what: str) -> HubError:
-    """The typed error for an exception raised by huggingface_hub (or the HTTP layer)."""
+    """The typed error for an exception raised by huggingface_hub (or the HTTP layer); an
+    error huggingface_hub wraps (an LFS upload's ``RuntimeError``) is read for its cause."""
+    import httpx2
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
     if isinstance(exc, HubError):
         return exc
+    exc = _cause(exc, (HfHubHTTPError, OfflineModeIsEnabled, httpx2.TransportError, TimeoutError,
+                       ConnectionError))
     if isinstance(exc, OfflineModeIsEnabled):
         err = HubError(f"{what}: huggingface_hub is in offline mode (HF_HUB_OFFLINE is set)",
                        hint="unset HF_HUB_OFFLINE (or set it to 0) to reach the Hub")
@@ -84,8 +89,6 @@ def hub_error(exc: BaseException, what: str) -> HubError:
             return HubServerError(msg, status=status, url=url, hint=(
                 "the Hub failed; push and pull resume where they stopped: rerun later"))
         return HubError(msg, status=status, url=url)
-    import httpx2
-
     if isinstance(exc, (httpx2.TimeoutException, TimeoutError)):
         return HubConnectionError(f"{what}: timed out ({exc})", hint=(
             "the Hub endpoint did not answer in time: check the network and --endpoint / "
@@ -96,22 +99,35 @@ def hub_error(exc: BaseException, what: str) -> HubError:
     return HubError(f"{what}: {type(exc).__name__}: {exc}")
 
 
+def _cause(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException:
+    """The first of ``exc`` and the exceptions it was raised from that is one of ``kinds``,
+    else ``exc``."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, kinds):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return exc
+
+
 class HubClient:
-    """huggingface_hub's ``HfApi`` bound to ``endpoint`` and ``token`` (for writing), and the
-    reading the verifier and pull do (refs, tree listings, files) over an HTTP client bounded
-    by ``timeouts``; every failure a typed error."""
+    """huggingface_hub's ``HfApi`` bound to ``endpoint`` and ``token`` (for writing; through
+    Xet unless ``xet`` is False), and the reading the verifier and pull do (refs, tree
+    listings, files); every request bounded by ``timeouts``, every failure a typed error."""
 
     def __init__(self, *, endpoint: str | None = None, token: str | None = None,
                  xet: bool = True, retries: int = 4, backoff: float = 0.5,
                  progress_bars: bool = True, timeouts: HubTimeouts = HubTimeouts()) -> None:
-        from huggingface_hub import HfApi, constants
+        from huggingface_hub import HfApi
         from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
 
         self.endpoint = (endpoint or DEFAULT_ENDPOINT).rstrip("/")
         self.token = token
+        self.xet = xet
         self.retries, self.backoff, self.timeouts = retries, backoff, timeouts
-        if not xet:  # read by huggingface_hub on every upload
-            constants.HF_HUB_DISABLE_XET = True
+        _http.bound_hf_session(timeouts)
         (enable_progress_bars if progress_bars else disable_progress_bars)()
         self.api = HfApi(endpoint=self.endpoint, token=token or None,
                          library_name="llm360")
@@ -119,9 +135,12 @@ class HubClient:
         self._http_lock = threading.Lock()
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)``; transient failures are retried with backoff (within the
-        thread's deadline, if one is set), all mapped to HubError; llm360's own errors
-        (a malformed answer, a body past its size) pass as they are."""
+        """``fn(*args, **kwargs)``; transient failures are retried with backoff, all within
+        one deadline (``timeouts``; the caller's, if it set one), all mapped to HubError;
+        llm360's own errors (a malformed answer, a body past its size) pass as they are."""
+        if not _http.scoped():
+            with _http.bounded(self.timeouts):
+                return self.call(what, fn, *args, **kwargs)
         for attempt in range(self.retries + 1):
             try:
                 return fn(*args, **kwargs)
@@ -142,8 +161,8 @@ class HubClient:
 
     # ---- reading (bounded in time: HubTimeouts) -------------------------------------------
     def _read(self, what: str, fn: Callable[[], T]) -> T:
-        """``fn()`` with its retries within one deadline (``timeouts.deadline``)."""
-        with _http.deadline(self.timeouts.deadline):
+        """``fn()`` with its retries within a deadline of its own (``timeouts``)."""
+        with _http.bounded(self.timeouts):
             return self.call(what, fn)
 
     @property
@@ -269,17 +288,14 @@ class HubClient:
 
     def _blocks(self, resp: Any, limit: int, where: str) -> Iterator[bytes]:
         """The body of ``resp``, block by block: never past ``limit`` bytes (a
-        ``VerificationError``: reading stops there). Each ``timeouts.min_bytes`` received
-        moves the deadline ``timeouts.deadline`` on: a body that keeps coming at that rate is
-        read to its end, one that stalls or drips fails."""
-        size = mark = 0
+        ``VerificationError``: reading stops there). A body that keeps coming at
+        ``timeouts.min_bytes`` per ``timeouts.deadline`` is read to its end, one that stalls or
+        drips fails (``_http``)."""
+        size = 0
         for block in resp.iter_bytes():
             size += len(block)
             if size > limit:
                 raise _too_large(where, limit)
-            if size - mark >= self.timeouts.min_bytes:
-                mark = size
-                _http.extend(self.timeouts.deadline)
             yield block
 
     def _body(self, resp: Any, limit: int, where: str) -> bytes:
@@ -326,7 +342,8 @@ def connect(*, endpoint: str | None = None, token: str | None = None, xet: bool 
             timeouts: HubTimeouts = HubTimeouts()) -> HubClient:
     """A client for ``endpoint`` (default https://huggingface.co). ``token`` None uses the
     huggingface_hub login (``hf auth login``); ``xet`` False uploads through LFS (needed by
-    servers without Xet); ``progress_bars`` shows huggingface_hub's upload bars; ``timeouts``
-    bound every read of the Hub in time."""
+    servers without Xet; push also finds that out); ``progress_bars`` shows huggingface_hub's
+    upload bars; ``timeouts`` bound every request to the Hub in time (huggingface_hub's shared
+    HTTP client follows the latest client's timeouts outside llm360's calls)."""
     return HubClient(endpoint=endpoint, token=token, xet=xet, retries=retries, backoff=backoff,
                      progress_bars=progress_bars, timeouts=timeouts)

@@ -1,12 +1,15 @@
-"""HTTP for reading the Hub, bounded in time: a connect timeout, a read timeout (the longest
-silence tolerated), and a deadline that every socket operation of a request checks, so that a
-server that never answers, or drips a byte every few seconds into the status line, the headers
-or the body, fails the request in bounded time.
+"""HTTP to the Hub, bounded in time: a connect timeout, a read timeout (the longest silence
+tolerated), and a deadline that every socket operation checks, so that a server that never
+answers, or drips a byte every few seconds into the status line, the headers or the body,
+fails in bounded time; a transfer that moves ``min_bytes`` within the deadline moves it on.
 
-The deadline is per thread (``deadline(seconds)`` around a request and its retries; a download
-moves it on with ``extend`` as long as bytes keep arriving at a minimal rate). It is enforced
-below httpx2, in the network streams of the client's connection pools: the one place every
-byte read passes, headers included.
+The deadline is per thread: ``bounded(timeouts)`` around a call and its retries (the reads
+of verify and pull, each write of push). A request through huggingface_hub's shared client
+made outside such a scope (its upload workers, its Xet token refreshes) gets a deadline of
+its own from the client's timeouts. Both are enforced below httpx2, in the network streams of
+the connection pools: the one place every byte read or written passes, headers included.
+Past its deadline a request fails with ``DeadlineExceeded`` (a ``TimeoutError`` that nothing
+below retries: huggingface_hub's own backoff does not start it again).
 """
 
 from __future__ import annotations
@@ -18,16 +21,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-__all__ = ["HubTimeouts", "deadline", "extend", "http_client"]
+__all__ = ["HubTimeouts", "DeadlineExceeded", "bounded", "scoped", "left", "http_client",
+           "bound_hf_session"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class HubTimeouts:
-    """How long reading the Hub may wait, in seconds.
+    """How long a request to the Hub may wait, in seconds.
 
-    ``connect``: to open a connection; ``read``: the longest silence within an answer;
-    ``deadline``: a request with its retries (a listing, a small file, the head of a download)
-    is answered within it, and a download then delivers each further ``min_bytes`` within it.
+    ``connect``: to open a connection; ``read``: the longest silence within an answer (and
+    the longest wait to send); ``deadline``: a call with its retries (a listing, a small file,
+    a commit, the head of a transfer) is done within it, and a transfer (a download, an upload)
+    then moves each further ``min_bytes`` within it.
     """
 
     connect: float = 10.0
@@ -36,43 +41,83 @@ class HubTimeouts:
     min_bytes: int = 1 << 20
 
 
+class DeadlineExceeded(TimeoutError):
+    """A request went on past its deadline."""
+
+
+class _Clock:
+    """A deadline that moves ``timeouts.deadline`` on with each ``timeouts.min_bytes`` moved."""
+
+    __slots__ = ("timeouts", "end", "moved")
+
+    def __init__(self, timeouts: HubTimeouts) -> None:
+        self.timeouts, self.moved = timeouts, 0
+        self.end = time.monotonic() + timeouts.deadline
+
+    def progress(self, n: int) -> None:
+        self.moved += n
+        if self.moved >= self.timeouts.min_bytes:
+            self.moved = 0
+            self.end = time.monotonic() + self.timeouts.deadline
+
+
 _state = threading.local()
 
 
-def _end() -> float | None:
-    return getattr(_state, "end", None)
+def _clock() -> _Clock | None:
+    """This thread's scope, else its current request through huggingface_hub's client."""
+    return getattr(_state, "scope", None) or getattr(_state, "request", None)
 
 
 @contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Every socket operation of this thread must be done ``seconds`` from now."""
-    before = _end()
-    _state.end = time.monotonic() + seconds
+def bounded(timeouts: HubTimeouts) -> Iterator[None]:
+    """Every socket operation of this thread is bounded by ``timeouts``, and done by a
+    deadline ``timeouts.deadline`` from now (moved on as bytes move)."""
+    before = getattr(_state, "scope", None)
+    _state.scope = _Clock(timeouts)
     try:
         yield
     finally:
-        _state.end = before
+        _state.scope = before
 
 
-def extend(seconds: float) -> None:
-    """Move this thread's deadline to ``seconds`` from now (a download that made progress)."""
-    if _end() is not None:
-        _state.end = time.monotonic() + seconds
+def scoped() -> bool:
+    """Whether this thread is within ``bounded``."""
+    return getattr(_state, "scope", None) is not None
 
 
 def left() -> float | None:
-    """Seconds to this thread's deadline (None: no deadline)."""
-    end = _end()
-    return None if end is None else end - time.monotonic()
+    """Seconds to the deadline of this thread's scope (None: not within ``bounded``)."""
+    scope = getattr(_state, "scope", None)
+    return None if scope is None else scope.end - time.monotonic()
 
 
-def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
-    remaining = left()
-    if remaining is None:
-        return timeout
+def _limited(op, timeout: float | None, connect: bool = False):
+    """``op(t)``, ``t`` being ``timeout`` capped by this thread's timeouts and what is left to
+    its deadline; a timeout at the deadline is ``DeadlineExceeded``."""
+    import httpcore2
+
+    clock = _clock()
+    if clock is None:
+        return op(timeout)
+    remaining = clock.end - time.monotonic()
     if remaining <= 0:
-        raise error("no complete answer from the Hub before the deadline")
-    return remaining if timeout is None else min(timeout, remaining)
+        raise DeadlineExceeded("no complete answer from the Hub before the deadline")
+    cap = min(clock.timeouts.connect if connect else clock.timeouts.read,
+              timeout if timeout is not None else remaining)
+    try:
+        return op(min(cap, remaining))
+    except httpcore2.TimeoutException:
+        if remaining <= cap:
+            raise DeadlineExceeded("no complete answer from the Hub before the deadline") \
+                from None
+        raise
+
+
+def _moved(n: int) -> None:
+    clock = _clock()
+    if clock is not None:
+        clock.progress(n)
 
 
 @functools.cache
@@ -86,17 +131,21 @@ def _backend_class():
             self._inner = inner
 
         def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-            return self._inner.read(max_bytes, _bounded(timeout, httpcore2.ReadTimeout))
+            data = _limited(lambda t: self._inner.read(max_bytes, t), timeout)
+            _moved(len(data))
+            return data
 
         def write(self, buffer: bytes, timeout: float | None = None) -> None:
-            self._inner.write(buffer, _bounded(timeout, httpcore2.WriteTimeout))
+            _limited(lambda t: self._inner.write(buffer, t), timeout)
+            _moved(len(buffer))
 
         def close(self) -> None:
             self._inner.close()
 
         def start_tls(self, ssl_context, server_hostname=None, timeout=None):
-            return DeadlineStream(self._inner.start_tls(
-                ssl_context, server_hostname, _bounded(timeout, httpcore2.ConnectTimeout)))
+            return DeadlineStream(_limited(
+                lambda t: self._inner.start_tls(ssl_context, server_hostname, t), timeout,
+                connect=True))
 
         def get_extra_info(self, info: str):
             return self._inner.get_extra_info(info)
@@ -109,13 +158,14 @@ def _backend_class():
 
         def connect_tcp(self, host, port, timeout=None, local_address=None,
                         socket_options=None):
-            return DeadlineStream(self._inner.connect_tcp(
-                host, port, _bounded(timeout, httpcore2.ConnectTimeout), local_address,
-                socket_options))
+            return DeadlineStream(_limited(
+                lambda t: self._inner.connect_tcp(host, port, t, local_address,
+                                                  socket_options), timeout, connect=True))
 
         def connect_unix_socket(self, path, timeout=None, socket_options=None):
-            return DeadlineStream(self._inner.connect_unix_socket(
-                path, _bounded(timeout, httpcore2.ConnectTimeout), socket_options))
+            return DeadlineStream(_limited(
+                lambda t: self._inner.connect_unix_socket(path, t, socket_options), timeout,
+                connect=True))
 
         def sleep(self, seconds: float) -> None:
             self._inner.sleep(seconds)
@@ -123,15 +173,13 @@ def _backend_class():
     return DeadlineBackend
 
 
-def http_client(timeouts: HubTimeouts):
-    """An ``httpx2.Client`` (proxies from the environment, redirects followed) whose every
-    connection is bounded by ``timeouts`` and the thread's deadline."""
+def _bound(client, timeouts: HubTimeouts):
+    """``client`` (an ``httpx2.Client``) with ``timeouts`` and every connection bounded by
+    the thread's deadline."""
     import httpx2
 
-    client = httpx2.Client(
-        timeout=httpx2.Timeout(connect=timeouts.connect, read=timeouts.read,
-                               write=timeouts.read, pool=timeouts.connect),
-        follow_redirects=True, trust_env=True)
+    client.timeout = httpx2.Timeout(connect=timeouts.connect, read=timeouts.read,
+                                    write=timeouts.read, pool=timeouts.connect)
     backend = _backend_class()
     transports = [client._transport, *client._mounts.values()]  # noqa: SLF001
     for transport in transports:
@@ -143,3 +191,44 @@ def http_client(timeouts: HubTimeouts):
             raise AssertionError("httpcore2's connection pool has no _network_backend")
         pool._network_backend = backend(pool._network_backend)  # noqa: SLF001
     return client
+
+
+def http_client(timeouts: HubTimeouts):
+    """An ``httpx2.Client`` (proxies from the environment, redirects followed) whose every
+    connection is bounded by ``timeouts`` and the thread's deadline."""
+    import httpx2
+
+    return _bound(httpx2.Client(follow_redirects=True, trust_env=True), timeouts)
+
+
+_session_lock = threading.Lock()
+_session: dict = {}  # "base": huggingface_hub's factory before ours, "timeouts": ours
+
+
+def bound_hf_session(timeouts: HubTimeouts) -> None:
+    """Bound huggingface_hub's shared HTTP client (every ``HfApi`` call: push's repository,
+    preupload, LFS and commit requests) by ``timeouts`` and the thread's deadline; a request
+    made outside ``bounded`` gets a deadline of its own. The client huggingface_hub's factory
+    makes (its default, or the one an application set) is kept, with these bounds added;
+    set again only when ``timeouts`` change (that closes huggingface_hub's open connections)."""
+    from huggingface_hub.utils import _http as hf_http
+    from huggingface_hub.utils import set_client_factory
+
+    with _session_lock:
+        if _session.get("timeouts") == timeouts:
+            return
+        base = _session.setdefault("base", getattr(  # the factory in place, else hf's default
+            hf_http, "_GLOBAL_CLIENT_FACTORY", hf_http.default_client_factory))
+
+        def start(_request) -> None:  # an httpx2 request hook
+            if not scoped():
+                _state.request = _Clock(timeouts)
+
+        def factory():
+            client = _bound(base(), timeouts)
+            client.event_hooks = {**client.event_hooks,
+                                  "request": [start, *client.event_hooks["request"]]}
+            return client
+
+        set_client_factory(factory)
+        _session["timeouts"] = timeouts

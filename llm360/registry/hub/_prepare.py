@@ -11,12 +11,16 @@ verifies it, each repository may take it, and the server's upload protocol.
   ``llm360_release: NAME``); anything else is someone else's, refused unless the caller
   overwrites it knowingly.
 * ``xet_fallback``: a server without Xet storage (its Xet write token is a 404) is written
-  through Git LFS instead of failing after the Xet client's retries.
+  through Git LFS instead of failing after the Xet client's retries; ``through_lfs`` makes
+  that choice for one commit, not for the process.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,14 +33,16 @@ from llm360.registry.policy import TrustPolicy
 from llm360.registry.release_dir import (
     MANIFEST_FILE, RELEASE_FILES, ReleaseFiles, read_release_files,
 )
-from llm360.registry.serialize import manifest_from_bytes, parse_yaml
+from llm360.registry.release_source import open_release
+from llm360.registry.serialize import parse_yaml
 from llm360.registry.signing import BUNDLE_FILE
 
-__all__ = ["VerifiedRelease", "verified_release", "foreign", "xet_fallback", "IGNORED_REMOTE"]
+__all__ = ["VerifiedRelease", "verified_release", "foreign", "xet_fallback", "through_lfs",
+           "IGNORED_REMOTE"]
 
 #: files a Hub repository holds of its own (never published, never removed by push)
 IGNORED_REMOTE = frozenset({".gitattributes"})
-_PROBE_TIMEOUT = 30.0
+_XET_SWITCH = threading.Lock()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,10 +62,11 @@ def verified_release(release: Path, policy: TrustPolicy) -> VerifiedRelease:
     """Verify ``release`` with ``llm360 verify``'s code under ``policy``; refuse what fails."""
     from llm360.registry.verify import verify_release
 
-    release = Path(release)
-    if not (release / MANIFEST_FILE).is_file():
+    if not (Path(release) / MANIFEST_FILE).is_file():
         raise InputError(f"{release}: not a release folder (no {MANIFEST_FILE})",
                          hint="build one with `llm360 release build RUN --out RELEASE`")
+    opened = open_release(Path(release))
+    release = Path(opened.origin)
     rf_raw = _read(release / RELEASE_FILES)
     if rf_raw is not None and read_release_files(
             rf_raw, source=str(release / RELEASE_FILES)).layout == "metadata-only":
@@ -74,11 +81,11 @@ def verified_release(release: Path, policy: TrustPolicy) -> VerifiedRelease:
             f"{'s' if len(failures) != 1 else ''}; first: {failures[0].message}); refusing "
             "to publish", hint="`llm360 verify RELEASE` with the same --key / --identity "
                                "options names every problem; rebuild the release")
-    raw = (release / MANIFEST_FILE).read_bytes()
+    raw = opened.manifest_bytes
     if hashlib.sha256(raw).hexdigest() != report.manifest_sha256:
         raise VerificationError(f"{release / MANIFEST_FILE}: changed while it was verified; "
                                 "refusing to publish")
-    manifest = manifest_from_bytes(raw, source=str(release / MANIFEST_FILE))
+    manifest = opened.manifest
     expected = {a.path: (a.size, a.sha256) for a in manifest.artifacts}
     expected[MANIFEST_FILE] = (len(raw), report.manifest_sha256)
     own = [MANIFEST_FILE]
@@ -157,23 +164,42 @@ def _card_release(raw: bytes | None) -> str | None:
 
 def xet_fallback(client: HubClient, repo: str, kind: str) -> str | None:
     """Where huggingface_hub would upload through Xet but the server has no Xet storage (its
-    Xet write token answers 404), switch this process to Git LFS uploads and say so."""
-    from huggingface_hub import constants
+    Xet write token answers 404): a note saying this push uploads through Git LFS (None: the
+    server has Xet, or Xet is not used anyway)."""
     from huggingface_hub.utils import build_hf_headers, get_session
     from huggingface_hub.utils._runtime import is_xet_available
 
-    if not is_xet_available():
+    if not client.xet or not is_xet_available():
         return None
     url = f"{client.endpoint}/api/{kind}s/{repo}/xet-write-token/main"
 
     def probe() -> int:
-        resp = get_session().get(url, headers=build_hf_headers(token=client.token),
-                                 follow_redirects=True, timeout=_PROBE_TIMEOUT)
-        return resp.status_code
+        with get_session().stream("GET", url, headers=build_hf_headers(token=client.token),
+                                  follow_redirects=True) as resp:
+            return resp.status_code  # the body is not read
 
     status = client.call(f"ask {client.endpoint} for a Xet write token", probe)
     if status not in (404, 405, 501):
         return None
-    constants.HF_HUB_DISABLE_XET = True
     return (f"{client.endpoint} has no Xet storage (HTTP {status} on its Xet write token): "
             "uploading through Git LFS")
+
+
+@contextmanager
+def through_lfs(lfs: bool) -> Iterator[None]:
+    """Within, huggingface_hub uploads through Git LFS (when ``lfs``). Its only switch (2.x)
+    is its module constant ``HF_HUB_DISABLE_XET``, read once per commit: it is set for the
+    commit and put back after, under a lock (so this push's choice outlives neither the commit
+    nor another push's); the environment is never touched."""
+    if not lfs:
+        yield
+        return
+    from huggingface_hub import constants
+
+    with _XET_SWITCH:
+        before = constants.HF_HUB_DISABLE_XET
+        constants.HF_HUB_DISABLE_XET = True
+        try:
+            yield
+        finally:
+            constants.HF_HUB_DISABLE_XET = before

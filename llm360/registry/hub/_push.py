@@ -24,7 +24,7 @@ from llm360.registry._files import write_atomic
 from llm360.registry.hub._client import HubClient, RemoteFile
 from llm360.registry.hub._layout import DATASET, MAIN, MODEL, branch_order, layout
 from llm360.registry.hub._prepare import (
-    IGNORED_REMOTE, VerifiedRelease, foreign, verified_release, xet_fallback,
+    IGNORED_REMOTE, VerifiedRelease, foreign, through_lfs, verified_release, xet_fallback,
 )
 from llm360.registry.hub._repo_id import validate_repo_id
 from llm360.registry.models import Manifest, final_checkpoint
@@ -137,6 +137,7 @@ def push_release(client: HubClient, release: Path, repo: str | None = None, *,
     fallback = xet_fallback(client, repos[MODEL], MODEL)
     if fallback:
         notes.append(fallback)
+    lfs = not client.xet or fallback is not None  # this push's uploads, not the process's
     heads = {kind: client.refs(repos[kind], kind) for kind in kinds}
     roots: dict[str, str] = {}
     results = []
@@ -145,7 +146,7 @@ def push_release(client: HubClient, release: Path, repo: str | None = None, *,
         files = {hub: local[rel] for hub, rel in plan[(kind, branch)].items()}
         say(f"[{i}/{len(order)}] {repos[kind]}@{branch}: {len(files)} files")
         results.append(_push_branch(client, repos[kind], kind, branch, files, heads[kind][0],
-                                    roots, manifest, say))
+                                    roots, manifest, say, lfs=lfs))
     tag = f"v{manifest.release.version}"
     for kind in sorted(heads):
         head = next(r.commit for r in results if r.repo_type == kind and r.branch == MAIN)
@@ -223,7 +224,7 @@ def _root_commit(client: HubClient, repo: str, kind: str, roots: dict[str, str])
 
 def _push_branch(client: HubClient, repo: str, kind: str, branch: str,
                  files: dict[str, _Local], branches: dict[str, str], roots: dict[str, str],
-                 manifest: Manifest, say) -> BranchResult:
+                 manifest: Manifest, say, *, lfs: bool) -> BranchResult:
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
     for attempt in range(client.retries + 1):
@@ -254,10 +255,12 @@ def _push_branch(client: HubClient, repo: str, kind: str, branch: str,
             + (f"; removing {len(removed)} files the release does not place there"
                if removed else ""))
         try:
-            info = client.call(f"commit to {repo}@{branch}", client.api.create_commit, repo,
-                               operations=ops, commit_message=_message(manifest, branch),
-                               revision=branch, repo_type=kind,
-                               parent_commit=branches[branch])
+            with through_lfs(lfs):
+                info = client.call(f"commit to {repo}@{branch}", client.api.create_commit,
+                                   repo, operations=ops,
+                                   commit_message=_message(manifest, branch),
+                                   revision=branch, repo_type=kind,
+                                   parent_commit=branches[branch])
         except HubError as exc:
             if not exc.transient or attempt == client.retries:
                 raise

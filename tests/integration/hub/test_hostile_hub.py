@@ -1,6 +1,6 @@
-"""verify --hub and pull against a hostile Hub (``tests/hub_server/hostile.py``: rules on the Hub
-test server, same process, 127.0.0.1): they fail closed, in bounded time and memory, with a
-one-line error or a failing report, never exit 3 for what the server sends (issue 21)."""
+"""verify --hub, pull and push against a hostile Hub (``tests/hub_server/hostile.py``: rules on
+the Hub test server, same process, 127.0.0.1): they fail closed, in bounded time and memory,
+with a one-line error or a failing report, never exit 3 for what the server sends (issue 21)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from click.testing import CliRunner
 from llm360.cli.main import cli
 from llm360.errors import HubConnectionError, VerificationError
 from llm360.registry import layout as run_layout
-from llm360.registry.hub import HubSource, HubTimeouts, connect, pull_checkpoint, verify_hub
+from llm360.registry.hub import (
+    HubSource, HubTimeouts, connect, pull_checkpoint, push_release, verify_hub,
+)
 
 _spec = importlib.util.spec_from_file_location(
     "llm360_tests_hub_hostile", Path(__file__).resolve().parents[2] / "hub_server" /
@@ -196,6 +198,44 @@ def test_cli_says_timed_out_in_one_line(published, hostile, hub_server, hub_keys
                 hub_keys[1])
     assert out.exit_code == 3, out.output
     assert "timed out" in _one_line_error(out.output)
+
+
+PUSH_STALLS = [("POST", f"/api/models/{REPO}/preupload/", hang),
+               ("POST", f"/api/models/{REPO}/commit/", hang),
+               ("POST", f"/{REPO}.git/info/lfs/objects/batch", drip(0.4))]
+
+
+@pytest.mark.parametrize("method,part,answer", PUSH_STALLS,
+                         ids=["preupload-hang", "commit-hang", "lfs-batch-drip"])
+def test_push_ends_on_a_server_that_stalls(hub_server, hostile, client, signed_release, trust,
+                                           method, part, answer):
+    hostile.when(method, part, answer)
+    with pytest.raises(HubConnectionError) as info:
+        _ends(push_release, client, signed_release, REPO, policy=trust)
+    assert "timed out" in info.value.message and hostile.hits
+    assert "\n" not in info.value.message
+
+
+def test_cli_push_says_timed_out_in_one_line(hub_server, hostile, signed_release, hub_keys,
+                                             fast_cli):
+    hostile.when("POST", f"/api/models/{REPO}/commit/", hang)
+    out = _ends(_run, "push", signed_release, "--repo", REPO, "--endpoint", hub_server.url,
+                "--no-xet", "--key", hub_keys[1])
+    assert out.exit_code == 3, out.output
+    line = _one_line_error(out.output)
+    assert f"commit to {REPO}@" in line and "timed out" in line
+
+
+def test_a_request_outside_llm360s_calls_has_a_deadline(hub_server, hostile):
+    """huggingface_hub's own threads (its parallel LFS uploads) call its shared HTTP client
+    outside llm360's calls: a request there ends at the latest client's deadline too."""
+    from huggingface_hub.utils import get_session
+
+    connect(endpoint=hub_server.url, token="t", timeouts=FAST)
+    hostile.when("GET", "/drip", drip(0.4))
+    with pytest.raises(TimeoutError, match="deadline"):
+        _ends(lambda: get_session().get(f"{hub_server.url}/drip"))
+    assert hostile.hits
 
 
 # ---- item 10: a body is read up to its signed size --------------------------------------

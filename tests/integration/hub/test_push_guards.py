@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -110,6 +111,23 @@ def test_a_server_without_xet_is_written_through_lfs(hub_server, signed_release,
     assert any("has no Xet storage (HTTP 404 on its Xet write token): uploading through Git "
                "LFS" in note for note in result.notes), result.notes
     assert verify_hub(client, REPO, policy=trust)[0].ok
+
+
+def test_the_lfs_fallback_is_this_pushs_alone(hub_server, signed_release, trust, monkeypatch):
+    """Falling back to LFS changes neither the environment nor huggingface_hub's setting for
+    the rest of the process: the next push asks the server again."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
+    environ = dict(os.environ)
+    note = "has no Xet storage (HTTP 404 on its Xet write token): uploading through Git LFS"
+    for repo in (REPO, "acme/again"):
+        client = connect(endpoint=hub_server.url, token="t", xet=True, backoff=0.01)
+        result = push_release(client, signed_release, repo, policy=trust)
+        assert result.commits == 5 and any(note in n for n in result.notes), result.notes
+        assert constants.HF_HUB_DISABLE_XET is False and dict(os.environ) == environ
+    connect(endpoint=hub_server.url, token="t", xet=False)  # LFS for this client only
+    assert constants.HF_HUB_DISABLE_XET is False and dict(os.environ) == environ
 
 
 # ---- item 4: someone else's repository, files push did not publish ---------------------------
