@@ -129,6 +129,21 @@ def test_derived_release_references_its_parent_and_verifies(published, hub_serve
     header = card.split("---\n")[1]
     assert f"base_model: {BASE}" in header and "base_model_relation" not in header
     assert f"https://huggingface.co/{BASE}/tree/ckpt_001" in card
+    # the exports name the parent checkpoint as another release's, not as a component here
+    cdx = json.loads((release / "bom.cdx.json").read_text())
+    [ancestor] = cdx["components"][0]["pedigree"]["ancestors"]
+    assert (ancestor["group"], ancestor["name"]) == ("synthetic-tiny", "ckpt_001")
+    refs = {c["bom-ref"] for c in cdx["components"]}
+    assert all(d in refs or not d.startswith("checkpoint:")
+               for dep in cdx["dependencies"] for d in dep.get("dependsOn", ()))
+    try:
+        from cyclonedx.schema import SchemaVersion
+        from cyclonedx.validation.json import JsonStrictValidator
+    except ImportError:
+        pass
+    else:
+        assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(
+            (release / "bom.cdx.json").read_text()) is None
 
     ok = _run("verify", release, "--key", second_key[1], "--parent-key", hub_keys[1],
               "--endpoint", url)

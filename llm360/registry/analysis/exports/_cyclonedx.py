@@ -21,7 +21,7 @@ from llm360.registry.analysis.exports._common import (
     TOOL, ReleaseFacts, canonical_license, document_uuid, hub_branch_url, hub_dataset_url,
     hub_file_url,
 )
-from llm360.registry.models import Artifact, Checkpoint, final_checkpoint
+from llm360.registry.models import Artifact, Checkpoint, Manifest, final_checkpoint
 
 __all__ = ["SPEC_VERSION", "document"]
 
@@ -84,6 +84,21 @@ def _model_card(facts: ReleaseFacts, ckpt: Checkpoint | None, ref: str) -> dict[
     return card
 
 
+def _ancestor(m: Manifest, name: str) -> dict[str, Any]:
+    """A parent checkpoint: of this release, or of the release it continues (manifest v1.3
+    ``derived_from``: referenced, so not a component of this BOM)."""
+    link, rel = m.derived_from, m.release
+    if m.checkpoint(name) is None and link is not None and link.checkpoint.name == name:
+        return {"type": "machine-learning-model", "group": link.release.name, "name": name,
+                "version": link.release.version, "properties": _props(
+                    root_digest=link.checkpoint.root_digest, relation=link.relation,
+                    manifest_sha256=link.release.manifest_sha256, repo=link.release.repo)}
+    parent = m.checkpoint(name)
+    return {"type": "machine-learning-model", "group": rel.name, "name": name,
+            "version": rel.version,
+            "properties": _props(root_digest=parent.root_digest if parent else None)}
+
+
 def _checkpoint(facts: ReleaseFacts, ckpt: Checkpoint) -> dict[str, Any]:
     m = facts.manifest
     rel = m.release
@@ -101,11 +116,7 @@ def _checkpoint(facts: ReleaseFacts, ckpt: Checkpoint) -> dict[str, Any]:
                              data_chunks=",".join(str(k) for k in ckpt.data_chunks)),
     }
     if ckpt.parents:
-        out["pedigree"] = {"ancestors": [
-            {"type": "machine-learning-model", "group": rel.name, "name": p,
-             "version": rel.version, "properties": _props(
-                 root_digest=parent.root_digest if (parent := m.checkpoint(p)) else None)}
-            for p in ckpt.parents]}
+        out["pedigree"] = {"ancestors": [_ancestor(m, p) for p in ckpt.parents]}
     if facts.hub_repo:
         out["externalReferences"] = [{"type": "distribution",
                                       "url": hub_branch_url(facts.hub_repo, ckpt.name)}]
@@ -212,7 +223,7 @@ def document(facts: ReleaseFacts) -> dict[str, Any]:
         dependencies.append({"ref": _ref("model"), "dependsOn": [_ref("checkpoint",
                                                                       final.name)]})
     for ckpt in m.checkpoints:
-        made_of = ([_ref("checkpoint", p) for p in ckpt.parents]
+        made_of = ([_ref("checkpoint", p) for p in ckpt.parents if m.checkpoint(p)]
                    + [_ref("chunk", str(k)) for k in ckpt.data_chunks] + code_refs)
         dependencies.append({"ref": _ref("checkpoint", ckpt.name), "dependsOn": made_of})
     bom: dict[str, Any] = {
