@@ -232,7 +232,8 @@ def _fork_demo(parent_key: Path, out: Path, endpoint: list[str], env: dict) -> s
          "--max-checkpoints", "1")
     _run("keygen", "--private", str(key), "--public", str(pub))
     _run("release", "build", str(run), "--out", str(release), "--sign", "key", "--key", str(key))
-    _run("push", str(release), "--repo", FORK_REPO, "--key", str(pub), *endpoint, env=env)
+    _run("push", str(release), "--repo", FORK_REPO, "--key", str(pub), "--parent-key",
+         str(parent_key), *endpoint, env=env)
     _run("verify", "--hub", FORK_REPO, "--key", str(pub), "--parent-key", str(parent_key),
          *endpoint, env=env)
     _run("lineage", str(release), *endpoint, env=env)

@@ -9,7 +9,8 @@ import click
 
 from llm360.cli._hub import client_from, hub_options
 from llm360.cli._render import echo, echo_json
-from llm360.cli._trust import policy_from, trust_options
+from llm360.cli._trust import parent_check_from, parent_options, pop_parent, policy_from, \
+    trust_options
 
 __all__ = ["push"]
 
@@ -29,6 +30,7 @@ __all__ = ["push"]
 @hub_options
 @trust_options(unsigned_help="WEAKENS: publish a release with no signature (only without "
                              "--key or --identity; printed).")
+@parent_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def push(release: Path, repo: str | None, data_repo: str | None, private: bool,
          overwrite_foreign: bool, endpoint: str | None, no_xet: bool, as_json: bool,
@@ -38,7 +40,9 @@ def push(release: Path, repo: str | None, data_repo: str | None, private: bool,
     \b
     First RELEASE is verified as `llm360 verify` does, with the same signer options (--key,
     or --identity and --issuer; --allow-unsigned to publish an unsigned release): what fails
-    is not published (exit 1). A repository that holds something other than an llm360
+    is not published (exit 1); a derived release's link to its parent is checked as verify
+    checks it (--parent-key, or --parent-identity and --parent-issuer; --parent PATH;
+    --allow-unverified-parent). A repository that holds something other than an llm360
     release of this name is refused (exit 2) unless --overwrite-foreign.
     \b
     A branch per checkpoint (ckpt_000, ...): its files, tokenizer, card as README.md, model.sig.
@@ -50,17 +54,19 @@ def push(release: Path, repo: str | None, data_repo: str | None, private: bool,
     commit); what the Hub already holds is not uploaded again, so a rerun resumes and a
     rerun on a complete repository makes no commit. Writes RELEASE/publication.json.
     """
+    parent_given = pop_parent(trust)
     policy = policy_from(trust)
 
     def body() -> int:
         from llm360.registry.hub import push_release
 
         client = client_from(endpoint, no_xet, quiet=as_json)
+        parent = parent_check_from(parent_given, trust, hub=lambda: client)
         say = (lambda m: echo(m, err=True)) if not as_json and sys.stderr.isatty() \
             else None
         result = push_release(client, release, repo, policy=policy, data_repo=data_repo,
                               private=private, overwrite_foreign=overwrite_foreign,
-                              progress=say)
+                              parent=parent, progress=say)
         if as_json:
             echo_json(result.as_data())
             return 0

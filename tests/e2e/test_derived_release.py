@@ -161,8 +161,11 @@ def test_derived_release_references_its_parent_and_verifies(published, hub_serve
     assert opted.exit_code == 0, opted.output
     assert "--allow-unverified-parent" in json.loads(opted.output)["opt_outs"]
 
+    unchecked = _run("push", release, "--repo", FT, "--endpoint", url, "--no-xet", "--key",
+                     second_key[1])  # push verifies first, the parent link included
+    assert unchecked.exit_code == 1 and "derived_from acme/base@ckpt_001" in unchecked.output
     pushed = _run("push", release, "--repo", FT, "--endpoint", url, "--no-xet", "--key",
-                  second_key[1])
+                  second_key[1], "--parent-key", hub_keys[1])
     assert pushed.exit_code == 0, pushed.output
     # the data chunks the parent published are not uploaded again (same LFS objects)
     chunk = hashlib.sha256((release / "data/chunk_000.safetensors").read_bytes()).hexdigest()
@@ -218,7 +221,7 @@ def test_three_generations_show_the_whole_chain(published, hub_server, hub_keys,
                                                 tmp_path):
     url, parent, release = published
     assert _run("push", release, "--repo", FT, "--endpoint", url, "--no-xet", "--key",
-                second_key[1]).exit_code == 0
+                second_key[1], "--parent-key", hub_keys[1]).exit_code == 0
     run = tmp_path / "run3"
     out = _run("pull", FT, "--checkpoint", "ckpt_002", "--out", run, "--data", "--endpoint",
                url, "--key", second_key[1])

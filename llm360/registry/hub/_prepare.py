@@ -29,6 +29,7 @@ from llm360.registry import layout
 from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import MAIN
 from llm360.registry.models import Manifest
+from llm360.registry.parent import ParentCheck
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.release_dir import (
     MANIFEST_FILE, RELEASE_FILES, ReleaseFiles, read_release_files,
@@ -58,8 +59,10 @@ class VerifiedRelease:
     unsigned: bool
 
 
-def verified_release(release: Path, policy: TrustPolicy) -> VerifiedRelease:
-    """Verify ``release`` with ``llm360 verify``'s code under ``policy``; refuse what fails."""
+def verified_release(release: Path, policy: TrustPolicy, *,
+                     parent: ParentCheck | None = None) -> VerifiedRelease:
+    """Verify ``release`` with ``llm360 verify``'s code under ``policy`` (a derived release's
+    link to its parent as ``parent`` says); refuse what fails."""
     from llm360.registry.verify import verify_release
 
     if not (Path(release) / MANIFEST_FILE).is_file():
@@ -73,7 +76,7 @@ def verified_release(release: Path, policy: TrustPolicy) -> VerifiedRelease:
         raise InputError(f"{release}: a metadata-only release (its artifacts are in the run "
                          "directory)", hint="push needs a full release: rebuild without "
                                             "--metadata-only")
-    report = verify_release(release, policy=policy)
+    report = verify_release(release, policy=policy, parent=parent)
     if not report.ok:
         failures = report.failures
         raise VerificationError(

@@ -28,6 +28,7 @@ from llm360.registry.hub._prepare import (
 )
 from llm360.registry.hub._repo_id import validate_repo_id
 from llm360.registry.models import Manifest, final_checkpoint
+from llm360.registry.parent import ParentCheck
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.release_dir import PUBLICATION_FILE
 
@@ -107,20 +108,22 @@ def _same(local: _Local, remote: RemoteFile | None) -> bool:
 
 def push_release(client: HubClient, release: Path, repo: str | None = None, *,
                  policy: TrustPolicy, data_repo: str | None = None, private: bool = False,
-                 overwrite_foreign: bool = False,
+                 overwrite_foreign: bool = False, parent: ParentCheck | None = None,
                  progress: Callable[[str], None] | None = None) -> PushResult:
     """Publish ``release`` to ``repo`` (default: the Hub repository its llm360.yaml links
     declare) and its data to ``data_repo`` (default: the declared dataset, else
     ``<repo>-data``); writes ``RELEASE/publication.json``. ``policy`` is what ``llm360 verify``
-    would be given: the release must verify under it. A repository that holds something other
-    than this release is refused unless ``overwrite_foreign``. See the module docstring."""
+    would be given: the release must verify under it (a derived release's link to its parent
+    as ``parent`` says: None leaves it unchecked, with a note). A repository that holds
+    something other than this release is refused unless ``overwrite_foreign``. See the module
+    docstring."""
     release = Path(release)
     say = progress or (lambda _msg: None)
     for given, option in ((repo, "--repo"), (data_repo, "--data-repo")):
         if given is not None:  # before the release is read: a typo costs nothing
             validate_repo_id(given, what=option)
     say(f"verifying {release}")
-    checked = verified_release(release, policy)
+    checked = verified_release(release, policy, parent=parent)
     manifest = checked.manifest
     repos, warnings, notes = _targets(manifest, repo, data_repo)
     if checked.unsigned:
