@@ -8,7 +8,7 @@ import sys
 
 import click
 
-__all__ = ["hub_options", "client_from", "truthy", "verify_hub_command"]
+__all__ = ["hub_options", "client_from", "truthy", "open_ref", "verify_hub_command"]
 
 
 def truthy(value: str | None) -> bool:
@@ -34,6 +34,15 @@ def client_from(endpoint: str | None, no_xet: bool, *, quiet: bool = False):
     xet = not (no_xet or truthy(os.environ.get("HF_HUB_DISABLE_XET")))
     return connect(endpoint=endpoint, token=os.environ.get("HF_TOKEN") or None, xet=xet,
                    progress_bars=not quiet and sys.stderr.isatty())
+
+
+def open_ref(ref, *, root=None, endpoint: str | None = None, no_xet: bool = False):
+    """Open RELEASE as the commands that read a release take it: a folder, a manifest.json, or
+    hub:ORG/NAME[@REV] (a Hub client is made only for that)."""
+    from llm360.registry.release_source import is_hub_ref, open_release
+
+    client = client_from(endpoint, no_xet, quiet=True) if is_hub_ref(str(ref)) else None
+    return open_release(ref, root=root, client=client)
 
 
 def verify_hub_command(repo: str, *, revision: str, data_repo: str | None, download: bool,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from llm360.cli._hub import hub_options, open_ref
 from llm360.cli._render import echo, echo_json
 
 __all__ = ["audit"]
@@ -19,10 +20,13 @@ __all__ = ["audit"]
                    "else the release folder).")
 @click.option("--mot-yaml", "mot_yaml", type=click.Path(path_type=Path),
               help="Also write the Model Openness Tool's YAML record of the release here.")
+@hub_options
 @click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON.")
-def audit(release: str, root: Path | None, mot_yaml: Path | None, as_json: bool) -> int:
-    """Grade RELEASE (RELEASE/manifest.json or the release folder) against the Model Openness
-    Framework: Class III Open Model, Class II Open Tooling, Class I Open Science.
+def audit(release: str, root: Path | None, mot_yaml: Path | None, endpoint: str | None,
+          no_xet: bool, as_json: bool) -> int:
+    """Grade RELEASE (RELEASE/manifest.json, the release folder, or hub:ORG/NAME[@REV]) against
+    the Model Openness Framework: Class III Open Model, Class II Open Tooling, Class I Open
+    Science.
 
     For each of the MOF's 17 components: whether the release has it (from the manifest's
     artifacts, checkpoints and links, and the cards beside it), its license (llm360.yaml
@@ -31,10 +35,9 @@ def audit(release: str, root: Path | None, mot_yaml: Path | None, as_json: bool)
     missing for the next one. It does not check bytes or signatures: run `llm360 verify`.
     """
     from llm360.registry.audit import audit_release, mot_record, write_mot_yaml
-    from llm360.registry.release_source import open_release
 
     def body() -> int:
-        source = open_release(release, root=root)
+        source = open_ref(release, root=root, endpoint=endpoint, no_xet=no_xet)
         result = audit_release(source)
         written = None
         if mot_yaml is not None:

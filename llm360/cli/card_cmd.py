@@ -6,14 +6,16 @@ from pathlib import Path
 
 import click
 
+from llm360.cli._hub import hub_options, open_ref
 from llm360.cli._render import CARDS_EXTRA, echo, echo_json, require_extra
 from llm360.cli._trust import policy_from, trust_options
 
 __all__ = ["card"]
 
 
-@click.command()
-@click.argument("manifest", type=click.Path(path_type=Path))
+@click.command(short_help="Render the cards and plots of RELEASE (folder, manifest.json or "
+                          "hub:ORG/NAME) into --out.")
+@click.argument("release")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Folder to write README.md, DATA_CARD.md, cards/ and plots/ into.")
 @click.option("--root", type=click.Path(path_type=Path),
@@ -21,9 +23,12 @@ __all__ = ["card"]
                    "(default: the release folder, which holds them).")
 @trust_options(unsigned_help="Render the cards of a manifest with no signature (they say it is "
                              "unsigned).")
+@hub_options
 @click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
-def card(manifest: Path, out_dir: Path, root: Path | None, as_json: bool, **trust) -> int:
-    """Render the cards and plots of MANIFEST (RELEASE or RELEASE/manifest.json) into --out.
+def card(release: str, out_dir: Path, root: Path | None, endpoint: str | None, no_xet: bool,
+         as_json: bool, **trust) -> int:
+    """Render the cards and plots of RELEASE (the release folder, its manifest.json, or
+    hub:ORG/NAME[@REV]) into --out.
 
     The manifest's signature is verified first, as `llm360 verify` does (--key, or --identity
     and --issuer): a signature that fails is refused (exit 1), and an unsigned manifest is
@@ -35,7 +40,9 @@ def card(manifest: Path, out_dir: Path, root: Path | None, as_json: bool, **trus
         require_extra("cards", CARDS_EXTRA, needed_for="llm360 card")
         from llm360.registry.cards import render_cards
 
-        result = render_cards(manifest, out_dir, root=root, policy=policy_from(trust))
+        policy = policy_from(trust)
+        opened = open_ref(release, root=root, endpoint=endpoint, no_xet=no_xet)
+        result = render_cards(opened, out_dir, policy=policy)
         sig = result.signature
         if as_json:
             echo_json({"out": str(result.out_dir), "files": list(result.files),

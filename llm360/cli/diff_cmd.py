@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from llm360.cli._hub import client_from, hub_options
+from llm360.cli._hub import hub_options, open_ref
 from llm360.cli._render import echo, echo_json, progress_bar
 
 __all__ = ["diff"]
 
 
 def _side(spec: str, endpoint: str | None, no_xet: bool, progress):
-    from llm360.registry.diff import local_side, source_side
+    from llm360.registry.diff import side
 
-    if not spec.startswith("hub:"):
-        return local_side(Path(spec), progress=progress)
-    from llm360.registry.hub import HubSource
-
-    repo, _, rev = spec[4:].partition("@")
-    source = HubSource(client_from(endpoint, no_xet, quiet=True), repo, revision=rev or "main")
-    return source_side(spec, source, progress=progress)
+    return side(open_ref(spec, endpoint=endpoint, no_xet=no_xet), progress=progress)
 
 
 def _value(field: str, value) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from llm360.cli._hub import client_from
+from llm360.cli._hub import client_from, open_ref
 from llm360.cli._render import echo, echo_json
 
 __all__ = ["lineage"]
@@ -23,16 +23,16 @@ __all__ = ["lineage"]
               help="A parent release folder (or manifest.json) of a derived release, to "
                    "follow the chain through; repeat for several generations.")
 @click.option("--endpoint", metavar="URL",
-              help="Hub endpoint to read parent manifests from (default: HF_ENDPOINT, else "
-                   "https://huggingface.co).")
+              help="Hub endpoint to read a hub:ORG/NAME release and parent manifests from "
+                   "(default: HF_ENDPOINT, else https://huggingface.co).")
 @click.option("--offline", is_flag=True,
               help="Do not read parent manifests from the Hub (only --parent folders).")
 @click.option("--json", "as_json", is_flag=True, help="Print the graph (or the data) as JSON.")
 def lineage(release: str, name: str | None, parents: tuple[Path, ...], endpoint: str | None,
             offline: bool, as_json: bool) -> int:
-    """Show the checkpoint graph of RELEASE (RELEASE/manifest.json or the release folder) as a
-    tree: forks (one parent, several children) and merges (several parents) are marked, with
-    step and tokens seen per checkpoint. Read from the manifest alone.
+    """Show the checkpoint graph of RELEASE (RELEASE/manifest.json, the release folder, or
+    hub:ORG/NAME[@REV]) as a tree: forks (one parent, several children) and merges (several
+    parents) are marked, with step and tokens seen per checkpoint. Read from the manifest alone.
 
     A derived release (it continues a checkpoint of another release) starts with the chain
     of releases it descends from, oldest first (ORG/NAME@ckpt_001 -> ckpt_002 (this
@@ -41,10 +41,9 @@ def lineage(release: str, name: str | None, parents: tuple[Path, ...], endpoint:
     """
     from llm360.errors import InputError
     from llm360.registry import lineage as lin
-    from llm360.registry.release_source import open_release
 
     def body() -> int:
-        source = open_release(release)
+        source = open_ref(release, endpoint=endpoint)
         manifest = source.manifest
         chain = _chain(manifest, parents, None if offline else endpoint, offline)
         if name is not None:

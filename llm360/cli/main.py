@@ -53,7 +53,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("llm360.cli.verify_cmd:verify",
                "Verify RELEASE (a release folder or its manifest.json) and every file in it."),
     "card": ("llm360.cli.card_cmd:card",
-             "Render the cards and plots of MANIFEST (RELEASE or RELEASE/manifest.json) into "
+             "Render the cards and plots of RELEASE (folder, manifest.json or hub:ORG/NAME) into "
              "--out."),
     "audit": ("llm360.cli.audit_cmd:audit",
               "Grade RELEASE against the Model Openness Framework (Class III, II and I)."),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from llm360.cli._hub import hub_options, open_ref
 from llm360.cli._render import echo, echo_json, progress_bar
 
 __all__ = ["trace"]
@@ -26,19 +27,21 @@ __all__ = ["trace"]
 @click.option("--root", type=click.Path(path_type=Path),
               help="Folder holding the data chunks (default: the run the release was built "
                    "from, else the release folder).")
+@hub_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def trace(release: str, text: str | None, tokens_file: Path | None, proof: bool,
-          proof_file: Path | None, root: Path | None, as_json: bool) -> int:
+          proof_file: Path | None, root: Path | None, endpoint: str | None, no_xet: bool,
+          as_json: bool) -> int:
     """Find the rows of RELEASE's data chunks that contain --text or --tokens (a match may
     cross from one row into the next), and say for each: chunk, row, the optimizer step that
     trained it and the checkpoints that came after.
 
-    RELEASE is RELEASE/manifest.json or the release folder. Each chunk's bytes are checked
-    against the manifest before it is searched. Exit 0 found in trained rows, 1 found nowhere
+    RELEASE is RELEASE/manifest.json, the release folder, or hub:ORG/NAME[@REV] (the chunks
+    are downloaded from the dataset repository). Each chunk's bytes are checked against the
+    manifest before it is searched. Exit 0 found in trained rows, 1 found nowhere
     trained (or a proof that does not check), 2 bad input.
     """
     from llm360.errors import InputError
-    from llm360.registry.release_source import open_release
     from llm360.registry.trace import (build_proofs, check_proofs, find_tokens, read_proof,
                                        read_tokens_file, trace_text)
 
@@ -49,7 +52,7 @@ def trace(release: str, text: str | None, tokens_file: Path | None, proof: bool,
         if proof_file is not None:
             if proof:
                 raise InputError("--proof and --check-proof do not go together")
-            source = open_release(release, root=root)
+            source = open_ref(release, root=root, endpoint=endpoint, no_xet=no_xet)
             doc = read_proof(proof_file)
             problems = check_proofs(source.manifest, source.manifest_sha256, doc,
                                     source=str(proof_file))
@@ -66,7 +69,7 @@ def trace(release: str, text: str | None, tokens_file: Path | None, proof: bool,
                 echo(f"{verdict}: {rows} row proof(s) against the Merkle roots in "
                      f"{source.manifest_path} (sha256 {source.manifest_sha256[:16]}...)")
             return 1 if problems else 0
-        source = open_release(release, root=root)
+        source = open_ref(release, root=root, endpoint=endpoint, no_xet=no_xet)
         with progress_bar("checking chunks", enabled=not as_json) as (advance, _total):
             if text is not None:
                 result = trace_text(source, text, progress=advance)

@@ -25,7 +25,7 @@ from llm360.registry.mof import (
     CLASS_LABELS, COMPONENTS, FRAMEWORK, Component, default_component_licenses, is_open_license,
     is_type_appropriate,
 )
-from llm360.registry.release_source import ReleaseSource
+from llm360.registry.release_source import OpenedRelease
 
 __all__ = ["ComponentResult", "SourceLicense", "AuditResult", "grade", "audit_release",
            "mot_record", "write_mot_yaml", "MOT_HEADER"]
@@ -297,7 +297,7 @@ def grade(manifest: Manifest, *, release_files: set[str] | frozenset[str] = froz
                        optional_missing=optional, source_licenses=_source_licenses(manifest))
 
 
-def audit_release(source: ReleaseSource) -> AuditResult:
+def audit_release(source: OpenedRelease) -> AuditResult:
     """Grade an opened release (its manifest, and the cards beside it)."""
     present = {name for name in (layout.MODEL_CARD, layout.DATA_CARD)
                if source.release_file(name)}

@@ -1,7 +1,7 @@
 """Two releases side by side: checkpoints, data chunks and files added, removed or changed, and
 the changed configs key by key.
 
-Each side is an ``ArtifactSource`` (a release folder, or the Hub through ``hub.HubSource``):
+Each side is a release opened by ``release_source.open_release`` (a release folder, or the Hub):
 its manifest and ``release-files.json`` say which files the release holds, and the source says
 what each file is (a folder: each file is hashed; the Hub: the sizes and sha256 of its
 metadata, small files read once). Files are compared by what they are, not by what either
@@ -13,16 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from llm360.errors import InputError
 from llm360.registry import layout
 from llm360.registry.models import Manifest
-from llm360.registry.serialize import manifest_from_bytes
-from llm360.registry.sources import ArtifactSource, LocalSource, Located
+from llm360.registry.release_source import OpenedRelease
+from llm360.registry.sources import Located
 
 __all__ = ["Side", "FileFacts", "FileChange", "Mismatch", "FieldChange", "Keyed",
-           "ConfigChange", "Diff", "local_side", "source_side", "diff_releases"]
+           "ConfigChange", "Diff", "side", "diff_releases"]
 
 #: the release's records about itself: compared through their content, not as files
 _RECORDS = frozenset({layout.MANIFEST, layout.BUNDLE, layout.RELEASE_FILES_LIST,
@@ -136,35 +134,21 @@ class Diff:
 
 # ---- sides ------------------------------------------------------------------------------
 
-def local_side(path: Path, *, progress: Callable[[int], None] | None = None) -> Side:
-    """A manifest file or a release folder; every file it lists is hashed."""
-    path = Path(path)
-    manifest_path = path / layout.MANIFEST if path.is_dir() else path
-    if not manifest_path.is_file():
-        raise InputError(f"{manifest_path}: manifest not found",
-                         hint="pass a release folder, its manifest.json or hub:ORG/NAME[@REV]")
-    source = LocalSource(manifest_path.parent)
-    return source_side(str(manifest_path), source, manifest_name=manifest_path.name,
-                       progress=progress)
-
-
-def source_side(label: str, source: ArtifactSource, *, manifest_name: str = layout.MANIFEST,
-                progress: Callable[[int], None] | None = None) -> Side:
-    """The release ``source`` holds: its manifest, what it lists, and what its files are."""
+def side(release: OpenedRelease, *, progress: Callable[[int], None] | None = None) -> Side:
+    """The release as opened (``release_source.open_release``): its manifest, what it lists,
+    and what its files are (a folder's hashed, the Hub's from its metadata)."""
     from llm360.registry.release_dir import read_release_files
     from llm360.registry.verify import signed_files
 
-    raw = source.read_bytes(manifest_name)
-    if raw is None:
-        raise InputError(f"{label}: no {manifest_name} there")
-    manifest = manifest_from_bytes(raw, source=f"{label}/{manifest_name}")
+    label, source = release.ref, release.source
+    manifest = release.manifest
     rf_raw = source.read_bytes(layout.RELEASE_FILES_LIST)
     rf = (None if rf_raw is None else
-          read_release_files(rf_raw, source=f"{label}/{layout.RELEASE_FILES_LIST}"))
+          read_release_files(rf_raw, source=f"{release.origin}/{layout.RELEASE_FILES_LIST}"))
     listed = {p: v for p, v in signed_files(manifest, rf).items() if p not in _RECORDS}
     notes: list[str] = []
     artifacts = {a.path for a in manifest.artifacts}
-    if rf is not None and rf.layout == "metadata-only" and isinstance(source, LocalSource):
+    if rf is not None and rf.layout == "metadata-only" and not release.on_hub:
         notes.append(f"{label} is a metadata-only release: its artifacts are compared as its "
                      "manifest lists them (their bytes are in its run directory)")
         wanted = set(listed) - artifacts

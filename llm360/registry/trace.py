@@ -25,7 +25,7 @@ from llm360.registry._chunks import SOURCES_TENSOR
 from llm360.registry._safetensors import read_rows
 from llm360.registry.hashing import hash_files
 from llm360.registry.models import Manifest
-from llm360.registry.release_source import ReleaseSource
+from llm360.registry.release_source import OpenedRelease
 from llm360.registry.serialize import parse_json, read_bytes, read_json
 from llm360.registry.sources import MAX_RELEASE_FILE
 
@@ -94,7 +94,7 @@ class Tokenizer:
     decode: Callable[[Sequence[int]], str]
 
 
-def load_tokenizer(source: ReleaseSource) -> Tokenizer:
+def load_tokenizer(source: OpenedRelease) -> Tokenizer:
     """The release's tokenizer (its bytes checked against the manifest).
 
     ``tokenizer.json`` of the ``tokenizers`` library; the synthetic runs' ``synthetic-bytes``
@@ -176,7 +176,7 @@ def _search(flat: np.ndarray, query: Sequence[int], limit: int) -> list[int]:
     return hits
 
 
-def _chunk_rows(source: ReleaseSource, path: str) -> np.ndarray:
+def _chunk_rows(source: OpenedRelease, path: str) -> np.ndarray:
     rows = read_rows(source.path(path))
     if rows.ndim != 2 or rows.shape[1] != source.manifest.data.seq_len:
         raise InputError(f"{path}: rows of {rows.shape[1:]} tokens, the manifest says "
@@ -184,7 +184,7 @@ def _chunk_rows(source: ReleaseSource, path: str) -> np.ndarray:
     return rows
 
 
-def _row_source(source: ReleaseSource, path: str, row: int
+def _row_source(source: OpenedRelease, path: str, row: int
                 ) -> tuple[str | None, str | None, int | None]:
     """(source, category, epoch) of a row of a mixture chunk, from its ``sources`` column."""
     mixture = source.manifest.data.mixture
@@ -199,13 +199,19 @@ def _row_source(source: ReleaseSource, path: str, row: int
     return found.name, found.category, epoch
 
 
-def _check_chunks(source: ReleaseSource, paths: list[str],
+def _check_chunks(source: OpenedRelease, paths: list[str],
                   progress: Callable[[int], None] | None) -> None:
+    if source.on_hub:  # each chunk is checked as it is downloaded
+        for rel in paths:
+            source.path(rel)
+            if progress is not None:
+                progress(source.artifact(rel).size)
+        return
     for d in hash_files(source.root, paths, progress=progress):
         source.compare_digest(d.path, d.sha256, d.size)
 
 
-def find_tokens(source: ReleaseSource, tokens: Sequence[int], *, check_bytes: bool = True,
+def find_tokens(source: OpenedRelease, tokens: Sequence[int], *, check_bytes: bool = True,
                 accept: Callable[[np.ndarray, int], int | None] | None = None,
                 progress: Callable[[int], None] | None = None,
                 limit: int = MAX_MATCHES) -> TraceResult:
@@ -258,7 +264,7 @@ def find_tokens(source: ReleaseSource, tokens: Sequence[int], *, check_bytes: bo
                        truncated=truncated)
 
 
-def trace_text(source: ReleaseSource, text: str, *, check_bytes: bool = True,
+def trace_text(source: OpenedRelease, text: str, *, check_bytes: bool = True,
                progress: Callable[[int], None] | None = None) -> TraceResult:
     """Trace ``text``, tokenized with the release's tokenizer.
 
@@ -288,7 +294,7 @@ def trace_text(source: ReleaseSource, text: str, *, check_bytes: bool = True,
                        tokens_searched=found.tokens_searched, truncated=found.truncated)
 
 
-def build_proofs(source: ReleaseSource, result: TraceResult) -> dict:
+def build_proofs(source: OpenedRelease, result: TraceResult) -> dict:
     """The proof document of every matched row: tokens and audit path against the chunk's
     Merkle root in the manifest (each root recomputed and compared first)."""
     manifest = source.manifest

@@ -36,6 +36,7 @@ from llm360.registry.merkle import LEGACY
 from llm360.registry.models import Manifest
 from llm360.registry.parent import ParentCheck, check_link
 from llm360.registry.policy import TrustPolicy
+from llm360.registry.release_source import open_release
 from llm360.registry.release_dir import (
     INCOMPLETE_MARK,
     MANIFEST_FILE,
@@ -53,7 +54,7 @@ from llm360.registry.signing import (
 )
 from llm360.registry.sources import ArtifactSource, LocalSource, Located
 
-__all__ = ["Report", "Problem", "TrustPolicy", "verify", "verify_release", "release_folder",
+__all__ = ["Report", "Problem", "TrustPolicy", "verify", "verify_release",
            "signed_files"]
 
 
@@ -96,17 +97,6 @@ class Report:
         }
 
 
-def release_folder(target: Path) -> tuple[Path, Path]:
-    """(release folder, manifest path) for ``RELEASE`` or ``RELEASE/manifest.json``."""
-    target = Path(target)
-    if target.is_dir():
-        target = target / MANIFEST_FILE
-    if not target.is_file():
-        raise InputError(f"{target}: manifest not found",
-                         hint="pass a release folder or its manifest.json")
-    return target.parent, target
-
-
 def verify_release(target: Path, root: Path | None = None, *,
                    policy: TrustPolicy = TrustPolicy(), parent: ParentCheck | None = None,
                    progress: Callable[[int], None] | None = None,
@@ -114,16 +104,12 @@ def verify_release(target: Path, root: Path | None = None, *,
     """Verify the release folder ``target`` (or its ``manifest.json``); ``root`` holds the
     artifacts of a metadata-only release (its run directory); ``parent``: how to check a
     derived release's link to its parent (None: not checked, a note says so)."""
-    release_dir, manifest_path = release_folder(target)
-    if (release_dir / INCOMPLETE_MARK).exists():
-        raise InputError(f"{release_dir}: an unfinished release (a build was interrupted)",
+    opened = open_release(target, root=root)
+    if opened.release_dir is not None and (opened.release_dir / INCOMPLETE_MARK).exists():
+        raise InputError(f"{opened.origin}: an unfinished release (a build was interrupted)",
                          hint="rerun llm360 release build; it cleans this folder up")
-    if root is not None and not Path(root).is_dir():
-        raise InputError(f"{root}: root directory not found",
-                         hint="pass --root with the run directory the release was built from")
-    source = LocalSource(release_dir, root)
-    return verify(source, policy, parent=parent, progress=progress, on_total=on_total,
-                  manifest_name=manifest_path.name)
+    return verify(opened.source, policy, parent=parent, progress=progress, on_total=on_total,
+                  manifest_name=opened.manifest_name)
 
 
 def verify(source: ArtifactSource, policy: TrustPolicy, *, parent: ParentCheck | None = None,

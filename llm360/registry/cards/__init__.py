@@ -32,13 +32,14 @@ from llm360.registry.cards._plots import render_plots
 from llm360.registry.cards._render import render_markdown, renderer_version
 from llm360.registry.cards._view import ReleaseView
 from llm360.registry.models import Manifest
-from llm360.registry.serialize import manifest_from_bytes
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.signing import BUNDLE_FILE, SignatureInfo, check_manifest_signature
-from llm360.registry.signing import describe_signature
+from llm360.registry.signing import describe_bundle, describe_signature
+from llm360.registry.release_source import OpenedRelease, open_release
 
 if TYPE_CHECKING:
     from llm360.registry.build import BuildContext
+    from llm360.registry.hub import HubClient
 
 __all__ = ["CardResult", "CardsStep", "ReleaseView", "RunInputs", "SignatureInfo", "MAIN", "Line",
            "build_view", "describe_signature", "lines",
@@ -83,11 +84,9 @@ def _plots_key(specs: list) -> str:
 
 
 def _render_all(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs,
-                signature_dir: Path | None) -> dict[str, bytes]:
-    signature = describe_signature(Path(signature_dir) / layout.BUNDLE
-                                   if signature_dir else None)
-    view, specs = _build_view(manifest, hashlib.sha256(manifest_bytes).hexdigest(), inputs, signature,
-                         signed_checkpoints=signed_checkpoints(signature_dir, manifest))
+                signature: SignatureInfo, signed: frozenset[str]) -> dict[str, bytes]:
+    view, specs = _build_view(manifest, hashlib.sha256(manifest_bytes).hexdigest(), inputs,
+                              signature, signed_checkpoints=signed)
     return {**render_markdown(view), **render_plots(specs)}
 
 
@@ -99,7 +98,10 @@ def render_files(manifest: Manifest, manifest_bytes: bytes, root: Path | None, *
     ``inputs`` are the run's records when the caller already holds them verified; otherwise
     they are read from ``root`` and checked against the manifest's digests."""
     inputs = inputs if inputs is not None else read_inputs(manifest, root)
-    return _render_all(manifest, manifest_bytes, inputs, signature_dir)
+    signature = describe_signature(Path(signature_dir) / layout.BUNDLE
+                                   if signature_dir else None)
+    return _render_all(manifest, manifest_bytes, inputs, signature,
+                       signed_checkpoints(signature_dir, manifest))
 
 
 def write_cards(manifest: Manifest, manifest_bytes: bytes, root: Path | None, out_dir: Path, *,
@@ -107,9 +109,11 @@ def write_cards(manifest: Manifest, manifest_bytes: bytes, root: Path | None, ou
     """Render and write (atomically, file by file) the cards; returns the relative paths.
 
     A plot this tool wrote earlier into ``out_dir`` whose data is gone is removed."""
-    files = render_files(manifest, manifest_bytes, root, signature_dir=signature_dir,
-                         inputs=inputs)
-    out_dir = Path(out_dir)
+    return _write(render_files(manifest, manifest_bytes, root, signature_dir=signature_dir,
+                               inputs=inputs), Path(out_dir))
+
+
+def _write(files: dict[str, bytes], out_dir: Path) -> list[str]:
     for rel, data in files.items():
         write_atomic(out_dir / rel, data)
     plots = out_dir / layout.PLOTS_DIR
@@ -122,39 +126,43 @@ def write_cards(manifest: Manifest, manifest_bytes: bytes, root: Path | None, ou
     return sorted(files)
 
 
-def render_cards(manifest_path: Path, out_dir: Path, *, root: Path | None = None,
-                 policy: TrustPolicy = TrustPolicy()) -> CardResult:
-    """Verify the signature of the release at ``manifest_path`` (a release folder or its
-    ``manifest.json``) under ``policy`` and render its cards and plots into ``out_dir``.
+def render_cards(release: str | Path | OpenedRelease, out_dir: Path, *,
+                 root: Path | None = None, policy: TrustPolicy = TrustPolicy(),
+                 client: HubClient | None = None) -> CardResult:
+    """Verify the signature of ``release`` (a release folder, its ``manifest.json``,
+    ``hub:ORG/NAME[@REV]`` read through ``client``, or a release already opened) under
+    ``policy`` and render its cards and plots into ``out_dir``.
 
     A signature that fails is a ``VerificationError``; an unsigned manifest is refused unless
     ``policy.allow_unsigned`` (the cards then say it is unsigned). ``root`` holds the run
-    files (default: the release folder, which holds them).
+    files of a metadata-only release (default: the release folder, which holds them).
     """
-    manifest_path = Path(manifest_path)
-    if manifest_path.is_dir():
-        manifest_path = manifest_path / layout.MANIFEST
-    try:
-        raw = manifest_path.read_bytes()
-        bundle_path = manifest_path.parent / BUNDLE_FILE
-        bundle = bundle_path.read_bytes() if bundle_path.is_file() else None
-    except FileNotFoundError:
-        raise InputError(f"{manifest_path}: manifest not found") from None
+    opened = (release if isinstance(release, OpenedRelease)
+              else open_release(release, root=root, client=client))
+    where = opened.manifest_path
+    raw = opened.manifest_bytes
+    bundle = opened.release_file(BUNDLE_FILE)
     check = check_manifest_signature(raw, bundle, policy)
     info = dict(check.info)
     if check.problems:
         problem = check.problems[0]
         if info.get("unsigned") and not policy.names_signer:
-            raise InputError(f"{manifest_path}: {problem.message}",
+            raise InputError(f"{where}: {problem.message}",
                              hint="render the cards of an unsigned release with --allow-unsigned")
-        raise VerificationError(f"{manifest_path}: signature check failed: {problem.message}",
+        raise VerificationError(f"{where}: signature check failed: {problem.message}",
                                 artifact=problem.file,
                                 hint="cards are rendered only for a release whose signature "
                                      "verifies")
-    manifest = manifest_from_bytes(raw, source=str(manifest_path))
-    root = Path(root) if root is not None else manifest_path.parent
-    signature_dir = None if info.get("unsigned") else manifest_path.parent
-    files = write_cards(manifest, raw, root, Path(out_dir), signature_dir=signature_dir)
+    manifest = opened.manifest
+    unsigned = bool(info.get("unsigned")) or bundle is None
+    signature = (SignatureInfo(method="unsigned") if unsigned
+                 else describe_bundle(bundle, name=layout.BUNDLE, source=f"{opened.origin}/"
+                                      f"{layout.BUNDLE}"))
+    signed = frozenset() if unsigned else frozenset(
+        c.name for c in manifest.checkpoints
+        if opened.release_file(layout.signature_path(c.name)) is not None)
+    files = _write(_render_all(manifest, raw, read_inputs(manifest, opened), signature, signed),
+                   Path(out_dir))
     return CardResult(out_dir=Path(out_dir), files=tuple(files), signature={
         "method": "unsigned" if info.get("unsigned") else info.get("method"),
         "verified": bool(info.get("verified")),

@@ -24,6 +24,7 @@ from llm360.registry.models import Manifest
 from llm360.registry.records import (
     DataConfig, DataIndex, EvalRecord, LogLine, RunMetadata, TrainConfig, TrainerState,
 )
+from llm360.registry.release_source import OpenedRelease
 from llm360.registry.serialize import parse_json
 
 if TYPE_CHECKING:
@@ -111,16 +112,23 @@ def _read_listed(arts: Mapping, root: Path | None, rel: str | None) -> bytes | N
     return data
 
 
-def read_inputs(manifest: Manifest, root: Path | None) -> RunInputs:
-    """The run files ``manifest`` lists under ``root``, each checked against its sha256 and
-    read into its record (schema-checked)."""
-    arts = {a.path: a for a in manifest.artifacts}
+def read_inputs(manifest: Manifest, source: Path | OpenedRelease | None) -> RunInputs:
+    """The run files ``manifest`` lists, each checked against its sha256 and read into its
+    record (schema-checked): from an opened release (``release_source``), or under a folder
+    (None: none)."""
+    if isinstance(source, OpenedRelease):
+        read = source.read_listed
+    else:
+        arts = {a.path: a for a in manifest.artifacts}
+
+        def read(rel: str | None) -> bytes | None:
+            return _read_listed(arts, source, rel)
 
     def load(rel: str | None, cls):
-        raw = _read_listed(arts, root, rel)
+        raw = read(rel)
         return cls.from_json(raw, source=rel or "") if raw is not None else None
 
-    meta_raw = _read_listed(arts, root, METADATA_FILE)
+    meta_raw = read(METADATA_FILE)
     states = {}
     evals = {}
     for ckpt in manifest.checkpoints:
@@ -132,7 +140,7 @@ def read_inputs(manifest: Manifest, root: Path | None) -> RunInputs:
             evals[ckpt.name] = record
     logs = []
     for rel in manifest.logs:
-        raw = _read_listed(arts, root, rel)
+        raw = read(rel)
         if raw is not None:
             logs.append(LogFile(path=rel, records=_log_records(raw, rel)))
     return RunInputs(metadata=RunMetadata.from_yaml(meta_raw, source=METADATA_FILE)

@@ -18,12 +18,14 @@ import os
 import threading
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from llm360.errors import InputError
 from llm360.registry import layout as run_layout
 from llm360.registry.hub._client import SMALL_FILE_LIMIT, HubClient, RemoteFile
-from llm360.registry.hub._layout import LOCAL_ONLY, MAIN, MODEL, layout
+from llm360.registry.hub._layout import LOCAL_ONLY, MAIN, MODEL, branch_order, layout
 from llm360.registry.hub._repo_id import validate_repo_id
+from llm360.registry.models import Manifest
 from llm360.registry.sources import MAX_RELEASE_FILE, Located
 
 __all__ = ["HubSource"]
@@ -119,6 +121,28 @@ class HubSource:
                                where=f"hub:{self._repo(kind)}@{branch}/{hub}",
                                size=remote.size, sha256=digests.get((kind, branch, hub))))
         return out
+
+    def place_of(self, manifest: Manifest, rel: str) -> Place | None:
+        """Where the layout publishes the artifact ``rel`` (a checkpoint's own branch before
+        ``main``), or None where it places it nowhere."""
+        plan = layout(manifest)
+        for kind, branch in branch_order(plan):
+            for hub, path in sorted(plan[(kind, branch)].items()):
+                if path == rel:
+                    return kind, branch, hub
+        return None
+
+    def fetch(self, manifest: Manifest, rel: str, dest: Path, *, limit: int
+              ) -> tuple[int, str]:
+        """Download the artifact ``rel`` of ``manifest`` to ``dest`` (at most ``limit``
+        bytes); (size, sha256) of what was written, for the caller to check."""
+        place = self.place_of(manifest, rel)
+        if place is None:
+            raise InputError(f"hub:{self.repo}: {rel} is published nowhere (the Hub layout "
+                             "has no place for it)")
+        kind, branch, hub = place
+        return self.client.download(self._repo(kind), kind, self._rev(kind, branch), hub, dest,
+                                    limit=limit, progress=self._count)
 
     # ---- internals ------------------------------------------------------------------------
     def _trees(self, plan) -> dict[tuple[str, str], dict[str, RemoteFile] | None]:

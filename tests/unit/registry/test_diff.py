@@ -6,8 +6,13 @@ import json
 import shutil
 
 from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.diff import diff_releases, local_side
+from llm360.registry.diff import diff_releases, side
+from llm360.registry.release_source import open_release
 from _synthetic import write_synthetic_run
+
+
+def local_side(path):
+    return side(open_release(path))
 
 
 def _release(run, out, created):

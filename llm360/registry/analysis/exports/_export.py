@@ -21,7 +21,7 @@ from llm360.registry.analysis.exports._common import (FILES, FORMATS, ReleaseFac
                                                       release_facts)
 from llm360.registry.policy import TrustPolicy
 from llm360.registry.records import DataConfig, DataIndex, EvalRecord, Record
-from llm360.registry.release_source import ReleaseSource, open_release
+from llm360.registry.release_source import OpenedRelease, open_release
 
 __all__ = ["ExportResult", "render", "render_all", "facts_of_release", "export_release",
            "write_export"]
@@ -62,7 +62,7 @@ def render_all(facts: ReleaseFacts) -> dict[str, bytes]:
     return {FILES[fmt]: render(facts, fmt) for fmt in FORMATS}
 
 
-def facts_of_release(source: ReleaseSource) -> ReleaseFacts:
+def facts_of_release(source: OpenedRelease) -> ReleaseFacts:
     """The facts of an opened release; each record read is checked against its sha256."""
     m = source.manifest
 
