@@ -225,3 +225,39 @@ def test_the_code_archive_is_reproducible_and_checked(mixed, tmp_path) -> None:
     (bad / "code/llm360-train.tar.gz").write_bytes(gzip.compress(buf.getvalue(), mtime=0))
     message = _build_fails(bad, tmp_path / "out")
     assert "llm360-train.tar.gz" in message and "not a regular file" in message, message
+
+
+def test_read_run_reads_each_record_whole_into_its_typed_record(mixed) -> None:
+    """The reader's records are the writer's types, and each holds its whole file: the
+    mixture, each chunk's counts and stage, the trainer's source archive, the line and
+    configuration of each checkpoint, the eval's details (issue 22)."""
+    import yaml
+
+    from llm360.registry._run import read_run
+
+    run, _ = mixed
+    records = read_run(run)
+
+    def data(rel):
+        return json.loads((run / rel).read_text())
+
+    assert records.data_index.to_data() == data("data/index.json")
+    assert records.data_config.to_data() == data("config/data.json")
+    assert records.train_config.to_data() == data("config/train.json")
+    assert records.model_config.to_data() == data("config/model.json")
+    assert records.provenance.to_data() == data("code/provenance.json")
+    assert records.metadata.to_data() == yaml.safe_load((run / "llm360.yaml").read_text())
+    for name, state in records.trainer_states.items():
+        assert state.to_data() == data(f"checkpoints/{name}/trainer_state.json")
+    for rel, record in records.evals.items():
+        assert record.to_data() == data(rel)
+    mix = records.data_index.mixture
+    assert [s.name for s in mix.stages] == ["stage1", "stage2"] and mix.sources
+    chunk = records.data_index.chunks[1]
+    assert chunk.stage == "stage2" and sum(c.sequences for c in chunk.counts.sources.values())
+    assert records.provenance.code.archive.path == "code/llm360-train.tar.gz"
+    state = records.trainer_states["ckpt_001"]
+    assert (state.stage, state.lineage) == ("stage2", "main") and state.train_config
+    details = records.eval_of("ckpt_001").details
+    assert details.heldout_sequences == 4 and details.memorization is not None
+    assert records.data_config.heldout.path == "data/heldout.safetensors"

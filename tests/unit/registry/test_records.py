@@ -58,3 +58,26 @@ def test_schema_is_checked_on_write_and_on_read() -> None:
     assert info.value.json_path == "$.metrics"
     with pytest.raises(InputError, match="repeats"):
         dataclasses.replace(bad, step=1, extra={"step": 2}).to_data()
+
+
+def test_open_parts_of_config_data_keep_values_of_another_type_as_read() -> None:
+    """config/data.json is open beyond its required keys: a field holds a value of its own
+    type only, anything else stays in ``extra`` under its key, and the document reads back
+    whole."""
+    from llm360.registry.records import DataConfig, DataSource
+
+    data = {"seq_len": 8, "num_chunks": 2, "seed": 1, "shuffle": None,
+            "heldout": {"path": "data/heldout.safetensors", "sequences": "many",
+                        "fraction": 0.1},
+            "sources": [{"name": "wiki", "bytes": True, "files": 3}, "corpus.txt"],
+            "tokenizer": {"type": "bpe", "vocab_size": 300, "path": "tokenizer/t.json"}}
+    cfg = DataConfig.from_data(data)
+    assert cfg.to_data() == data
+    assert cfg.shuffle is None and cfg.extra == {"shuffle": None}
+    assert (cfg.heldout.path, cfg.heldout.sequences, cfg.heldout.fraction) == (
+        "data/heldout.safetensors", None, 0.1)
+    assert cfg.heldout.extra == {"sequences": "many"}
+    first, second = cfg.sources
+    assert isinstance(first, DataSource) and (first.name, first.bytes, first.files) == (
+        "wiki", None, 3) and second == "corpus.txt"
+    assert cfg.tokenizer.vocab_size == 300 and cfg.tokenizer.extra == {"path": "tokenizer/t.json"}
