@@ -66,7 +66,7 @@ def test_a_derived_release_on_the_hub_is_found_through_lineage(db_url, hub_serve
                 "key", "--key", second_key[0], "--created", "2026-11-28T00:00:00Z")
     assert built.exit_code == 0, built.output
     pushed = run("push", tmp_path / "ft", "--repo", "acme/amber-ft", *hub, "--no-xet", "--key",
-                 second_key[1])
+                 second_key[1], "--parent-key", pub)  # push checks the link, as verify does
     assert pushed.exit_code == 0, pushed.output
 
     db = ("--db", db_url)
