@@ -27,6 +27,9 @@ from llm360.registry.data_records import (
     DataSource, HeldOut, MixtureRecord, MixtureSourceRecord, RowCount, StageRecord,
     StageSourceRecord, TokenizerInfo,
 )
+#: config/derived_from.json holds the manifest's own ``DerivedFrom`` (one type in the run and
+#: the release); ``llm360.registry.derived`` reads and writes it
+from llm360.registry.models import DerivedFrom, ParentCheckpoint, ParentRelease, ParentSigner
 from llm360.registry.schema import validate
 from llm360.registry.serialize import parse_yaml
 
@@ -37,6 +40,7 @@ __all__ = [
     "DataChunkRecord", "DataIndex", "ChunkCounts", "RowCount", "MixtureRecord",
     "MixtureSourceRecord", "StageRecord", "StageSourceRecord", "DataConfig", "DataSource",
     "TokenizerInfo", "CorpusInfo", "HeldOut",
+    "DerivedFrom", "ParentRelease", "ParentSigner", "ParentCheckpoint",
     "DATA_INDEX_VERSION", "TRAINER_STATE_VERSION", "EVAL_VERSION", "PROVENANCE_VERSION",
 ]
 
