@@ -153,7 +153,10 @@ class TokenizerInfo(Record):
 
     type: str | None = None
     vocab_size: int | None = None
+    eos_token_id: int | None = None
     library: str | None = None
+    path: str | None = None        # the tokenizer file in the run
+    sha256: str | None = None      # of that file
     extra: Mapping[str, Any] = extra_field()
 
 

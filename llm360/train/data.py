@@ -23,7 +23,7 @@ from llm360.errors import InputError, TrainingError
 from llm360.registry import layout, merkle
 from llm360.registry.hashing import write_recorded
 from llm360.registry.merkle import rows_merkle_root
-from llm360.registry.records import DataChunkRecord, DataIndex
+from llm360.registry.records import DataChunkRecord, DataConfig, DataIndex
 from llm360.registry.schema import validate
 from llm360.registry.serialize import canonical_json
 
@@ -293,8 +293,8 @@ class RunData:
     seq_len: int
     chunks: tuple[np.ndarray, ...]
     heldout: np.ndarray
-    index: dict
-    config: dict
+    index: DataIndex
+    config: DataConfig
     vocab_size: int
     eos_token_id: int
     index_digest: str
@@ -306,31 +306,38 @@ def load_run_data(run_dir: Path) -> RunData:
     run_dir = Path(run_dir)
     try:
         index_raw = (run_dir / layout.DATA_INDEX).read_bytes()
-        index = json.loads(index_raw)
-        cfg = json.loads((run_dir / layout.DATA_CONFIG).read_bytes())
+        index_data = json.loads(index_raw)
+        cfg_data = json.loads((run_dir / layout.DATA_CONFIG).read_bytes())
     except FileNotFoundError as exc:
         from llm360.train.inputs import not_prepared
 
         raise not_prepared(run_dir, exc.filename) from exc
     except ValueError as exc:
         raise InputError(f"{run_dir}: data/index.json or config/data.json is not JSON") from exc
+    validate(index_data, "data_index", source=str(run_dir / layout.DATA_INDEX))
+    validate(cfg_data, "data_config", source=str(run_dir / layout.DATA_CONFIG))
+    index, cfg = DataIndex.from_data(index_data), DataConfig.from_data(cfg_data)
+    tok = cfg.tokenizer
+    if cfg.heldout is None or cfg.heldout.path is None or tok is None \
+            or tok.vocab_size is None or tok.eos_token_id is None:
+        raise InputError(f"{run_dir / layout.DATA_CONFIG}: not written by `llm360 data "
+                         "prepare` (no heldout.path, tokenizer.vocab_size or eos_token_id)",
+                         hint="prepare the data with `llm360 data prepare`")
     chunks = []
-    for c in index["chunks"]:
-        raw = (run_dir / c["path"]).read_bytes()
-        if hashlib.sha256(raw).hexdigest() != c["sha256"]:
-            raise TrainingError(f"{run_dir / c['path']}: sha256 differs from data/index.json",
+    for c in index.chunks:
+        raw = (run_dir / c.path).read_bytes()
+        if hashlib.sha256(raw).hexdigest() != c.sha256:
+            raise TrainingError(f"{run_dir / c.path}: sha256 differs from data/index.json",
                                 hint="the data changed after `data prepare`; prepare it again")
-        chunks.append(load_file(str(run_dir / c["path"]))["tokens"])
-    heldout = load_file(str(run_dir / cfg["heldout"]["path"]))["tokens"]
-    tok_cfg = cfg.get("tokenizer", {})
-    tok_path = run_dir / tok_cfg.get("path", layout.TOKENIZER)
+        chunks.append(load_file(str(run_dir / c.path))["tokens"])
+    heldout = load_file(str(run_dir / cfg.heldout.path))["tokens"]
+    tok_path = run_dir / (tok.path or layout.TOKENIZER)
     tokenizer_json = tok_path.read_bytes() if tok_path.is_file() else None
-    if tokenizer_json is not None and tok_cfg.get("sha256") not in (
+    if tokenizer_json is not None and tok.sha256 not in (
             None, hashlib.sha256(tokenizer_json).hexdigest()):
         raise InputError(f"{tok_path}: sha256 differs from config/data.json",
                          hint="the tokenizer changed after `data prepare`; prepare it again")
-    return RunData(tokenizer_json=tokenizer_json, seq_len=index["seq_len"],
+    return RunData(tokenizer_json=tokenizer_json, seq_len=index.seq_len,
                    chunks=tuple(chunks), heldout=heldout, index=index, config=cfg,
-                   vocab_size=cfg["tokenizer"]["vocab_size"],
-                   eos_token_id=cfg["tokenizer"]["eos_token_id"],
-                   index_digest=hashlib.sha256(canonical_json(index)).hexdigest())
+                   vocab_size=tok.vocab_size, eos_token_id=tok.eos_token_id,
+                   index_digest=hashlib.sha256(canonical_json(index_data)).hexdigest())

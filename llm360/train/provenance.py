@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 import llm360
+from llm360.registry.records import DataConfig, DataSource
 
 __all__ = ["collect_provenance", "starter_metadata", "PACKAGES"]
 
@@ -83,12 +84,13 @@ def collect_provenance() -> dict:
             "environment": env}
 
 
-def starter_metadata(run_dir: Path, *, preset: str, data_config: dict) -> dict:
+def starter_metadata(run_dir: Path, *, preset: str, data_config: DataConfig) -> dict:
     """A minimal llm360.yaml a team edits before releasing."""
     name = re.sub(r"[^A-Za-z0-9._-]", "-", Path(run_dir).resolve().name)[:96]
     if not name or not name[0].isalnum():
         name = f"run-{name}"[:96]
-    stdlib = any(s.get("kind") == "python-stdlib" for s in data_config.get("sources", []))
+    stdlib = any(isinstance(s, DataSource) and s.kind == "python-stdlib"
+                 for s in data_config.sources or ())
     corpus = "the Python standard library" if stdlib else "a user-supplied corpus"
     meta = {"name": name, "version": "0.1.0",
             "description": f"A {preset} LLaMA model pretrained with llm360 on {corpus}.",

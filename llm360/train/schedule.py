@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from llm360.errors import InputError
+from llm360.registry.records import DataIndex
 from llm360.train.config import TrainConfig
 
 __all__ = ["lr_at", "StageSpan", "stage_spans", "Schedule"]
@@ -40,21 +40,20 @@ class StageSpan:
     overrides: tuple[tuple[str, float], ...] = ()
 
 
-def stage_spans(index: Mapping) -> tuple[StageSpan, ...]:
+def stage_spans(index: DataIndex) -> tuple[StageSpan, ...]:
     """The stages of a prepared run's ``data/index.json`` (none without a mixture); their
     chunks must follow one another from chunk 0."""
-    mixture = index.get("mixture")
-    if not isinstance(mixture, Mapping):
+    if index.mixture is None:
         return ()
     spans, at = [], 0
-    for stage in mixture["stages"]:
-        chunks = list(stage["chunks"])
+    for stage in index.mixture.stages:
+        chunks = list(stage.chunks)
         if chunks != list(range(at, at + len(chunks))):
-            raise InputError(f"data/index.json: stage {stage['name']!r} has chunks {chunks}, "
+            raise InputError(f"data/index.json: stage {stage.name!r} has chunks {chunks}, "
                              f"expected {at}..{at + len(chunks) - 1} in order",
                              hint="prepare the data again")
-        spans.append(StageSpan(name=stage["name"], first_chunk=at, last_chunk=at + len(chunks) - 1,
-                               overrides=tuple(sorted((stage.get("schedule") or {}).items()))))
+        spans.append(StageSpan(name=stage.name, first_chunk=at, last_chunk=at + len(chunks) - 1,
+                               overrides=tuple(sorted((stage.schedule or {}).items()))))
         at += len(chunks)
     return tuple(spans)
 
