@@ -70,7 +70,7 @@ def test_open_parts_of_config_data_keep_values_of_another_type_as_read() -> None
             "heldout": {"path": "data/heldout.safetensors", "sequences": "many",
                         "fraction": 0.1},
             "sources": [{"name": "wiki", "bytes": True, "files": 3}, "corpus.txt"],
-            "tokenizer": {"type": "bpe", "vocab_size": 300, "path": "tokenizer/t.json"}}
+            "tokenizer": {"type": "bpe", "vocab_size": 300, "special_tokens": ["<eos>"]}}
     cfg = DataConfig.from_data(data)
     assert cfg.to_data() == data
     assert cfg.shuffle is None and cfg.extra == {"shuffle": None}
@@ -80,4 +80,4 @@ def test_open_parts_of_config_data_keep_values_of_another_type_as_read() -> None
     first, second = cfg.sources
     assert isinstance(first, DataSource) and (first.name, first.bytes, first.files) == (
         "wiki", None, 3) and second == "corpus.txt"
-    assert cfg.tokenizer.vocab_size == 300 and cfg.tokenizer.extra == {"path": "tokenizer/t.json"}
+    assert cfg.tokenizer.vocab_size == 300 and cfg.tokenizer.extra == {"special_tokens": ["<eos>"]}
