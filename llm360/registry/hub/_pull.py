@@ -33,6 +33,7 @@ from llm360.registry.hashing import hash_files
 from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import DATASET, MAIN, MODEL, layout
 from llm360.registry.hub._parent import commit_of
+from llm360.registry.hub._repo_id import validate_repo_id
 from llm360.registry.hub._source import HubSource
 from llm360.registry.hub._verify import signed_manifest
 from llm360.registry.models import Artifact, Checkpoint, DerivedFrom, Manifest
@@ -79,6 +80,7 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
                     on_total: Callable[[int], None] | None = None) -> PullResult:
     """See the module docstring; ``policy`` says whom the signature must name, as for
     ``verify``."""
+    repo = validate_repo_id(repo, what="repository")
     source = HubSource(client, repo, revision=commit_of(client, repo, revision),
                        data_repo=data_repo)
     raw, manifest, sig, problems = signed_manifest(source, policy)
