@@ -96,6 +96,22 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+def _plain_type(tp: Any) -> bool:
+    """Whether a value of type ``tp`` is kept as read (no record, no tuple inside)."""
+    if _is_record(tp) or typing.get_origin(tp) is tuple:
+        return False
+    return all(_plain_type(a) for a in typing.get_args(tp) if a is not Ellipsis)
+
+
+@cache
+def _fields(cls: type) -> dict[str, Any]:
+    """field name -> its type where a value must be converted, None where it is kept as read
+    (``extra`` left out)."""
+    hints = _hints(cls)
+    return {f.name: None if _plain_type(hints[f.name]) else hints[f.name]
+            for f in dataclasses.fields(cls) if f.name != "extra"}
+
+
 class Record:
     """Conversion to and from JSON data; subclasses are frozen keyword-only dataclasses."""
 
@@ -131,19 +147,20 @@ class Record:
     @classmethod
     def from_data(cls: type[R], data: Mapping[str, Any]) -> R:
         """The record of already validated JSON data (unknown keys go to ``extra``)."""
-        hints = _hints(cls)
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        fields, hints = _fields(cls), _hints(cls)
         kwargs: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in data.items():
             if key == "schema_version" and cls.VERSION is not None:
                 continue
-            if key not in names or key == "extra" or (
+            if key not in fields or (
                     cls.LENIENT and (value is None or not _fits(hints[key], value))):
                 extra[key] = value
                 continue
-            kwargs[key] = _convert(hints[key], value)
-        if "extra" in names:
+            tp = fields[key]
+            kwargs[key] = value if tp is None and not isinstance(value, list) \
+                else _convert(hints[key], value)
+        if "extra" in hints:
             kwargs["extra"] = extra
         return cls(**kwargs)
 
