@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from llm360.registry._files import write_atomic
-from llm360.registry.build import BuildContext, build_manifest
+from llm360.registry.build.release import BuildContext, build_manifest
 from llm360.registry.cards import CardsStep
-from llm360.registry.serialize import manifest_to_bytes
+from llm360.registry.manifest.serialize import manifest_to_bytes
 from llm360.registry.signing import SignatureInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

@@ -31,8 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from llm360.registry._files import list_files
-from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.hashing import default_workers, hash_files
+from llm360.registry.build.hashing import default_workers, hash_files
+from llm360.registry.build.release import BuildOptions, build_release
 
 
 def plain_sha256(path: Path) -> str:

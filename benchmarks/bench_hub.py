@@ -33,7 +33,7 @@ def _load(name: str, path: Path):
 
 
 def _release(run: Path, out: Path, key: Path, cards: bool) -> Path:
-    from llm360.registry.build import BuildOptions, build_release
+    from llm360.registry.build.release import BuildOptions, build_release
     from llm360.registry.signing import make_signer
 
     build_release(run, out, options=BuildOptions(created=CREATED, cards=cards),
@@ -57,8 +57,8 @@ def main() -> None:
     constants.HF_HUB_OFFLINE = False
     constants.HF_HUB_DISABLE_XET = True
     from llm360.registry.hub import connect, push_release, verify_hub
-    from llm360.registry.policy import TrustPolicy
     from llm360.registry.signing import write_key_pair
+    from llm360.registry.verify.policy import TrustPolicy
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from _synthetic import write_synthetic_run  # a test helper, not the library
 

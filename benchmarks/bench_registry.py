@@ -25,13 +25,13 @@ from llm360.registry.index import (
 )
 from llm360.registry.index._writer import Placement, Signer, index_manifest
 from llm360.registry.index.store import utc_now
-from llm360.registry.mof import default_component_licenses
-from llm360.registry.models import (
+from llm360.registry.analysis.mof import default_component_licenses
+from llm360.registry.manifest.models import (
     DERIVED_SCHEMA_VERSION, Artifact, Checkpoint, Code, Data, DataChunk, DerivedFrom,
     Environment, Licenses, Manifest, Model, ParentCheckpoint, ParentRelease, ParentSigner,
     Release, Training,
 )
-from llm360.registry.serialize import canonical_json, manifest_from_bytes, to_data
+from llm360.registry.manifest.serialize import canonical_json, manifest_from_bytes, to_data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from _postgres import PostgresUnavailable, new_database, temporary_server  # noqa: E402

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.serialize import manifest_from_bytes
-from llm360.registry.verify import verify_release
+from llm360.registry.build.release import BuildOptions, build_release
+from llm360.registry.manifest.serialize import manifest_from_bytes
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.verify.verifier import verify_release
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from _synthetic import write_synthetic_run  # noqa: E402  (a test helper, not the library)

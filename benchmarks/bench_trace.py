@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.release_source import open_release
-from llm360.registry.trace import build_proofs, check_proofs, find_tokens
+from llm360.registry.analysis.trace import build_proofs, check_proofs, find_tokens
+from llm360.registry.build.release import BuildOptions, build_release
+from llm360.registry.verify.open import open_release
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from _synthetic import write_synthetic_run  # noqa: E402  (a test helper, not the library)
@@ -46,7 +46,7 @@ def main() -> None:
         data_bytes = sum(c.tokens for c in source.manifest.data.chunks) * 4
         print(f"setup: {data_bytes / 2**30:.2f} GiB in {args.chunks} chunks, "
               f"{time.perf_counter() - start:.1f} s")
-        from llm360.registry._safetensors import read_rows
+        from llm360.registry.run.safetensors_header import read_rows
 
         last = source.manifest.data.chunks[-1]
         rows = read_rows(source.path(last.path))

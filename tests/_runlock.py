@@ -12,7 +12,7 @@ from pathlib import Path
 
 __all__ = ["lock_held_elsewhere"]
 
-_HOLD = ("import sys; from llm360.registry.runlock import lock_run; "
+_HOLD = ("import sys; from llm360.registry.run.lock import lock_run; "
          "held = lock_run(sys.argv[1], command='llm360 train'); "
          "print('held', flush=True); sys.stdin.read()")
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from llm360.registry import layout
-from llm360.registry.records import CodeInfo, EnvironmentInfo, Provenance
-from llm360.registry.serialize import canonical_json
-from llm360.registry.writer import RunWriter
+from llm360.registry.manifest.serialize import canonical_json
+from llm360.registry.run.records import CodeInfo, EnvironmentInfo, Provenance
+from llm360.registry.run.writer import RunWriter
 
 __all__ = ["write_synthetic_run", "METADATA"]
 

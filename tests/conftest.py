@@ -57,8 +57,8 @@ def write_fork_run(root: Path, *, final_checkpoint: str | None = None) -> Path:
     from safetensors.numpy import save as st_save
 
     from _synthetic import write_synthetic_run
-    from llm360.registry.hashing import root_digest
-    from llm360.registry.serialize import canonical_json
+    from llm360.registry.build.hashing import root_digest
+    from llm360.registry.manifest.serialize import canonical_json
 
     root = write_synthetic_run(root, checkpoints=4)
     seq_len = 16

@@ -39,7 +39,7 @@ def client_from(endpoint: str | None, no_xet: bool, *, quiet: bool = False):
 def open_ref(ref, *, root=None, endpoint: str | None = None, no_xet: bool = False):
     """Open RELEASE as the commands that read a release take it: a folder, a manifest.json, or
     hub:ORG/NAME[@REV] (a Hub client is made only for that)."""
-    from llm360.registry.release_source import is_hub_ref, open_release
+    from llm360.registry.verify.open import is_hub_ref, open_release
 
     client = client_from(endpoint, no_xet, quiet=True) if is_hub_ref(str(ref)) else None
     return open_release(ref, root=root, client=client)

@@ -45,7 +45,7 @@ def trust_options(*, unsigned_help: str) -> Callable[[F], F]:
 
 def policy_from(params: Mapping[str, Any], **more: Any):
     """The ``TrustPolicy`` of a command's ``trust_options`` values (and ``more`` fields)."""
-    from llm360.registry.policy import TrustPolicy
+    from llm360.registry.verify.policy import TrustPolicy
 
     return TrustPolicy(**{name: params[name] for name in _PARAMS}, **more)
 
@@ -88,8 +88,8 @@ def parent_check_from(parent: Mapping[str, Any], trust: Mapping[str, Any], hub=N
     trust root is the one ``trust`` names for the release (--offline, --trust-config,
     --staging); ``hub``: a callable making the Hub client, when the Hub may be read."""
     from llm360.errors import InputError
-    from llm360.registry.parent import ParentCheck
-    from llm360.registry.policy import TrustPolicy
+    from llm360.registry.verify.parent import ParentCheck
+    from llm360.registry.verify.policy import TrustPolicy
 
     key, identity, issuer = (parent["parent_key"], parent["parent_identity"],
                              parent["parent_issuer"])

@@ -34,7 +34,7 @@ def audit(release: str, root: Path | None, mot_yaml: Path | None, endpoint: str 
     counts (present under an open license). Prints the class reached and exactly what is
     missing for the next one. It does not check bytes or signatures: run `llm360 verify`.
     """
-    from llm360.registry.audit import audit_release, mot_record, write_mot_yaml
+    from llm360.registry.analysis.audit import audit_release, mot_record, write_mot_yaml
 
     def body() -> int:
         source = open_ref(release, root=root, endpoint=endpoint, no_xet=no_xet)

@@ -11,7 +11,7 @@ __all__ = ["diff"]
 
 
 def _side(spec: str, endpoint: str | None, no_xet: bool, progress):
-    from llm360.registry.diff import side
+    from llm360.registry.analysis.diff import side
 
     return side(open_ref(spec, endpoint=endpoint, no_xet=no_xet), progress=progress)
 
@@ -39,7 +39,7 @@ def diff(a: str, b: str, endpoint: str | None, no_xet: bool, as_json: bool) -> i
     """
 
     def body() -> int:
-        from llm360.registry.diff import diff_releases
+        from llm360.registry.analysis.diff import diff_releases
 
         with progress_bar("hashing", enabled=not as_json) as (advance, _total):
             result = diff_releases(_side(a, endpoint, no_xet, advance),

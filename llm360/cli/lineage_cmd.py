@@ -40,7 +40,7 @@ def lineage(release: str, name: str | None, parents: tuple[Path, ...], endpoint:
     recorded commit (unless --offline) and accepted only with the sha256 its child records.
     """
     from llm360.errors import InputError
-    from llm360.registry import lineage as lin
+    from llm360.registry.analysis import lineage as lin
 
     def body() -> int:
         source = open_ref(release, endpoint=endpoint)
@@ -82,7 +82,7 @@ def lineage(release: str, name: str | None, parents: tuple[Path, ...], endpoint:
                 "derived_from": _chain_data(chain)})
             return 0
         if manifest.derived_from is not None:
-            from llm360.registry.parent import chain_text
+            from llm360.registry.verify.parent import chain_text
 
             echo(f"releases: {chain_text(manifest, chain)}")
             for g in chain:
@@ -99,11 +99,11 @@ def lineage(release: str, name: str | None, parents: tuple[Path, ...], endpoint:
 
 
 def _chain(manifest, parents: tuple[Path, ...], endpoint: str | None, offline: bool) -> list:
-    """The releases ``manifest`` descends from (``registry.parent.parent_chain``): manifests
+    """The releases ``manifest`` descends from (``registry.verify.parent.parent_chain``): manifests
     from the --parent folders by sha256, else from the Hub unless ``offline``."""
     import hashlib
 
-    from llm360.registry.parent import local_manifest, parent_chain
+    from llm360.registry.verify.parent import local_manifest, parent_chain
 
     if manifest.derived_from is None:
         return []
@@ -147,7 +147,7 @@ def tree_lines(manifest) -> list[str]:
     depth, children of a fork one level deeper; a merge is drawn under its first parent and
     named under the others. Iterative, and linear in the number of checkpoints (a chain may
     be thousands long)."""
-    from llm360.registry import lineage as lin
+    from llm360.registry.analysis import lineage as lin
 
     ckpts = {c.name: c for c in manifest.checkpoints}
     kids = lin.children_map(manifest)

@@ -10,7 +10,7 @@ import click
 
 from llm360.cli._render import echo, echo_json, progress_bar
 from llm360.errors import InputError
-from llm360.registry.build import BuildOptions, build_release, format_created
+from llm360.registry.build.release import BuildOptions, build_release, format_created
 from llm360.registry.signing import make_signer
 
 __all__ = ["release"]

@@ -38,7 +38,7 @@ def check(run_dir: Path, no_cache: bool, allow_missing_records: bool, as_json: b
     """
 
     def body() -> int:
-        from llm360.registry.check import check_run
+        from llm360.registry.run.check import check_run
 
         with progress_bar("hashing", enabled=not as_json) as (advance, _total):
             result = check_run(run_dir, use_cache=not no_cache, progress=advance,
@@ -104,7 +104,7 @@ def import_checkpoints(folders: tuple[Path, ...], run_dir: Path, tokens_per_step
     """
 
     def body() -> int:
-        from llm360.registry.importer import import_checkpoints as do_import
+        from llm360.registry.run.importer import import_checkpoints as do_import
 
         link = None
         if derived_from is not None:
@@ -159,6 +159,6 @@ def _derived_link(spec: str, relation: str, key: Path | None, identity: str | No
         link, _ = hub_link(client_from(endpoint, False, quiet=True), repo, checkpoint,
                            policy=check.policy, relation=relation)
         return link
-    from llm360.registry.parent import local_link
+    from llm360.registry.verify.parent import local_link
 
     return local_link(spec, policy=check.policy, relation=relation)

@@ -84,7 +84,7 @@ def verify(release: Path, root: Path | None, expect_version: str | None, allow_e
         raise InputError("pass RELEASE (a release folder or its manifest.json) or --hub ORG/NAME")
 
     def body() -> int:
-        from llm360.registry.verify import verify_release
+        from llm360.registry.verify.verifier import verify_release
 
         with progress_bar("verifying", enabled=not as_json) as (advance, set_total):
             report = verify_release(release, root, policy=policy, parent=parent,

@@ -18,8 +18,8 @@ from pathlib import Path
 from llm360.errors import InputError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside
-from llm360.registry.hashing import write_recorded
-from llm360.registry.serialize import canonical_json, parse_json, parse_yaml, read_bytes
+from llm360.registry.build.hashing import write_recorded
+from llm360.registry.manifest.serialize import canonical_json, parse_json, parse_yaml, read_bytes
 
 __all__ = ["NEXT_SEGMENT", "EMBEDDED_TASKS", "ensure_task", "task_config", "ITEMS"]
 
@@ -54,7 +54,7 @@ def _items(run: Path) -> list[dict]:
     import numpy as np
     from tokenizers import Tokenizer
 
-    from llm360.registry._safetensors import read_rows
+    from llm360.registry.run.safetensors_header import read_rows
 
     held, tok_file = (resolve_inside(run, layout.HELDOUT),
                       resolve_inside(run, layout.TOKENIZER))

@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from llm360.errors import InputError
-from llm360.registry import benchmark_catalog as catalog
-from llm360.registry.benchmarks import BenchmarkDataset, Harness
+from llm360.registry.manifest import benchmark_catalog as catalog
+from llm360.registry.run.benchmarks import BenchmarkDataset, Harness
 
 __all__ = ["ParsedResult", "ParsedFile", "parse_results", "FORMAT_V04", "FORMAT_V03",
            "FORMAT_LEADERBOARD"]

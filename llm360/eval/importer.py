@@ -22,9 +22,9 @@ from llm360.eval.store import (
     write_rows,
 )
 from llm360.registry import layout
-from llm360.registry.formats import MAX_DOCUMENT_BYTES
-from llm360.registry.runlock import lock_run
-from llm360.registry.serialize import read_bytes
+from llm360.registry.run.formats import MAX_DOCUMENT_BYTES
+from llm360.registry.run.lock import lock_run
+from llm360.registry.manifest.serialize import read_bytes
 
 __all__ = ["ImportedFile", "ImportResult", "import_results", "checkpoint_of"]
 

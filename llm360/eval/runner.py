@@ -34,8 +34,8 @@ from llm360.eval.store import (
     store_raw, write_rows,
 )
 from llm360.registry import layout
-from llm360.registry.benchmarks import BenchmarkRow
-from llm360.registry.runlock import lock_run
+from llm360.registry.run.benchmarks import BenchmarkRow
+from llm360.registry.run.lock import lock_run
 
 __all__ = ["EvalOptions", "CheckpointOutcome", "EvalResult", "evaluate_run", "harness_version"]
 

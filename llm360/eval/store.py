@@ -18,10 +18,10 @@ from llm360.errors import InputError
 from llm360.eval.formats import ParsedFile
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside
-from llm360.registry.benchmarks import BenchmarkRow, BenchmarkRows, read_rows
-from llm360.registry.hashing import write_recorded
-from llm360.registry.records import TrainerState
-from llm360.registry.serialize import canonical_json, check_depth, read_bytes
+from llm360.registry.build.hashing import write_recorded
+from llm360.registry.manifest.serialize import canonical_json, check_depth, read_bytes
+from llm360.registry.run.benchmarks import BenchmarkRow, BenchmarkRows, read_rows
+from llm360.registry.run.records import TrainerState
 
 __all__ = ["CheckpointFacts", "run_checkpoints", "raw_bytes", "rows_for", "store_raw",
            "merge_rows", "write_rows", "load_rows", "evaluated"]

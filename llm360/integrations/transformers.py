@@ -39,9 +39,9 @@ import numpy as np
 from transformers import TrainerCallback
 
 from llm360.registry import layout
-from llm360.registry.hf_metrics import split_eval_log
-from llm360.registry.records import Provenance, RunMetadata
-from llm360.registry.writer import RunWriter
+from llm360.registry.run.hf_metrics import split_eval_log
+from llm360.registry.run.records import Provenance, RunMetadata
+from llm360.registry.run.writer import RunWriter
 
 __all__ = ["Llm360Callback", "data_order"]
 

@@ -1,10 +1,21 @@
-"""The core library: manifest, hashing, build, verify, lineage, signing, cards, Hub.
+"""The core library (no torch), one folder per concern:
+
+* ``run/``: the run-directory contract: typed records, reading, writing, checking a run;
+* ``manifest/``: the release manifest as frozen dataclasses, canonical JSON, schemas, findings;
+* ``build/``: run directory -> release: hashing, Merkle trees, assembly, the release folder;
+* ``verify/``: one verifier over several sources, the trust policy, opening a release;
+* ``analysis/``: lineage, the openness audit, trace, diff and exports of a release;
+* ``signing/``: signing and signature verification (OpenSSF Model Signing, Sigstore);
+* ``cards/``: the model and data cards, rendered from a typed view of the release;
+* ``hub/``: push, pull and verify on the Hugging Face Hub;
+* ``index/``: the cross-release registry (store, add, queries, web view);
+* ``layout.py`` (every run and release path, named once), ``_files.py`` (safe paths, atomic
+  writes), ``installed.py`` (optional extras and versions).
 
 Nothing below this package imports torch (a test keeps it so). The public names below are
-imported on first use (PEP 562): importing one submodule (``llm360.registry.hashing``) does not
-load the rest, so the command line starts fast and the run writer does not pull numpy into a
-build or a verify. ``verify`` is
-the submodule (its function: ``llm360.registry.verify.verify``).
+imported on first use (PEP 562): importing one submodule (``llm360.registry.build.hashing``) does
+not load the rest, so the command line starts fast and the run writer does not pull numpy into a
+build or a verify.
 """
 
 from __future__ import annotations
@@ -13,25 +24,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from llm360.registry.build import BuildOptions, BuildResult, build_release
-    from llm360.registry.check import RunCheck, check_run
-    from llm360.registry.models import Manifest
-    from llm360.registry.policy import TrustPolicy
-    from llm360.registry.serialize import load_manifest
-    from llm360.registry.sources import ArtifactSource, LocalSource, Located
-    from llm360.registry.verify import Report, verify_release
-    from llm360.registry.writer import RunWriter, WrittenCheckpoint, checkpoint_root_digest
+    from llm360.registry.build.release import BuildOptions, BuildResult, build_release
+    from llm360.registry.manifest.models import Manifest
+    from llm360.registry.manifest.serialize import load_manifest
+    from llm360.registry.run.check import RunCheck, check_run
+    from llm360.registry.run.writer import RunWriter, WrittenCheckpoint, checkpoint_root_digest
+    from llm360.registry.verify.policy import TrustPolicy
+    from llm360.registry.verify.sources import ArtifactSource, LocalSource, Located
+    from llm360.registry.verify.verifier import Report, verify_release
 
 #: public name -> the module that defines it
 _HOMES = {
-    **dict.fromkeys(("BuildOptions", "BuildResult", "build_release"), "build"),
-    **dict.fromkeys(("RunCheck", "check_run"), "check"),
-    "Manifest": "models",
-    "TrustPolicy": "policy",
-    "load_manifest": "serialize",
-    **dict.fromkeys(("ArtifactSource", "LocalSource", "Located"), "sources"),
-    **dict.fromkeys(("Report", "verify_release"), "verify"),
-    **dict.fromkeys(("RunWriter", "WrittenCheckpoint", "checkpoint_root_digest"), "writer"),
+    **dict.fromkeys(("BuildOptions", "BuildResult", "build_release"), "build.release"),
+    **dict.fromkeys(("RunCheck", "check_run"), "run.check"),
+    "Manifest": "manifest.models",
+    "TrustPolicy": "verify.policy",
+    "load_manifest": "manifest.serialize",
+    **dict.fromkeys(("ArtifactSource", "LocalSource", "Located"), "verify.sources"),
+    **dict.fromkeys(("Report", "verify_release"), "verify.verifier"),
+    **dict.fromkeys(("RunWriter", "WrittenCheckpoint", "checkpoint_root_digest"), "run.writer"),
 }
 
 __all__ = ["ArtifactSource", "BuildOptions", "BuildResult", "LocalSource", "Located", "Manifest",

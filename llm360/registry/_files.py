@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from llm360.errors import InputError, StorageError, UnsafePathError
 from llm360.registry import layout
-from llm360.registry._listing import walk_files
+from llm360.registry.run.listing import walk_files
 
 __all__ = ["check_relpath", "resolve_inside", "list_files", "write_atomic", "Syncer",
            "IGNORED_DIRS", "DISK_ERRNOS", "storage_error"]

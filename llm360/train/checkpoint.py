@@ -30,12 +30,12 @@ from safetensors.torch import load_file
 
 from llm360.errors import InputError, UnsafePathError
 from llm360.registry import layout
-from llm360.registry.hashing import root_digest, sha256_file
-from llm360.registry.records import TrainerState
-from llm360.registry.serialize import canonical_json
-from llm360.registry.staging import StagedCheckpoint
-from llm360.registry.tensorfiles import tensors_to_safetensors
-from llm360.registry.writer import RunWriter
+from llm360.registry.build.hashing import root_digest, sha256_file
+from llm360.registry.manifest.serialize import canonical_json
+from llm360.registry.run.records import TrainerState
+from llm360.registry.run.staging import StagedCheckpoint
+from llm360.registry.run.tensorfiles import tensors_to_safetensors
+from llm360.registry.run.writer import RunWriter
 from llm360.train.config import DEFAULT_SHARD_BYTES
 
 __all__ = ["CheckpointState", "save_checkpoint", "load_checkpoint", "folder_root_digest",

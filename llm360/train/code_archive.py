@@ -19,7 +19,7 @@ from pathlib import Path
 
 import llm360
 from llm360.registry import layout
-from llm360.registry.hashing import write_recorded
+from llm360.registry.build.hashing import write_recorded
 
 __all__ = ["source_archive", "write_code_archive", "COMPONENT_FILES"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from llm360.errors import InputError
-from llm360.registry.serialize import canonical_json
+from llm360.registry.manifest.serialize import canonical_json
 
 __all__ = ["ModelConfig", "TrainConfig", "PRESETS", "PRESET_REQUIREMENTS", "resolve_config",
            "read_config_file", "config_digest", "hf_config", "generation_config",

@@ -20,12 +20,13 @@ import numpy as np
 from safetensors.numpy import load_file, save
 
 from llm360.errors import InputError, TrainingError
-from llm360.registry import layout, merkle
-from llm360.registry.hashing import write_recorded
-from llm360.registry.merkle import rows_merkle_root
-from llm360.registry.records import DataChunkRecord, DataConfig, DataIndex
-from llm360.registry.schema import validate
-from llm360.registry.serialize import canonical_json
+from llm360.registry import layout
+from llm360.registry.build import merkle
+from llm360.registry.build.hashing import write_recorded
+from llm360.registry.build.merkle import rows_merkle_root
+from llm360.registry.manifest.schema import validate
+from llm360.registry.manifest.serialize import canonical_json
+from llm360.registry.run.records import DataChunkRecord, DataConfig, DataIndex
 
 __all__ = ["Document", "prepare_data", "PrepareResult", "RunData", "load_run_data",
            "default_corpus", "read_corpus", "train_tokenizer", "EOS_TOKEN",

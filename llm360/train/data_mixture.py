@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from llm360.errors import SchemaError
-from llm360.registry import layout, merkle
-from llm360.registry.hashing import write_recorded
-from llm360.registry.merkle import rows_merkle_root
-from llm360.registry.records import DataChunkRecord, DataIndex, MixtureRecord
-from llm360.registry.schema import validate
-from llm360.registry.serialize import canonical_json
+from llm360.registry import layout
+from llm360.registry.build import merkle
+from llm360.registry.build.hashing import write_recorded
+from llm360.registry.build.merkle import rows_merkle_root
+from llm360.registry.run.records import DataChunkRecord, DataIndex, MixtureRecord
+from llm360.registry.manifest.schema import validate
+from llm360.registry.manifest.serialize import canonical_json
 from llm360.train.data import (PrepareResult, chunk_bytes, cut_sequences, heldout_count,
                                hf_tokenizer_files, tokenizer_record, train_tokenizer)
 from llm360.train.mixing import DRAW_RULE, Drawn, draw_stages, split_heldout

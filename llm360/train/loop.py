@@ -25,8 +25,8 @@ import torch
 
 from llm360.errors import InputError, TrainingError
 from llm360.registry import layout
-from llm360.registry.hashing import root_digest
-from llm360.registry.runlock import lock_run
+from llm360.registry.build.hashing import root_digest
+from llm360.registry.run.lock import lock_run
 from llm360.train import checkpoint as ck
 from llm360.train import records
 from llm360.train.config import (NUMERIC_EXCLUDE, ModelConfig, TrainConfig, config_digest,

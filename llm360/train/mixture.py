@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm360.errors import SchemaError
-from llm360.registry.schema import validate
-from llm360.registry.serialize import parse_yaml, read_bytes
+from llm360.registry.manifest.schema import validate
+from llm360.registry.manifest.serialize import parse_yaml, read_bytes
 
 __all__ = ["MixtureSource", "StageSource", "Stage", "Mixture", "read_mixture", "STDLIB",
            "RATIO_TOLERANCE", "MAX_MIXTURE_BYTES"]

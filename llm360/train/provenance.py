@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 import llm360
-from llm360.registry.records import DataConfig, DataSource
+from llm360.registry.run.records import DataConfig, DataSource
 
 __all__ = ["collect_provenance", "starter_metadata", "PACKAGES"]
 

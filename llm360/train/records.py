@@ -16,8 +16,8 @@ from pathlib import Path
 from llm360.errors import InputError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside, write_atomic
-from llm360.registry.records import EvalRecord, LogLine
-from llm360.registry.serialize import canonical_json
+from llm360.registry.manifest.serialize import canonical_json
+from llm360.registry.run.records import EvalRecord, LogLine
 from llm360.train.checkpoint import check_run_paths
 
 __all__ = ["PENDING", "RunLog", "write_pending", "apply_pending", "recover_pending"]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside, write_atomic
-from llm360.registry.records import Provenance, RunMetadata
-from llm360.registry.schema import validate
-from llm360.registry.serialize import canonical_json
+from llm360.registry.run.records import Provenance, RunMetadata
+from llm360.registry.manifest.schema import validate
+from llm360.registry.manifest.serialize import canonical_json
 from llm360.train.code_archive import write_code_archive
 from llm360.train.config import ModelConfig, TrainConfig, hf_config
 from llm360.train.data import RunData
@@ -27,7 +27,7 @@ def keep_origin(run_dir: Path, parent_name: str, forked: bool) -> str | None:
     """Keep ``config/derived_from.json`` true when training resumes from ``parent_name``: a
     resume from the other release's checkpoint with other data or hyperparameters turns its
     relation ``continuation`` into ``fork``. Returns a note when it changed the record."""
-    from llm360.registry.derived import read_derived_from, with_relation, write_derived_from
+    from llm360.registry.run.derived import read_derived_from, with_relation, write_derived_from
 
     link = read_derived_from(run_dir)
     if link is None or link.checkpoint.name != parent_name or not forked \

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 from llm360.errors import InputError
-from llm360.registry.records import DataIndex
+from llm360.registry.run.records import DataIndex
 from llm360.train.config import TrainConfig
 
 __all__ = ["lr_at", "StageSpan", "stage_spans", "Schedule"]

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from safetensors.numpy import load_file
 
 from llm360.cli.main import cli
-from llm360.registry.hashing import root_digest
-from llm360.registry.serialize import canonical_json
+from llm360.registry.build.hashing import root_digest
+from llm360.registry.manifest.serialize import canonical_json
 
 CREATED = "2026-11-27T00:00:00Z"
 

@@ -22,8 +22,8 @@ from click.testing import CliRunner
 
 from llm360.cli.main import cli
 from llm360.registry import layout
-from llm360.registry.derived import read_derived_from, write_derived_from
-from llm360.registry.writer import RunWriter
+from llm360.registry.run.derived import read_derived_from, write_derived_from
+from llm360.registry.run.writer import RunWriter
 
 _spec = importlib.util.spec_from_file_location(
     "llm360_tests_hub_fixtures", Path(__file__).resolve().parents[1] / "hub_server" /

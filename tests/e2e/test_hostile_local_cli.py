@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from _runlock import lock_held_elsewhere
 from llm360.cli.main import cli
-from llm360.registry.tensorfiles import tensors_to_safetensors
+from llm360.registry.run.tensorfiles import tensors_to_safetensors
 
 CREATED = "2026-11-27T00:00:00Z"
 ESC = "\x1b"

@@ -29,11 +29,12 @@ from types import SimpleNamespace
 import pytest
 
 from llm360.errors import Llm360Error
-from llm360.registry import TrustPolicy, build_release, lineage
-from llm360.registry.verify import verify
-from llm360.registry.build import BuildOptions
-from llm360.registry.release_dir import RELEASE_FILES, read_release_files
-from llm360.registry.serialize import manifest_from_bytes
+from llm360.registry import TrustPolicy, build_release
+from llm360.registry.analysis import lineage
+from llm360.registry.verify.verifier import verify
+from llm360.registry.build.release import BuildOptions
+from llm360.registry.build.release_dir import RELEASE_FILES, read_release_files
+from llm360.registry.manifest.serialize import manifest_from_bytes
 from llm360.registry.signing import (
     BUNDLE_FILE, check_checkpoint_signatures, check_manifest_signature, make_signer,
     write_key_pair,

@@ -61,7 +61,7 @@ def make_release(run: Path, out: Path, private_key: Path, *, cards: bool = True,
                  created: str = CREATED) -> Path:
     """A signed, self-contained release of ``run`` at ``out`` (the real build, signing and
     cards steps, as ``llm360 release build --sign key`` makes it)."""
-    from llm360.registry.build import BuildOptions, build_release
+    from llm360.registry.build.release import BuildOptions, build_release
     from llm360.registry.signing import make_signer
 
     build_release(run, out, options=BuildOptions(created=created, cards=cards),

@@ -150,7 +150,7 @@ def publish(server, release, repo: str) -> None:
     from pathlib import Path
 
     from llm360.registry.hub import MODEL, layout
-    from llm360.registry.serialize import manifest_from_bytes
+    from llm360.registry.manifest.serialize import manifest_from_bytes
 
     release = Path(release)
     manifest = manifest_from_bytes((release / "manifest.json").read_bytes())

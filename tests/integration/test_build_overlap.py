@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from llm360.errors import InputError, Llm360Error
-from llm360.registry.build import BuildOptions, build_release
+from llm360.registry.build.release import BuildOptions, build_release
 
 OPTIONS = BuildOptions(created="2026-11-27T00:00:00Z")
 

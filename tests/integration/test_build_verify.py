@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from llm360.errors import InputError, SchemaError, UnsafePathError
-from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.verify import verify_release
+from llm360.registry.build.release import BuildOptions, build_release
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.verify.verifier import verify_release
 
 CREATED = "2026-11-27T00:00:00Z"
 

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from llm360.cli.main import cli
 from llm360.errors import InputError
 from llm360.registry import cards, installed
-from llm360.registry.build import BuildOptions, build_release
+from llm360.registry.build.release import BuildOptions, build_release
 from llm360.registry.cards import _inputs, render_cards
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.verify import verify_release
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.verify.verifier import verify_release
 
 CREATED = "2026-11-27T00:00:00Z"
 

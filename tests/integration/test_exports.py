@@ -19,12 +19,12 @@ from safetensors.numpy import save as st_save
 from llm360.cli.main import cli
 from llm360.errors import InputError, VerificationError
 from llm360.registry.analysis.exports import FILES, FORMATS, export_release
-from llm360.registry.build import BuildOptions, build_release
+from llm360.registry.build.release import BuildOptions, build_release
+from llm360.registry.build.release_dir import read_release_files
 from llm360.registry.hub._layout import DATASET, MAIN, MODEL, layout
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.release_dir import read_release_files
-from llm360.registry.serialize import canonical_json, load_manifest
-from llm360.registry.verify import verify_release
+from llm360.registry.manifest.serialize import canonical_json, load_manifest
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.verify.verifier import verify_release
 
 CREATED = "2026-11-27T00:00:00Z"
 SOURCES = [{"kind": "file", "name": "corpus-a.txt", "bytes": 1200, "sha256": "ab" * 32},
@@ -284,7 +284,7 @@ def test_build_and_export_import_none_of_the_validators() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, llm360.registry.build, llm360.registry.analysis.exports, "
+    code = ("import sys, llm360.registry.build.release, llm360.registry.analysis.exports, "
             "llm360.cli.export_cmd\n"
             "bad = [m for m in ('cyclonedx', 'spdx_python_model', 'mlcroissant', 'torch') "
             "if m in sys.modules]\nprint(bad)\nsys.exit(1 if bad else 0)")

@@ -13,10 +13,10 @@ import pytest
 
 from llm360.errors import SchemaError
 from llm360.registry import layout
-from llm360.registry._chunks import ChunkCache, ChunkFacts
-from llm360.registry.build import BuildOptions, build_release
+from llm360.registry.build.release import BuildOptions, build_release
 from llm360.registry.cards._cache import RenderCache
-from llm360.registry.schema import Validated
+from llm360.registry.manifest.schema import Validated
+from llm360.registry.run.chunks import ChunkCache, ChunkFacts
 
 OPTIONS = BuildOptions(created="2026-11-27T00:00:00Z")
 

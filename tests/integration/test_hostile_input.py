@@ -16,7 +16,7 @@ import pytest
 
 from llm360.errors import InputError, Llm360Error
 from llm360.registry import TrustPolicy, build_release, verify_release
-from llm360.registry.build import BuildOptions
+from llm360.registry.build.release import BuildOptions
 from llm360.registry.signing import make_signer, write_key_pair
 
 CREATED = "2026-11-27T00:00:00Z"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry import hashing
-from llm360.registry._run import read_run
-from llm360.registry.build import CACHE_FILE, BuildOptions, build_release
-from llm360.registry.hashing import HashCache, hash_files
+from llm360.registry.build import hashing
+from llm360.registry.build.hashing import HashCache, hash_files
+from llm360.registry.build.release import CACHE_FILE, BuildOptions, build_release
+from llm360.registry.run.reader import read_run
 
 OPTIONS = BuildOptions(created="2026-11-27T00:00:00Z")
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from llm360.errors import InputError, UnsafePathError
-from llm360.registry import release_dir
-from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.verify import verify_release
+from llm360.registry.build import release_dir
+from llm360.registry.build.release import BuildOptions, build_release
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.verify.verifier import verify_release
 
 OPTS = BuildOptions(created="2026-11-27T00:00:00Z")
 UNSIGNED = TrustPolicy(allow_unsigned=True)
@@ -86,7 +86,7 @@ def test_killed_build_leaves_staging_that_the_next_run_cleans(synthetic_run: Pat
     out = tmp_path / "rel"
     build_release(synthetic_run, out, options=OPTS)
     # a build killed mid-way: a staging folder stamped by a process that no longer exists
-    code = ("import sys; from pathlib import Path; from llm360.registry import release_dir; "
+    code = ("import sys; from pathlib import Path; from llm360.registry.build import release_dir; "
             "print(release_dir.new_staging(Path(sys.argv[1])))")
     done = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True,
                           text=True, check=True)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from llm360.cli.main import cli
 from llm360.registry import layout
-from llm360.registry.check import check_run
+from llm360.registry.run.check import check_run
 
 
 def _edit(path: Path, fn) -> None:

@@ -12,13 +12,14 @@ def _imports_none_of(code: str, modules: tuple[str, ...]) -> None:
 
 
 def test_registry_does_not_import_torch() -> None:
-    _imports_none_of("import llm360.registry, llm360.registry.verify, llm360.registry.build, "
-                     "llm360.registry.trace, llm360.registry.audit, llm360.registry.lineage, "
+    _imports_none_of("import llm360.registry, llm360.registry.verify.verifier, "
+                     "llm360.registry.build.release, llm360.registry.analysis.trace, "
+                     "llm360.registry.analysis.audit, llm360.registry.analysis.lineage, "
                      "llm360.cli.main", ("torch", "deepspeed"))
 
 
 def test_hub_code_imports_huggingface_hub_only_when_it_talks_to_the_hub() -> None:
-    _imports_none_of("import llm360.registry.hub, llm360.registry.diff, llm360.cli.main",
+    _imports_none_of("import llm360.registry.hub, llm360.registry.analysis.diff, llm360.cli.main",
                      ("huggingface_hub", "torch"))
 
 

@@ -31,14 +31,14 @@ from llm360.registry.cards._lines import MAIN, Line, lines
 from llm360.registry.cards._plots import render_plots
 from llm360.registry.cards._render import render_markdown, renderer_version
 from llm360.registry.cards._view import ReleaseView
-from llm360.registry.models import Manifest
-from llm360.registry.policy import TrustPolicy
+from llm360.registry.manifest.models import Manifest
+from llm360.registry.verify.policy import TrustPolicy
 from llm360.registry.signing import BUNDLE_FILE, SignatureInfo, check_manifest_signature
 from llm360.registry.signing import describe_bundle, describe_signature
-from llm360.registry.release_source import OpenedRelease, open_release
+from llm360.registry.verify.open import OpenedRelease, open_release
 
 if TYPE_CHECKING:
-    from llm360.registry.build import BuildContext
+    from llm360.registry.build.release import BuildContext
     from llm360.registry.hub import HubClient
 
 __all__ = ["CardResult", "CardsStep", "ReleaseView", "RunInputs", "SignatureInfo", "MAIN", "Line",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from llm360.registry import layout
-from llm360.registry.audit import grade
+from llm360.registry.analysis.audit import grade
 from llm360.registry.cards import _plots
 from llm360.registry.cards._benchmarks import benchmark_plots, benchmark_section
 from llm360.registry.cards._data import data_view
@@ -20,14 +20,14 @@ from llm360.registry.cards._mixture import mixture_plots
 from llm360.registry.cards._derived import derived_view
 from llm360.registry.cards._hub_meta import hub_links
 from llm360.registry.cards._inputs import RunInputs
-from llm360.registry.cards._lines import (Line, checkpoint_config, data_seen_and_children,
-                                          flatten, lines as find_lines)
+from llm360.registry.cards._lines import (Line, checkpoint_config, data_seen_and_children, flatten,
+                                          lines as find_lines)
 from llm360.registry.cards._metrics import eval_set_for, metric_label
 from llm360.registry.cards._view import (
     CheckpointView, ConfigDiff, EvalGroup, FileRow, LineView, MetricView, PlotRef, ReleaseView,
     Row,
 )
-from llm360.registry.models import Checkpoint, Manifest, final_checkpoint
+from llm360.registry.manifest.models import Checkpoint, Manifest, final_checkpoint
 from llm360.registry.signing import SignatureInfo
 
 __all__ = ["build_view", "num", "plot_specs"]

@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from llm360.registry import layout
-from llm360.registry.benchmark_catalog import by_task, metric_label
-from llm360.registry.benchmarks import BenchmarkRow, BenchmarkRows
 from llm360.registry.cards import _plots
 from llm360.registry.cards._lines import Line
+from llm360.registry.manifest.benchmark_catalog import by_task, metric_label
+from llm360.registry.run.benchmarks import BenchmarkRow, BenchmarkRows
 
 __all__ = ["BenchmarkColumn", "BenchmarkLine", "IndexResult", "BenchmarkSection",
            "benchmark_section", "benchmark_plots"]

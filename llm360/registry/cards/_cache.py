@@ -25,7 +25,7 @@ from pathlib import Path
 
 from llm360.errors import UnsafePathError
 from llm360.registry import layout
-from llm360.registry.local_key import seal
+from llm360.registry.build.local_key import seal
 from llm360.registry._files import resolve_inside, write_atomic
 
 __all__ = ["RenderCache", "CACHE_DIR", "link_into"]

@@ -12,7 +12,7 @@ the relation is.
 from __future__ import annotations
 
 from llm360.registry.cards._view import DerivedView, HubLinks
-from llm360.registry.models import Manifest, ParentSigner
+from llm360.registry.manifest.models import Manifest, ParentSigner
 
 __all__ = ["derived_view", "HUB_RELATIONS"]
 

@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING
 from llm360.errors import VerificationError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside
-from llm360.registry.benchmarks import BenchmarkRows
-from llm360.registry.models import Manifest
-from llm360.registry.records import (
+from llm360.registry.run.benchmarks import BenchmarkRows
+from llm360.registry.manifest.models import Manifest
+from llm360.registry.run.records import (
     DataConfig, DataIndex, EvalRecord, LogLine, RunMetadata, TrainConfig, TrainerState,
 )
-from llm360.registry.release_source import OpenedRelease
-from llm360.registry.serialize import parse_json
+from llm360.registry.verify.open import OpenedRelease
+from llm360.registry.manifest.serialize import parse_json
 
 if TYPE_CHECKING:
-    from llm360.registry._run import RunRecords
+    from llm360.registry.run.reader import RunRecords
 
 __all__ = ["LogFile", "RunInputs", "inputs_from_records", "read_inputs", "input_paths",
            "METADATA_FILE"]
@@ -114,7 +114,7 @@ def _read_listed(arts: Mapping, root: Path | None, rel: str | None) -> bytes | N
 
 def read_inputs(manifest: Manifest, source: Path | OpenedRelease | None) -> RunInputs:
     """The run files ``manifest`` lists, each checked against its sha256 and read into its
-    record (schema-checked): from an opened release (``release_source``), or under a folder
+    record (schema-checked): from an opened release (``verify.open``), or under a folder
     (None: none)."""
     if isinstance(source, OpenedRelease):
         read = source.read_listed

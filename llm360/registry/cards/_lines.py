@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from llm360.registry import layout
-from llm360.registry.models import Checkpoint, Manifest, fork_line
-from llm360.registry.records import TrainConfig, TrainerState
+from llm360.registry.manifest.models import Checkpoint, Manifest, fork_line
+from llm360.registry.run.records import TrainConfig, TrainerState
 
 __all__ = ["MAIN", "Line", "line_name", "lines", "checkpoint_config", "flatten",
            "data_seen_and_children"]

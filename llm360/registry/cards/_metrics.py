@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from llm360.registry.records import EvalDetails, EvalRecord
+from llm360.registry.run.records import EvalDetails, EvalRecord
 
 __all__ = ["EvalSet", "metric_label", "eval_set_for", "memorization_label", "HELDOUT",
            "TRAINING", "OTHER", "MEMORIZATION_SCORE", "MEMORIZATION_EXACT"]

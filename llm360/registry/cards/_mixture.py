@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from llm360.registry import layout
 from llm360.registry.cards._plots import PlotSpec, Series
-from llm360.registry.models import Manifest
+from llm360.registry.manifest.models import Manifest
 
 __all__ = ["StageRow", "StageView", "mixture_stages", "mixture_plots", "MIXTURE_PLOT"]
 

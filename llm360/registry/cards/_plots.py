@@ -17,7 +17,7 @@ from llm360.registry.cards import _draw
 from llm360.registry.cards._inputs import LogFile
 from llm360.registry.cards._lines import MAIN, Line
 from llm360.registry.cards._metrics import MEMORIZATION_EXACT, MEMORIZATION_SCORE
-from llm360.registry.models import Manifest
+from llm360.registry.manifest.models import Manifest
 
 __all__ = ["Series", "PlotSpec", "PLOT_DIR", "log_line", "log_series",
            "checkpoint_series", "plan_plots", "render_plots"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from llm360.registry import layout
 from llm360.registry.cards._metrics import EvalSet
-from llm360.registry.models import Code, Environment, Model, Release, Training
+from llm360.registry.manifest.models import Code, Environment, Model, Release, Training
 from llm360.registry.signing import SignatureInfo
 
 if TYPE_CHECKING:

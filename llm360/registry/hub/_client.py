@@ -194,7 +194,7 @@ class HubClient:
 
     def _json(self, url: str, where: str) -> tuple[Any, str | None]:
         """(the JSON document at ``url``, the URL of the next page or None)."""
-        from llm360.registry.serialize import parse_json
+        from llm360.registry.manifest.serialize import parse_json
 
         with self._get(url) as resp:
             raw = self._body(resp, MAX_LISTING_PAGE, where)

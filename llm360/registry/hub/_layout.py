@@ -27,7 +27,7 @@ from collections.abc import Collection
 from posixpath import basename
 
 from llm360.registry import layout as run_layout
-from llm360.registry.models import Checkpoint, Manifest, final_checkpoint
+from llm360.registry.manifest.models import Checkpoint, Manifest, final_checkpoint
 
 __all__ = ["MODEL", "DATASET", "MAIN", "LOCAL_ONLY", "layout", "branch_order"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from llm360.errors import UnsafePathError, VerificationError
 from llm360.registry._files import check_relpath
-from llm360.registry.serialize import INT64_MAX
+from llm360.registry.manifest.serialize import INT64_MAX
 
 __all__ = ["RemoteFile", "malformed", "parse_refs", "parse_tree_page"]
 

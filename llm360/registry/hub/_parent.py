@@ -13,15 +13,15 @@ import re
 
 from llm360.errors import InputError
 from llm360.registry import layout
-from llm360.registry.derived import link_to
 from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import MAIN, MODEL
 from llm360.registry.hub._repo_id import validate_repo_id
 from llm360.registry.hub._source import HubSource
-from llm360.registry.models import DerivedFrom
-from llm360.registry.parent import VerifiedParent
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.sources import MAX_RELEASE_FILE
+from llm360.registry.manifest.models import DerivedFrom
+from llm360.registry.run.derived import link_to
+from llm360.registry.verify.parent import VerifiedParent
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.verify.sources import MAX_RELEASE_FILE
 
 __all__ = ["commit_of", "parse_hub_checkpoint", "hub_link", "hub_parent", "hub_manifest"]
 

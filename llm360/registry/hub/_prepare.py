@@ -28,14 +28,14 @@ from llm360.errors import HubNotFoundError, InputError, Llm360Error, Verificatio
 from llm360.registry import layout
 from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import MAIN
-from llm360.registry.models import Manifest
-from llm360.registry.parent import ParentCheck
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.release_dir import (
+from llm360.registry.manifest.models import Manifest
+from llm360.registry.verify.parent import ParentCheck
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.build.release_dir import (
     MANIFEST_FILE, RELEASE_FILES, ReleaseFiles, read_release_files,
 )
-from llm360.registry.release_source import open_release
-from llm360.registry.serialize import parse_yaml
+from llm360.registry.verify.open import open_release
+from llm360.registry.manifest.serialize import parse_yaml
 from llm360.registry.signing import BUNDLE_FILE
 
 __all__ = ["VerifiedRelease", "verified_release", "foreign", "xet_fallback", "through_lfs",
@@ -63,7 +63,7 @@ def verified_release(release: Path, policy: TrustPolicy, *,
                      parent: ParentCheck | None = None) -> VerifiedRelease:
     """Verify ``release`` with ``llm360 verify``'s code under ``policy`` (a derived release's
     link to its parent as ``parent`` says); refuse what fails."""
-    from llm360.registry.verify import verify_release
+    from llm360.registry.verify.verifier import verify_release
 
     if not (Path(release) / MANIFEST_FILE).is_file():
         raise InputError(f"{release}: not a release folder (no {MANIFEST_FILE})",

@@ -28,16 +28,16 @@ from pathlib import Path
 from llm360.errors import InputError, VerificationError
 from llm360.registry import layout as run_layout
 from llm360.registry._files import resolve_inside, write_atomic
-from llm360.registry.derived import link_to, read_derived_from, write_derived_from
-from llm360.registry.hashing import hash_files
+from llm360.registry.build.hashing import hash_files
 from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import DATASET, MAIN, MODEL, layout
 from llm360.registry.hub._parent import commit_of
 from llm360.registry.hub._repo_id import validate_repo_id
 from llm360.registry.hub._source import HubSource
 from llm360.registry.hub._verify import signed_manifest
-from llm360.registry.models import Artifact, Checkpoint, DerivedFrom, Manifest
-from llm360.registry.policy import TrustPolicy
+from llm360.registry.manifest.models import Artifact, Checkpoint, DerivedFrom, Manifest
+from llm360.registry.run.derived import link_to, read_derived_from, write_derived_from
+from llm360.registry.verify.policy import TrustPolicy
 
 __all__ = ["PullResult", "pull_checkpoint"]
 

@@ -27,10 +27,10 @@ from llm360.registry.hub._prepare import (
     IGNORED_REMOTE, VerifiedRelease, foreign, through_lfs, verified_release, xet_fallback,
 )
 from llm360.registry.hub._repo_id import validate_repo_id
-from llm360.registry.models import Manifest, final_checkpoint
-from llm360.registry.parent import ParentCheck
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.release_dir import PUBLICATION_FILE
+from llm360.registry.manifest.models import Manifest, final_checkpoint
+from llm360.registry.verify.parent import ParentCheck
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.build.release_dir import PUBLICATION_FILE
 
 __all__ = ["PushResult", "BranchResult", "push_release", "PUBLICATION_FILE", "git_blob_oid"]
 

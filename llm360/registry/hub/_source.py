@@ -25,8 +25,8 @@ from llm360.registry import layout as run_layout
 from llm360.registry.hub._client import SMALL_FILE_LIMIT, HubClient, RemoteFile
 from llm360.registry.hub._layout import LOCAL_ONLY, MAIN, MODEL, branch_order, layout
 from llm360.registry.hub._repo_id import validate_repo_id
-from llm360.registry.models import Manifest
-from llm360.registry.sources import MAX_RELEASE_FILE, Located
+from llm360.registry.manifest.models import Manifest
+from llm360.registry.verify.sources import MAX_RELEASE_FILE, Located
 
 __all__ = ["HubSource"]
 
@@ -85,7 +85,7 @@ class HubSource:
         """One ``Located`` per place of each expected path in the layout (one with no size
         for a path the layout places nowhere), plus one per file on a listed branch that the
         layout does not place (path None)."""
-        from llm360.registry.serialize import manifest_from_bytes
+        from llm360.registry.manifest.serialize import manifest_from_bytes
 
         raw = self.read_bytes(run_layout.MANIFEST)
         manifest = manifest_from_bytes(raw or b"",

@@ -1,5 +1,5 @@
-"""``verify --hub``: the one verifier (``registry.verify.verify``) over a ``HubSource``, and the
-signature chain alone for ``pull``."""
+"""``verify --hub``: the one verifier (``registry.verify.verifier.verify``) over a
+``HubSource``, and the signature chain alone for ``pull``."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from llm360.registry import layout
 from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import MAIN
 from llm360.registry.hub._source import HubSource
-from llm360.registry.problems import Problem
-from llm360.registry.models import Manifest
-from llm360.registry.parent import ParentCheck
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.serialize import manifest_from_bytes
-from llm360.registry.verify import Report, verify
+from llm360.registry.manifest.problems import Problem
+from llm360.registry.manifest.models import Manifest
+from llm360.registry.verify.parent import ParentCheck
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.manifest.serialize import manifest_from_bytes
+from llm360.registry.verify.verifier import Report, verify
 
 __all__ = ["verify_hub", "signed_manifest"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llm360.registry.models import Manifest
+from llm360.registry.manifest.models import Manifest
 
 __all__ = ["ParentLink", "parent_links"]
 

@@ -2,7 +2,7 @@
 checkpoints, chunks (with the checkpoint and step window that trained on each), lineage edges
 (inside the release, and ``derived_from`` links to other releases) and evaluation results.
 
-Everything is read from the manifest's frozen dataclasses (``llm360.registry.models``).
+Everything is read from the manifest's frozen dataclasses (``llm360.registry.manifest.models``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from llm360.registry.index import _schema as t
 from llm360.registry.index._derived import ParentLink, parent_links
-from llm360.registry.models import Checkpoint, Manifest
+from llm360.registry.manifest.models import Checkpoint, Manifest
 
 __all__ = ["Placement", "Signer", "Policy", "policy_of", "index_manifest", "record_event",
            "step_windows"]

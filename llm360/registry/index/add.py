@@ -23,9 +23,9 @@ from llm360.registry.index._writer import (
 )
 from llm360.registry.index.records import AddResult, ReleaseRef, ReverifyResult, VerificationEvent
 from llm360.registry.index.store import Store, utc_now
-from llm360.registry.parent import ParentCheck
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.verify import Report
+from llm360.registry.verify.parent import ParentCheck
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.verify.verifier import Report
 
 __all__ = ["HubConnector", "Checked", "check_release", "add_release", "reverify",
            "policy_record", "trust_policy", "parent_check"]
@@ -91,7 +91,7 @@ def check_release(spec: str, policy: TrustPolicy, *, parent: ParentCheck | None 
         raw = source.read_bytes(layout.MANIFEST) or b""
         placement = Placement(location=f"hub:{repo}@{rev}", endpoint=client.endpoint, repo=repo)
     else:
-        from llm360.registry.verify import verify_release
+        from llm360.registry.verify.verifier import verify_release
 
         path = Path(spec)
         report = verify_release(path, policy=policy, parent=parent)  # bad paths: InputError
@@ -177,7 +177,7 @@ def add_release(store: Store, spec: str, *, policy: TrustPolicy,
                 parent: ParentCheck | None = None, hub: HubConnector | None = None,
                 endpoint: str | None = None, allow_unverified: bool = False) -> AddResult:
     """Verify ``spec`` and index it (see the module's docstring)."""
-    from llm360.registry.serialize import manifest_from_bytes
+    from llm360.registry.manifest.serialize import manifest_from_bytes
 
     checked = check_release(spec, policy, parent=parent, hub=hub, endpoint=endpoint)
     recorded = policy_record(policy, parent)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm360.errors import InputError
-from llm360.registry.serialize import parse_json
+from llm360.registry.manifest.serialize import parse_json
 
 __all__ = ["SignatureInfo", "describe_bundle", "describe_signature", "certificate_identity"]
 

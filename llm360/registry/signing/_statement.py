@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from llm360.registry import layout
-from llm360.registry.models import Checkpoint, Manifest
-from llm360.registry.serialize import canonical_json
+from llm360.registry.manifest.models import Checkpoint, Manifest
+from llm360.registry.manifest.serialize import canonical_json
 
 __all__ = [
     "IN_TOTO_STATEMENT", "IN_TOTO_PAYLOAD_TYPE", "SLSA_PROVENANCE_V1", "OMS_PREDICATE",

@@ -14,7 +14,7 @@ from typing import Any
 
 from llm360 import __version__
 from llm360.errors import InputError, SigningError
-from llm360.registry.models import Manifest
+from llm360.registry.manifest.models import Manifest
 from llm360.registry.signing._statement import oms_statement, provenance_statement
 
 __all__ = ["SIGN_METHODS", "Signer", "make_signer", "statements_for"]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from llm360.registry import layout
 from llm360.errors import InputError
-from llm360.registry.problems import Problem
-from llm360.registry.models import Manifest
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.serialize import parse_json
+from llm360.registry.manifest.problems import Problem
+from llm360.registry.manifest.models import Manifest
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.manifest.serialize import parse_json
 from llm360.registry.signing._statement import (
     IN_TOTO_PAYLOAD_TYPE,
     IN_TOTO_STATEMENT,

@@ -17,8 +17,8 @@ pytest.importorskip("torch")
 
 from llm360.cli.main import cli  # noqa: E402
 from llm360.registry import TrustPolicy, build_release, layout, verify_release  # noqa: E402
-from llm360.registry.benchmarks import read_rows  # noqa: E402
-from llm360.registry.build import BuildOptions  # noqa: E402
+from llm360.registry.build.release import BuildOptions  # noqa: E402
+from llm360.registry.run.benchmarks import read_rows  # noqa: E402
 
 pytestmark = pytest.mark.slow
 TASK = "llm360_next_segment"

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from llm360.cli.main import cli
 from llm360.registry import TrustPolicy, build_release, layout, verify_release
-from llm360.registry.benchmarks import read_rows
-from llm360.registry.build import BuildOptions
+from llm360.registry.build.release import BuildOptions
+from llm360.registry.run.benchmarks import read_rows
 
 CREATED = "2026-11-27T00:00:00Z"
 SUBJECTS = [f"subject_{i:02d}" for i in range(57)]

@@ -24,7 +24,7 @@ signed_release = _fixtures.signed_release
 @pytest.fixture
 def trust(hub_keys):
     """What push and verify --hub are told to trust: the test signing key."""
-    from llm360.registry.policy import TrustPolicy
+    from llm360.registry.verify.policy import TrustPolicy
 
     return TrustPolicy(key=hub_keys[1])
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry.policy import TrustPolicy
+from llm360.registry.verify.policy import TrustPolicy
 from llm360.registry.hub import connect, push_release, verify_hub
 
 pytest.importorskip("olah")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from llm360.registry.hub import push_release, verify_hub
-from llm360.registry.serialize import manifest_from_bytes
+from llm360.registry.manifest.serialize import manifest_from_bytes
 
 REPO = "acme/fork"
 _LINKS = 'links: {code: "https://example.org/llm360"}'

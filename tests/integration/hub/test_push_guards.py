@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from llm360.cli.main import cli
 from llm360.errors import InputError, VerificationError
+from llm360.registry.build.release_dir import read_release_files, release_files_bytes
 from llm360.registry.hub import connect, push_release, verify_hub
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.release_dir import read_release_files, release_files_bytes
+from llm360.registry.verify.policy import TrustPolicy
 
 REPO = "acme/tiny"
 
@@ -71,7 +71,7 @@ def test_a_signed_release_needs_its_signer_named(hub_server, hub_client, signed_
 
 def test_an_unsigned_release_is_pushed_only_with_allow_unsigned_and_a_warning(
         hub_server, hub_client, synthetic_run, tmp_path):
-    from llm360.registry.build import BuildOptions, build_release
+    from llm360.registry.build.release import BuildOptions, build_release
 
     release = tmp_path / "unsigned"
     build_release(synthetic_run, release, options=BuildOptions(created="2026-11-27T00:00:00Z"))

@@ -14,7 +14,7 @@ import pytest
 
 from llm360.registry.index._writer import Placement, Signer, index_manifest
 from llm360.registry.index.store import utc_now
-from llm360.registry.models import (
+from llm360.registry.manifest.models import (
     DERIVED_SCHEMA_VERSION, Checkpoint, DerivedFrom, Manifest, ParentCheckpoint, ParentRelease,
     ParentSigner,
 )

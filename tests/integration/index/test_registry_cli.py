@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from llm360.cli.main import cli
-from llm360.registry.serialize import load_manifest
+from llm360.registry.manifest.serialize import load_manifest
 
 
 def run(*args, env=None):

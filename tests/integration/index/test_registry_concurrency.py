@@ -45,7 +45,7 @@ _KILLED_MID_ADD = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from llm360.registry.index import _writer, add_release, open_store
-    from llm360.registry.policy import TrustPolicy
+    from llm360.registry.verify.policy import TrustPolicy
 
     db, release, key, ready = sys.argv[1:5]
     real = _writer._insert_contents
@@ -64,7 +64,7 @@ def test_a_process_killed_mid_add_leaves_the_database_as_before(db_url, releases
                                                                 tmp_path: Path):
     with open_store(db_url) as store:
         from llm360.registry.index import add_release
-        from llm360.registry.policy import TrustPolicy
+        from llm360.registry.verify.policy import TrustPolicy
 
         add_release(store, str(releases["amber"]), policy=TrustPolicy(key=hub_keys[1]))
         before = list_releases(store)

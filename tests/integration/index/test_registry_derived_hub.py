@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from llm360.cli.main import cli
 from llm360.registry import layout
-from llm360.registry.serialize import load_manifest
-from llm360.registry.writer import RunWriter
+from llm360.registry.manifest.serialize import load_manifest
+from llm360.registry.run.writer import RunWriter
 
 
 def run(*args):

@@ -17,8 +17,8 @@ from llm360.registry.index import (
 )
 from llm360.registry.index._writer import step_windows
 from llm360.registry.index.queries import checkpoint_id
-from llm360.registry.models import Checkpoint
-from llm360.registry.serialize import load_manifest
+from llm360.registry.manifest.models import Checkpoint
+from llm360.registry.manifest.serialize import load_manifest
 
 from .conftest import PARENT_COMMIT
 

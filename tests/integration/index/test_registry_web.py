@@ -15,8 +15,8 @@ import pytest
 
 from llm360.registry.index import add_release, open_store
 from llm360.registry.index.web import make_server
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.serialize import load_manifest
+from llm360.registry.manifest.serialize import load_manifest
+from llm360.registry.verify.policy import TrustPolicy
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 HOSTILE = "<script>document.title='pwned'</script><b>bold</b>"

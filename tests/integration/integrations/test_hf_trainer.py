@@ -18,7 +18,7 @@ from llm360.cli.main import cli  # noqa: E402
 from llm360.registry import (  # noqa: E402
     BuildOptions, TrustPolicy, build_release, layout, verify_release,
 )
-from llm360.registry.check import check_run  # noqa: E402
+from llm360.registry.run.check import check_run  # noqa: E402
 
 pytestmark = pytest.mark.slow
 CREATED = "2026-11-27T00:00:00Z"

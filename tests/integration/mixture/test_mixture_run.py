@@ -24,10 +24,10 @@ from safetensors.numpy import load_file  # noqa: E402
 
 from llm360.errors import InputError  # noqa: E402
 from llm360.registry import BuildOptions, TrustPolicy, build_release, verify_release  # noqa: E402
-from llm360.registry.audit import grade  # noqa: E402
-from llm360.registry.release_source import open_release  # noqa: E402
-from llm360.registry.serialize import canonical_json, load_manifest  # noqa: E402
-from llm360.registry.trace import find_tokens  # noqa: E402
+from llm360.registry.analysis.audit import grade  # noqa: E402
+from llm360.registry.analysis.trace import find_tokens  # noqa: E402
+from llm360.registry.manifest.serialize import canonical_json, load_manifest  # noqa: E402
+from llm360.registry.verify.open import open_release  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -233,7 +233,7 @@ def test_read_run_reads_each_record_whole_into_its_typed_record(mixed) -> None:
     configuration of each checkpoint, the eval's details (issue 22)."""
     import yaml
 
-    from llm360.registry._run import read_run
+    from llm360.registry.run.reader import read_run
 
     run, _ = mixed
     records = read_run(run)

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from llm360.registry.build import BuildOptions
+from llm360.registry.build.release import BuildOptions
 
 _spec = importlib.util.spec_from_file_location(
     "llm360_tests_fake_sigstore", Path(__file__).with_name("_fake_sigstore.py"))
@@ -52,7 +52,7 @@ def key_pair(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def key_release(synthetic_run: Path, key_pair, tmp_path: Path) -> Path:
     """A release of the synthetic run signed with ``key_pair``; returns manifest.json."""
-    from llm360.registry.build import build_release
+    from llm360.registry.build.release import build_release
     from llm360.registry.signing import make_signer
 
     step = make_signer("key", key_path=key_pair[0])

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from llm360.errors import InputError
-from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.policy import TrustPolicy
+from llm360.registry.build.release import BuildOptions, build_release
 from llm360.registry.signing import make_signer, write_key_pair
-from llm360.registry.verify import verify_release
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.verify.verifier import verify_release
 
 
 def _sig_messages(report) -> list[str]:
@@ -211,7 +211,7 @@ def test_summary_names_release_and_expect_version(key_release: Path, key_pair) -
 def test_every_file_the_release_writes_is_synced_before_the_swap(synthetic_run: Path, key_pair,
                                                                  tmp_path: Path,
                                                                  monkeypatch) -> None:
-    from llm360.registry import release_dir
+    from llm360.registry.build import release_dir
 
     out = tmp_path / "rel"
     synced: dict[str, bool] = {}  # path -> fsync'd while the folder was still being staged

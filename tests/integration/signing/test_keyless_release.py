@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from llm360.errors import InputError
-from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.policy import TrustPolicy
+from llm360.registry.build.release import BuildOptions, build_release
 from llm360.registry.signing import make_signer
-from llm360.registry.verify import verify_release
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.verify.verifier import verify_release
 
 IDENTITY = "release-bot@llm360.example"  # what the fake_sigstore fixture's tokens say
 ISSUER = "https://oidc.llm360.example"

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry.build import BuildOptions
-from llm360.registry.policy import TrustPolicy
+from llm360.registry.build.release import BuildOptions
 from llm360.registry.signing._keyless import (
     KeylessVerifyError,
     make_verifier,
     verify_keyless_bundle,
 )
+from llm360.registry.verify.policy import TrustPolicy
 
 BEACON = ("https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/"
           ".github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main")
@@ -73,8 +73,8 @@ def test_real_bundle_as_release_signature(fixtures: Path, tmp_path: Path,
                                           synthetic_run: Path) -> None:
     """A genuine production bundle beside our manifest: the signature verifies, but it signs
     another statement (not llm360's provenance), and the report says so."""
-    from llm360.registry.build import build_release
-    from llm360.registry.verify import verify_release
+    from llm360.registry.build.release import build_release
+    from llm360.registry.verify.verifier import verify_release
 
     result = build_release(synthetic_run, tmp_path / "rel",
                            options=BuildOptions(created="2026-11-27T00:00:00Z"))

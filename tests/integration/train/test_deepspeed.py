@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.verify import verify_release
+from llm360.registry.build.release import BuildOptions, build_release
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.verify.verifier import verify_release
 
 from .conftest import copy_data_only, free_port, llm360_cmd, subprocess_env
 

@@ -24,14 +24,14 @@ REPO = "acme/tiny-parent"
 
 
 def test_pull_resume_as_a_fork_and_release_it(trained_run, hub_server, hub_keys, tmp_path):
-    from llm360.registry.build import BuildOptions, build_release
-    from llm360.registry.check import check_run
-    from llm360.registry.derived import read_derived_from
+    from llm360.registry.build.release import BuildOptions, build_release
     from llm360.registry.hub import connect, hub_parent, pull_checkpoint, push_release
-    from llm360.registry.parent import ParentCheck
-    from llm360.registry.policy import TrustPolicy
+    from llm360.registry.run.check import check_run
+    from llm360.registry.run.derived import read_derived_from
     from llm360.registry.signing import make_signer, write_key_pair
-    from llm360.registry.verify import verify_release
+    from llm360.registry.verify.parent import ParentCheck
+    from llm360.registry.verify.policy import TrustPolicy
+    from llm360.registry.verify.verifier import verify_release
     from llm360.train import TrainOptions, train
 
     run = tmp_path / "run"

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 from llm360.registry import layout
-from llm360.registry._run import read_run
-from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.hashing import CACHE_FILE, HashCache, hash_files
+from llm360.registry.build.hashing import CACHE_FILE, HashCache, hash_files
+from llm360.registry.build.release import BuildOptions, build_release
+from llm360.registry.run.reader import read_run
 
 from .conftest import copy_data_only
 

@@ -45,7 +45,7 @@ def trained_release(trained_run, hub_keys, tmp_path_factory) -> tuple[Path, Path
 @pytest.fixture
 def published(hub_server, trained_release, hub_keys):
     from llm360.registry.hub import connect, push_release
-    from llm360.registry.policy import TrustPolicy
+    from llm360.registry.verify.policy import TrustPolicy
 
     client = connect(endpoint=hub_server.url, token="t", xet=False, backoff=0.01)
     push_release(client, trained_release[1], REPO, policy=TrustPolicy(key=hub_keys[1]))
@@ -126,7 +126,7 @@ def test_pull_refuses_bytes_the_manifest_did_not_sign(published, hub_server, hub
                                                       tmp_path):
     from llm360.errors import VerificationError
     from llm360.registry.hub import pull_checkpoint
-    from llm360.registry.policy import TrustPolicy
+    from llm360.registry.verify.policy import TrustPolicy
 
     hub_server.put_file("model", REPO, "ckpt_001", "rng.safetensors", b"\0" * 64)
     with pytest.raises(VerificationError, match="rng.safetensors"):

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from safetensors.numpy import load_file
 
-from llm360.registry import lineage
-from llm360.registry.audit import audit_release
-from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.release_source import open_release
-from llm360.registry.trace import build_proofs, check_proofs, load_tokenizer, trace_text
+from llm360.registry.analysis import lineage
+from llm360.registry.analysis.audit import audit_release
+from llm360.registry.analysis.trace import build_proofs, check_proofs, load_tokenizer, trace_text
+from llm360.registry.build.release import BuildOptions, build_release
+from llm360.registry.verify.open import open_release
 
 pytestmark = pytest.mark.slow
 

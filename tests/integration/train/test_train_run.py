@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.hashing import root_digest, sha256_file
-from llm360.registry.lineage import children
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.schema import validate
-from llm360.registry.verify import verify_release
+from llm360.registry.analysis.lineage import children
+from llm360.registry.build.hashing import root_digest, sha256_file
+from llm360.registry.build.release import BuildOptions, build_release
+from llm360.registry.manifest.schema import validate
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.verify.verifier import verify_release
 
 from .conftest import llm360_cmd, subprocess_env
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry import lineage
-from llm360.registry.build import build_manifest
-from llm360.registry.models import (
+from llm360.registry.analysis import lineage
+from llm360.registry.build.release import build_manifest
+from llm360.registry.manifest.models import (
     DERIVED_SCHEMA_VERSION, DerivedFrom, Manifest, ParentCheckpoint, ParentRelease, ParentSigner,
 )
-from llm360.registry.parent import chain_text, parent_chain
-from llm360.registry.serialize import manifest_from_bytes, manifest_to_bytes
+from llm360.registry.verify.parent import chain_text, parent_chain
+from llm360.registry.manifest.serialize import manifest_from_bytes, manifest_to_bytes
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 from safetensors.numpy import save
 
 from llm360.errors import InputError
-from llm360.registry.formats import check_file_format, sniff_format
+from llm360.registry.run.formats import check_file_format, sniff_format
 
 
 def _npy() -> bytes:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry import build, hashing
-from llm360.registry.hashing import (
+from llm360.registry.build import hashing
+from llm360.registry.build import release as build
+from llm360.registry.build.hashing import (
     CACHE_FILE,
     FileDigest,
     HashCache,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from llm360.errors import InputError
-from llm360.registry.hashing import hash_files, start_hashing
+from llm360.registry.build.hashing import hash_files, start_hashing
 
 
 def _hash_threads() -> list[threading.Thread]:

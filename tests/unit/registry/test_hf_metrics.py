@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from llm360.registry import layout
-from llm360.registry.hf_metrics import split_eval_log
-from llm360.registry.importer import import_checkpoints
-from llm360.registry.tensorfiles import tensors_to_safetensors
+from llm360.registry.run.hf_metrics import split_eval_log
+from llm360.registry.run.importer import import_checkpoints
+from llm360.registry.run.tensorfiles import tensors_to_safetensors
 
 #: what Trainer.evaluate logs (transformers' speed and memory metrics included)
 LOGGED = {"eval_loss": 3.9, "eval_accuracy": 0.4, "eval_runtime": 0.0029,

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry import lineage
-from llm360.registry.build import build_manifest
-from llm360.registry.models import Manifest
+from llm360.registry.analysis import lineage
+from llm360.registry.build.release import build_manifest
+from llm360.registry.manifest.models import Manifest
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry import local_key as lk
+from llm360.registry.build import local_key as lk
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from llm360.registry import merkle
-from llm360.registry.merkle import (
+from llm360.registry.build import merkle
+from llm360.registry.build.merkle import (
     inclusion_proof, leaf_hash, merkle_root, root_from_proof, row_leaves, rows_merkle_root,
 )
 

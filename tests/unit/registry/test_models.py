@@ -8,9 +8,9 @@ import pickle
 
 import pytest
 
-from llm360.registry.build import build_manifest
-from llm360.registry.models import Artifact
-from llm360.registry.serialize import manifest_to_bytes, to_data
+from llm360.registry.build.release import build_manifest
+from llm360.registry.manifest.models import Artifact
+from llm360.registry.manifest.serialize import manifest_to_bytes, to_data
 
 
 @pytest.fixture(scope="module")

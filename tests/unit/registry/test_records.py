@@ -9,7 +9,7 @@ import pytest
 
 from llm360.errors import InputError, SchemaError
 from llm360.registry import layout
-from llm360.registry.records import (
+from llm360.registry.run.records import (
     DataIndex, EvalRecord, LogLine, Position, Provenance, RunMetadata, TrainerState,
 )
 
@@ -64,7 +64,7 @@ def test_open_parts_of_config_data_keep_values_of_another_type_as_read() -> None
     """config/data.json is open beyond its required keys: a field holds a value of its own
     type only, anything else stays in ``extra`` under its key, and the document reads back
     whole."""
-    from llm360.registry.records import DataConfig, DataSource
+    from llm360.registry.run.records import DataConfig, DataSource
 
     data = {"seq_len": 8, "num_chunks": 2, "seed": 1, "shuffle": None,
             "heldout": {"path": "data/heldout.safetensors", "sequences": "many",

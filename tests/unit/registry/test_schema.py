@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from llm360.errors import SchemaError
-from llm360.registry.build import build_manifest
-from llm360.registry.schema import SCHEMAS, schema, validate
-from llm360.registry.serialize import to_data
+from llm360.registry.build.release import build_manifest
+from llm360.registry.manifest.schema import SCHEMAS, schema, validate
+from llm360.registry.manifest.serialize import to_data
 
 CASES = json.loads((Path(__file__).parents[2] / "fixtures/schema_cases.json").read_text())
 STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
@@ -101,7 +101,7 @@ def _formats(node) -> set[str]:
 
 
 def test_every_format_the_schemas_name_is_checked(bases: dict) -> None:
-    from llm360.registry.schema import FORMATS, validator
+    from llm360.registry.manifest.schema import FORMATS, validator
 
     named = set().union(*(_formats(schema(name)) for name in SCHEMAS))
     assert named == set(FORMATS)
@@ -118,7 +118,7 @@ def test_validating_skips_packages_for_unused_formats() -> None:
     import sys
 
     code = ("import sys\nfrom llm360.errors import SchemaError\n"
-            "from llm360.registry.schema import validate\n"
+            "from llm360.registry.manifest.schema import validate\n"
             "try:\n    validate({'x': 1}, 'eval', source='e.json')\nexcept SchemaError:\n    pass\n"
             "print('jsonschema' in sys.modules, 'rfc3987_syntax' in sys.modules, "
             "'isoduration' in sys.modules, sys.modules.get('idna', 0) is None)")

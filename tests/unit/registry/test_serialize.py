@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 
 from llm360.errors import InputError, SchemaError
-from llm360.registry.build import build_manifest
-from llm360.registry.models import Manifest
-from llm360.registry.serialize import (
+from llm360.registry.build.release import build_manifest
+from llm360.registry.manifest.models import Manifest
+from llm360.registry.manifest.serialize import (
     canonical_json, from_data, manifest_from_bytes, manifest_to_bytes, parse_json, to_data,
 )
 
@@ -82,7 +82,7 @@ def test_numbers_that_overflow_are_refused_like_nan(number: bytes) -> None:
 
 
 def test_deep_yaml_is_bad_input(tmp_path: Path) -> None:
-    from llm360.registry.serialize import read_yaml
+    from llm360.registry.manifest.serialize import read_yaml
 
     (tmp_path / "flow.yaml").write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
     (tmp_path / "block.yaml").write_text(

@@ -12,11 +12,11 @@ import pytest
 from safetensors.numpy import load_file
 
 from llm360.errors import InputError, VerificationError
-from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.release_source import open_release
-from llm360.registry.trace import (build_proofs, check_proofs, find_tokens, read_tokens_file,
-                                   trace_text)
+from llm360.registry.build.release import BuildOptions, build_release
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.verify.open import open_release
+from llm360.registry.analysis.trace import (build_proofs, check_proofs, find_tokens,
+                                            read_tokens_file, trace_text)
 
 FIXTURE_V1 = Path(__file__).resolve().parents[2] / "fixtures" / "manifest_v1"
 
@@ -127,7 +127,7 @@ def test_tokens_files(tmp_path: Path) -> None:
 
 
 def test_a_v1_manifest_still_verifies_and_proves_in_the_legacy_format() -> None:
-    from llm360.registry.verify import verify_release
+    from llm360.registry.verify.verifier import verify_release
 
     # the fixture folder holds the old light release with its run and a note beside it
     report = verify_release(FIXTURE_V1 / "manifest.json", FIXTURE_V1 / "run",

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from llm360.errors import SchemaError
-from llm360.registry import schema
-from llm360.registry.build import BuildOptions, build_release
-from llm360.registry.schema import Validated
+from llm360.registry.build.release import BuildOptions, build_release
+from llm360.registry.manifest import schema
+from llm360.registry.manifest.schema import Validated
 
 OPTIONS = BuildOptions(created="2026-11-27T00:00:00Z")
 
@@ -61,7 +61,7 @@ def _no_validation(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(schema, "validate", refuse)
     monkeypatch.setattr(schema, "validator", refuse)
-    monkeypatch.setattr("llm360.registry._run.validator", refuse)
+    monkeypatch.setattr("llm360.registry.run.reader.validator", refuse)
 
 
 def test_an_unchanged_rebuild_validates_nothing(synthetic_run: Path, tmp_path: Path,
@@ -110,7 +110,7 @@ def test_a_memo_of_another_version_is_ignored(tmp_path: Path) -> None:
 def test_a_log_too_big_to_remember_is_validated_every_time(synthetic_run: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
-    from llm360.registry import _run
+    from llm360.registry.run import reader as _run
 
     monkeypatch.setattr(_run, "MAX_REMEMBERED_LOG", 0)
     build_release(synthetic_run, tmp_path / "rel", options=OPTIONS)

@@ -14,8 +14,8 @@ import pytest
 
 from llm360.errors import CheckpointExistsError, InputError
 from llm360.registry import BuildOptions, TrustPolicy, build_release, layout, verify_release
-from llm360.registry.tensorfiles import tensors_to_safetensors
-from llm360.registry.writer import RunWriter, checkpoint_root_digest
+from llm360.registry.run.tensorfiles import tensors_to_safetensors
+from llm360.registry.run.writer import RunWriter, checkpoint_root_digest
 
 META = {"name": "writer-test", "version": "1", "licenses": {
     "weights": "MIT", "code": "MIT", "data": "CC0-1.0", "documentation": "CC-BY-4.0"}}
@@ -132,7 +132,7 @@ def test_numpy_runs_never_import_torch(tmp_path: Path) -> None:
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
             "import test_writer as t; from pathlib import Path; "
             f"t._run(Path({str(tmp_path / 'run')!r}), 1); "
-            "import llm360.registry.check, llm360.registry.importer; "
+            "import llm360.registry.run.check, llm360.registry.run.importer; "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -47,7 +47,7 @@ def test_a_save_killed_half_way_leaves_no_checkpoint(tmp_path: Path,
     run = tmp_path / "run"
     ck.save_checkpoint(run, "ckpt_000", _state())
     before = ck.folder_root_digest(run / "checkpoints/ckpt_000")
-    import llm360.registry.writer as writer  # the checkpoint files are written through it
+    import llm360.registry.run.writer as writer  # the checkpoint files are written through it
 
     real = writer.write_atomic
     written = []
@@ -92,7 +92,7 @@ def test_rng_round_trip() -> None:
 def test_a_saved_checkpoint_is_not_read_again_by_the_build(tmp_path: Path) -> None:
     import hashlib
 
-    from llm360.registry.hashing import CACHE_FILE, HashCache, hash_files
+    from llm360.registry.build.hashing import CACHE_FILE, HashCache, hash_files
 
     run = tmp_path / "run"
     ck.save_checkpoint(run, "ckpt_000", _state())
@@ -150,7 +150,7 @@ def test_sharded_files_round_trip_and_cover_every_shard(tmp_path: Path) -> None:
     assert index["metadata"]["total_size"] == sum(t.numel() * 4 for t in state.model.values())
     assert set(digests) == set(names), "the root digest covers every file, shards included"
     assert ck.folder_root_digest(folder) == __import__(
-        "llm360.registry.hashing", fromlist=["root_digest"]).root_digest(digests.items())
+        "llm360.registry.build.hashing", fromlist=["root_digest"]).root_digest(digests.items())
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         assert name in names
     loaded = ck.load_checkpoint(folder)

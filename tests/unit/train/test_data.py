@@ -15,8 +15,8 @@ pytest.importorskip("tokenizers")
 from safetensors.numpy import load_file  # noqa: E402
 
 from llm360.errors import InputError  # noqa: E402
-from llm360.registry.hashing import rows_merkle_root  # noqa: E402
-from llm360.registry.schema import validate  # noqa: E402
+from llm360.registry.build.hashing import rows_merkle_root  # noqa: E402
+from llm360.registry.manifest.schema import validate  # noqa: E402
 from llm360.train.data import load_run_data, prepare_data  # noqa: E402
 
 KB = 40_000
@@ -125,7 +125,7 @@ def test_user_corpus_jsonl_and_txt(tmp_path: Path) -> None:
 
 def test_prepared_files_are_recorded_for_the_build(tmp_path: Path) -> None:
     from llm360.registry._files import list_files
-    from llm360.registry.hashing import CACHE_FILE, HashCache, hash_files
+    from llm360.registry.build.hashing import CACHE_FILE, HashCache, hash_files
 
     _prepare(tmp_path / "run")
     files = list_files(tmp_path / "run")

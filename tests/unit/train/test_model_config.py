@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from llm360.errors import InputError  # noqa: E402
-from llm360.registry.schema import validate  # noqa: E402
+from llm360.registry.manifest.schema import validate  # noqa: E402
 from llm360.train.config import (PRESETS, TrainConfig, generation_config, hf_config,  # noqa: E402
                                  resolve_config)
 from llm360.train.loop import lr_at  # noqa: E402

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from llm360.registry import layout, lineage
+from llm360.registry import layout
+from llm360.registry.analysis import lineage
 from llm360.registry.cards._hub_meta import hub_links
 from llm360.registry.cards._metrics import EvalSet, eval_set_for
-from llm360.registry.models import Artifact, Checkpoint, Manifest
-from llm360.registry.records import DataConfig, DataIndex, DataSource, EvalRecord
+from llm360.registry.manifest.models import Artifact, Checkpoint, Manifest
+from llm360.registry.run.records import DataConfig, DataIndex, DataSource, EvalRecord
 
 __all__ = ["FORMATS", "FILES", "TOOL", "CorpusSource", "TokenizerFacts", "DataFacts",
            "Measurement", "ReleaseFacts", "release_facts", "collection_text",

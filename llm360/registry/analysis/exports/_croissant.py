@@ -17,7 +17,7 @@ from typing import Any
 from llm360.registry.analysis.exports._common import (
     ReleaseFacts, collection_text, hub_dataset_url, license_url, preprocessing_steps,
 )
-from llm360.registry.models import Artifact
+from llm360.registry.manifest.models import Artifact
 
 __all__ = ["CONFORMS_TO", "SAFETENSORS", "TOKENS_TENSOR", "document"]
 

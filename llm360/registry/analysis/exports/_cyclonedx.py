@@ -21,7 +21,7 @@ from llm360.registry.analysis.exports._common import (
     TOOL, ReleaseFacts, canonical_license, document_uuid, hub_branch_url, hub_dataset_url,
     hub_file_url,
 )
-from llm360.registry.models import Artifact, Checkpoint, Manifest, final_checkpoint
+from llm360.registry.manifest.models import Artifact, Checkpoint, Manifest, final_checkpoint
 
 __all__ = ["SPEC_VERSION", "document"]
 

@@ -19,9 +19,9 @@ from llm360.registry._files import write_atomic
 from llm360.registry.analysis.exports import _croissant, _cyclonedx, _spdx
 from llm360.registry.analysis.exports._common import (FILES, FORMATS, ReleaseFacts, dumps,
                                                       release_facts)
-from llm360.registry.policy import TrustPolicy
-from llm360.registry.records import DataConfig, DataIndex, EvalRecord, Record
-from llm360.registry.release_source import OpenedRelease, open_release
+from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.run.records import DataConfig, DataIndex, EvalRecord, Record
+from llm360.registry.verify.open import OpenedRelease, open_release
 
 __all__ = ["ExportResult", "render", "render_all", "facts_of_release", "export_release",
            "write_export"]
@@ -83,7 +83,7 @@ def export_release(release: Path, fmt: str, *, root: Path | None = None,
     """Verify ``release`` (a folder or its ``manifest.json``) under ``policy``, then write its
     ``fmt`` document to ``out`` (None: only return it). ``root`` holds the artifacts of a
     metadata-only release."""
-    from llm360.registry.verify import verify_release
+    from llm360.registry.verify.verifier import verify_release
 
     if fmt not in FORMATS:
         raise InputError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")

@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from llm360.registry import lineage
+from llm360.registry.analysis import lineage
 from llm360.registry.analysis.exports._common import (
     TOOL, ReleaseFacts, canonical_license, collection_text, hub_branch_url, hub_dataset_url,
     hub_file_url, ordered, preprocessing_steps,
 )
-from llm360.registry.models import Artifact, Checkpoint, final_checkpoint
+from llm360.registry.manifest.models import Artifact, Checkpoint, final_checkpoint
 
 __all__ = ["CONTEXT", "SPEC_VERSION", "document"]
 

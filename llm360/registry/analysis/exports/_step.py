@@ -16,8 +16,8 @@ from llm360.registry.analysis.exports._common import release_facts
 from llm360.registry.analysis.exports._export import render_all
 
 if TYPE_CHECKING:
-    from llm360.registry._run import RunRecords
-    from llm360.registry.models import Manifest
+    from llm360.registry.manifest.models import Manifest
+    from llm360.registry.run.reader import RunRecords
 
 __all__ = ["write_exports"]
 

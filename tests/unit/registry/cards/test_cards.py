@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from llm360.errors import VerificationError
-from llm360.registry.build import build_manifest
+from llm360.registry.build.release import build_manifest
 from llm360.registry.cards import describe_signature, render_files
-from llm360.registry.serialize import canonical_json, manifest_to_bytes
+from llm360.registry.manifest.serialize import canonical_json, manifest_to_bytes
 from _golden import check_golden
 from _synthetic import write_synthetic_run
 

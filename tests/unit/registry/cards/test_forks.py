@@ -10,12 +10,12 @@ import pytest
 import yaml
 
 from llm360.errors import InputError
-from llm360.registry.build import build_manifest
+from llm360.registry.build.release import build_manifest
 from llm360.registry.cards import _plots, lines, render_files
 from llm360.registry.cards._inputs import read_inputs
 from llm360.registry.cards._lines import line_name
-from llm360.registry.models import final_checkpoint
-from llm360.registry.serialize import canonical_json, manifest_to_bytes
+from llm360.registry.manifest.models import final_checkpoint
+from llm360.registry.manifest.serialize import canonical_json, manifest_to_bytes
 from _golden import check_golden
 
 GOLDEN = Path(__file__).resolve().parents[3] / "golden" / "cards-fork"

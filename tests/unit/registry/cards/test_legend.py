@@ -53,7 +53,7 @@ def test_a_line_crossing_a_corner_between_its_points_counts():
 
 
 def test_no_legend_of_the_fork_run_covers_its_data(fork_run):
-    from llm360.registry.build import build_manifest
+    from llm360.registry.build.release import build_manifest
     from llm360.registry.cards._assemble import plot_specs
     from llm360.registry.cards._inputs import read_inputs
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llm360.registry.build import build_manifest
+from llm360.registry.build.release import build_manifest
 from llm360.registry.hub import DATASET, MAIN, MODEL, layout
 
 

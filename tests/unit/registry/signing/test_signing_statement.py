@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry.build import build_manifest
-from llm360.registry.serialize import manifest_to_bytes
+from llm360.registry.build.release import build_manifest
+from llm360.registry.manifest.serialize import manifest_to_bytes
 from llm360.registry.signing import (
     BUILD_TYPE,
     data_chunks_digest,

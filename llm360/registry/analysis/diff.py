@@ -1,0 +1,265 @@
+"""Two releases side by side: checkpoints, data chunks and files added, removed or changed, and
+the changed configs key by key.
+
+Each side is a release opened by ``verify.open.open_release`` (a release folder, or the Hub):
+its manifest and ``release-files.json`` say which files the release holds, and the source says
+what each file is (a folder: each file is hashed; the Hub: the sizes and sha256 of its
+metadata, small files read once). Files are compared by what they are, not by what either
+manifest says: a file whose bytes differ from its own manifest is named as well.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from llm360.registry import layout
+from llm360.registry.manifest.models import Manifest
+from llm360.registry.verify.open import OpenedRelease
+from llm360.registry.verify.sources import Located
+
+__all__ = ["Side", "FileFacts", "FileChange", "Mismatch", "FieldChange", "Keyed",
+           "ConfigChange", "Diff", "side", "diff_releases"]
+
+#: the release's records about itself: compared through their content, not as files
+_RECORDS = frozenset({layout.MANIFEST, layout.BUNDLE, layout.RELEASE_FILES_LIST,
+                      layout.PUBLICATION})
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileFacts:
+    """One file of a side as found (not as listed)."""
+
+    size: int | None    # None: listed, but missing where it should be
+    sha256: str | None  # None: present, its digest unknown
+    where: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Side:
+    label: str
+    manifest: Manifest
+    read: Callable[[str], bytes | None]       # a release file's bytes by release path, or None
+    listed: Mapping[str, tuple[int, str]]     # release path -> (size, sha256) as listed
+    files: Mapping[str, FileFacts]            # release path -> what the file is
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileChange:
+    """A file of one side only (``field`` "path"), or a field of a file of both that differs."""
+
+    path: str
+    field: str                 # "path" | "size" | "sha256"
+    a: int | str | None        # A's value (None: absent, or digest unknown)
+    b: int | str | None
+    where: str = ""            # where the changed bytes are (B's place, else A's)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mismatch:
+    """A file of one side that is not what that side's own manifest lists."""
+
+    side: str                  # "a" | "b"
+    path: str
+    field: str                 # "missing" | "size" | "sha256"
+    listed: int | str | None
+    found: int | str | None
+    where: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FieldChange:
+    path: str                  # JSON path
+    a: object
+    b: object
+
+
+@dataclass(frozen=True, kw_only=True)
+class Keyed:
+    added: tuple = ()
+    removed: tuple = ()
+    changed: tuple = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigChange:
+    path: str
+    changes: tuple[FieldChange, ...] | None   # None: not readable as JSON on one side
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diff:
+    a: str
+    b: str
+    release: tuple[FieldChange, ...]
+    checkpoints: Keyed
+    data_chunks: Keyed
+    files: tuple[FileChange, ...]
+    mismatches: tuple[Mismatch, ...]
+    configs: tuple[ConfigChange, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def identical(self) -> bool:
+        return not (self.release or self.checkpoints or self.data_chunks or self.files
+                    or self.mismatches)
+
+    def as_data(self) -> dict:
+        def keyed(k: Keyed) -> dict:
+            return {"added": list(k.added), "removed": list(k.removed),
+                    "changed": list(k.changed)}
+
+        def change(c: FieldChange) -> dict:
+            return {"path": c.path, "a": c.a, "b": c.b}
+
+        return {
+            "a": self.a, "b": self.b, "identical": self.identical,
+            "release": [change(c) for c in self.release],
+            "checkpoints": keyed(self.checkpoints), "data_chunks": keyed(self.data_chunks),
+            "files": [{"path": f.path, "field": f.field, "a": f.a, "b": f.b, "where": f.where}
+                      for f in self.files],
+            "mismatches": [{"side": m.side, "path": m.path, "field": m.field,
+                            "listed": m.listed, "found": m.found, "where": m.where}
+                           for m in self.mismatches],
+            "configs": [{"path": c.path, "changes": None if c.changes is None
+                         else [change(x) for x in c.changes]} for c in self.configs],
+            "notes": list(self.notes),
+        }
+
+
+# ---- sides ------------------------------------------------------------------------------
+
+def side(release: OpenedRelease, *, progress: Callable[[int], None] | None = None) -> Side:
+    """The release as opened (``verify.open.open_release``): its manifest, what it lists,
+    and what its files are (a folder's hashed, the Hub's from its metadata)."""
+    from llm360.registry.build.release_dir import read_release_files
+    from llm360.registry.verify.verifier import signed_files
+
+    label, source = release.ref, release.source
+    manifest = release.manifest
+    rf_raw = source.read_bytes(layout.RELEASE_FILES_LIST)
+    rf = (None if rf_raw is None else
+          read_release_files(rf_raw, source=f"{release.origin}/{layout.RELEASE_FILES_LIST}"))
+    listed = {p: v for p, v in signed_files(manifest, rf).items() if p not in _RECORDS}
+    notes: list[str] = []
+    artifacts = {a.path for a in manifest.artifacts}
+    if rf is not None and rf.layout == "metadata-only" and not release.on_hub:
+        notes.append(f"{label} is a metadata-only release: its artifacts are compared as its "
+                     "manifest lists them (their bytes are in its run directory)")
+        wanted = set(listed) - artifacts
+    else:
+        wanted = set(listed)
+    files = _facts(source.locate(wanted, progress=progress) if wanted else [], listed)
+    for path in set(listed) - wanted:
+        size, sha = listed[path]
+        files[path] = FileFacts(size=size, sha256=sha, where=f"{path} (as listed)")
+    return Side(label=label, manifest=manifest, read=source.read_bytes, listed=listed,
+                files=files, notes=tuple(notes))
+
+
+def _facts(located: list[Located], listed: Mapping[str, tuple[int, str]]
+           ) -> dict[str, FileFacts]:
+    """One ``FileFacts`` per listed path: where a path has several places (the Hub's branches),
+    the first place that differs from the listing stands for it, else the first place."""
+    out: dict[str, FileFacts] = {}
+    for loc in located:
+        if loc.path is None or loc.path not in listed:
+            continue  # a file nobody listed: `verify` names those
+        facts = FileFacts(size=loc.size, sha256=loc.sha256, where=loc.where)
+        have = out.get(loc.path)
+        if have is None or (_as_listed(have, listed[loc.path])
+                            and not _as_listed(facts, listed[loc.path])):
+            out[loc.path] = facts
+    return out
+
+
+def _as_listed(facts: FileFacts, listed: tuple[int, str]) -> bool:
+    return (facts.size, facts.sha256) == listed
+
+
+# ---- comparing --------------------------------------------------------------------------
+
+def _json_diff(a, b, path: str = "$"):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            yield from _json_diff(a.get(k), b.get(k), f"{path}.{k}")
+    elif a != b:
+        yield FieldChange(path=path, a=a, b=b)
+
+
+def _keyed(items: dict, other: dict) -> Keyed:
+    return Keyed(added=tuple(sorted(set(other) - set(items))),
+                 removed=tuple(sorted(set(items) - set(other))),
+                 changed=tuple(sorted(k for k in set(items) & set(other)
+                                      if items[k] != other[k])))
+
+
+def _mismatches(which: str, side: Side) -> list[Mismatch]:
+    out = []
+    for path, facts in sorted(side.files.items()):
+        size, sha = side.listed[path]
+        if facts.size is None:
+            out.append(Mismatch(side=which, path=path, field="missing", listed=size,
+                                found=None, where=facts.where))
+        elif facts.size != size:
+            out.append(Mismatch(side=which, path=path, field="size", listed=size,
+                                found=facts.size, where=facts.where))
+        elif facts.sha256 != sha:
+            out.append(Mismatch(side=which, path=path, field="sha256", listed=sha,
+                                found=facts.sha256, where=facts.where))
+    return out
+
+
+def _file_changes(a: Side, b: Side) -> list[FileChange]:
+    have_a = {p: f for p, f in a.files.items() if f.size is not None}
+    have_b = {p: f for p, f in b.files.items() if f.size is not None}
+    out = []
+    for path in sorted(set(have_a) | set(have_b)):
+        fa, fb = have_a.get(path), have_b.get(path)
+        if fa is None or fb is None:
+            out.append(FileChange(path=path, field="path", a=path if fa else None,
+                                  b=path if fb else None, where=(fb or fa).where))
+            continue
+        if fa.size != fb.size:
+            out.append(FileChange(path=path, field="size", a=fa.size, b=fb.size,
+                                  where=fb.where))
+        if fa.sha256 != fb.sha256 or fa.sha256 is None:
+            out.append(FileChange(path=path, field="sha256", a=fa.sha256, b=fb.sha256,
+                                  where=fb.where))
+    return out
+
+
+def diff_releases(a: Side, b: Side) -> Diff:
+    """What changed from ``a`` to ``b``."""
+    ma, mb = a.manifest, b.manifest
+    ck_a = {c.name: (c.root_digest, c.step, c.tokens_seen) for c in ma.checkpoints}
+    ck_b = {c.name: (c.root_digest, c.step, c.tokens_seen) for c in mb.checkpoints}
+    ch_a = {c.index: (c.path, c.sha256) for c in ma.data.chunks}
+    ch_b = {c.index: (c.path, c.sha256) for c in mb.data.chunks}
+    files = _file_changes(a, b)
+    configs = []
+    for path in sorted({f.path for f in files if f.field != "path"}):
+        if not path.endswith(".json") or not (
+                path.startswith(layout.CONFIG_DIR + "/")
+                or layout.artifact_kind(path) == "checkpoint_config"):
+            continue
+        try:
+            changes = tuple(_json_diff(json.loads(a.read(path)), json.loads(b.read(path))))
+        except (TypeError, ValueError):
+            changes = None  # not readable on one side: the file is listed as changed anyway
+        configs.append(ConfigChange(path=path, changes=changes))
+
+    def facts(m: Manifest) -> dict:
+        return {"name": m.release.name, "version": m.release.version,
+                "created": m.release.created}
+
+    return Diff(a=a.label, b=b.label,
+                release=tuple(_json_diff(facts(ma), facts(mb), "$.release")),
+                checkpoints=_keyed(ck_a, ck_b), data_chunks=_keyed(ch_a, ch_b),
+                files=tuple(files), mismatches=tuple(_mismatches("a", a) + _mismatches("b", b)),
+                configs=tuple(configs), notes=a.notes + b.notes)
