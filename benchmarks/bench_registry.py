@@ -20,16 +20,34 @@ import tempfile
 import time
 from pathlib import Path
 
+from llm360.registry.analysis.mof import default_component_licenses
 from llm360.registry.index import (
-    ancestors, chunk, derived, list_releases, open_store, show_release,
+    ancestors,
+    chunk,
+    derived,
+    list_releases,
+    open_store,
+    show_release,
 )
 from llm360.registry.index._writer import Placement, Signer, index_manifest
 from llm360.registry.index.store import utc_now
-from llm360.registry.analysis.mof import default_component_licenses
 from llm360.registry.manifest.models import (
-    DERIVED_SCHEMA_VERSION, Artifact, Checkpoint, Code, Data, DataChunk, DerivedFrom,
-    Environment, Licenses, Manifest, Model, ParentCheckpoint, ParentRelease, ParentSigner,
-    Release, Training,
+    DERIVED_SCHEMA_VERSION,
+    Artifact,
+    Checkpoint,
+    Code,
+    Data,
+    DataChunk,
+    DerivedFrom,
+    Environment,
+    Licenses,
+    Manifest,
+    Model,
+    ParentCheckpoint,
+    ParentRelease,
+    ParentSigner,
+    Release,
+    Training,
 )
 from llm360.registry.manifest.serialize import canonical_json, manifest_from_bytes, to_data
 

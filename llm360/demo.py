@@ -26,7 +26,6 @@ from pathlib import Path
 
 from llm360.registry import layout
 
-
 #: marks a folder the demo made, so a rerun replaces it and nothing else
 STAMP = ".llm360-demo"
 

@@ -54,9 +54,9 @@ def write_fork_run(root: Path, *, final_checkpoint: str | None = None) -> Path:
     import hashlib
 
     import numpy as np
+    from _synthetic import write_synthetic_run
     from safetensors.numpy import save as st_save
 
-    from _synthetic import write_synthetic_run
     from llm360.registry.build.hashing import root_digest
     from llm360.registry.manifest.serialize import canonical_json
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from llm360.cli._hub import client_from, hub_options
-from llm360.cli._trust import policy_from, trust_options
 from llm360.cli._render import echo, echo_json, progress_bar
+from llm360.cli._trust import policy_from, trust_options
 
 __all__ = ["pull"]
 

@@ -9,8 +9,13 @@ import click
 
 from llm360.cli._hub import client_from, hub_options
 from llm360.cli._render import echo, echo_json
-from llm360.cli._trust import parent_check_from, parent_options, pop_parent, policy_from, \
-    trust_options
+from llm360.cli._trust import (
+    parent_check_from,
+    parent_options,
+    policy_from,
+    pop_parent,
+    trust_options,
+)
 
 __all__ = ["push"]
 

@@ -15,7 +15,11 @@ import click
 from llm360.cli._hub import client_from, hub_options
 from llm360.cli._render import echo, echo_json, require_extra
 from llm360.cli._trust import (
-    parent_check_from, parent_options, policy_from, pop_parent, trust_options,
+    parent_check_from,
+    parent_options,
+    policy_from,
+    pop_parent,
+    trust_options,
 )
 from llm360.errors import InputError
 

@@ -42,8 +42,14 @@ def trace(release: str, text: str | None, tokens_file: Path | None, proof: bool,
     trained (or a proof that does not check), 2 bad input.
     """
     from llm360.errors import InputError
-    from llm360.registry.analysis.trace import (build_proofs, check_proofs, find_tokens, read_proof,
-                                                read_tokens_file, trace_text)
+    from llm360.registry.analysis.trace import (
+        build_proofs,
+        check_proofs,
+        find_tokens,
+        read_proof,
+        read_tokens_file,
+        trace_text,
+    )
 
     def body() -> int:
         given = [x for x in (text, tokens_file, proof_file) if x is not None]

@@ -33,8 +33,13 @@ def _deepspeed_env() -> bool:
 def _progress(enabled: bool):
     if not (enabled and sys.stderr.isatty()):
         return None, None
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     bar = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[loss]}"), TimeRemainingColumn(), transient=True)
@@ -66,10 +71,11 @@ TRAIN_EXTRA = {"torch": "torch", "tokenizers": "tokenizers"}
 def _import_training():
     """The training extra, or bad input saying how to install it (exit 2)."""
     try:
-        import torch  # noqa: F401
         import tokenizers  # noqa: F401
+        import torch  # noqa: F401
 
-        from llm360.train.loop import TrainOptions, train as train_run
+        from llm360.train.loop import TrainOptions
+        from llm360.train.loop import train as train_run
     except ImportError as exc:
         raise InputError(f"`llm360 train` needs the training extra ({exc.name or exc} is not "
                          "installed)", hint="pip install 'llm360[train]'") from exc

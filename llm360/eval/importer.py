@@ -18,13 +18,19 @@ from pathlib import Path, PurePosixPath
 from llm360.errors import InputError
 from llm360.eval.formats import ParsedFile, load_document, parse_results
 from llm360.eval.store import (
-    CheckpointFacts, load_rows, merge_rows, raw_bytes, rows_for, run_checkpoints, store_raw,
+    CheckpointFacts,
+    load_rows,
+    merge_rows,
+    raw_bytes,
+    rows_for,
+    run_checkpoints,
+    store_raw,
     write_rows,
 )
 from llm360.registry import layout
+from llm360.registry.manifest.serialize import read_bytes
 from llm360.registry.run.formats import MAX_DOCUMENT_BYTES
 from llm360.registry.run.lock import lock_run
-from llm360.registry.manifest.serialize import read_bytes
 
 __all__ = ["ImportedFile", "ImportResult", "import_results", "checkpoint_of"]
 

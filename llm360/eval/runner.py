@@ -30,8 +30,15 @@ from llm360.errors import InputError
 from llm360.eval import embedded
 from llm360.eval.formats import load_document, parse_results
 from llm360.eval.store import (
-    CheckpointFacts, evaluated, load_rows, merge_rows, raw_bytes, rows_for, run_checkpoints,
-    store_raw, write_rows,
+    CheckpointFacts,
+    evaluated,
+    load_rows,
+    merge_rows,
+    raw_bytes,
+    rows_for,
+    run_checkpoints,
+    store_raw,
+    write_rows,
 )
 from llm360.registry import layout
 from llm360.registry.run.benchmarks import BenchmarkRow

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
 from collections.abc import Mapping
+from functools import cache
 from importlib.util import find_spec
 
 from llm360.errors import InputError
@@ -38,7 +38,7 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-@lru_cache(maxsize=None)
+@cache
 def installed_version(dist: str, module: str) -> str | None:
     """The version of distribution ``dist`` (import package ``module``), or None when it is not
     installed; nothing is imported."""

@@ -23,11 +23,18 @@ from llm360.registry import layout
 from llm360.registry.build import merkle
 from llm360.registry.build.hashing import write_recorded
 from llm360.registry.build.merkle import rows_merkle_root
-from llm360.registry.run.records import DataChunkRecord, DataIndex, MixtureRecord
 from llm360.registry.manifest.schema import validate
 from llm360.registry.manifest.serialize import canonical_json
-from llm360.train.data import (PrepareResult, chunk_bytes, cut_sequences, heldout_count,
-                               hf_tokenizer_files, tokenizer_record, train_tokenizer)
+from llm360.registry.run.records import DataChunkRecord, DataIndex, MixtureRecord
+from llm360.train.data import (
+    PrepareResult,
+    chunk_bytes,
+    cut_sequences,
+    heldout_count,
+    hf_tokenizer_files,
+    tokenizer_record,
+    train_tokenizer,
+)
 from llm360.train.mixing import DRAW_RULE, Drawn, draw_stages, split_heldout
 from llm360.train.mixture import Mixture, read_mixture
 from llm360.train.readers import read_source

@@ -29,12 +29,24 @@ from llm360.registry.build.hashing import root_digest
 from llm360.registry.run.lock import lock_run
 from llm360.train import checkpoint as ck
 from llm360.train import records
-from llm360.train.config import (NUMERIC_EXCLUDE, ModelConfig, TrainConfig, config_digest,
-                                 generation_config, hf_config, model_config_from_hf,
-                                 resolve_config)
+from llm360.train.config import (
+    NUMERIC_EXCLUDE,
+    ModelConfig,
+    TrainConfig,
+    config_digest,
+    generation_config,
+    hf_config,
+    model_config_from_hf,
+    resolve_config,
+)
 from llm360.train.data import RunData, hf_tokenizer_files, load_run_data
-from llm360.train.device import (check_fits, configure_determinism, peak_memory,
-                                 replay_notes, resolve_device)
+from llm360.train.device import (
+    check_fits,
+    configure_determinism,
+    peak_memory,
+    replay_notes,
+    resolve_device,
+)
 from llm360.train.evaluate import evaluate
 from llm360.train.model import build_model
 from llm360.train.run_files import fork_suffix, keep_origin, write_run_records

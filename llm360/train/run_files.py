@@ -9,12 +9,11 @@ import dataclasses
 import re
 from pathlib import Path
 
-
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside, write_atomic
-from llm360.registry.run.records import Provenance, RunMetadata
 from llm360.registry.manifest.schema import validate
 from llm360.registry.manifest.serialize import canonical_json
+from llm360.registry.run.records import Provenance, RunMetadata
 from llm360.train.code_archive import write_code_archive
 from llm360.train.config import ModelConfig, TrainConfig, hf_config
 from llm360.train.data import RunData

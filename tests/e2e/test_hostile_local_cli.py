@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _runlock import lock_held_elsewhere
 from click.testing import CliRunner
 
-from _runlock import lock_held_elsewhere
 from llm360.cli.main import cli
 from llm360.registry.run.tensorfiles import tensors_to_safetensors
 

@@ -27,20 +27,22 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from _synthetic import write_synthetic_run  # noqa: E402,I001  (tests/ is on sys.path)
 
 from llm360.errors import Llm360Error
 from llm360.registry import TrustPolicy, build_release
 from llm360.registry.analysis import lineage
-from llm360.registry.verify.verifier import verify
 from llm360.registry.build.release import BuildOptions
 from llm360.registry.build.release_dir import RELEASE_FILES, read_release_files
 from llm360.registry.manifest.serialize import manifest_from_bytes
 from llm360.registry.signing import (
-    BUNDLE_FILE, check_checkpoint_signatures, check_manifest_signature, make_signer,
+    BUNDLE_FILE,
+    check_checkpoint_signatures,
+    check_manifest_signature,
+    make_signer,
     write_key_pair,
 )
-
-from _synthetic import write_synthetic_run  # noqa: E402,I001  (tests/ is on sys.path)
+from llm360.registry.verify.verifier import verify
 
 _spec = importlib.util.spec_from_file_location("llm360_tests_fuzz_mutate",
                                                Path(__file__).with_name("_mutate.py"))

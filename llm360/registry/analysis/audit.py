@@ -17,14 +17,19 @@ from pathlib import Path
 
 import yaml
 
-from llm360.registry import layout
 from llm360.errors import InputError
+from llm360.registry import layout
 from llm360.registry._files import write_atomic
-from llm360.registry.manifest.models import Manifest, final_checkpoint
 from llm360.registry.analysis.mof import (
-    CLASS_LABELS, COMPONENTS, FRAMEWORK, Component, default_component_licenses, is_open_license,
+    CLASS_LABELS,
+    COMPONENTS,
+    FRAMEWORK,
+    Component,
+    default_component_licenses,
+    is_open_license,
     is_type_appropriate,
 )
+from llm360.registry.manifest.models import Manifest, final_checkpoint
 from llm360.registry.verify.open import OpenedRelease
 
 __all__ = ["ComponentResult", "SourceLicense", "AuditResult", "grade", "audit_release",

@@ -4,21 +4,33 @@ assemble to). Where the records disagree with the bytes is ``run.checks``."""
 
 from __future__ import annotations
 
-
 from llm360.errors import InputError
 from llm360.registry import layout
-from llm360.registry.run.chunks import ChunkFacts
-from llm360.registry.run.reader import RunRecords, artifact_kind
-from llm360.registry.run.safetensors_header import count_parameters
+from llm360.registry.analysis.mof import default_component_licenses
 from llm360.registry.build.hashing import FileDigest, root_digest
 from llm360.registry.build.merkle import LEGACY
-from llm360.registry.run.mixture import chunk_sources, mixture_of
 from llm360.registry.manifest.models import (
-    DERIVED_SCHEMA_VERSION, LEGACY_SCHEMA_VERSION, MIXTURE_SCHEMA_VERSION, SCHEMA_VERSION,
-    Artifact, Checkpoint, Code, CodeArchive, Data, DataChunk, Environment, Licenses, Manifest,
-    Model, Release, Training,
+    DERIVED_SCHEMA_VERSION,
+    LEGACY_SCHEMA_VERSION,
+    MIXTURE_SCHEMA_VERSION,
+    SCHEMA_VERSION,
+    Artifact,
+    Checkpoint,
+    Code,
+    CodeArchive,
+    Data,
+    DataChunk,
+    Environment,
+    Licenses,
+    Manifest,
+    Model,
+    Release,
+    Training,
 )
-from llm360.registry.analysis.mof import default_component_licenses
+from llm360.registry.run.chunks import ChunkFacts
+from llm360.registry.run.mixture import chunk_sources, mixture_of
+from llm360.registry.run.reader import RunRecords, artifact_kind
+from llm360.registry.run.safetensors_header import count_parameters
 
 __all__ = ["assemble"]
 

@@ -31,8 +31,8 @@ from pathlib import Path
 
 from llm360.errors import InputError
 from llm360.registry import layout
-from llm360.registry.build import merkle
 from llm360.registry._files import resolve_inside, write_atomic
+from llm360.registry.build import merkle
 
 __all__ = [
     "FileDigest",

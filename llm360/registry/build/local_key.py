@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import os
 import stat
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 __all__ = ["seal", "local_key", "user_cache_dir", "KEY_BYTES"]
@@ -44,7 +44,7 @@ def local_key() -> bytes:
     return _key_at(_key_path())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _key_at(path: Path) -> bytes:
     try:
         return _read(path)

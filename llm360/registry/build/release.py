@@ -20,27 +20,41 @@ from pathlib import Path
 
 from llm360.errors import InputError, UnsafePathError
 from llm360.registry import layout
-from llm360.registry.run.chunks import ChunkCache, ChunkFacts
 from llm360.registry._files import Syncer, list_files, write_atomic
-from llm360.registry.run.listing import RunListing, list_run
-from llm360.registry.run.reader import RunRecords, read_run
 from llm360.registry.analysis.exports import write_exports
 from llm360.registry.build.assembly import assemble
-from llm360.registry.cards import CardsStep
 from llm360.registry.build.hashing import (
-    HashCache, HashJob, hash_files, keep_entries_across_links, start_hashing,
+    HashCache,
+    HashJob,
+    hash_files,
+    keep_entries_across_links,
+    start_hashing,
 )
-from llm360.registry.installed import CARDS_EXTRA, require_extra
 from llm360.registry.build.merkle import LEGACY
+from llm360.registry.build.release_dir import (
+    INCOMPLETE_MARK,
+    MANIFEST_FILE,
+    RELEASE_FILES,
+    ReleaseFile,
+    ReleaseFiles,
+    discard,
+    finish_staging,
+    materialize,
+    new_staging,
+    prepare_out,
+    release_files_bytes,
+    swap_into_place,
+)
+from llm360.registry.cards import CardsStep
+from llm360.registry.installed import CARDS_EXTRA, require_extra
 from llm360.registry.manifest.models import Manifest
 from llm360.registry.manifest.problems import RECORDS
-from llm360.registry.build.release_dir import (
-    INCOMPLETE_MARK, MANIFEST_FILE, RELEASE_FILES, ReleaseFile, ReleaseFiles, discard,
-    finish_staging, materialize, new_staging, prepare_out, release_files_bytes, swap_into_place,
-)
-from llm360.registry.run.checks import run_problems
 from llm360.registry.manifest.schema import Validated
 from llm360.registry.manifest.serialize import canonical_json, to_data
+from llm360.registry.run.checks import run_problems
+from llm360.registry.run.chunks import ChunkCache, ChunkFacts
+from llm360.registry.run.listing import RunListing, list_run
+from llm360.registry.run.reader import RunRecords, read_run
 from llm360.registry.signing import BUNDLE_FILE, SignatureInfo, Signer, describe_bundle
 
 __all__ = ["BuildContext", "BuildOptions", "BuildResult", "RESERVED_NAMES", "build_manifest",

@@ -25,8 +25,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from llm360.registry import layout
 from llm360.errors import InputError
+from llm360.registry import layout
 from llm360.registry._files import Syncer, list_files, resolve_inside, storage_error, write_atomic
 from llm360.registry.manifest.schema import Validated
 from llm360.registry.manifest.serialize import canonical_json, parse_json

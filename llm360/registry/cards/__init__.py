@@ -25,17 +25,27 @@ from llm360.registry._files import write_atomic
 from llm360.registry.cards._assemble import build_view as _build_view
 from llm360.registry.cards._assemble import plot_specs, signed_checkpoints
 from llm360.registry.cards._cache import RenderCache, link_into
-from llm360.registry.cards._inputs import (RunInputs, canonical_key, input_paths,
-                                           inputs_from_records, read_inputs)
+from llm360.registry.cards._inputs import (
+    RunInputs,
+    canonical_key,
+    input_paths,
+    inputs_from_records,
+    read_inputs,
+)
 from llm360.registry.cards._lines import MAIN, Line, lines
 from llm360.registry.cards._plots import render_plots
 from llm360.registry.cards._render import render_markdown, renderer_version
 from llm360.registry.cards._view import ReleaseView
 from llm360.registry.manifest.models import Manifest
-from llm360.registry.verify.policy import TrustPolicy
-from llm360.registry.signing import BUNDLE_FILE, SignatureInfo, check_manifest_signature
-from llm360.registry.signing import describe_bundle, describe_signature
+from llm360.registry.signing import (
+    BUNDLE_FILE,
+    SignatureInfo,
+    check_manifest_signature,
+    describe_bundle,
+    describe_signature,
+)
 from llm360.registry.verify.open import OpenedRelease, open_release
+from llm360.registry.verify.policy import TrustPolicy
 
 if TYPE_CHECKING:
     from llm360.registry.build.release import BuildContext

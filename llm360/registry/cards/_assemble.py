@@ -16,15 +16,22 @@ from llm360.registry.analysis.audit import grade
 from llm360.registry.cards import _plots
 from llm360.registry.cards._benchmarks import benchmark_plots, benchmark_section
 from llm360.registry.cards._data import data_view
-from llm360.registry.cards._mixture import mixture_plots
 from llm360.registry.cards._derived import derived_view
 from llm360.registry.cards._hub_meta import hub_links
 from llm360.registry.cards._inputs import RunInputs
-from llm360.registry.cards._lines import (Line, checkpoint_config, data_seen_and_children, flatten,
-                                          lines as find_lines)
+from llm360.registry.cards._lines import Line, checkpoint_config, data_seen_and_children, flatten
+from llm360.registry.cards._lines import lines as find_lines
 from llm360.registry.cards._metrics import eval_set_for, metric_label
+from llm360.registry.cards._mixture import mixture_plots
 from llm360.registry.cards._view import (
-    CheckpointView, ConfigDiff, EvalGroup, FileRow, LineView, MetricView, PlotRef, ReleaseView,
+    CheckpointView,
+    ConfigDiff,
+    EvalGroup,
+    FileRow,
+    LineView,
+    MetricView,
+    PlotRef,
+    ReleaseView,
     Row,
 )
 from llm360.registry.manifest.models import Checkpoint, Manifest, final_checkpoint

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from llm360.errors import UnsafePathError
 from llm360.registry import layout
-from llm360.registry.build.local_key import seal
 from llm360.registry._files import resolve_inside, write_atomic
+from llm360.registry.build.local_key import seal
 
 __all__ = ["RenderCache", "CACHE_DIR", "link_into"]
 

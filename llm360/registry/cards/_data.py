@@ -7,8 +7,15 @@ from collections.abc import Callable, Sequence
 from llm360.registry.cards._inputs import RunInputs
 from llm360.registry.cards._lines import flatten
 from llm360.registry.cards._mixture import mixture_plots, mixture_stages
-from llm360.registry.cards._view import (CheckpointView, ChunkView, DataView, HeldoutView, PlotRef,
-                                         Row, SourceRow)
+from llm360.registry.cards._view import (
+    CheckpointView,
+    ChunkView,
+    DataView,
+    HeldoutView,
+    PlotRef,
+    Row,
+    SourceRow,
+)
 from llm360.registry.manifest.models import Manifest
 from llm360.registry.run.records import DataSource
 

@@ -27,7 +27,7 @@ import struct
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from llm360.errors import InputError
 
@@ -116,7 +116,7 @@ def tick_labels(ticks: Sequence[float]) -> list[str]:
 
 # ---- drawing --------------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def _font(size: int):
     from PIL import ImageFont, features
 

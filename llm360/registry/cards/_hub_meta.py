@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from llm360.registry import layout
 from llm360.errors import Llm360Error
+from llm360.registry import layout
 from llm360.registry.cards._view import CheckpointView, HubLinks, MetricView, ReleaseView
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def _with_header(data: CardData, body: str, where: str, kind: str) -> bytes:
         raise Llm360Error(f"{where}: the {kind} card metadata is invalid YAML: {exc}") from exc
     if again != data.to_dict():
         raise Llm360Error(f"{where}: the {kind} card metadata does not read back as written")
-    return f"---\n{header}\n---\n\n{body.lstrip()}".encode("utf-8")
+    return f"---\n{header}\n---\n\n{body.lstrip()}".encode()
 
 
 def model_metadata(view: ReleaseView, ckpt: CheckpointView | None = None) -> ModelCardData:

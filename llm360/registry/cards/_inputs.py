@@ -19,13 +19,19 @@ from typing import TYPE_CHECKING
 from llm360.errors import VerificationError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside
-from llm360.registry.run.benchmarks import BenchmarkRows
 from llm360.registry.manifest.models import Manifest
+from llm360.registry.manifest.serialize import parse_json
+from llm360.registry.run.benchmarks import BenchmarkRows
 from llm360.registry.run.records import (
-    DataConfig, DataIndex, EvalRecord, LogLine, RunMetadata, TrainConfig, TrainerState,
+    DataConfig,
+    DataIndex,
+    EvalRecord,
+    LogLine,
+    RunMetadata,
+    TrainConfig,
+    TrainerState,
 )
 from llm360.registry.verify.open import OpenedRelease
-from llm360.registry.manifest.serialize import parse_json
 
 if TYPE_CHECKING:
     from llm360.registry.run.reader import RunRecords

@@ -12,9 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from llm360.registry import layout
-from llm360.registry.installed import installed_version
 from llm360.registry.cards._hub_meta import dataset_card_text, model_card_text
 from llm360.registry.cards._view import ReleaseView
+from llm360.registry.installed import installed_version
 
 __all__ = ["environment", "render_markdown", "renderer_version"]
 

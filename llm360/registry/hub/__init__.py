@@ -6,15 +6,28 @@ HF_TOKEN and HF_HUB_DISABLE_XET.
 """
 
 from llm360.registry.hub._client import (
-    DEFAULT_ENDPOINT, HubClient, HubTimeouts, RemoteFile, connect, hub_error,
+    DEFAULT_ENDPOINT,
+    HubClient,
+    HubTimeouts,
+    RemoteFile,
+    connect,
+    hub_error,
 )
 from llm360.registry.hub._layout import DATASET, MAIN, MODEL, layout
 from llm360.registry.hub._parent import (
-    commit_of, hub_link, hub_manifest, hub_parent, parse_hub_checkpoint,
+    commit_of,
+    hub_link,
+    hub_manifest,
+    hub_parent,
+    parse_hub_checkpoint,
 )
 from llm360.registry.hub._pull import PullResult, pull_checkpoint
 from llm360.registry.hub._push import (
-    PUBLICATION_FILE, BranchResult, PushResult, git_blob_oid, push_release,
+    PUBLICATION_FILE,
+    BranchResult,
+    PushResult,
+    git_blob_oid,
+    push_release,
 )
 from llm360.registry.hub._source import HubSource
 from llm360.registry.hub._verify import signed_manifest, verify_hub

@@ -21,8 +21,15 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 from llm360.errors import (
-    HubAuthError, HubConflictError, HubConnectionError, HubError, HubNotFoundError,
-    HubRateLimitError, HubServerError, Llm360Error, VerificationError,
+    HubAuthError,
+    HubConflictError,
+    HubConnectionError,
+    HubError,
+    HubNotFoundError,
+    HubRateLimitError,
+    HubServerError,
+    Llm360Error,
+    VerificationError,
 )
 from llm360.registry.hub import _http
 from llm360.registry.hub._http import HubTimeouts

@@ -26,17 +26,20 @@ from pathlib import Path
 
 from llm360.errors import HubNotFoundError, InputError, Llm360Error, VerificationError
 from llm360.registry import layout
+from llm360.registry.build.release_dir import (
+    MANIFEST_FILE,
+    RELEASE_FILES,
+    ReleaseFiles,
+    read_release_files,
+)
 from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import MAIN
 from llm360.registry.manifest.models import Manifest
-from llm360.registry.verify.parent import ParentCheck
-from llm360.registry.verify.policy import TrustPolicy
-from llm360.registry.build.release_dir import (
-    MANIFEST_FILE, RELEASE_FILES, ReleaseFiles, read_release_files,
-)
-from llm360.registry.verify.open import open_release
 from llm360.registry.manifest.serialize import parse_yaml
 from llm360.registry.signing import BUNDLE_FILE
+from llm360.registry.verify.open import open_release
+from llm360.registry.verify.parent import ParentCheck
+from llm360.registry.verify.policy import TrustPolicy
 
 __all__ = ["VerifiedRelease", "verified_release", "foreign", "xet_fallback", "through_lfs",
            "IGNORED_REMOTE"]

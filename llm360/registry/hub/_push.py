@@ -21,16 +21,21 @@ from pathlib import Path
 
 from llm360.errors import HubError, InputError, VerificationError
 from llm360.registry._files import write_atomic
+from llm360.registry.build.release_dir import PUBLICATION_FILE
 from llm360.registry.hub._client import HubClient, RemoteFile
 from llm360.registry.hub._layout import DATASET, MAIN, MODEL, branch_order, layout
 from llm360.registry.hub._prepare import (
-    IGNORED_REMOTE, VerifiedRelease, foreign, through_lfs, verified_release, xet_fallback,
+    IGNORED_REMOTE,
+    VerifiedRelease,
+    foreign,
+    through_lfs,
+    verified_release,
+    xet_fallback,
 )
 from llm360.registry.hub._repo_id import validate_repo_id
 from llm360.registry.manifest.models import Manifest, final_checkpoint
 from llm360.registry.verify.parent import ParentCheck
 from llm360.registry.verify.policy import TrustPolicy
-from llm360.registry.build.release_dir import PUBLICATION_FILE
 
 __all__ = ["PushResult", "BranchResult", "push_release", "PUBLICATION_FILE", "git_blob_oid"]
 

@@ -10,11 +10,11 @@ from llm360.registry import layout
 from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import MAIN
 from llm360.registry.hub._source import HubSource
-from llm360.registry.manifest.problems import Problem
 from llm360.registry.manifest.models import Manifest
+from llm360.registry.manifest.problems import Problem
+from llm360.registry.manifest.serialize import manifest_from_bytes
 from llm360.registry.verify.parent import ParentCheck
 from llm360.registry.verify.policy import TrustPolicy
-from llm360.registry.manifest.serialize import manifest_from_bytes
 from llm360.registry.verify.verifier import Report, verify
 
 __all__ = ["verify_hub", "signed_manifest"]
@@ -46,7 +46,9 @@ def signed_manifest(source: HubSource, policy: TrustPolicy
     """(manifest bytes, manifest or None when the signature link is broken, signature info,
     problems): the release signature and each checkpoint's model.sig, read from the Hub."""
     from llm360.registry.signing import (
-        BUNDLE_FILE, check_checkpoint_signatures, check_manifest_signature,
+        BUNDLE_FILE,
+        check_checkpoint_signatures,
+        check_manifest_signature,
     )
 
     raw = source.read_bytes(layout.MANIFEST)

@@ -12,8 +12,16 @@ this package.
 
 from llm360.registry.index.add import add_release, check_release, reverify
 from llm360.registry.index.queries import (
-    ancestors, checkpoint_id, chunk, derived, history, list_releases, release_ids, resolve,
-    show_checkpoint, show_release,
+    ancestors,
+    checkpoint_id,
+    chunk,
+    derived,
+    history,
+    list_releases,
+    release_ids,
+    resolve,
+    show_checkpoint,
+    show_release,
 )
 from llm360.registry.index.store import Store, open_store
 

@@ -19,7 +19,12 @@ from llm360.errors import InputError, Llm360Error, VerificationError
 from llm360.registry import layout
 from llm360.registry.index import _schema as t
 from llm360.registry.index._writer import (
-    Placement, Policy, Signer, index_manifest, policy_of, record_event,
+    Placement,
+    Policy,
+    Signer,
+    index_manifest,
+    policy_of,
+    record_event,
 )
 from llm360.registry.index.records import AddResult, ReleaseRef, ReverifyResult, VerificationEvent
 from llm360.registry.index.store import Store, utc_now

@@ -20,8 +20,18 @@ from llm360.errors import InputError
 from llm360.registry.index import _schema as t
 from llm360.registry.index._writer import Signer, policy_of
 from llm360.registry.index.records import (
-    CheckpointDetail, CheckpointInfo, CheckpointRef, ChunkResult, CrossEdge, LineageResult, Link,
-    ReleaseDetail, ReleaseRef, ReleaseSummary, Training, VerificationEvent,
+    CheckpointDetail,
+    CheckpointInfo,
+    CheckpointRef,
+    ChunkResult,
+    CrossEdge,
+    LineageResult,
+    Link,
+    ReleaseDetail,
+    ReleaseRef,
+    ReleaseSummary,
+    Training,
+    VerificationEvent,
 )
 from llm360.registry.index.store import Store
 

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from llm360.errors import SchemaError
 from llm360.registry._files import write_atomic
-from llm360.registry.installed import installed_version
 from llm360.registry.build.local_key import seal
+from llm360.registry.installed import installed_version
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator

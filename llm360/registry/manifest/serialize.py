@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 import rfc8785
 import yaml
 
-from llm360.registry import layout
 from llm360.errors import InputError
+from llm360.registry import layout
 from llm360.registry.manifest.models import SCHEMA_VERSIONS, Manifest
 
 __all__ = [

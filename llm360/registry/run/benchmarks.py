@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from llm360.registry import layout
-from llm360.registry.run._record import Record
 from llm360.registry.manifest.problems import Problem
+from llm360.registry.run._record import Record
 
 __all__ = ["BENCHMARKS_VERSION", "BenchmarkDataset", "Harness", "BenchmarkRow",
            "BenchmarkRows", "read_rows", "benchmark_problems"]

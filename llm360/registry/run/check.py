@@ -17,15 +17,15 @@ from pathlib import Path
 from llm360.errors import InputError, Llm360Error
 from llm360.registry import layout
 from llm360.registry.build import merkle
-from llm360.registry.run.chunks import ChunkCache, ChunkFacts
-from llm360.registry.run.reader import RunScan, scan_run
 from llm360.registry.build.assembly import assemble
-from llm360.registry.build.release import format_created
 from llm360.registry.build.hashing import FileDigest, HashCache, hash_files, root_digest
+from llm360.registry.build.release import format_created
 from llm360.registry.manifest.problems import Problem
-from llm360.registry.run.checks import digest_problems, run_problems
 from llm360.registry.manifest.schema import iter_errors
 from llm360.registry.manifest.serialize import to_data
+from llm360.registry.run.checks import digest_problems, run_problems
+from llm360.registry.run.chunks import ChunkCache, ChunkFacts
+from llm360.registry.run.reader import RunScan, scan_run
 
 __all__ = ["RunCheck", "Problem", "check_run"]
 

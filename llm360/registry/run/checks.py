@@ -10,14 +10,14 @@ from collections.abc import Mapping
 
 from llm360.registry import layout
 from llm360.registry.analysis import lineage
-from llm360.registry.run.archive import source_archive_names
-from llm360.registry.run.chunks import ChunkFacts
-from llm360.registry.run.reader import RunRecords
-from llm360.registry.run.benchmarks import benchmark_problems
 from llm360.registry.build.hashing import FileDigest, root_digest
-from llm360.registry.run.mixture import mixture_problems
 from llm360.registry.manifest.models import Manifest
 from llm360.registry.manifest.problems import RECORDS, Problem
+from llm360.registry.run.archive import source_archive_names
+from llm360.registry.run.benchmarks import benchmark_problems
+from llm360.registry.run.chunks import ChunkFacts
+from llm360.registry.run.mixture import mixture_problems
+from llm360.registry.run.reader import RunRecords
 from llm360.registry.run.records import DataIndex, TrainerState
 
 __all__ = ["run_problems", "consistency_problems", "digest_problems", "derived_problems"]

@@ -12,12 +12,12 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from llm360.errors import InputError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside, write_atomic
-from llm360.errors import InputError
-from llm360.registry.run.safetensors_header import read_header, read_row_bytes, read_rows
 from llm360.registry.build.local_key import seal
 from llm360.registry.build.merkle import row_bytes_merkle_root
+from llm360.registry.run.safetensors_header import read_header, read_row_bytes, read_rows
 
 __all__ = ["ChunkCache", "ChunkFacts", "SOURCES_TENSOR", "source_counts"]
 

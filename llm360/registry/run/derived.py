@@ -23,11 +23,21 @@ from llm360.errors import InputError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry.manifest.models import (
-    RELATIONS, DerivedFrom, Manifest, ParentCheckpoint, ParentRelease, ParentSigner,
+    RELATIONS,
+    DerivedFrom,
+    Manifest,
+    ParentCheckpoint,
+    ParentRelease,
+    ParentSigner,
 )
 from llm360.registry.manifest.schema import validate
-from llm360.registry.manifest.serialize import (canonical_json, from_data, parse_json, read_bytes,
-                                                to_data)
+from llm360.registry.manifest.serialize import (
+    canonical_json,
+    from_data,
+    parse_json,
+    read_bytes,
+    to_data,
+)
 
 __all__ = ["DERIVED_FROM_VERSION", "RELATIONS", "derived_from_bytes", "parse_derived_from",
            "derived_from_of", "read_derived_from", "write_derived_from", "signer_of",

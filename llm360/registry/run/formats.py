@@ -17,10 +17,10 @@ from pathlib import Path
 
 from llm360.errors import InputError
 from llm360.registry import layout
-from llm360.registry.run.archive import source_archive_names
 from llm360.registry._files import resolve_inside
-from llm360.registry.run.safetensors_header import MAX_HEADER_BYTES, read_header
 from llm360.registry.manifest.serialize import parse_json, read_yaml
+from llm360.registry.run.archive import source_archive_names
+from llm360.registry.run.safetensors_header import MAX_HEADER_BYTES, read_header
 
 __all__ = ["FORMATS", "check_file_format", "sniff_format", "MAX_DOCUMENT_BYTES",
            "MAX_YAML_BYTES"]

@@ -26,13 +26,18 @@ from typing import Any
 
 from llm360.errors import InputError, SchemaError, UnsafePathError
 from llm360.registry import layout
-from llm360.registry.run.hf_metrics import split_eval_log
 from llm360.registry.manifest.models import DerivedFrom
-from llm360.registry.run.records import (
-    CodeInfo, EnvironmentInfo, LogLine, Position, Provenance, TrainerState,
-)
-from llm360.registry.run.lock import lock_run
 from llm360.registry.manifest.serialize import canonical_json, read_json
+from llm360.registry.run.hf_metrics import split_eval_log
+from llm360.registry.run.lock import lock_run
+from llm360.registry.run.records import (
+    CodeInfo,
+    EnvironmentInfo,
+    LogLine,
+    Position,
+    Provenance,
+    TrainerState,
+)
 from llm360.registry.run.writer import RunWriter, WrittenCheckpoint
 
 __all__ = ["ImportResult", "import_checkpoints", "HF_TRAINER_STATE"]

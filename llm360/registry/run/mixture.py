@@ -14,12 +14,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from llm360.registry import layout
-from llm360.registry.run.chunks import ChunkFacts
-from llm360.registry.run.data_records import (ChunkCounts, DataChunkRecord, DataIndex,
-                                              MixtureRecord, RowCount)
-from llm360.registry.manifest.models import (Mixture, MixtureSource, SourceCount, Stage,
-                                             StageCategory, StageSource)
+from llm360.registry.manifest.models import (
+    Mixture,
+    MixtureSource,
+    SourceCount,
+    Stage,
+    StageCategory,
+    StageSource,
+)
 from llm360.registry.manifest.problems import Problem
+from llm360.registry.run.chunks import ChunkFacts
+from llm360.registry.run.data_records import (
+    ChunkCounts,
+    DataChunkRecord,
+    DataIndex,
+    MixtureRecord,
+    RowCount,
+)
 
 __all__ = ["mixture_of", "chunk_sources", "mixture_problems", "chunk_counts_of"]
 

@@ -16,19 +16,26 @@ from typing import Any, TypeVar
 from llm360.errors import InputError, Llm360Error, SchemaError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside
-from llm360.registry.run.listing import RunListing, list_run
-from llm360.registry.run.derived import derived_from_of
-from llm360.registry.manifest.problems import Problem
-from llm360.registry.run.formats import check_file_format
-from llm360.registry.run.benchmarks import BenchmarkRows
 from llm360.registry.layout import artifact_kind
 from llm360.registry.manifest.models import DerivedFrom
-from llm360.registry.run.records import (
-    DataConfig, DataIndex, EvalRecord, ModelConfig, Provenance, Record, RunMetadata,
-    TrainConfig, TrainerState,
-)
+from llm360.registry.manifest.problems import Problem
 from llm360.registry.manifest.schema import Validated, describe, validator
 from llm360.registry.manifest.serialize import parse_json, parse_yaml, read_bytes
+from llm360.registry.run.benchmarks import BenchmarkRows
+from llm360.registry.run.derived import derived_from_of
+from llm360.registry.run.formats import check_file_format
+from llm360.registry.run.listing import RunListing, list_run
+from llm360.registry.run.records import (
+    DataConfig,
+    DataIndex,
+    EvalRecord,
+    ModelConfig,
+    Provenance,
+    Record,
+    RunMetadata,
+    TrainConfig,
+    TrainerState,
+)
 
 __all__ = ["RunRecords", "Problem", "RunScan", "RunListing", "list_run", "read_run",
            "scan_run", "artifact_kind",

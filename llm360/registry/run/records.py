@@ -21,18 +21,33 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llm360.registry.run._record import Record, extra_field
-from llm360.registry.run.data_records import (
-    DATA_INDEX_VERSION, ChunkCounts, CorpusInfo, DataChunkRecord, DataConfig, DataIndex,
-    DataSource, HeldOut, MixtureRecord, MixtureSourceRecord, RowCount, StageRecord,
-    StageSourceRecord, TokenizerInfo,
-)
 #: config/derived_from.json holds the manifest's own ``DerivedFrom`` (one type in the run and
 #: the release); ``llm360.registry.run.derived`` reads and writes it
-from llm360.registry.manifest.models import (DerivedFrom, ParentCheckpoint, ParentRelease,
-                                             ParentSigner)
+from llm360.registry.manifest.models import (
+    DerivedFrom,
+    ParentCheckpoint,
+    ParentRelease,
+    ParentSigner,
+)
 from llm360.registry.manifest.schema import validate
 from llm360.registry.manifest.serialize import parse_yaml
+from llm360.registry.run._record import Record, extra_field
+from llm360.registry.run.data_records import (
+    DATA_INDEX_VERSION,
+    ChunkCounts,
+    CorpusInfo,
+    DataChunkRecord,
+    DataConfig,
+    DataIndex,
+    DataSource,
+    HeldOut,
+    MixtureRecord,
+    MixtureSourceRecord,
+    RowCount,
+    StageRecord,
+    StageSourceRecord,
+    TokenizerInfo,
+)
 
 __all__ = [
     "Record", "Licenses", "RunMetadata", "ModelConfig", "TrainConfig", "Position", "ParentRef",

@@ -14,8 +14,8 @@ import json
 import os
 import re
 import struct
-from math import prod
 from collections.abc import Iterator
+from math import prod
 from pathlib import Path
 from typing import TYPE_CHECKING
 

@@ -27,20 +27,32 @@ from typing import Any
 
 from llm360.errors import InputError, UnsafePathError
 from llm360.registry import layout
-from llm360.registry.build import merkle
 from llm360.registry._files import check_relpath, resolve_inside, write_atomic
+from llm360.registry.build import merkle
 from llm360.registry.build.hashing import FileDigest, record_written, root_digest
-from llm360.registry.run.records import (
-    DataChunkRecord, DataIndex, EvalDetails, EvalRecord, LogLine, MixtureRecord, ParentRef,
-    Position, Provenance, RunMetadata, TrainerState,
-)
-from llm360.registry.run.derived import derived_from_bytes, read_derived_from
 from llm360.registry.manifest.models import DerivedFrom
-from llm360.registry.run.lock import RunLock, lock_run
 from llm360.registry.manifest.schema import validate
 from llm360.registry.manifest.serialize import canonical_json, read_json
+from llm360.registry.run.derived import derived_from_bytes, read_derived_from
+from llm360.registry.run.lock import RunLock, lock_run
+from llm360.registry.run.records import (
+    DataChunkRecord,
+    DataIndex,
+    EvalDetails,
+    EvalRecord,
+    LogLine,
+    MixtureRecord,
+    ParentRef,
+    Position,
+    Provenance,
+    RunMetadata,
+    TrainerState,
+)
 from llm360.registry.run.staging import (
-    StagedCheckpoint, WrittenCheckpoint, checkpoint_root_digest, copy_hashed,
+    StagedCheckpoint,
+    WrittenCheckpoint,
+    checkpoint_root_digest,
+    copy_hashed,
 )
 from llm360.registry.run.tensorfiles import sharded_safetensors, tensors_to_safetensors, token_rows
 

@@ -10,11 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llm360.registry import layout
 from llm360.errors import InputError
-from llm360.registry.manifest.problems import Problem
+from llm360.registry import layout
 from llm360.registry.manifest.models import Manifest
-from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.manifest.problems import Problem
 from llm360.registry.manifest.serialize import parse_json
 from llm360.registry.signing._statement import (
     IN_TOTO_PAYLOAD_TYPE,
@@ -24,6 +23,7 @@ from llm360.registry.signing._statement import (
     RELEASE_FILES_SUBJECT,
     SLSA_PROVENANCE_V1,
 )
+from llm360.registry.verify.policy import TrustPolicy
 
 __all__ = ["BUNDLE_FILE", "SIGNATURES_DIR", "SignatureCheck", "check_checkpoint_signatures",
            "check_manifest_signature", "check_usage"]

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING
 
 from llm360.errors import Llm360Error
 from llm360.registry import layout
-from llm360.registry.run.derived import signer_of
-from llm360.registry.manifest.problems import Problem
 from llm360.registry.manifest.models import DerivedFrom, Manifest, ParentSigner
-from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.manifest.problems import Problem
 from llm360.registry.manifest.serialize import manifest_from_bytes, read_bytes
+from llm360.registry.run.derived import signer_of
+from llm360.registry.verify.policy import TrustPolicy
 
 if TYPE_CHECKING:
     from llm360.registry.verify.verifier import Report

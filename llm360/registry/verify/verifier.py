@@ -24,19 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llm360.registry import layout
 from llm360.errors import InputError, Llm360Error
+from llm360.registry import layout
 from llm360.registry.analysis import lineage
-from llm360.registry.run.chunks import ChunkCache
-from llm360.registry.run.reader import artifact_kind, read_run
 from llm360.registry.build.assembly import assemble
 from llm360.registry.build.hashing import FileDigest
-from llm360.registry.manifest.problems import Problem
 from llm360.registry.build.merkle import LEGACY
-from llm360.registry.manifest.models import Manifest
-from llm360.registry.verify.parent import ParentCheck, check_link
-from llm360.registry.verify.policy import TrustPolicy
-from llm360.registry.verify.open import open_release
 from llm360.registry.build.release_dir import (
     INCOMPLETE_MARK,
     MANIFEST_FILE,
@@ -45,13 +38,20 @@ from llm360.registry.build.release_dir import (
     ReleaseFiles,
     read_release_files,
 )
+from llm360.registry.manifest.models import Manifest
+from llm360.registry.manifest.problems import Problem
 from llm360.registry.manifest.serialize import manifest_from_bytes, parse_json, to_data
+from llm360.registry.run.chunks import ChunkCache
+from llm360.registry.run.reader import artifact_kind, read_run
 from llm360.registry.signing import (
     BUNDLE_FILE,
     SignatureCheck,
     check_checkpoint_signatures,
     check_manifest_signature,
 )
+from llm360.registry.verify.open import open_release
+from llm360.registry.verify.parent import ParentCheck, check_link
+from llm360.registry.verify.policy import TrustPolicy
 from llm360.registry.verify.sources import ArtifactSource, LocalSource, Located
 
 __all__ = ["Report", "Problem", "TrustPolicy", "verify", "verify_release",

@@ -17,7 +17,12 @@ from llm360.cli.main import cli
 from llm360.errors import HubConnectionError, VerificationError
 from llm360.registry import layout as run_layout
 from llm360.registry.hub import (
-    HubSource, HubTimeouts, connect, pull_checkpoint, push_release, verify_hub,
+    HubSource,
+    HubTimeouts,
+    connect,
+    pull_checkpoint,
+    push_release,
+    verify_hub,
 )
 
 _spec = importlib.util.spec_from_file_location(

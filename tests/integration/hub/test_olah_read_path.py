@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from llm360.registry.verify.policy import TrustPolicy
 from llm360.registry.hub import connect, push_release, verify_hub
+from llm360.registry.verify.policy import TrustPolicy
 
 pytest.importorskip("olah")
 pytestmark = pytest.mark.slow

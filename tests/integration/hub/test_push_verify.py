@@ -7,9 +7,9 @@ import json
 import pytest
 
 from llm360.errors import HubConflictError
-from llm360.registry.verify.policy import TrustPolicy
 from llm360.registry.hub import connect, push_release, verify_hub
 from llm360.registry.manifest.serialize import manifest_from_bytes
+from llm360.registry.verify.policy import TrustPolicy
 
 REPO = "acme/tiny"
 

@@ -15,7 +15,12 @@ import pytest
 from llm360.registry.index._writer import Placement, Signer, index_manifest
 from llm360.registry.index.store import utc_now
 from llm360.registry.manifest.models import (
-    DERIVED_SCHEMA_VERSION, Checkpoint, DerivedFrom, Manifest, ParentCheckpoint, ParentRelease,
+    DERIVED_SCHEMA_VERSION,
+    Checkpoint,
+    DerivedFrom,
+    Manifest,
+    ParentCheckpoint,
+    ParentRelease,
     ParentSigner,
 )
 

@@ -13,7 +13,13 @@ import pytest
 
 from llm360.errors import InputError
 from llm360.registry.index import (
-    ancestors, chunk, derived, list_releases, open_store, show_checkpoint, show_release,
+    ancestors,
+    chunk,
+    derived,
+    list_releases,
+    open_store,
+    show_checkpoint,
+    show_release,
 )
 from llm360.registry.index._writer import step_windows
 from llm360.registry.index.queries import checkpoint_id

@@ -16,7 +16,11 @@ from click.testing import CliRunner  # noqa: E402
 
 from llm360.cli.main import cli  # noqa: E402
 from llm360.registry import (  # noqa: E402
-    BuildOptions, TrustPolicy, build_release, layout, verify_release,
+    BuildOptions,
+    TrustPolicy,
+    build_release,
+    layout,
+    verify_release,
 )
 from llm360.registry.run.check import check_run  # noqa: E402
 
@@ -58,8 +62,13 @@ def assert_runtime_is_not_a_result(evals: dict) -> None:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(run written by the callback, HF output dir, rows the Trainer actually trained on)."""
-    from transformers import (LlamaConfig, LlamaForCausalLM, Trainer, TrainingArguments,
-                              default_data_collator)
+    from transformers import (
+        LlamaConfig,
+        LlamaForCausalLM,
+        Trainer,
+        TrainingArguments,
+        default_data_collator,
+    )
 
     from llm360.integrations.transformers import Llm360Callback
 

@@ -241,7 +241,7 @@ class FakeSigstore:
         }
 
     # -- HTTP -----------------------------------------------------------------------------
-    def start(self) -> "FakeSigstore":
+    def start(self) -> FakeSigstore:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):

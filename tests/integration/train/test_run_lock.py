@@ -7,9 +7,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from _runlock import lock_held_elsewhere
 from click.testing import CliRunner
 
-from _runlock import lock_held_elsewhere
 from llm360.cli.main import cli
 
 from .conftest import copy_data_only

@@ -3,14 +3,13 @@ the right lines, configurations and final checkpoint."""
 
 from __future__ import annotations
 
-from llm360.registry.build.release import BuildOptions
 import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from llm360.registry.build.release import build_release
+from llm360.registry.build.release import BuildOptions, build_release
 
 pytestmark = pytest.mark.slow
 

@@ -9,16 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from _synthetic import write_synthetic_run
 from jsonschema import Draft202012Validator
 from safetensors.numpy import save as st_save
 
 from llm360.errors import InputError
-from llm360.registry.analysis.audit import (MOT_HEADER, audit_release, grade, mot_record,
-                                            write_mot_yaml)
-from llm360.registry.build.release import BuildOptions, build_release
+from llm360.registry.analysis.audit import (
+    MOT_HEADER,
+    audit_release,
+    grade,
+    mot_record,
+    write_mot_yaml,
+)
 from llm360.registry.analysis.mof import COMPONENT_KEYS, COMPONENTS, is_open_license
+from llm360.registry.build.release import BuildOptions, build_release
 from llm360.registry.verify.open import open_release
-from _synthetic import write_synthetic_run
 
 OPEN_METADATA = """\
 name: open-tiny

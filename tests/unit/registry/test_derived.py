@@ -13,10 +13,15 @@ import pytest
 from llm360.registry.analysis import lineage
 from llm360.registry.build.release import build_manifest
 from llm360.registry.manifest.models import (
-    DERIVED_SCHEMA_VERSION, DerivedFrom, Manifest, ParentCheckpoint, ParentRelease, ParentSigner,
+    DERIVED_SCHEMA_VERSION,
+    DerivedFrom,
+    Manifest,
+    ParentCheckpoint,
+    ParentRelease,
+    ParentSigner,
 )
-from llm360.registry.verify.parent import chain_text, parent_chain
 from llm360.registry.manifest.serialize import manifest_from_bytes, manifest_to_bytes
+from llm360.registry.verify.parent import chain_text, parent_chain
 
 
 @pytest.fixture

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 
-from llm360.registry.build.release import BuildOptions, build_release
-from llm360.registry.analysis.diff import diff_releases, side
-from llm360.registry.verify.open import open_release
 from _synthetic import write_synthetic_run
+
+from llm360.registry.analysis.diff import diff_releases, side
+from llm360.registry.build.release import BuildOptions, build_release
+from llm360.registry.verify.open import open_release
 
 
 def local_side(path):

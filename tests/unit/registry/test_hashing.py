@@ -7,8 +7,13 @@ import pytest
 
 from llm360.errors import UnsafePathError
 from llm360.registry.build import hashing
-from llm360.registry.build.hashing import (HashCache, hash_files, merkle_root, root_digest,
-                                           sha256_file)
+from llm360.registry.build.hashing import (
+    HashCache,
+    hash_files,
+    merkle_root,
+    root_digest,
+    sha256_file,
+)
 
 
 @pytest.mark.parametrize("size", [0, 1, 7, 4095, 4096, 4097, (1 << 20) - 1, 1 << 20,

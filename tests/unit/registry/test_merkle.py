@@ -9,7 +9,12 @@ import pytest
 
 from llm360.registry.build import merkle
 from llm360.registry.build.merkle import (
-    inclusion_proof, leaf_hash, merkle_root, root_from_proof, row_leaves, rows_merkle_root,
+    inclusion_proof,
+    leaf_hash,
+    merkle_root,
+    root_from_proof,
+    row_leaves,
+    rows_merkle_root,
 )
 
 # The Certificate Transparency reference inputs and tree heads (RFC 6962 trees of 1..8 leaves).

@@ -10,7 +10,13 @@ import pytest
 from llm360.errors import InputError, SchemaError
 from llm360.registry import layout
 from llm360.registry.run.records import (
-    DataIndex, EvalRecord, LogLine, Position, Provenance, RunMetadata, TrainerState,
+    DataIndex,
+    EvalRecord,
+    LogLine,
+    Position,
+    Provenance,
+    RunMetadata,
+    TrainerState,
 )
 
 

@@ -12,9 +12,13 @@ import pytest
 from safetensors.numpy import save
 
 from llm360.errors import InputError
-from llm360.registry.run.safetensors_header import (count_parameters, read_header, read_row_bytes,
-                                                    read_rows)
 from llm360.registry.build.merkle import FORMATS, row_bytes_merkle_root, rows_merkle_root
+from llm360.registry.run.safetensors_header import (
+    count_parameters,
+    read_header,
+    read_row_bytes,
+    read_rows,
+)
 
 
 def _file(tmp_path: Path, header, data: bytes, *, name: str = "t.safetensors",

@@ -7,7 +7,12 @@ from llm360.errors import InputError, SchemaError
 from llm360.registry.build.release import build_manifest
 from llm360.registry.manifest.models import Manifest
 from llm360.registry.manifest.serialize import (
-    canonical_json, from_data, manifest_from_bytes, manifest_to_bytes, parse_json, to_data,
+    canonical_json,
+    from_data,
+    manifest_from_bytes,
+    manifest_to_bytes,
+    parse_json,
+    to_data,
 )
 
 

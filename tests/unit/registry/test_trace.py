@@ -12,11 +12,16 @@ import pytest
 from safetensors.numpy import load_file
 
 from llm360.errors import InputError, VerificationError
+from llm360.registry.analysis.trace import (
+    build_proofs,
+    check_proofs,
+    find_tokens,
+    read_tokens_file,
+    trace_text,
+)
 from llm360.registry.build.release import BuildOptions, build_release
-from llm360.registry.verify.policy import TrustPolicy
 from llm360.registry.verify.open import open_release
-from llm360.registry.analysis.trace import (build_proofs, check_proofs, find_tokens,
-                                            read_tokens_file, trace_text)
+from llm360.registry.verify.policy import TrustPolicy
 
 FIXTURE_V1 = Path(__file__).resolve().parents[2] / "fixtures" / "manifest_v1"
 

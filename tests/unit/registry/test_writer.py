@@ -237,6 +237,7 @@ def test_one_writer_per_run(tmp_path: Path) -> None:
     import socket
 
     from _runlock import lock_held_elsewhere
+
     from llm360.errors import RunLockedError
 
     _run(tmp_path / "run", 1)

@@ -14,8 +14,13 @@ torch = pytest.importorskip("torch")
 from llm360.errors import InputError  # noqa: E402
 from llm360.train.backends.torch_backend import TorchBackend  # noqa: E402
 from llm360.train.config import ModelConfig, TrainConfig, resolve_config  # noqa: E402
-from llm360.train.device import (check_fits, configure_determinism, memory_estimate,  # noqa: E402
-                                 parameter_count, resolve_device)
+from llm360.train.device import (  # noqa: E402
+    check_fits,
+    configure_determinism,
+    memory_estimate,
+    parameter_count,
+    resolve_device,
+)
 from llm360.train.model import build_model, count_parameters  # noqa: E402
 
 SMALL = ModelConfig(vocab_size=97, hidden_size=32, intermediate_size=64, num_hidden_layers=2,

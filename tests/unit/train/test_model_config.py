@@ -11,8 +11,7 @@ torch = pytest.importorskip("torch")
 
 from llm360.errors import InputError  # noqa: E402
 from llm360.registry.manifest.schema import validate  # noqa: E402
-from llm360.train.config import (PRESETS, TrainConfig, generation_config, hf_config,  # noqa: E402
-                                 resolve_config)
+from llm360.train.config import PRESETS, TrainConfig, generation_config, hf_config, resolve_config  # noqa: E402
 from llm360.train.loop import lr_at  # noqa: E402
 from llm360.train.model import build_model, count_parameters  # noqa: E402
 

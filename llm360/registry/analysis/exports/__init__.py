@@ -12,9 +12,14 @@ Nothing here imports the formats' own libraries: they validate the documents in 
 from __future__ import annotations
 
 from llm360.registry.analysis.exports._common import FILES, FORMATS, ReleaseFacts, release_facts
-from llm360.registry.analysis.exports._export import (ExportResult, export_release,
-                                                      facts_of_release, render, render_all,
-                                                      write_export)
+from llm360.registry.analysis.exports._export import (
+                                                      ExportResult,
+                                                      export_release,
+                                                      facts_of_release,
+                                                      render,
+                                                      render_all,
+                                                      write_export,
+)
 from llm360.registry.analysis.exports._step import write_exports
 
 __all__ = ["FILES", "FORMATS", "ExportResult", "ReleaseFacts", "export_release",

@@ -15,7 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from llm360.registry.analysis.exports._common import (
-    ReleaseFacts, collection_text, hub_dataset_url, license_url, preprocessing_steps,
+    ReleaseFacts,
+    collection_text,
+    hub_dataset_url,
+    license_url,
+    preprocessing_steps,
 )
 from llm360.registry.manifest.models import Artifact
 

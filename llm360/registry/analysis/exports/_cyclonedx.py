@@ -18,7 +18,12 @@ from typing import Any
 from urllib.parse import quote
 
 from llm360.registry.analysis.exports._common import (
-    TOOL, ReleaseFacts, canonical_license, document_uuid, hub_branch_url, hub_dataset_url,
+    TOOL,
+    ReleaseFacts,
+    canonical_license,
+    document_uuid,
+    hub_branch_url,
+    hub_dataset_url,
     hub_file_url,
 )
 from llm360.registry.manifest.models import Artifact, Checkpoint, Manifest, final_checkpoint

@@ -17,11 +17,16 @@ from llm360 import __version__
 from llm360.errors import InputError, UnsafePathError, VerificationError
 from llm360.registry._files import write_atomic
 from llm360.registry.analysis.exports import _croissant, _cyclonedx, _spdx
-from llm360.registry.analysis.exports._common import (FILES, FORMATS, ReleaseFacts, dumps,
-                                                      release_facts)
-from llm360.registry.verify.policy import TrustPolicy
+from llm360.registry.analysis.exports._common import (
+    FILES,
+    FORMATS,
+    ReleaseFacts,
+    dumps,
+    release_facts,
+)
 from llm360.registry.run.records import DataConfig, DataIndex, EvalRecord, Record
 from llm360.registry.verify.open import OpenedRelease, open_release
+from llm360.registry.verify.policy import TrustPolicy
 
 __all__ = ["ExportResult", "render", "render_all", "facts_of_release", "export_release",
            "write_export"]

@@ -16,8 +16,15 @@ from typing import Any
 
 from llm360.registry.analysis import lineage
 from llm360.registry.analysis.exports._common import (
-    TOOL, ReleaseFacts, canonical_license, collection_text, hub_branch_url, hub_dataset_url,
-    hub_file_url, ordered, preprocessing_steps,
+    TOOL,
+    ReleaseFacts,
+    canonical_license,
+    collection_text,
+    hub_branch_url,
+    hub_dataset_url,
+    hub_file_url,
+    ordered,
+    preprocessing_steps,
 )
 from llm360.registry.manifest.models import Artifact, Checkpoint, final_checkpoint
 

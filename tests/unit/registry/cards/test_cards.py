@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _golden import check_golden
+from _synthetic import write_synthetic_run
 
 from llm360.errors import VerificationError
 from llm360.registry.build.release import build_manifest
 from llm360.registry.cards import describe_signature, render_files
 from llm360.registry.manifest.serialize import canonical_json, manifest_to_bytes
-from _golden import check_golden
-from _synthetic import write_synthetic_run
 
 GOLDEN = Path(__file__).resolve().parents[3] / "golden" / "cards"
 CREATED = "2026-11-27T00:00:00Z"

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from _synthetic import write_synthetic_run
 from safetensors.numpy import save as st_save
 
 from llm360.registry.build.release import build_manifest
 from llm360.registry.cards import render_files
 from llm360.registry.cards._hub_meta import license_fields, size_category
 from llm360.registry.manifest.serialize import canonical_json, manifest_to_bytes
-from _synthetic import write_synthetic_run
 
 CREATED = "2026-11-27T00:00:00Z"
 

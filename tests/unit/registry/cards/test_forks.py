@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _golden import check_golden
 
 from llm360.errors import InputError
 from llm360.registry.build.release import build_manifest
@@ -16,7 +17,6 @@ from llm360.registry.cards._inputs import read_inputs
 from llm360.registry.cards._lines import line_name
 from llm360.registry.manifest.models import final_checkpoint
 from llm360.registry.manifest.serialize import canonical_json, manifest_to_bytes
-from _golden import check_golden
 
 GOLDEN = Path(__file__).resolve().parents[3] / "golden" / "cards-fork"
 CREATED = "2026-11-27T00:00:00Z"

@@ -7,7 +7,11 @@ import pytest
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
 from llm360.errors import (
-    HubAuthError, HubConflictError, HubConnectionError, HubNotFoundError, HubRateLimitError,
+    HubAuthError,
+    HubConflictError,
+    HubConnectionError,
+    HubNotFoundError,
+    HubRateLimitError,
     HubServerError,
 )
 from llm360.registry.hub import HubClient, hub_error

@@ -12,8 +12,14 @@ import pytest
 
 from llm360.errors import InputError
 from llm360.registry.signing._keys import (
-    KeyVerifyError, key_fingerprint, load_private_key, load_public_key, pae, sign_key_bundle,
-    verify_key_bundle, write_key_pair,
+    KeyVerifyError,
+    key_fingerprint,
+    load_private_key,
+    load_public_key,
+    pae,
+    sign_key_bundle,
+    verify_key_bundle,
+    write_key_pair,
 )
 
 STATEMENT = b'{"_type":"https://in-toto.io/Statement/v1","subject":[]}'
