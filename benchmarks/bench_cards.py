@@ -49,7 +49,8 @@ def main() -> None:
                                       manifest_bytes=raw, records=records,
                                       signature=SignatureInfo(method="unsigned"),
                                       signed=frozenset(),
-                                      write=lambda rel, data: write_atomic(out / rel, data)))
+                                      write=lambda rel, data, out=out: write_atomic(out / rel,
+                                                                                  data)))
                 step.close()
                 times[kind].append(time.perf_counter() - started)
         files = sum(1 for p in out.rglob("*") if p.is_file())

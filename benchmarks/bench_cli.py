@@ -149,7 +149,8 @@ def main() -> None:
             print("making the demo release (python -m llm360.demo) ...", flush=True)
             run([sys.executable, "-m", "llm360.demo", "--out", str(demo)])
         t_verify = median_of(args.repeat, [*llm360, "verify", str(demo / "release/manifest.json"),
-                                           "--key", str(demo / "keys/demo-key.pub.pem")], name="verify")
+                                           "--key", str(demo / "keys/demo-key.pub.pem")],
+                                            name="verify")
         demo_bytes = sum(p.stat().st_size for p in (demo / "llm360-tiny").rglob("*")
                          if p.is_file() and ".llm360" not in p.parts)
 

@@ -77,7 +77,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gib", type=float, default=2.0, help="size of the run (GiB)")
     parser.add_argument("--checkpoints", type=int, default=40,
-                        help="checkpoints in the run (Amber has 360; more makes one a smaller share)")
+                        help="checkpoints in the run (Amber has 360; more makes one a smaller "
+                              "share)")
     parser.add_argument("--dir", type=Path, help="scratch folder (default: a temp folder)")
     parser.add_argument("--workers", default="auto",
                         help="engine threads: auto (the CPUs usable, the default) or a number")
@@ -113,7 +114,8 @@ def main() -> None:
         print(f"  engine / {workers:2d}-thread loop     : {tn / te:6.3f}   (target >= 0.9)")
         for n in sorted({1, 2, 2 * workers} - {workers}):
             tk, _ = timed(lambda n=n: hash_files(run, files, workers=n))
-            print(f"  llm360 engine, {n:2d} worker{'s' if n > 1 else ' '}    : {gib / tk:6.2f} GiB/s "
+            workers = f"{n:2d} worker{'s' if n > 1 else ' '}"
+            print(f"  llm360 engine, {workers}    : {gib / tk:6.2f} GiB/s "
                   f"({tk:.2f} s)")
         print(f"  one file at one core's rate  : {largest / (1 << 30) / (gib / t1):.2f} s "
               f"for the largest file alone (the floor when one file is most of the bytes)")
@@ -122,7 +124,8 @@ def main() -> None:
             for n in sorted({1, 2, workers, 2 * workers}):
                 evict(paths)
                 tc, _ = timed(lambda n=n: hash_files(run, files, workers=n))
-                print(f"  llm360 engine, {n:2d} worker{'s' if n > 1 else ' '}    : {gib / tc:6.2f} GiB/s "
+                workers = f"{n:2d} worker{'s' if n > 1 else ' '}"
+                print(f"  llm360 engine, {workers}    : {gib / tc:6.2f} GiB/s "
                       f"({tc:.2f} s)")
 
         release = scratch / "release"
@@ -136,7 +139,8 @@ def main() -> None:
                                             options=BuildOptions(created="2026-11-27T00:00:00Z")))
         new_bytes = sum((run / "checkpoints" / f"ckpt_{args.checkpoints:03d}" / f).stat().st_size
                         for f in os.listdir(run / "checkpoints" / f"ckpt_{args.checkpoints:03d}"))
-        print(f"incremental build (+1 ckpt)  : {ti:.2f} s, new bytes {new_bytes / (1 << 20):.0f} MiB")
+        print(f"incremental build (+1 ckpt)  : {ti:.2f} s, "
+              f"new bytes {new_bytes / (1 << 20):.0f} MiB")
         target = 0.05 * tf + 0.5
         print(f"incremental / full           : {ti / tf:6.3f}   (target: incremental <= 5 % of "
               f"full + 0.5 s = {target:.2f} s: {'met' if ti <= target else 'MISSED'})")

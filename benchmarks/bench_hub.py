@@ -90,7 +90,8 @@ def main() -> None:
               f"{len(log) / branches:.1f} per branch")
         mark = len(server.log)
         start = time.perf_counter()
-        report, source = verify_hub(client, "bench/model", policy=TrustPolicy(key=scratch / "key.pub.pem"))
+        policy = TrustPolicy(key=scratch / "key.pub.pem")
+        report, source = verify_hub(client, "bench/model", policy=policy)
         took = time.perf_counter() - start
         log, _, down = _window(server, mark)
         assert report.ok, [p.message for p in report.problems]
@@ -105,7 +106,8 @@ def main() -> None:
         hostile.publish(server, release, "bench/amber")  # as push lays it out, no round trips
         mark = len(server.log)
         start = time.perf_counter()
-        report, source = verify_hub(client, "bench/amber", policy=TrustPolicy(key=scratch / "key.pub.pem"))
+        policy = TrustPolicy(key=scratch / "key.pub.pem")
+        report, source = verify_hub(client, "bench/amber", policy=policy)
         took = time.perf_counter() - start
         log, _, down = _window(server, mark)
         print(f"verify --hub, {m} checkpoints ({m + 2} branches): "

@@ -77,7 +77,8 @@ class VerificationError(Llm360Error):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, artifact: str | None = None, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, artifact: str | None = None,
+                 hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.artifact = artifact
 

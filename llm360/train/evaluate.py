@@ -77,7 +77,7 @@ def _heldout(model: torch.nn.Module, held: np.ndarray, cfg: TrainConfig,
 
 def _memorization(model: torch.nn.Module, data: RunData, cfg: TrainConfig,
                   seen_chunks: list[int], device: torch.device | str) -> tuple[dict, dict]:
-    k, l = cfg.memorization_prefix, cfg.memorization_suffix
+    k, l = cfg.memorization_prefix, cfg.memorization_suffix  # noqa: E741 (the paper's k and l)
     if data.seq_len < k + l:
         return {}, {"skipped": f"the sequences hold {data.seq_len} tokens, fewer than the "
                                f"{k + l} the score needs ({k}-token prefix + {l}-token "

@@ -115,7 +115,7 @@ def test_bad_manifests_exit_2_without_traceback(release: Path, tmp_path: Path, m
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
-    assert len([l for l in result.output.splitlines() if l.startswith("error:")]) == 1
+    assert len([ln for ln in result.output.splitlines() if ln.startswith("error:")]) == 1
 
 
 def test_missing_run_directory_exits_2(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ def one_line(result, code: int, words: str) -> None:
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert result.exit_code == code, result.output
     assert lines and lines[0].startswith("error: ") and words in lines[0], result.output
-    assert len(lines) <= 2 and all(l.startswith(("error: ", "hint: ")) for l in lines), \
+    assert len(lines) <= 2 and all(ln.startswith(("error: ", "hint: ")) for ln in lines), \
         result.output
     assert "Traceback" not in result.output and ESC not in result.output
 
@@ -171,7 +171,7 @@ def test_escape_sequences_in_a_file_name_are_shown_escaped(signed: Path, keys) -
     assert result.exit_code == 1
     assert ESC not in result.output and "\r" not in result.output
     assert "\u202e" not in result.output
-    line = next(l for l in result.output.splitlines() if "all good" in l)
+    line = next(ln for ln in result.output.splitlines() if "all good" in ln)
     assert line.startswith("FAIL ")
     assert "\\x1b[2K\\x1b[1A\\x0dall good\\u202e.json" in line
 

@@ -56,7 +56,7 @@ class HostileHub:
                     self.hits.append(path)
                     hostile = self
 
-                    def run(handler, answer=rule.answer):
+                    def run(handler, answer=rule.answer, hostile=hostile):
                         handler.hostile = hostile
                         answer(handler)
 

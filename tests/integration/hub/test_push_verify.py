@@ -231,8 +231,9 @@ def test_download_mode_checks_every_byte(trust, hub_server, hub_client, signed_r
     repo = hub_server.repos[("model", REPO)]
     entry = repo.commits[repo.branches["ckpt_001"]].tree["model.safetensors"]
     hub_server.lfs[entry.sha256] = b"\1" * entry.size
-    assert verify_hub(hub_client, REPO, policy=TrustPolicy(key=hub_keys[1]))[0].ok  # metadata alone: fooled
-    report, source = verify_hub(hub_client, REPO, policy=TrustPolicy(key=hub_keys[1]), download=True)
+    policy = TrustPolicy(key=hub_keys[1])
+    assert verify_hub(hub_client, REPO, policy=policy)[0].ok  # metadata alone: fooled
+    report, source = verify_hub(hub_client, REPO, policy=policy, download=True)
     assert [p.message.split(": ")[0] for p in report.failures] == [
         f"hub:{REPO}@ckpt_001/model.safetensors"]
     assert source.bytes_downloaded >= sum(

@@ -1,6 +1,6 @@
 """The derived-release link in a manifest: lineage's rules across the link (steps grow from
-the parent's, but for a fine-tune), and parent_chain's walk (hash-linked: a parent is accepted only with the
-sha256 its child records, so the chain cannot loop; iterative; bounded)."""
+the parent's, but for a fine-tune), and parent_chain's walk (hash-linked: a parent is accepted
+only with the sha256 its child records, so the chain cannot loop; iterative; bounded)."""
 
 from __future__ import annotations
 

@@ -57,7 +57,8 @@ BOMB = "a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n
 @pytest.mark.parametrize("text, key", [
     (GOOD.replace("target_ratio: 0.75", "target_ratio: 0.7"),
      "$.stages[0].sources: the target_ratio values of stage 's1' sum to 0.95, not 1"),
-    (GOOD.replace("{source_name: code, target_ratio: 0.5}", "{source_name: web, target_ratio: 0.5}"),
+    (GOOD.replace("{source_name: code, target_ratio: 0.5}",
+                  "{source_name: web, target_ratio: 0.5}"),
      "$.stages[1].sources[1].source_name: unknown source 'web'"),
     (GOOD.replace("paths: [prose.jsonl]", "paths: [prose.jsonl, missing.jsonl]"),
      "$.sources[0].paths[1]: no such file"),
