@@ -29,6 +29,8 @@ demo: $(STAMP)
 	DS_ACCELERATOR=cpu HF_HUB_OFFLINE=1 $(PY) -m llm360.demo --out $(DEMO)
 
 test: system-deps $(STAMP)
+	$(VENV)/bin/ruff check llm360 tests benchmarks
+	$(VENV)/bin/mypy --cache-dir $(VENV)/.mypy_cache
 	DS_ACCELERATOR=cpu HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider tests
 
 clean:
