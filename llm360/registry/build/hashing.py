@@ -28,11 +28,16 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from llm360.errors import InputError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry.build import merkle
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Buffer
 
 __all__ = [
     "FileDigest",
@@ -60,6 +65,10 @@ RACY_WINDOW_NS = 1_000_000_000
 CACHE_VERSION = 1
 #: the hash cache of a run directory, relative to it (never an artifact: ``.llm360`` is ignored)
 CACHE_FILE = Path(layout.HASH_CACHE)
+
+#: a cache entry as stored in the JSON file, ``{"key": [size, mtime_ns, ctime_ns, inode,
+#: device], "sha256": hex}``; entries read back are not trusted to have that shape
+_Entry = dict[str, Any]
 
 
 def default_workers() -> int:
@@ -114,18 +123,19 @@ class HashCache:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._entries: dict[str, dict] = self._read()
-        self._changed: dict[str, dict | None] = {}  # rel -> new entry, None: removed
+        self._entries: dict[str, _Entry] = self._read()
+        self._changed: dict[str, _Entry | None] = {}  # rel -> new entry, None: removed
         self._lock = threading.Lock()  # put() is called from the hashing threads
         self.hits = 0
         self.hashed_files = 0
         self.hashed_bytes = 0
 
-    def _read(self) -> dict[str, dict]:
+    def _read(self) -> dict[str, _Entry]:
         try:
             data = json.loads(self.path.read_text("utf-8"))
             if data.get("version") == CACHE_VERSION and isinstance(data.get("entries"), dict):
-                return data["entries"]
+                entries: dict[str, _Entry] = data["entries"]
+                return entries
         except (OSError, ValueError, AttributeError):
             pass
         return {}
@@ -137,7 +147,7 @@ class HashCache:
             return entry.get("sha256")
         return None
 
-    def _set(self, rel: str, entry: dict | None) -> None:
+    def _set(self, rel: str, entry: _Entry | None) -> None:
         with self._lock:
             if entry is None:
                 self._entries.pop(rel, None)
@@ -226,7 +236,9 @@ def keep_entries_across_links(run_dir: Path, paths: Iterable[str], *, since_ns: 
     checked: set[str] = set()
     for rel in paths:
         entry = cache._entries.get(rel)
-        key = entry.get("key") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict):
+            continue
+        key = entry.get("key")
         if not (isinstance(key, list) and len(key) == 5):
             continue
         try:
@@ -254,12 +266,12 @@ def write_recorded(run_dir: Path, rel: str, data: bytes, *, mode: int | None = N
 class _HashingFile:
     """A binary file open for writing that hashes every byte written through it."""
 
-    def __init__(self, fh) -> None:
+    def __init__(self, fh: BinaryIO) -> None:
         self._fh = fh
         self._sha = hashlib.sha256()
         self.size = 0
 
-    def write(self, data) -> int:
+    def write(self, data: Buffer) -> int:
         view = memoryview(data).cast("B")
         n = self._fh.write(view)
         self._sha.update(view[:n])
@@ -435,10 +447,11 @@ class HashJob:
                                 or all(self._results[i] is not None for i in wanted))
         if self._errors:
             raise self._errors[0]
-        missing = [i for i in wanted if self._results[i] is None]
-        if missing:  # the workers stopped (cancelled) before these
-            raise InputError(f"{self.root}: hashing stopped before {len(missing)} file(s)")
-        return {self._results[i].path: self._results[i] for i in wanted}
+        found = [r for r in (self._results[i] for i in wanted) if r is not None]
+        if len(found) < len(wanted):  # the workers stopped (cancelled) before the others
+            raise InputError(f"{self.root}: hashing stopped before "
+                             f"{len(wanted) - len(found)} file(s)")
+        return {r.path: r for r in found}
 
     def result(self) -> list[FileDigest]:
         self._join()
@@ -477,6 +490,6 @@ def merkle_root(leaves: Sequence[bytes], fmt: str = merkle.DEFAULT_FORMAT) -> st
     return merkle.merkle_root(leaves, fmt)
 
 
-def rows_merkle_root(rows, fmt: str = merkle.DEFAULT_FORMAT) -> str:
+def rows_merkle_root(rows: ArrayLike, fmt: str = merkle.DEFAULT_FORMAT) -> str:
     """Merkle root over the rows of a 2-D token array (rows as little-endian int32 bytes)."""
     return merkle.rows_merkle_root(rows, fmt)

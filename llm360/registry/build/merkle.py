@@ -20,6 +20,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["RFC6962", "LEGACY", "FORMATS", "DEFAULT_FORMAT", "leaf_hash", "node_hash",
            "row_bytes", "row_leaves", "merkle_root", "rows_merkle_root", "row_bytes_merkle_root",
@@ -50,14 +54,14 @@ def node_hash(left: bytes, right: bytes, fmt: str = DEFAULT_FORMAT) -> bytes:
     return hashlib.sha256((_NODE if fmt == RFC6962 else b"") + left + right).digest()
 
 
-def row_bytes(row) -> bytes:
+def row_bytes(row: ArrayLike) -> bytes:
     """A row's leaf data: its token ids as little-endian int32."""
     import numpy as np  # here, not at import: a rebuild whose chunk facts are cached needs none
 
     return np.ascontiguousarray(row, dtype="<i4").tobytes()
 
 
-def row_leaves(rows, fmt: str = DEFAULT_FORMAT) -> list[bytes]:
+def row_leaves(rows: ArrayLike, fmt: str = DEFAULT_FORMAT) -> list[bytes]:
     """Leaf digests of every row of a 2-D token array."""
     _check(fmt)
     prefix = _LEAF if fmt == RFC6962 else b""
@@ -86,7 +90,7 @@ def merkle_root(leaves: Sequence[bytes], fmt: str = DEFAULT_FORMAT) -> str:
     return _levels(leaves, fmt)[-1][0].hex()
 
 
-def rows_merkle_root(rows, fmt: str = DEFAULT_FORMAT) -> str:
+def rows_merkle_root(rows: ArrayLike, fmt: str = DEFAULT_FORMAT) -> str:
     """The root (hex) over the rows of a 2-D token array."""
     return merkle_root(row_leaves(rows, fmt), fmt)
 
@@ -114,9 +118,9 @@ def inclusion_proofs(leaves: Sequence[bytes], indices: Sequence[int],
     if not leaves:
         return hashlib.sha256(b"").hexdigest(), []
     levels = _levels(leaves, fmt)
-    paths = []
+    paths: list[list[bytes]] = []
     for index in indices:
-        path = []
+        path: list[bytes] = []
         for level in levels[:-1]:
             sibling = index ^ 1
             if sibling < len(level):

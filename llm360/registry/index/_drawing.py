@@ -157,15 +157,12 @@ def eval_charts(infos: tuple[CheckpointInfo, ...], *, width: int = 360, height: 
         values = [v for pts in series.values() for _, v, _ in pts]
         lo, hi = min(values), max(values)
         span = (hi - lo) or 1.0
-
-        def xy(tokens: int, value: float) -> tuple[float, float]:
-            return (round(pad + (width - 2 * pad) * tokens / x_hi, 1),
-                    round(height - pad - (height - 2 * pad) * (value - lo) / span, 1))
-
         curves = []
         for lane in sorted(series):
             pts = sorted(series[lane])
-            coords = [xy(tok, v) for tok, v, _ in pts]
+            coords = [(round(pad + (width - 2 * pad) * tok / x_hi, 1),
+                       round(height - pad - (height - 2 * pad) * (v - lo) / span, 1))
+                      for tok, v, _ in pts]
             curves.append(Curve(points=" ".join(f"{x},{y}" for x, y in coords),
                                 dots=tuple((x, y, f"{name}: {v:g}")
                                            for (x, y), (_, v, name) in zip(coords, pts))))

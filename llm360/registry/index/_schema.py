@@ -14,6 +14,7 @@ holds one row per migration applied. A migration is only ever appended, never ed
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -30,6 +31,18 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Connection
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from sqlalchemy import Select
+    from sqlalchemy.engine import Row
+    from typing_extensions import Unpack
+
+    #: a row of a registry query, its columns read by name (or label)
+    DbRow: TypeAlias = Row[Unpack[tuple[Any, ...]]]
+    #: a registry query of such rows
+    DbSelect: TypeAlias = Select[Unpack[tuple[Any, ...]]]
 
 __all__ = ["METADATA", "MIGRATIONS", "LATEST", "schema_version", "releases", "checkpoints",
            "lineage_edges", "chunks", "trainings", "evaluations", "verifications"]

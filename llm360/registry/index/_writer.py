@@ -8,13 +8,21 @@ Everything is read from the manifest's frozen dataclasses (``llm360.registry.man
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from llm360.registry.index import _schema as t
 from llm360.registry.index._derived import ParentLink, parent_links
+from llm360.registry.index.store import Store
 from llm360.registry.manifest.models import Checkpoint, Manifest
+
+if TYPE_CHECKING:
+    from llm360.registry.index._schema import DbRow
+
+#: the values of one row to insert, by column name
+_Values = dict[str, object]
 
 __all__ = ["Placement", "Signer", "Policy", "policy_of", "index_manifest", "record_event",
            "step_windows"]
@@ -86,7 +94,7 @@ class Policy:
         return ", ".join(words)
 
 
-def policy_of(row) -> Policy:
+def policy_of(row: DbRow) -> Policy:
     """The policy a ``verifications`` row records."""
     return Policy(key=row.policy_key, identity=row.policy_identity, issuer=row.policy_issuer,
                   trust_config=row.policy_trust_config, offline=row.policy_offline,
@@ -107,7 +115,8 @@ def step_windows(ckpt: Checkpoint, base_step: int | None, base_tokens: int | Non
         base_tokens = max(0, ckpt.tokens_seen - total)
         base_step = (ckpt.step * base_tokens // ckpt.tokens_seen) if ckpt.tokens_seen else 0
     steps, tokens = ckpt.step - base_step, ckpt.tokens_seen - base_tokens
-    out, offset = [], 0
+    out: list[tuple[int, int]] = []
+    offset = 0
     for n in chunk_tokens:
         if steps <= 0 or tokens <= 0:
             first, last = min(base_step + 1, ckpt.step), ckpt.step
@@ -120,7 +129,7 @@ def step_windows(ckpt: Checkpoint, base_step: int | None, base_tokens: int | Non
     return out
 
 
-def index_manifest(conn: Connection, store, manifest: Manifest, *, manifest_sha256: str,
+def index_manifest(conn: Connection, store: Store, manifest: Manifest, *, manifest_sha256: str,
                    placement: Placement, signer: Signer, now: str) -> tuple[int, bool]:
     """Insert ``manifest`` unless a release with this sha256 is indexed: (release id, new)."""
     rel = manifest.release
@@ -163,7 +172,9 @@ def _insert_contents(conn: Connection, manifest: Manifest, release_id: int) -> N
     # checkpoints start
     unnamed = [link for link in links if link.checkpoint not in named]
 
-    edges, trainings, evals = [], [], []
+    edges: list[_Values] = []
+    trainings: list[_Values] = []
+    evals: list[_Values] = []
     for c in ckpts.values():
         inside = [ckpts[p] for p in c.parents if p in ckpts]
         outside = [by_parent_name[p] for p in c.parents if p not in ckpts and p in by_parent_name]
@@ -175,6 +186,8 @@ def _insert_contents(conn: Connection, manifest: Manifest, release_id: int) -> N
             edges.append(_edge(release_id, ckpt_ids[c.name], c, kind="derived_from",
                                parent_name=link.checkpoint, parent_digest=link.root_digest,
                                link=link))
+        base_step: int | None
+        base_tokens: int | None
         if inside:
             base_step = max(p.step for p in inside)
             base_tokens = max(p.tokens_seen for p in inside)
@@ -186,7 +199,7 @@ def _insert_contents(conn: Connection, manifest: Manifest, release_id: int) -> N
             base_step = base_tokens = 0
         known = [k for k in c.data_chunks if k in chunks]
         windows = step_windows(c, base_step, base_tokens, [chunks[k].tokens for k in known])
-        seen = set()
+        seen: set[int] = set()
         for k, (first, last) in zip(known, windows):
             if k not in seen:
                 seen.add(k)
@@ -201,7 +214,7 @@ def _insert_contents(conn: Connection, manifest: Manifest, release_id: int) -> N
 
 
 def _edge(release_id: int, child_id: int, child: Checkpoint, *, kind: str, parent_name: str,
-          parent_digest: str, link: ParentLink | None = None) -> dict:
+          parent_digest: str, link: ParentLink | None = None) -> _Values:
     return {"release_id": release_id, "child_id": child_id, "child_digest": child.root_digest,
             "kind": kind, "parent_name": parent_name, "parent_digest": parent_digest,
             "parent_repo": link.repo if link else None,

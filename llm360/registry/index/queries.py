@@ -10,10 +10,11 @@ manifest sha256; a name alone is its newest indexed version), a checkpoint
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.engine import Connection
 
 from llm360.errors import InputError
@@ -34,6 +35,9 @@ from llm360.registry.index.records import (
     VerificationEvent,
 )
 from llm360.registry.index.store import Store
+
+if TYPE_CHECKING:
+    from llm360.registry.index._schema import DbRow, DbSelect
 
 __all__ = ["Target", "resolve", "list_releases", "show_release", "show_checkpoint",
            "checkpoint_id", "release_id", "chunk", "derived", "ancestors", "history",
@@ -75,9 +79,9 @@ def resolve(conn: Connection, ref: str) -> Target:
     text = ref.strip()
     if _HEX64.fullmatch(text):
         rows = conn.execute(select(C.id).where(C.root_digest == text).order_by(C.id)).scalars()
-        ids = tuple(rows)
-        if ids:
-            return Target(ref=ref, release_id=None, checkpoint_ids=ids, digests=(text,))
+        ckpt_ids = tuple(rows)
+        if ckpt_ids:
+            return Target(ref=ref, release_id=None, checkpoint_ids=ckpt_ids, digests=(text,))
         rid = conn.execute(select(R.id).where(R.manifest_sha256 == text)).scalar()
         if rid is not None:
             return Target(ref=ref, release_id=rid, checkpoint_ids=(), digests=())
@@ -102,7 +106,7 @@ def resolve(conn: Connection, ref: str) -> Target:
     return Target(ref=ref, release_id=rid, checkpoint_ids=(), digests=())
 
 
-def _release_ref(row) -> ReleaseRef:
+def _release_ref(row: DbRow) -> ReleaseRef:
     return ReleaseRef(id=row.release_id, name=row.release_name, version=row.release_version,
                       manifest_sha256=row.manifest_sha256, repo=row.repo)
 
@@ -112,17 +116,17 @@ _REF_COLS = (R.id.label("release_id"), R.name.label("release_name"),
 _CKPT_COLS = (C.id, C.name, C.step, C.tokens_seen, C.root_digest)
 
 
-def _ckpt_ref(row) -> CheckpointRef:
+def _ckpt_ref(row: DbRow) -> CheckpointRef:
     return CheckpointRef(id=row.id, release=_release_ref(row), name=row.name, step=row.step,
                          tokens_seen=row.tokens_seen, root_digest=row.root_digest)
 
 
-def _ckpt_select():
+def _ckpt_select() -> DbSelect:
     return select(*_CKPT_COLS, *_REF_COLS).join_from(t.checkpoints, t.releases,
                                                      C.release_id == R.id)
 
 
-def _event(row) -> VerificationEvent:
+def _event(row: DbRow) -> VerificationEvent:
     policy = policy_of(row)
     return VerificationEvent(at=row.at, action=row.action, location=row.location, ok=row.ok,
                              allow_unverified=row.allow_unverified, signer=row.signer,
@@ -134,7 +138,8 @@ def release_ids(store: Store) -> list[int]:
         return list(conn.execute(select(R.id).order_by(R.id)).scalars())
 
 
-def _summaries(conn: Connection, where=None) -> list[ReleaseSummary]:
+def _summaries(conn: Connection, where: ColumnElement[bool] | None = None
+               ) -> list[ReleaseSummary]:
     # correlated: each count reads one release's rows through its index
     n_ckpt = select(func.count()).where(C.release_id == R.id).scalar_subquery()
     n_chunk = select(func.count()).where(K.release_id == R.id).scalar_subquery()
@@ -167,7 +172,7 @@ def _history(conn: Connection, release_id: int) -> tuple[VerificationEvent, ...]
         select(t.verifications).where(V.release_id == release_id).order_by(V.id)).all())
 
 
-def _links(conn: Connection, where) -> tuple[Link, ...]:
+def _links(conn: Connection, where: ColumnElement[bool]) -> tuple[Link, ...]:
     child = t.checkpoints.alias("child")
     rows = conn.execute(select(t.lineage_edges, child.c.name.label("child_name"))
                         .join_from(t.lineage_edges, child, child.c.id == E.child_id)
@@ -179,7 +184,7 @@ def _links(conn: Connection, where) -> tuple[Link, ...]:
                  for r in rows)
 
 
-def _infos(conn: Connection, ckpt_rows) -> tuple[CheckpointInfo, ...]:
+def _infos(conn: Connection, ckpt_rows: Sequence[DbRow]) -> tuple[CheckpointInfo, ...]:
     ids = [row.id for row in ckpt_rows]
     parents: dict[int, list[str]] = {i: [] for i in ids}
     metrics: dict[int, list[tuple[str, float]]] = {i: [] for i in ids}
@@ -219,10 +224,12 @@ def _release_of(conn: Connection, target: Target) -> int:
         return target.release_id
     if not target.checkpoint_ids:
         raise _not_found(target.ref, "a root digest of a checkpoint that is not indexed")
-    return conn.execute(select(C.release_id).where(C.id == target.checkpoint_ids[-1])).scalar_one()
+    release: int = conn.execute(select(C.release_id)
+                                .where(C.id == target.checkpoint_ids[-1])).scalar_one()
+    return release
 
 
-def _trainings(conn: Connection, where) -> tuple[Training, ...]:
+def _trainings(conn: Connection, where: ColumnElement[bool]) -> tuple[Training, ...]:
     rows = conn.execute(
         select(*_CKPT_COLS, *_REF_COLS, K.idx, K.sha256.label("chunk_sha256"), K.merkle_root,
                K.sequences, K.tokens, T.first_step, T.last_step)
@@ -234,7 +241,7 @@ def _trainings(conn: Connection, where) -> tuple[Training, ...]:
                           first_step=r.first_step, last_step=r.last_step) for r in rows)
 
 
-def _walk(conn: Connection, digests: Iterable[str], *, down: bool) -> list:
+def _walk(conn: Connection, digests: Iterable[str], *, down: bool) -> Sequence[DbRow]:
     """Checkpoints reached from ``digests`` along lineage edges (down: children), excluding
     the checkpoints holding those digests themselves."""
     start = sorted(set(digests))
@@ -345,9 +352,9 @@ def cross_edges(store: Store, rid: int) -> tuple[CrossEdge, ...]:
         child_refs = {r.id: _ckpt_ref(r) for r in conn.execute(_ckpt_select().where(
             C.id.in_([c.child_id for c in children]))).all()} if children else {}
         for digest, child_id in children:
-            parent = ckpts[digest]
-            out.append(CrossEdge(parent_digest=digest, parent=parent, parent_label=parent.label,
-                                 child=child_refs[child_id]))
+            own_parent = ckpts[digest]
+            out.append(CrossEdge(parent_digest=digest, parent=own_parent,
+                                 parent_label=own_parent.label, child=child_refs[child_id]))
         for e in conn.execute(select(t.lineage_edges).where(
                 E.release_id == rid, E.parent_digest.not_in(own))).all():
             row = conn.execute(_ckpt_select().where(C.root_digest == e.parent_digest)

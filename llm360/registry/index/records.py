@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import Field, asdict, dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 __all__ = ["ReleaseRef", "ReleaseSummary", "CheckpointRef", "CheckpointInfo", "Link",
            "Evaluation", "VerificationEvent", "ReleaseDetail", "Training", "ChunkResult",
@@ -10,8 +11,12 @@ __all__ = ["ReleaseRef", "ReleaseSummary", "CheckpointRef", "CheckpointInfo", "L
 
 
 class _Data:
-    def as_data(self) -> dict:
-        return asdict(self)  # type: ignore[call-overload]
+    if TYPE_CHECKING:  # every subclass is a dataclass
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    def as_data(self) -> dict[str, Any]:
+        """The record as JSON data (``--json``)."""
+        return asdict(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,7 +68,7 @@ class ReleaseSummary(_Data):
         return "unverified" if self.last.allow_unverified and self.last.action == "add" \
             else "failed"
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, Any]:
         return {**asdict(self), "state": self.state}
 
 
@@ -139,7 +144,7 @@ class ReleaseDetail(_Data):
     derived_from: tuple[Link, ...]
     history: tuple[VerificationEvent, ...]
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, Any]:
         return {**asdict(self), "summary": self.summary.as_data()}
 
 

@@ -14,8 +14,18 @@ import contextlib
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llm360.errors import InputError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from sqlalchemy import Table
+    from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 __all__ = ["Store", "open_store", "utc_now", "BUSY_TIMEOUT_S"]
 
@@ -29,7 +39,7 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _engine(url: str):
+def _engine(url: str) -> tuple[Engine, str]:
     from sqlalchemy import create_engine, event
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -50,7 +60,8 @@ def _engine(url: str):
                                connect_args={"timeout": BUSY_TIMEOUT_S})
 
         @event.listens_for(engine, "connect")
-        def _connect(dbapi_conn, _record) -> None:
+        def _connect(dbapi_conn: sqlite3.Connection,
+                     _record: ConnectionPoolEntry) -> None:
             dbapi_conn.isolation_level = None  # SQLAlchemy's begin event says how to begin
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -60,7 +71,7 @@ def _engine(url: str):
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin(conn) -> None:
+        def _begin(conn: Connection) -> None:
             write = conn.get_execution_options().get("llm360_write", False)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
@@ -76,13 +87,13 @@ def _engine(url: str):
 class Store:
     """An open registry database at the current schema version."""
 
-    def __init__(self, engine, dialect: str, url: str) -> None:
+    def __init__(self, engine: Engine, dialect: str, url: str) -> None:
         self.engine = engine
         self.dialect = dialect
         self.url = url
 
     @contextlib.contextmanager
-    def write(self) -> Iterator:
+    def write(self) -> Iterator[Connection]:
         """One write transaction (committed on leaving, rolled back on an error)."""
         with self._errors(), self.engine.connect() as conn:
             conn = conn.execution_options(llm360_write=True)
@@ -94,7 +105,7 @@ class Store:
                 yield conn
 
     @contextlib.contextmanager
-    def read(self) -> Iterator:
+    def read(self) -> Iterator[Connection]:
         """One read transaction (a consistent view)."""
         with self._errors(), self.engine.connect() as conn, conn.begin():
             yield conn
@@ -112,13 +123,15 @@ class Store:
                 conn.execute(text(statement))
             conn.commit()
 
-    def insert(self, table):
+    def insert(self, table: Table) -> PostgresInsert | SqliteInsert:
         """An INSERT for ``table`` in this database's dialect (``.on_conflict_do_nothing``)."""
         if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table)
+            from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+            return postgres_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -126,7 +139,7 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @contextlib.contextmanager

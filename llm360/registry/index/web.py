@@ -15,14 +15,20 @@ from __future__ import annotations
 
 import importlib.resources
 import re
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from llm360.errors import Llm360Error
 from llm360.registry.index import queries
 from llm360.registry.index._drawing import eval_charts, lineage_graph
+from llm360.registry.index.records import CheckpointRef, ReleaseRef
 from llm360.registry.index.store import Store
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = ["make_server", "render_page"]
 
@@ -42,11 +48,11 @@ class NotFound(Exception):
 
 
 @lru_cache(maxsize=1)
-def environment():
+def environment() -> jinja2.Environment:
     """The HTML templates' environment: autoescape on, ``StrictUndefined``."""
     import jinja2
 
-    def load(name: str):
+    def load(name: str) -> tuple[str, None, Callable[[], bool]] | None:
         res = importlib.resources.files(_PACKAGE).joinpath(name)
         if not res.is_file():
             return None
@@ -57,7 +63,7 @@ def environment():
                               lstrip_blocks=True)
 
 
-def _page(name: str, **view) -> str:
+def _page(name: str, **view: object) -> str:
     return environment().get_template(f"registry_{name}.html.j2").render(**view)
 
 
@@ -93,16 +99,17 @@ def _render(store: Store, path: str, params: dict[str, list[str]]) -> str:
                          graph=lineage_graph(rid, detail.checkpoints,
                                              queries.cross_edges(store, rid)),
                          charts=eval_charts(detail.checkpoints))
-        detail = queries.show_checkpoint(store, ident)
+        ckpt = queries.show_checkpoint(store, ident)
     except Llm360Error:
         raise NotFound(path) from None
-    return _page("checkpoint", title=detail.info.checkpoint.label, c=detail,
-                 derived=_by_release(detail.derived), ancestors=_by_release(detail.ancestors))
+    return _page("checkpoint", title=ckpt.info.checkpoint.label, c=ckpt,
+                 derived=_by_release(ckpt.derived), ancestors=_by_release(ckpt.ancestors))
 
 
-def _by_release(refs) -> list[tuple[object, list]]:
+def _by_release(refs: Iterable[CheckpointRef]
+                ) -> list[tuple[ReleaseRef, list[CheckpointRef]]]:
     """Checkpoints grouped by release, in order: [(release ref, [checkpoint refs])]."""
-    groups: dict[int, tuple[object, list]] = {}
+    groups: dict[int, tuple[ReleaseRef, list[CheckpointRef]]] = {}
     for ref in refs:
         groups.setdefault(ref.release.id, (ref.release, []))[1].append(ref)
     return list(groups.values())
@@ -136,7 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
         if send_body:
             self.wfile.write(body)
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - quiet by default
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet by default
         pass
 
 
