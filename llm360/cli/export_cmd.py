@@ -45,7 +45,7 @@ def export(release: Path, fmt: str, out: Path | None, root: Path | None, as_json
     if as_json:
         data = {"format": fmt, "release": result.release, "version": result.version,
                 "sha256": result.sha256, "out": str(out) if out is not None else None,
-                "signature": result.signature, "opt_outs": list(result.opt_outs)}
+                "signature": result.signature.as_data(), "opt_outs": list(result.opt_outs)}
         if out is None:
             data["document"] = json.loads(result.data)
         echo_json(data)

@@ -104,13 +104,13 @@ def render_report(report) -> None:
         echo(f"{'FAIL' if report.fails(problem) else 'warn'} {problem.message}")
     for note in report.notes:
         echo(f"note: {note}")
-    sig = report.signature or {}
-    if sig.get("verified"):
-        who = (f"key {sig.get('key_fingerprint', '')[:16]}..." if sig.get("method") == "key"
-               else f"{sig.get('identity')} ({sig.get('issuer')})")
-        echo(f"signature: {sig.get('method')}, signed by {who}; "
-             f"{sig.get('checkpoints_verified', 0)} checkpoint signatures verified")
-    elif sig.get("unsigned"):
+    sig = report.signature
+    if sig.verified:
+        who = (f"key {(sig.key_fingerprint or '')[:16]}..." if sig.method == "key"
+               else f"{sig.identity} ({sig.issuer})")
+        echo(f"signature: {sig.method}, signed by {who}; "
+             f"{sig.checkpoints_verified or 0} checkpoint signatures verified")
+    elif sig.unsigned:
         echo("signature: none (the manifest is unsigned)")
     rel = report.release or {}
     if rel:

@@ -88,8 +88,8 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     policy = TrustPolicy(key=root / "keys" / "k.pub", check_bytes=False)
     manifest = manifest_from_bytes(files["manifest.json"])
     good = check_manifest_signature(files["manifest.json"], files[BUNDLE_FILE], policy)
-    assert good.ok and good.info.get("release_files_sha256"), good.problems
-    assert not check_checkpoint_signatures(files.get, manifest, good)
+    assert good.ok and good.info.release_files_sha256, good.problems
+    assert not check_checkpoint_signatures(files.get, manifest, good)[0]
     report = verify(MemorySource(files), policy)
     assert report.ok, report.failures
     return SimpleNamespace(files=files, parsed=manifest, policy=policy, good=good)
@@ -199,7 +199,7 @@ def test_fuzz_model_sig(release, fuzz) -> None:
         same = _mutate.envelope(data) == _mutate.envelope(raw)
         files = {**release.files, rel: data}
         try:
-            problems = check_checkpoint_signatures(files.get, release.parsed, release.good)
+            problems, _ = check_checkpoint_signatures(files.get, release.parsed, release.good)
             if not problems and not same:
                 tally.accept(case, what, "check_checkpoint_signatures")
             tally.outcomes["refused" if problems else "verified (same signed payload)"] += 1

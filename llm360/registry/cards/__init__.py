@@ -153,10 +153,10 @@ def render_cards(release: str | Path | OpenedRelease, out_dir: Path, *,
     raw = opened.manifest_bytes
     bundle = opened.release_file(BUNDLE_FILE)
     check = check_manifest_signature(raw, bundle, policy)
-    info = dict(check.info)
+    info = check.info
     if check.problems:
         problem = check.problems[0]
-        if info.get("unsigned") and not policy.names_signer:
+        if info.unsigned and not policy.names_signer:
             raise InputError(f"{where}: {problem.message}",
                              hint="render the cards of an unsigned release with --allow-unsigned")
         raise VerificationError(f"{where}: signature check failed: {problem.message}",
@@ -164,7 +164,7 @@ def render_cards(release: str | Path | OpenedRelease, out_dir: Path, *,
                                 hint="cards are rendered only for a release whose signature "
                                      "verifies")
     manifest = opened.manifest
-    unsigned = bool(info.get("unsigned")) or bundle is None
+    unsigned = info.unsigned or bundle is None
     signature = (SignatureInfo(method="unsigned") if unsigned
                  else describe_bundle(bundle, name=layout.BUNDLE, source=f"{opened.origin}/"
                                       f"{layout.BUNDLE}"))
@@ -174,9 +174,10 @@ def render_cards(release: str | Path | OpenedRelease, out_dir: Path, *,
     files = _write(_render_all(manifest, raw, read_inputs(manifest, opened), signature, signed),
                    Path(out_dir))
     return CardResult(out_dir=Path(out_dir), files=tuple(files), signature={
-        "method": "unsigned" if info.get("unsigned") else info.get("method"),
-        "verified": bool(info.get("verified")),
-        **{k: info[k] for k in ("identity", "issuer", "key_fingerprint") if k in info}})
+        "method": "unsigned" if info.unsigned else info.method,
+        "verified": info.verified,
+        **{k: v for k, v in (("identity", info.identity), ("issuer", info.issuer),
+                             ("key_fingerprint", info.key_fingerprint)) if v is not None}})
 
 
 class CardsStep:

@@ -107,7 +107,7 @@ def verified_release(release: Path, policy: TrustPolicy, *,
         own.append(BUNDLE_FILE)
     return VerifiedRelease(folder=release, manifest=manifest, manifest_raw=raw,
                            own=tuple(sorted(set(own))), expected=expected,
-                           unsigned=bool(report.signature.get("unsigned")))
+                           unsigned=report.signature.unsigned)
 
 
 def _read(path: Path) -> bytes | None:
@@ -120,7 +120,7 @@ def _read(path: Path) -> bytes | None:
 def _release_files(release: Path, raw: bytes, report) -> ReleaseFiles:
     """``release-files.json`` as verified: the signed bytes (when the signature covers them)
     naming the verified manifest."""
-    signed = report.signature.get("release_files_sha256")
+    signed = report.signature.release_files_sha256
     if signed is not None and hashlib.sha256(raw).hexdigest() != signed:
         raise VerificationError(f"{release / RELEASE_FILES}: changed while it was verified; "
                                 "refusing to publish")

@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llm360.errors import InputError, VerificationError
 from llm360.registry import layout as run_layout
@@ -37,6 +38,7 @@ from llm360.registry.hub._source import HubSource
 from llm360.registry.hub._verify import signed_manifest
 from llm360.registry.manifest.models import Artifact, Checkpoint, DerivedFrom, Manifest
 from llm360.registry.run.derived import link_to, read_derived_from, write_derived_from
+from llm360.registry.signing import SignatureStatus
 from llm360.registry.verify.policy import TrustPolicy
 
 __all__ = ["PullResult", "pull_checkpoint"]
@@ -55,15 +57,16 @@ class PullResult:
     downloaded_files: int
     downloaded_bytes: int
     manifest_sha256: str
-    signature: dict
+    signature: SignatureStatus
     derived_from: DerivedFrom | None = None   # what the pulled run records it continues
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, Any]:
         return {"run": str(self.run), "checkpoint": self.checkpoint, "step": self.step,
                 "tokens_seen": self.tokens_seen, "files": self.files,
                 "downloaded_files": self.downloaded_files,
                 "downloaded_bytes": self.downloaded_bytes,
-                "manifest_sha256": self.manifest_sha256, "signature": self.signature,
+                "manifest_sha256": self.manifest_sha256,
+                "signature": self.signature.as_data(),
                 "derived_from": {"file": run_layout.DERIVED_FROM,
                                  "link": self.derived_from.label,
                                  "location": self.derived_from.location,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from llm360.errors import InputError
 from llm360.registry import layout
@@ -13,6 +14,7 @@ from llm360.registry.hub._source import HubSource
 from llm360.registry.manifest.models import Manifest
 from llm360.registry.manifest.problems import Problem
 from llm360.registry.manifest.serialize import manifest_from_bytes
+from llm360.registry.signing import SignatureStatus
 from llm360.registry.verify.parent import ParentCheck
 from llm360.registry.verify.policy import TrustPolicy
 from llm360.registry.verify.verifier import Report, verify
@@ -38,13 +40,14 @@ def verify_hub(client: HubClient, repo: str, *, policy: TrustPolicy = TrustPolic
     note = (f"{source.bytes_downloaded} bytes downloaded from the Hub "
             + ("(every file)" if download else "(small files only; sizes and sha256 of LFS/Xet "
                "files from the Hub's metadata)"))
-    return Report(**{**report.__dict__, "notes": report.notes + (note,)}), source
+    return replace(report, notes=report.notes + (note,)), source
 
 
 def signed_manifest(source: HubSource, policy: TrustPolicy
-                    ) -> tuple[bytes, Manifest | None, dict, list[Problem]]:
-    """(manifest bytes, manifest or None when the signature link is broken, signature info,
-    problems): the release signature and each checkpoint's model.sig, read from the Hub."""
+                    ) -> tuple[bytes, Manifest | None, SignatureStatus, list[Problem]]:
+    """(manifest bytes, manifest or None when the signature link is broken, what the
+    signature check found, problems): the release signature and each checkpoint's model.sig,
+    read from the Hub."""
     from llm360.registry.signing import (
         BUNDLE_FILE,
         check_checkpoint_signatures,
@@ -56,10 +59,10 @@ def signed_manifest(source: HubSource, policy: TrustPolicy
         raise InputError(f"{source.description}: no {layout.MANIFEST}",
                          hint="is this a repository pushed by `llm360 push`?")
     sig = check_manifest_signature(raw, source.read_bytes(BUNDLE_FILE), policy)
-    if not sig.ok and not sig.info.get("unsigned"):
+    if not sig.ok and not sig.info.unsigned:
         return raw, None, sig.info, list(sig.problems)
     manifest = manifest_from_bytes(raw, source=f"{source.description}/{layout.MANIFEST}")
-    if sig.info.get("verified"):
+    if sig.info.verified:
         source.prefetch([layout.signature_path(c.name) for c in manifest.checkpoints])
-    problems = list(sig.problems) + check_checkpoint_signatures(source.read_bytes, manifest, sig)
-    return raw, manifest, sig.info, problems
+    ckpt_problems, info = check_checkpoint_signatures(source.read_bytes, manifest, sig)
+    return raw, manifest, info, list(sig.problems) + ckpt_problems

@@ -52,13 +52,13 @@ class Checked:
     @property
     def signer(self) -> Signer:
         # the verifier's report keeps what the signature check found as its ``signature``
-        # mapping (see ``llm360.registry.signing``); this is the one place it is read
+        # (``llm360.registry.signing.SignatureStatus``); this is the one place it is read
         sig = self.report.signature
-        if not sig.get("verified"):
+        if not sig.verified:
             return Signer()
-        if sig.get("method") == "key":
-            return Signer(method="key", name=sig.get("key_fingerprint"))
-        return Signer(method="keyless", name=sig.get("identity"), issuer=sig.get("issuer"))
+        if sig.method == "key":
+            return Signer(method="key", name=sig.key_fingerprint)
+        return Signer(method="keyless", name=sig.identity, issuer=sig.issuer)
 
     @property
     def problems(self) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llm360.errors import InputError
 from llm360.registry import layout
@@ -38,6 +38,9 @@ from llm360.registry.manifest.serialize import (
     read_bytes,
     to_data,
 )
+
+if TYPE_CHECKING:  # signing imports verify, which imports run
+    from llm360.registry.signing import SignatureStatus
 
 __all__ = ["DERIVED_FROM_VERSION", "RELATIONS", "derived_from_bytes", "parse_derived_from",
            "derived_from_of", "read_derived_from", "write_derived_from", "signer_of",
@@ -101,19 +104,18 @@ def with_relation(link: DerivedFrom, relation: str) -> DerivedFrom:
     return DerivedFrom(relation=relation, release=link.release, checkpoint=link.checkpoint)
 
 
-def signer_of(info: Mapping[str, Any]) -> ParentSigner:
+def signer_of(info: SignatureStatus) -> ParentSigner:
     """The parent's signer from what signature verification found (``SignatureCheck.info``
     / ``Report.signature``)."""
-    if info.get("unsigned") or info.get("method") not in ("key", "sigstore"):
+    if info.unsigned or info.method not in ("key", "sigstore"):
         return ParentSigner(method="unsigned")
-    if info["method"] == "key":
-        return ParentSigner(method="key", key_fingerprint=info.get("key_fingerprint"))
-    return ParentSigner(method="sigstore", identity=info.get("identity"),
-                        issuer=info.get("issuer"))
+    if info.method == "key":
+        return ParentSigner(method="key", key_fingerprint=info.key_fingerprint)
+    return ParentSigner(method="sigstore", identity=info.identity, issuer=info.issuer)
 
 
 def link_to(manifest: Manifest, manifest_bytes: bytes, checkpoint: str, *,
-            signature: Mapping[str, Any], relation: str = "continuation",
+            signature: SignatureStatus, relation: str = "continuation",
             repo: str | None = None, revision: str | None = None,
             data_repo: str | None = None) -> DerivedFrom:
     """The link to ``checkpoint`` of the release ``manifest`` (whose bytes are

@@ -11,6 +11,8 @@
 sigstore is imported only when keyless signing or verification runs.
 """
 
+from pathlib import Path
+
 from llm360.registry.signing._describe import SignatureInfo, describe_bundle, describe_signature
 from llm360.registry.signing._statement import (
     BUILD_TYPE,
@@ -26,13 +28,14 @@ from llm360.registry.signing._verify import (
     BUNDLE_FILE,
     SIGNATURES_DIR,
     SignatureCheck,
+    SignatureStatus,
     check_checkpoint_signatures,
     check_manifest_signature,
     check_usage,
 )
 
 
-def write_key_pair(private_path, public_path, *, passphrase: bytes | None = None,
+def write_key_pair(private_path: Path, public_path: Path, *, passphrase: bytes | None = None,
                    force: bool = False) -> str:
     """Write a new ECDSA P-256 key pair (private 0600); returns the public fingerprint."""
     from llm360.registry.signing._keys import write_key_pair as _write
@@ -42,7 +45,8 @@ def write_key_pair(private_path, public_path, *, passphrase: bytes | None = None
 
 __all__ = [
     "BUILD_TYPE", "BUILDER_ID", "BUNDLE_FILE", "OMS_PREDICATE", "SIGNATURES_DIR",
-    "SIGN_METHODS", "SLSA_PROVENANCE_V1", "SignatureCheck", "SignatureInfo", "Signer",
+    "SIGN_METHODS", "SLSA_PROVENANCE_V1", "SignatureCheck", "SignatureInfo",
+    "SignatureStatus", "Signer",
     "check_checkpoint_signatures", "check_manifest_signature", "check_usage",
     "data_chunks_digest", "describe_bundle", "describe_signature", "make_signer", "oms_statement",
     "provenance_statement", "statements_for", "write_key_pair",

@@ -46,6 +46,7 @@ from llm360.registry.run.reader import artifact_kind, read_run
 from llm360.registry.signing import (
     BUNDLE_FILE,
     SignatureCheck,
+    SignatureStatus,
     check_checkpoint_signatures,
     check_manifest_signature,
 )
@@ -70,7 +71,7 @@ class Report:
     problems: tuple[Problem, ...]
     allow_extra: bool = False
     notes: tuple[str, ...] = ()
-    signature: dict = field(default_factory=dict)
+    signature: SignatureStatus
     release: dict = field(default_factory=dict)
     opt_outs: tuple[str, ...] = ()
     parent: dict = field(default_factory=dict)   # a derived release's link (parent.check_link)
@@ -92,7 +93,7 @@ class Report:
             "root": self.root, "files_checked": self.files_checked,
             "bytes_checked": self.bytes_checked, "release": self.release,
             "opt_outs": list(self.opt_outs), "notes": list(self.notes),
-            "signature": self.signature, "parent": self.parent,
+            "signature": self.signature.as_data(), "parent": self.parent,
             "problems": [{**p.as_data(), "fails": self.fails(p)} for p in self.problems],
         }
 
@@ -128,9 +129,9 @@ def verify(source: ArtifactSource, policy: TrustPolicy, *, parent: ParentCheck |
     base = dict(manifest=where, manifest_sha256=sha, root=source.description,
                 allow_extra=policy.allow_extra, opt_outs=policy.opt_outs(),
                 signature=sig.info)
-    if sig.info.get("unsigned") and sig.ok:
+    if sig.info.unsigned and sig.ok:
         notes.append("the manifest is unsigned: accepted because of --allow-unsigned")
-    if not sig.ok and not sig.info.get("unsigned"):
+    if not sig.ok and not sig.info.unsigned:
         notes.append("nothing else was checked: the signature link is broken")
         return Report(files_checked=0, bytes_checked=0, problems=tuple(sig.problems),
                       notes=tuple(notes), **base)
@@ -142,7 +143,9 @@ def verify(source: ArtifactSource, policy: TrustPolicy, *, parent: ParentCheck |
         problems.append(Problem(code="version", file=MANIFEST_FILE, message=(
             f"release {manifest.release.name} is version {manifest.release.version} (created "
             f"{manifest.release.created}), expected {policy.expect_version}")))
-    problems += check_checkpoint_signatures(source.read_bytes, manifest, sig)
+    ckpt_problems, signature = check_checkpoint_signatures(source.read_bytes, manifest, sig)
+    base["signature"] = signature
+    problems += ckpt_problems
     problems += lineage.check(manifest)
     release_files, rf_problems = _release_files(source, sig, sha, notes)
     problems += rf_problems
@@ -184,12 +187,12 @@ def _release_files(source: ArtifactSource, sig: SignatureCheck, manifest_sha: st
                    notes: list[str]) -> tuple[ReleaseFiles | None, list[Problem]]:
     """The release's own files, trusted only as far as the signature covers them."""
     raw = source.read_bytes(RELEASE_FILES)
-    signed = sig.info.get("release_files_sha256")
+    signed = sig.info.release_files_sha256
 
     def problem(message: str) -> list[Problem]:
         return [Problem(code="signature", file=RELEASE_FILES, message=message)]
 
-    if sig.info.get("verified") and signed is None:
+    if sig.info.verified and signed is None:
         notes.append("the signature covers the manifest only (a release built before cards "
                      "were signed): its cards, plots and signatures count as unlisted files")
         return None, []

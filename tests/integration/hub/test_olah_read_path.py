@@ -38,7 +38,7 @@ def test_verify_hub_through_olah(hub_server, hub_client, signed_release, hub_key
         client = connect(endpoint=endpoint, xet=False, retries=1, backoff=0.1)
         report, source = verify_hub(client, "acme/good", policy=TrustPolicy(key=hub_keys[1]))
         assert report.ok, [p.message for p in report.problems]
-        assert report.signature["checkpoints_verified"] == 3
+        assert report.signature.checkpoints_verified == 3
         small = sum(e.size for key in (("model", "acme/good"), ("dataset", "acme/good-data"))
                     for head in hub_server.repos[key].branches.values()
                     for e in hub_server.repos[key].commits[head].tree.values()

@@ -73,7 +73,7 @@ def test_second_push_uploads_nothing_and_verify_hub_passes(trust, hub_server, hu
                 and ("/commit/" in x.path or "lfs" in x.path or "preupload" in x.path)]
     report, source = verify_hub(hub_client, REPO, policy=TrustPolicy(key=hub_keys[1]))
     assert report.ok, [p.message for p in report.problems]
-    assert report.signature["checkpoints_verified"] == 3
+    assert report.signature.checkpoints_verified == 3
     served = [x.path for x in hub_server.log if x.method == "GET" and "/resolve/" in x.path]
     assert served and not [p for p in served if p.endswith(".safetensors")]
 
@@ -131,7 +131,7 @@ def test_manifest_replaced_by_another_signed_one(trust, hub_server, hub_client, 
         commit_message="replace the manifest")
     report, _ = verify_hub(hub_client, REPO, policy=TrustPolicy(key=hub_keys[1]))
     assert not report.ok
-    assert report.signature["verified"]  # a valid signature ... of another release
+    assert report.signature.verified  # a valid signature ... of another release
     msgs = [p.message for p in report.failures]
     assert any(m.startswith("signatures/ckpt_000/model.sig: signs root digest") for m in msgs)
     assert any(m.startswith(f"hub:{REPO}@ckpt_001/model.safetensors: sha256") for m in msgs)

@@ -29,10 +29,10 @@ def test_round_trip(key_release: Path, key_pair) -> None:
         assert (release / "signatures" / ckpt / "model.sig").is_file()
     report = verify_release(key_release, policy=TrustPolicy(key=key_pair[1]))
     assert report.ok, report.failures
-    assert report.signature["method"] == "key"
-    assert report.signature["verified"] is True
-    assert report.signature["checkpoints_verified"] == 3
-    assert len(report.signature["key_fingerprint"]) == 64
+    assert report.signature.method == "key"
+    assert report.signature.verified is True
+    assert report.signature.checkpoints_verified == 3
+    assert len(report.signature.key_fingerprint or "") == 64
     assert report.files_checked > 0
 
 
@@ -104,7 +104,7 @@ def test_unsigned(synthetic_run: Path, tmp_path: Path, key_pair) -> None:
     report = verify_release(result.manifest_path, policy=TrustPolicy(key=key_pair[1]))
     (msg,) = _sig_messages(report)
     assert "unsigned" in msg
-    assert report.signature["unsigned"] is True
+    assert report.signature.unsigned is True
     allowed = verify_release(result.manifest_path, policy=TrustPolicy(allow_unsigned=True))
     assert allowed.ok and any("unsigned" in n for n in allowed.notes)
 
@@ -131,7 +131,7 @@ def test_tampered_bytes_after_good_signature(key_release: Path, key_pair,
     raw[-1] ^= 1
     weights.write_bytes(bytes(raw))
     report = verify_release(key_release, policy=TrustPolicy(key=key_pair[1]))
-    assert report.signature["verified"] is True
+    assert report.signature.verified is True
     assert [p.code for p in report.failures] == ["sha256"]
 
 

@@ -42,9 +42,9 @@ def test_round_trip(keyless_release: Path, fake_sigstore) -> None:
     report = verify_release(keyless_release, policy=TrustPolicy(identity=IDENTITY, issuer=ISSUER,
                                                                 trust_config=trust))
     assert report.ok, report.failures
-    assert report.signature == {**report.signature, "method": "sigstore", "verified": True,
-                                "identity": IDENTITY, "issuer": ISSUER,
-                                "checkpoints_verified": 3}
+    assert report.signature.as_data() == {**report.signature.as_data(), "method": "sigstore",
+                                          "verified": True, "identity": IDENTITY,
+                                          "issuer": ISSUER, "checkpoints_verified": 3}
 
 
 def test_wrong_identity(keyless_release: Path, fake_sigstore) -> None:

@@ -9,7 +9,7 @@ wrote into the release (same facts, same bytes).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,6 +25,7 @@ from llm360.registry.analysis.exports._common import (
     release_facts,
 )
 from llm360.registry.run.records import DataConfig, DataIndex, EvalRecord, Record
+from llm360.registry.signing import SignatureStatus
 from llm360.registry.verify.open import OpenedRelease, open_release
 from llm360.registry.verify.policy import TrustPolicy
 
@@ -46,7 +47,7 @@ class ExportResult:
     version: str
     data: bytes
     out: Path | None
-    signature: dict = field(default_factory=dict)
+    signature: SignatureStatus
     opt_outs: tuple[str, ...] = ()
 
     @property
@@ -96,7 +97,7 @@ def export_release(release: Path, fmt: str, *, root: Path | None = None,
     if not report.ok:
         first = report.failures[0]
         more = f" (and {len(report.failures) - 1} more)" if len(report.failures) > 1 else ""
-        if report.signature.get("unsigned") and not policy.names_signer \
+        if report.signature.unsigned and not policy.names_signer \
                 and not policy.allow_unsigned:
             raise InputError(f"{release}: {first.message}",
                              hint="export an unsigned release with --allow-unsigned")
@@ -111,7 +112,7 @@ def export_release(release: Path, fmt: str, *, root: Path | None = None,
     m = source.manifest
     return ExportResult(format=fmt, release=m.release.name, version=m.release.version,
                         data=data, out=Path(out) if out is not None else None,
-                        signature=dict(report.signature), opt_outs=report.opt_outs)
+                        signature=report.signature, opt_outs=report.opt_outs)
 
 
 def write_export(path: Path, data: bytes) -> None:
