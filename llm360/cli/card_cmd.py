@@ -46,16 +46,15 @@ def card(release: str, out_dir: Path, root: Path | None, endpoint: str | None, n
         sig = result.signature
         if as_json:
             echo_json({"out": str(result.out_dir), "files": list(result.files),
-                       "signature": sig})
+                       "signature": sig.as_data()})
             return 0
-        if sig.get("method") == "unsigned":
+        if sig.method == "unsigned":
             echo("signature: none; the manifest is unsigned (rendered because of "
                  "--allow-unsigned, and the cards say so)")
         else:
-            who = (f"key {str(sig.get('key_fingerprint', ''))[:16]}..."
-                   if sig.get("method") == "key"
-                   else f"{sig.get('identity')} ({sig.get('issuer')})")
-            echo(f"signature: {sig.get('method')}, verified, signed by {who}")
+            who = (f"key {(sig.key_fingerprint or '')[:16]}..." if sig.method == "key"
+                   else f"{sig.identity} ({sig.issuer})")
+            echo(f"signature: {sig.method}, verified, signed by {who}")
         for rel in result.files:
             echo(str(result.out_dir / rel))
         return 0

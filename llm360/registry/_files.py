@@ -8,10 +8,15 @@ import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from llm360.errors import InputError, StorageError, UnsafePathError
 from llm360.registry import layout
+from llm360.registry.manifest.problems import Problem
 from llm360.registry.run.listing import walk_files
+
+if TYPE_CHECKING:  # imported when the first file is handed over (a Syncer is often unused)
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = ["check_relpath", "resolve_inside", "list_files", "write_atomic", "Syncer",
            "IGNORED_DIRS", "DISK_ERRNOS", "storage_error"]
@@ -27,7 +32,7 @@ DISK_ERRNOS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quot
 
 def storage_error(exc: OSError, path: Path | str) -> StorageError | None:
     """A ``StorageError`` for a write to ``path`` the disk refused, else None."""
-    what = DISK_ERRNOS.get(exc.errno)
+    what = DISK_ERRNOS.get(exc.errno) if exc.errno is not None else None
     if what is None:
         return None
     return StorageError(f"{what} writing {path}", path=str(path))
@@ -81,10 +86,10 @@ def list_files(root: Path) -> list[str]:
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"{root}: no such directory")
-    links: list = []
+    links: list[Problem] = []
     files = walk_files(root, links)
     if links:
-        raise links[0].error
+        raise links[0].as_error(root)
     return files
 
 
@@ -184,8 +189,8 @@ class Syncer:
 
     def __init__(self, root: Path) -> None:
         self.root = os.fspath(root)
-        self._pool = None
-        self._pending: list = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
         self._added: dict[str, None] = {}
 
     def write(self, rel: str, data: bytes) -> None:

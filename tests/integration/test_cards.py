@@ -51,7 +51,7 @@ def test_rerender_is_identical_and_finds_the_run(synthetic_run: Path, tmp_path: 
     result = render_cards(out / "manifest.json", tmp_path / "again",
                           policy=TrustPolicy(allow_unsigned=True))
     assert "plots/train_loss.png" in result.files  # logs found through the recorded run
-    assert result.signature["method"] == "unsigned"
+    assert result.signature.method == "unsigned"
     for rel in result.files:
         assert (tmp_path / "again" / rel).read_bytes() == (out / rel).read_bytes(), rel
 

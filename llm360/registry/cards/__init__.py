@@ -15,7 +15,8 @@ renders nothing.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,7 @@ from llm360.registry.cards._inputs import (
     read_inputs,
 )
 from llm360.registry.cards._lines import MAIN, Line, lines
-from llm360.registry.cards._plots import render_plots
+from llm360.registry.cards._plots import PlotSpec, render_plots
 from llm360.registry.cards._render import render_markdown, renderer_version
 from llm360.registry.cards._view import ReleaseView
 from llm360.registry.manifest.models import Manifest
@@ -51,8 +52,8 @@ if TYPE_CHECKING:
     from llm360.registry.build.release import BuildContext
     from llm360.registry.hub import HubClient
 
-__all__ = ["CardResult", "CardsStep", "ReleaseView", "RunInputs", "SignatureInfo", "MAIN", "Line",
-           "build_view", "describe_signature", "lines",
+__all__ = ["CardResult", "CardSignature", "CardsStep", "ReleaseView", "RunInputs", "SignatureInfo",
+           "MAIN", "Line", "build_view", "describe_signature", "lines",
            "render_cards", "render_files", "write_cards"]
 
 _PLOT_STEMS = ("train_loss", "learning_rate", "grad_norm", "throughput", "heldout_perplexity",
@@ -60,13 +61,33 @@ _PLOT_STEMS = ("train_loss", "learning_rate", "grad_norm", "throughput", "heldou
 
 
 @dataclass(frozen=True, kw_only=True)
+class CardSignature:
+    """What the signature check of ``render_cards`` found: ``method`` (key, sigstore or
+    unsigned), whether it ``verified``, and the signer where the check named one."""
+
+    method: str
+    verified: bool
+    identity: str | None = None
+    issuer: str | None = None
+    key_fingerprint: str | None = None
+
+    def as_data(self) -> dict[str, str | bool]:
+        """The JSON form (``llm360 card --json``): the signer's facts only where known."""
+        data: dict[str, str | bool] = {"method": self.method, "verified": self.verified}
+        data.update((k, v) for k, v in (("identity", self.identity), ("issuer", self.issuer),
+                                        ("key_fingerprint", self.key_fingerprint))
+                    if v is not None)
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
 class CardResult:
     """What ``render_cards`` wrote: the folder, the relative paths of its files, and what the
-    signature check found (``method``: key, sigstore or unsigned; ``verified``)."""
+    signature check found."""
 
     out_dir: Path
     files: tuple[str, ...]
-    signature: dict = field(default_factory=dict)
+    signature: CardSignature
 
 
 def build_view(manifest: Manifest, manifest_bytes: bytes, inputs: RunInputs, *,
@@ -87,7 +108,7 @@ def _cards_key(manifest: Manifest, manifest_sha: str, signature: SignatureInfo,
                           "signature": asdict(signature), "signed": sorted(signed)})
 
 
-def _plots_key(specs: list) -> str:
+def _plots_key(specs: Sequence[PlotSpec]) -> str:
     """What the plots are a function of: their planned content, whole."""
     return canonical_key({"renderer": renderer_version(),
                           "plots": [spec.as_data() for spec in specs]})
@@ -165,7 +186,7 @@ def render_cards(release: str | Path | OpenedRelease, out_dir: Path, *,
                                      "verifies")
     manifest = opened.manifest
     unsigned = info.unsigned or bundle is None
-    signature = (SignatureInfo(method="unsigned") if unsigned
+    signature = (SignatureInfo(method="unsigned") if info.unsigned or bundle is None
                  else describe_bundle(bundle, name=layout.BUNDLE, source=f"{opened.origin}/"
                                       f"{layout.BUNDLE}"))
     signed = frozenset() if unsigned else frozenset(
@@ -173,11 +194,9 @@ def render_cards(release: str | Path | OpenedRelease, out_dir: Path, *,
         if opened.release_file(layout.signature_path(c.name)) is not None)
     files = _write(_render_all(manifest, raw, read_inputs(manifest, opened), signature, signed),
                    Path(out_dir))
-    return CardResult(out_dir=Path(out_dir), files=tuple(files), signature={
-        "method": "unsigned" if info.unsigned else info.method,
-        "verified": info.verified,
-        **{k: v for k, v in (("identity", info.identity), ("issuer", info.issuer),
-                             ("key_fingerprint", info.key_fingerprint)) if v is not None}})
+    return CardResult(out_dir=Path(out_dir), files=tuple(files), signature=CardSignature(
+        method="unsigned" if info.unsigned else info.method, verified=info.verified,
+        identity=info.identity, issuer=info.issuer, key_fingerprint=info.key_fingerprint))
 
 
 class CardsStep:
@@ -220,7 +239,7 @@ class CardsStep:
             self._cache.flush()
 
 
-def _plots_of(cache: RenderCache, specs: list) -> dict[str, bytes]:
+def _plots_of(cache: RenderCache, specs: Sequence[PlotSpec]) -> dict[str, bytes]:
     """The plots of ``specs``: found in the cache, else drawn and kept."""
     key = _plots_key(specs)
     files = cache.get("plots", key)

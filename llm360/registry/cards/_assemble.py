@@ -21,7 +21,7 @@ from llm360.registry.cards._hub_meta import hub_links
 from llm360.registry.cards._inputs import RunInputs
 from llm360.registry.cards._lines import Line, checkpoint_config, data_seen_and_children, flatten
 from llm360.registry.cards._lines import lines as find_lines
-from llm360.registry.cards._metrics import eval_set_for, metric_label
+from llm360.registry.cards._metrics import EvalSet, eval_set_for, metric_label
 from llm360.registry.cards._mixture import mixture_plots
 from llm360.registry.cards._view import (
     CheckpointView,
@@ -43,7 +43,7 @@ _TABLE_METRICS = ("train_loss", "heldout_perplexity", "memorization_score")
 _NOT_RECORDED = "not recorded"
 
 
-def num(value) -> str:
+def num(value: object) -> str:
     """A number (or other leaf value) as a table shows it."""
     if value is None:
         return "null"
@@ -61,7 +61,7 @@ def num(value) -> str:
     return str(value)
 
 
-def _rows(config: Mapping | None) -> tuple[Row, ...]:
+def _rows(config: Mapping[str, Any] | None) -> tuple[Row, ...]:
     return tuple(Row(key=k, value=num(v)) for k, v in flatten(config)) if config else ()
 
 
@@ -84,7 +84,7 @@ def _oms_command(sig: SignatureInfo, name: str) -> str | None:
     return None
 
 
-def _diffs(configs: list[Mapping | None]) -> tuple[ConfigDiff, ...]:
+def _diffs(configs: list[Mapping[str, Any] | None]) -> tuple[ConfigDiff, ...]:
     """Settings whose values differ between the recorded configurations."""
     flat = [dict(flatten(c)) if c else None for c in configs]
     recorded = [f for f in flat if f is not None]
@@ -103,11 +103,11 @@ def _diffs(configs: list[Mapping | None]) -> tuple[ConfigDiff, ...]:
 class _Facts(NamedTuple):
     """What both the view and the plots are derived from (nothing here reads a digest)."""
 
-    line_list: list[Line]
+    line_list: tuple[Line, ...]
     labels: dict[str, str]
     label: Callable[[str, str], str]
-    eval_set: Callable[[str, str], Any]
-    seen: dict[str, list[int]]
+    eval_set: Callable[[str, str], EvalSet | None]
+    seen: dict[str, tuple[int, ...]]
     kids: dict[str, tuple[str, ...]]
     specs: list[_plots.PlotSpec]
 
@@ -118,7 +118,7 @@ def _facts(manifest: Manifest, inputs: RunInputs) -> _Facts:
     hub = hub_links(release.links)
     details = {name: rec.details for name, rec in inputs.evals.items()}
 
-    def eval_set(key: str, name: str):
+    def eval_set(key: str, name: str) -> EvalSet | None:
         return eval_set_for(key, inputs.evals.get(name), release=release.name,
                             data_repo=hub.data_repo)
 
@@ -161,12 +161,12 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
     by_name = {c.name: c for c in ckpts}
     train_path = manifest.training.config
 
-    def config_of(c: Checkpoint):
+    def config_of(c: Checkpoint) -> tuple[Mapping[str, Any] | None, str | None]:
         return checkpoint_config(c.name, line_of[c.name], states.get(c.name),
                                  inputs.train_config, train_path)
 
     main_line = next((ln for ln in line_list if ln.is_main), None)
-    main_config = config_of(by_name.get(main_line.checkpoints[0]))[0] \
+    main_config = config_of(by_name[main_line.checkpoints[0]])[0] \
         if main_line else None
     columns = [m for m in _TABLE_METRICS if any(m in c.metrics for c in ckpts)]
     chunk_tokens = {ch.index: ch.tokens for ch in manifest.data.chunks}
@@ -200,15 +200,14 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
     view_of = {v.name: v for v in views}
     line_views = tuple(LineView(name=ln.name, label=ln.label, is_main=ln.is_main,
                                 fork_point=ln.fork_point, checkpoints=ln.checkpoints,
-                                config_source=config_of(by_name.get(ln.checkpoints[0]))[1])
+                                config_source=config_of(by_name[ln.checkpoints[0]])[1])
                        for ln in line_list)
     final_view = view_of[final.name] if final is not None else None
-    groups: dict[str, list[MetricView]] = {}
+    groups: dict[str, tuple[EvalSet, list[MetricView]]] = {}  # by the set's key, first seen
     for m in (final_view.metrics if final_view else ()):
         if m.eval_set is not None:
-            groups.setdefault(m.eval_set.key, []).append(m)
-    final_evals = tuple(EvalGroup(eval_set=ms[0].eval_set, metrics=tuple(ms))
-                        for ms in groups.values())
+            groups.setdefault(m.eval_set.key, (m.eval_set, []))[1].append(m)
+    final_evals = tuple(EvalGroup(eval_set=es, metrics=tuple(ms)) for es, ms in groups.values())
     sig_args = _verify_args(signature)
     view = ReleaseView(
         release=release, name=release.name, version=release.version,
@@ -220,7 +219,7 @@ def build_view(manifest: Manifest, manifest_sha256: str, inputs: RunInputs,
         hyperparameters=_rows(inputs.train_config.to_data() if inputs.train_config else None),
         train_config_path=train_path,
         lines=line_views,
-        config_diffs=_diffs([config_of(by_name.get(ln.checkpoints[0]))[0]
+        config_diffs=_diffs([config_of(by_name[ln.checkpoints[0]])[0]
                              for ln in line_list]) if len(line_list) > 1 else (),
         data=data_view(manifest, inputs, views, num),
         checkpoints=tuple(views), columns=tuple(labels.get(m, metric_label(m)) for m in columns),

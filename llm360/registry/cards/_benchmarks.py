@@ -10,12 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from llm360.registry import layout
 from llm360.registry.cards import _plots
 from llm360.registry.cards._lines import Line
 from llm360.registry.manifest.benchmark_catalog import by_task, metric_label
 from llm360.registry.run.benchmarks import BenchmarkRow, BenchmarkRows
+
+#: a table column: benchmark, task, shots (-1: none), metric, filter, limit (-1: none)
+_Column: TypeAlias = tuple[str, str, int, str, str, float]
 
 __all__ = ["BenchmarkColumn", "BenchmarkLine", "IndexResult", "BenchmarkSection",
            "benchmark_section", "benchmark_plots"]
@@ -73,7 +77,7 @@ def _shown(value: float, row: BenchmarkRow) -> float:
     return round(value * 100, 2) if _percent(row) else value
 
 
-def _column_key(row: BenchmarkRow) -> tuple:
+def _column_key(row: BenchmarkRow) -> _Column:
     return (row.benchmark, row.task, row.n_shot if row.n_shot is not None else -1, row.metric,
             row.filter, row.limit if row.limit is not None else -1)
 
@@ -96,7 +100,7 @@ def benchmark_section(rows: BenchmarkRows | None, checkpoints: Sequence[tuple[st
     if not primary:
         return None
     keys = sorted({_column_key(r) for r in primary})
-    first = {}
+    first: dict[_Column, BenchmarkRow] = {}
     for r in primary:
         first.setdefault(_column_key(r), r)
     columns = tuple(BenchmarkColumn(title=_title(first[k]), limited=(
@@ -106,12 +110,12 @@ def benchmark_section(rows: BenchmarkRows | None, checkpoints: Sequence[tuple[st
     for name, tokens in checkpoints:
         cells = []
         for k in keys:
-            r = cell.get((name, k))
-            if r is None:
+            row = cell.get((name, k))
+            if row is None:
                 cells.append("–")
                 continue
-            err = f" ± {_shown(r.stderr, r):g}" if r.stderr is not None else ""
-            cells.append(f"{_shown(r.value, r):g}{err}")
+            err = f" ± {_shown(row.stderr, row):g}" if row.stderr is not None else ""
+            cells.append(f"{_shown(row.value, row):g}{err}")
         if any(c != "–" for c in cells):
             lines.append(BenchmarkLine(checkpoint=name, tokens_seen=tokens, cells=tuple(cells)))
     index: dict[str, list[IndexResult]] = {}
@@ -131,7 +135,7 @@ def benchmark_plots(rows: BenchmarkRows | None, lines: Sequence[Line],
     """One plot per benchmark: its headline metric per checkpoint against tokens seen, one
     series per line of training, a limited run's dashed and labelled with its limit."""
     primary = [r for r in rows.rows if r.primary] if rows is not None else []
-    groups: dict[tuple, list[BenchmarkRow]] = {}
+    groups: dict[tuple[str, str, str, str], list[BenchmarkRow]] = {}
     for r in primary:
         groups.setdefault((r.task, str(r.n_shot), r.metric, r.filter), []).append(r)
     color = _plots.line_colors(lines)

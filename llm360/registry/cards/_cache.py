@@ -40,11 +40,11 @@ class RenderCache:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self._groups: dict = {}
+        self._groups: dict[str, object] = {}  # record.json's groups, as read (checked on use)
         self._valid: set[tuple[str, str]] = set()  # cached files known to hold their bytes
         self._lock = threading.Lock()  # _groups and _valid, shared with the writer thread
         self._writer: ThreadPoolExecutor | None = None
-        self._writes: list[Future] = []
+        self._writes: list[Future[None]] = []
         try:
             self.dir: Path | None = resolve_inside(self.root, CACHE_DIR)
         except UnsafePathError:  # a link at RUN/.llm360: no cache, never written through it

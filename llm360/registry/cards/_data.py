@@ -43,7 +43,8 @@ def _belongs(doc: str, prefix: str) -> bool:
     return doc == prefix or doc.startswith(prefix + ":")
 
 
-def _sources(inputs: RunInputs, num: Callable) -> tuple[tuple[SourceRow, ...], bool]:
+def _sources(inputs: RunInputs, num: Callable[[object], str]
+             ) -> tuple[tuple[SourceRow, ...], bool]:
     config = inputs.data_config
     if config is None or config.sources is None:
         return (), False
@@ -77,15 +78,15 @@ def _sources(inputs: RunInputs, num: Callable) -> tuple[tuple[SourceRow, ...], b
     return tuple(rows), counted
 
 
-def _heldout(manifest: Manifest, inputs: RunInputs, num: Callable) -> HeldoutView | None:
+def _heldout(manifest: Manifest, inputs: RunInputs, num: Callable[[object], str]
+             ) -> HeldoutView | None:
     held = inputs.data_config.heldout if inputs.data_config is not None else None
     if held is None or held.path is None:
         return None
     art = manifest.artifact(held.path)
     seqs = held.sequences
     evaluated = {rec.details.heldout_sequences for rec in inputs.evals.values()
-                 if rec.details is not None}
-    evaluated.discard(None)
+                 if rec.details is not None and rec.details.heldout_sequences is not None}
     return HeldoutView(
         path=held.path, sha256=art.sha256 if art else None,
         sequences=num(seqs) if seqs is not None else None,
@@ -95,7 +96,7 @@ def _heldout(manifest: Manifest, inputs: RunInputs, num: Callable) -> HeldoutVie
 
 
 def data_view(manifest: Manifest, inputs: RunInputs, checkpoints: Sequence[CheckpointView],
-              num: Callable) -> DataView:
+              num: Callable[[object], str]) -> DataView:
     chunks = tuple(ChunkView(index=ch.index, path=ch.path, sequences=num(ch.sequences),
                              tokens=num(ch.tokens), sha256=ch.sha256,
                              merkle_root=ch.merkle_root,

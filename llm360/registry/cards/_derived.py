@@ -11,6 +11,8 @@ the relation is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from llm360.registry.cards._view import DerivedView, HubLinks
 from llm360.registry.manifest.models import Manifest, ParentSigner
 
@@ -35,7 +37,7 @@ def _signer(signer: ParentSigner) -> str:
     return "nobody (unsigned)"
 
 
-def derived_view(manifest: Manifest, num) -> DerivedView | None:
+def derived_view(manifest: Manifest, num: Callable[[object], str]) -> DerivedView | None:
     """The view of ``manifest``'s ``derived_from`` (None for a release that continues none);
     ``num`` formats numbers as the cards do."""
     link = manifest.derived_from

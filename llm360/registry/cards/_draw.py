@@ -1,11 +1,11 @@
 """One plot as PNG bytes: a line chart drawn with Pillow.
 
-A spec is a plain mapping (``_plots.PlotSpec.as_data``): a title, axis
-labels, and series of (x, y) points, each with a colour (``C0``..``C9``, matplotlib's default
-cycle), solid or dashed, with or without markers. The chart has nice ticks (1, 2, 2.5 or 5
-times a power of ten; integers only where ``integer_x``), a light grid, tick labels that stay
-short (``1.5M`` tokens, ``3e-4`` for a learning rate) and a legend, where there is more than one
-series, in a corner of the frame that covers no data, else in a band above the frame.
+A spec is a ``_plots.PlotSpec``: a title, axis labels, and series of (x, y) points, each with a
+colour (``C0``..``C9``, matplotlib's default cycle), solid or dashed, with or without markers.
+The chart has nice ticks (1, 2, 2.5 or 5 times a power of ten; integers only where
+``integer_x``), a light grid, tick labels that stay short (``1.5M`` tokens, ``3e-4`` for a
+learning rate) and a legend, where there is more than one series, in a corner of the frame that
+covers no data, else in a band above the frame.
 
 Everything is drawn at ``SCALE`` times the size and reduced, so lines and text are smooth; the
 font is the one Pillow embeds (``ImageFont.load_default``), so nothing is read from the system.
@@ -28,8 +28,16 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from llm360.errors import InputError
+
+if TYPE_CHECKING:  # Pillow is imported by ``draw`` only; _plots imports this module
+    from PIL import Image, ImageDraw, ImageFont
+
+    from llm360.registry.cards._plots import PlotSpec, Series
+
+    _Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 #: the PNG's size in pixels, and how much larger it is drawn before it is reduced
 SIZE = (800, 500)
@@ -73,7 +81,7 @@ def nice_ticks(lo: float, hi: float, *, target: int = 6,
 
     step = min(steps, key=lambda st: (abs(count(st) - target), -st))
     first = math.ceil(lo / step - 1e-9)
-    ticks = []
+    ticks: list[float] = []
     k = first
     while k * step <= hi + step * 1e-9 and len(ticks) <= 4 * target:
         ticks.append(0.0 if abs(k * step) < step * 1e-9 else k * step)
@@ -104,7 +112,7 @@ def tick_labels(ticks: Sequence[float]) -> list[str]:
         scale, suffix = 10.0 ** exponent, f"e{exponent}"
     values = [t / scale for t in ticks]
     d = _decimals(values, step / scale)
-    out = []
+    out: list[str] = []
     for v in values:
         text = f"{v:.{d}f}"
         if float(text) == 0:
@@ -117,7 +125,7 @@ def tick_labels(ticks: Sequence[float]) -> list[str]:
 # ---- drawing --------------------------------------------------------------------------------
 
 @cache
-def _font(size: int):
+def _font(size: int) -> _Font:
     from PIL import ImageFont, features
 
     if not features.check("freetype2"):
@@ -145,7 +153,7 @@ def _thin(points: list[tuple[float, float]], columns: int) -> list[tuple[float, 
         return points
     out: list[tuple[float, float]] = []
     bucket: list[tuple[float, float]] = []
-    current = None
+    current: int | None = None
     for p in points:
         column = int(p[0])
         if column != current and bucket:
@@ -165,9 +173,11 @@ def _keep(bucket: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return [bucket[i] for i in sorted({0, low, high, len(bucket) - 1})]
 
 
-def _dashes(points: list[tuple[float, float]], on: float, off: float):
+def _dashes(points: list[tuple[float, float]], on: float, off: float
+            ) -> list[list[tuple[float, float]]]:
     """The pieces of the polyline ``points`` that a dash pattern draws."""
-    pieces, current, left, drawing = [], [points[0]], on, True
+    pieces: list[list[tuple[float, float]]] = []
+    current, left, drawing = [points[0]], on, True
     for (x0, y0), (x1, y1) in zip(points, points[1:]):
         length = math.hypot(x1 - x0, y1 - y0)
         done = 0.0
@@ -192,7 +202,7 @@ def _dashes(points: list[tuple[float, float]], on: float, off: float):
     return pieces
 
 
-def _fit(text: str, font, width: float) -> str:
+def _fit(text: str, font: _Font, width: float) -> str:
     """``text``, cut short with "..." where it is wider than ``width``."""
     if font.getlength(text) <= width:
         return text
@@ -206,9 +216,9 @@ def _fit(text: str, font, width: float) -> str:
     return text[:lo].rstrip() + "..."
 
 
-def _text_size(text: str, font) -> tuple[int, int]:
-    left, top, right, bottom = font.getbbox(text)
-    return right - left, bottom - top
+def _text_size(text: str, font: _Font) -> tuple[int, int]:
+    left, top, right, bottom = font.getbbox(text)  # whole pixels (typed float)
+    return int(right - left), int(bottom - top)
 
 
 @dataclass(frozen=True)
@@ -235,7 +245,7 @@ def _share(v: float, lo: float, hi: float) -> float:  # halves: no overflow at t
     return (v * 0.5 - lo * 0.5) / (hi * 0.5 - lo * 0.5)
 
 
-def layout(spec: Mapping) -> Layout:
+def layout(spec: PlotSpec) -> Layout:
     """The chart's frame, axes, data in pixels and legend: the legend (more than one series)
     in a corner of the frame that covers no data, else in a band of its own between the
     title and the frame."""
@@ -243,10 +253,10 @@ def layout(spec: Mapping) -> Layout:
     width, height = SIZE[0] * s, SIZE[1] * s
     f_title, f_label = _font(_FONT["title"]), _font(_FONT["label"])
     f_tick, f_legend = _font(_FONT["tick"]), _font(_FONT["legend"])
-    series = [_finite(item["x"], item["y"]) for item in spec["series"]]
+    series = [_finite(item.x, item.y) for item in spec.series]
     xs = [p[0] for pts in series for p in pts] or [0.0, 1.0]
     ys = [p[1] for pts in series for p in pts] or [0.0, 1.0]
-    x_lo, x_hi, x_ticks = nice_ticks(min(xs), max(xs), integer=bool(spec.get("integer_x")))
+    x_lo, x_hi, x_ticks = nice_ticks(min(xs), max(xs), integer=spec.integer_x)
     y_lo, y_hi, y_ticks = nice_ticks(min(ys), max(ys))
     y_text = tick_labels(y_ticks)
 
@@ -257,7 +267,7 @@ def layout(spec: Mapping) -> Layout:
     y_tick_w = max((_text_size(t, f_tick)[0] for t in y_text), default=0)
     left = _PAD * s + label_h + _PAD * s + y_tick_w + 6 * s
     right = width - 24 * s
-    top = _PAD * s + title_h + _PAD * s
+    top: float = _PAD * s + title_h + _PAD * s
     bottom = height - (_PAD * s + label_h + _PAD * s + tick_h + 6 * s)
 
     def lines_at(top: float) -> tuple[tuple[tuple[float, float], ...], ...]:
@@ -265,10 +275,10 @@ def layout(spec: Mapping) -> Layout:
                                    bottom - _share(y, y_lo, y_hi) * (bottom - top))
                                   for x, y in pts], right - left)) for pts in series)
 
-    legend = _legend_box(spec["series"], right - left, f_legend) \
+    legend = _legend_box(spec.series, right - left, f_legend) \
         if len(series) > 1 else None
     lines = lines_at(top)
-    spot = None
+    spot: tuple[float, float] | None = None
     if legend is not None:
         spot = _free_corner(legend, lines, (left, top, right, bottom))
         if spot is None:
@@ -281,7 +291,7 @@ def layout(spec: Mapping) -> Layout:
                   legend_at=spot)
 
 
-def _png(spec: Mapping) -> bytes:
+def _png(spec: PlotSpec) -> bytes:
     from PIL import Image, ImageDraw
 
     s = SCALE
@@ -309,27 +319,27 @@ def _png(spec: Mapping) -> bytes:
     # wider than a marker)
     line_w = round(_LINE_WIDTH * s)
     radius = _MARKER_RADIUS * s
-    for item, points in zip(spec["series"], chart.lines):
-        color = _color(item["color"])
+    for item, points in zip(spec.series, chart.lines):
+        color = _color(item.color)
         if len(points) > 1:
-            pieces = _dashes(list(points), _DASH[0] * s, _DASH[1] * s) if item["dashed"] \
+            pieces = _dashes(list(points), _DASH[0] * s, _DASH[1] * s) if item.dashed \
                 else [points]
             for piece in pieces:
                 pen.line(piece, fill=color, width=line_w, joint="curve")
-        if spec["markers"] or len(points) == 1:
+        if spec.markers or len(points) == 1:
             for x, y in points:
                 pen.ellipse((x - radius, y - radius, x + radius, y + radius), fill=color)
     pen.rectangle((left, top, right, bottom), outline=_FRAME, width=s)
 
     # the texts around the frame
     middle = (left + right) / 2  # the title is centred over the frame, inside the figure
-    title = _fit(spec["title"], f_title, 2 * (min(middle, width - middle) - _PAD * s))
+    title = _fit(spec.title, f_title, 2 * (min(middle, width - middle) - _PAD * s))
     pen.text((middle, _PAD * s), title, font=f_title, fill=_INK, anchor="mt")
-    pen.text(((left + right) / 2, height - _PAD * s), _fit(spec["xlabel"], f_label, right - left),
+    pen.text(((left + right) / 2, height - _PAD * s), _fit(spec.xlabel, f_label, right - left),
              font=f_label, fill=_INK, anchor="md")
-    ylabel = _fit(spec["ylabel"], f_label, bottom - top)
+    ylabel = _fit(spec.ylabel, f_label, bottom - top)
     label_w, label_box = _text_size(ylabel, f_label)[0], f_label.getbbox(ylabel)
-    strip = Image.new("L", (max(label_w, 1) + 2 * s, label_box[3] + 2 * s), 0)
+    strip = Image.new("L", (max(label_w, 1) + 2 * s, int(label_box[3]) + 2 * s), 0)
     ImageDraw.Draw(strip).text((s - label_box[0], s), ylabel, font=f_label, fill=255)
     strip = strip.rotate(90, expand=True)
     image.paste(_INK, (_PAD * s - s, int((top + bottom - strip.height) / 2)), strip)
@@ -337,10 +347,10 @@ def _png(spec: Mapping) -> bytes:
     if chart.legend is not None and chart.legend_at is not None:
         _draw_legend(pen, chart.legend, chart.legend_at, f_legend)
 
-    return encode_png(image.reduce(s), {"Title": spec["title"]})
+    return encode_png(image.reduce(s), {"Title": spec.title})
 
 
-def encode_png(image, text: Mapping[str, str] | None = None) -> bytes:
+def encode_png(image: Image.Image, text: Mapping[str, str] | None = None) -> bytes:
     """``image`` (Pillow, mode RGB) as PNG bytes: unfiltered rows in one zlib stream (level 3),
     with a ``tEXt`` chunk per entry of ``text`` (Latin-1; other characters, and NUL, become
     ``?``)."""
@@ -366,19 +376,19 @@ def encode_png(image, text: Mapping[str, str] | None = None) -> bytes:
 
 @dataclass(frozen=True)
 class _Legend:
-    items: tuple[Mapping, ...]
+    items: tuple[Series, ...]
     labels: tuple[str, ...]
     width: float
     height: float
     row: float
 
 
-def _legend_box(items: Sequence[Mapping], frame_width: float, font) -> _Legend:
+def _legend_box(items: Sequence[Series], frame_width: float, font: _Font) -> _Legend:
     """The legend's labels (cut to fit) and size."""
     s = SCALE
     row = _text_size("Ag", font)[1] + 6 * s
     room = frame_width * 0.9 - 26 * s - 24 * s  # for the longest label
-    labels = tuple(_fit(item["label"], font, room) for item in items)
+    labels = tuple(_fit(item.label, font, room) for item in items)
     width = 26 * s + 8 * s + max(font.getlength(label) for label in labels) + 16 * s
     return _Legend(items=tuple(items), labels=labels, width=width,
                    height=row * len(items) + 8 * s, row=row)
@@ -435,7 +445,8 @@ def covers(box: tuple[float, float, float, float],
     return False
 
 
-def _draw_legend(pen, legend: _Legend, spot: tuple[float, float], font) -> None:
+def _draw_legend(pen: ImageDraw.ImageDraw, legend: _Legend, spot: tuple[float, float],
+                 font: _Font) -> None:
     """A box naming each series, its top left at ``spot``."""
     s = SCALE
     x0, y0 = spot
@@ -444,15 +455,15 @@ def _draw_legend(pen, legend: _Legend, spot: tuple[float, float], font) -> None:
                           fill=_WHITE, outline=(200, 200, 200), width=s)
     for i, (item, label) in enumerate(zip(legend.items, legend.labels)):
         cy = y0 + 4 * s + legend.row * i + legend.row / 2
-        color = _color(item["color"])
+        color = _color(item.color)
         start, end = x0 + 8 * s, x0 + 8 * s + sample
         pieces = _dashes([(start, cy), (end, cy)], _DASH[0] * s, _DASH[1] * s) \
-            if item["dashed"] else [[(start, cy), (end, cy)]]
+            if item.dashed else [[(start, cy), (end, cy)]]
         for piece in pieces:
             pen.line(piece, fill=color, width=round(_LINE_WIDTH * s))
         pen.text((end + 8 * s, cy), label, font=font, fill=_INK, anchor="lm")
 
 
-def draw(specs: Sequence[Mapping]) -> dict[str, bytes]:
+def draw(specs: Sequence[PlotSpec]) -> dict[str, bytes]:
     """Relative path -> PNG bytes of each spec."""
-    return {spec["path"]: _png(spec) for spec in specs}
+    return {spec.path: _png(spec) for spec in specs}

@@ -10,16 +10,19 @@ rendered, not before).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from llm360.errors import Llm360Error
 from llm360.registry import layout
 from llm360.registry.cards._view import CheckpointView, HubLinks, MetricView, ReleaseView
+from llm360.registry.manifest.models import Release
 
 if TYPE_CHECKING:
     from huggingface_hub import CardData, DatasetCardData, EvalResult, ModelCardData
+
+    from llm360.registry.cards._benchmarks import IndexResult
 
 __all__ = ["HUB_LICENSES", "license_fields", "hub_links", "model_card_text", "model_metadata",
            "dataset_card_text", "dataset_metadata", "size_category"]
@@ -52,7 +55,7 @@ def _spdx_link(spdx: str) -> str | None:
     return f"https://spdx.org/licenses/{canonical}.html"
 
 
-def license_fields(spdx: str, link: str | None = None) -> dict:
+def license_fields(spdx: str, link: str | None = None) -> dict[str, str]:
     """``license`` (and for ``other``: ``license_name``, plus ``license_link`` where one is
     known: ``link`` from llm360.yaml's links, else the SPDX list's page)."""
     hub = spdx.lower()
@@ -66,7 +69,7 @@ def license_fields(spdx: str, link: str | None = None) -> dict:
     return fields
 
 
-def _license_link(release, component: str) -> str | None:
+def _license_link(release: Release, component: str) -> str | None:
     links = dict(release.links)
     return links.get(f"license_{component}") or links.get("license")
 
@@ -83,7 +86,8 @@ def _hub_id(url: str | None, *, dataset: bool = False) -> str | None:
     return None
 
 
-def _first(links: Mapping[str, str], keys: tuple[str, ...], *, dataset: bool = False):
+def _first(links: Mapping[str, str], keys: tuple[str, ...], *, dataset: bool = False
+           ) -> str | None:
     for key in keys:
         found = _hub_id(links.get(key), dataset=dataset)
         if found:
@@ -119,7 +123,7 @@ def _eval_results(metrics: tuple[MetricView, ...]) -> list[EvalResult] | None:
     return results or None
 
 
-def _benchmark_results(found) -> list[EvalResult]:
+def _benchmark_results(found: Sequence[IndexResult]) -> list[EvalResult]:
     """Benchmark results in the Open LLM Leaderboard's style (``args.num_few_shot``, percent)."""
     from huggingface_hub import EvalResult
 
@@ -143,7 +147,7 @@ def _with_header(data: CardData, body: str, where: str, kind: str) -> bytes:
         again = yaml.load(header, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise Llm360Error(f"{where}: the {kind} card metadata is invalid YAML: {exc}") from exc
-    if again != data.to_dict():
+    if again != data.to_dict():  # type: ignore[no-untyped-call]  # unannotated in huggingface_hub
         raise Llm360Error(f"{where}: the {kind} card metadata does not read back as written")
     return f"---\n{header}\n---\n\n{body.lstrip()}".encode()
 
@@ -156,7 +160,8 @@ def model_metadata(view: ReleaseView, ckpt: CheckpointView | None = None) -> Mod
     release = view.release
     shown = ckpt if ckpt is not None else view.final
     fields = license_fields(release.licenses.weights, _license_link(release, "weights"))
-    extra: dict = {"llm360_release": release.name, "llm360_version": release.version}
+    # the header's llm360 keys, passed on to ModelCardData as keyword arguments
+    extra: dict[str, Any] = {"llm360_release": release.name, "llm360_version": release.version}
     if shown is not None:
         extra.update(llm360_checkpoint=shown.name, llm360_line=shown.line)
     if ckpt is not None:

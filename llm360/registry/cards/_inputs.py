@@ -14,12 +14,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from llm360.errors import VerificationError
 from llm360.registry import layout
 from llm360.registry._files import resolve_inside
-from llm360.registry.manifest.models import Manifest
+from llm360.registry.manifest.models import Artifact, Manifest
 from llm360.registry.manifest.serialize import parse_json
 from llm360.registry.run.benchmarks import BenchmarkRows
 from llm360.registry.run.records import (
@@ -27,6 +27,7 @@ from llm360.registry.run.records import (
     DataIndex,
     EvalRecord,
     LogLine,
+    Record,
     RunMetadata,
     TrainConfig,
     TrainerState,
@@ -40,6 +41,8 @@ __all__ = ["LogFile", "RunInputs", "inputs_from_records", "read_inputs", "input_
            "METADATA_FILE"]
 
 METADATA_FILE = layout.RUN_METADATA
+
+_R = TypeVar("_R", bound=Record)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,7 +102,8 @@ def inputs_from_records(records: RunRecords,
                      benchmarks=records.benchmarks)
 
 
-def _read_listed(arts: Mapping, root: Path | None, rel: str | None) -> bytes | None:
+def _read_listed(arts: Mapping[str, Artifact], root: Path | None, rel: str | None
+                 ) -> bytes | None:
     """The bytes of a run file the manifest lists (``arts``: path -> artifact), checked against
     its sha256; None if absent."""
     if root is None or rel is None:
@@ -130,13 +134,13 @@ def read_inputs(manifest: Manifest, source: Path | OpenedRelease | None) -> RunI
         def read(rel: str | None) -> bytes | None:
             return _read_listed(arts, source, rel)
 
-    def load(rel: str | None, cls):
+    def load(rel: str | None, cls: type[_R]) -> _R | None:
         raw = read(rel)
         return cls.from_json(raw, source=rel or "") if raw is not None else None
 
     meta_raw = read(METADATA_FILE)
-    states = {}
-    evals = {}
+    states: dict[str, TrainerState] = {}
+    evals: dict[str, EvalRecord] = {}
     for ckpt in manifest.checkpoints:
         state = load(layout.checkpoint_file(ckpt.name, layout.TRAINER_STATE), TrainerState)
         if state is not None:
@@ -158,7 +162,7 @@ def read_inputs(manifest: Manifest, source: Path | OpenedRelease | None) -> RunI
                      benchmarks=load(layout.BENCHMARK_ROWS, BenchmarkRows))
 
 
-def canonical_key(data) -> str:
+def canonical_key(data: object) -> str:
     """sha256 of ``data`` as sorted-key JSON (a render cache key)."""
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":"),
                                      default=str).encode("utf-8")).hexdigest()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from llm360.registry import layout
 from llm360.registry.manifest.models import Checkpoint, Manifest, fork_line
@@ -49,7 +50,7 @@ def line_name(ckpt: Checkpoint, state: TrainerState | None) -> str:
     return fork_line(ckpt.name) or MAIN
 
 
-def _natural(name: str) -> list:
+def _natural(name: str) -> list[int | str]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
@@ -72,7 +73,7 @@ def lines(manifest: Manifest, states: Mapping[str, TrainerState]) -> tuple[Line,
 
 def checkpoint_config(name: str, line: Line, state: TrainerState | None,
                       train_config: TrainConfig | None, train_config_path: str
-                      ) -> tuple[Mapping | None, str | None]:
+                      ) -> tuple[Mapping[str, Any] | None, str | None]:
     """(the training configuration that produced checkpoint ``name``, where it is recorded).
 
     Its own ``trainer_state.json`` ``train_config`` when recorded; for the main line,
@@ -85,7 +86,7 @@ def checkpoint_config(name: str, line: Line, state: TrainerState | None,
     return None, None
 
 
-def flatten(data: Mapping, prefix: str = "") -> list[tuple[str, object]]:
+def flatten(data: Mapping[str, Any], prefix: str = "") -> list[tuple[str, object]]:
     """Nested mappings as sorted (dotted key, leaf value) pairs."""
     rows: list[tuple[str, object]] = []
     for key in sorted(data):

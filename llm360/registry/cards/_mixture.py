@@ -43,7 +43,7 @@ def _share(value: float) -> str:
     return f"{100 * value:.2f}%"
 
 
-def mixture_stages(manifest: Manifest, num: Callable) -> tuple[StageView, ...]:
+def mixture_stages(manifest: Manifest, num: Callable[[object], str]) -> tuple[StageView, ...]:
     """One table per stage of the manifest's mixture (none without one)."""
     mixture = manifest.data.mixture
     if mixture is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from typing import TypeGuard
 
 from llm360.registry import layout
 from llm360.registry.cards import _draw
@@ -55,16 +56,16 @@ class PlotSpec:
     section: str  # "training" or "evaluation"
     integer_x: bool = False
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, object]:
         """The spec as plain data, as ``dataclasses.asdict`` gives it but without copying
-        the (immutable) point tuples: what ``_draw`` reads and the render cache keys."""
+        the (immutable) point tuples: what the render cache keys."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["series"] = tuple({f.name: getattr(item, f.name) for f in fields(item)}
                                for item in self.series)
         return data
 
 
-def _number(value) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -144,7 +145,8 @@ def plan_plots(manifest: Manifest, lines: Sequence[Line], logs: Sequence[LogFile
     memorization score per checkpoint, and one plot per other evaluation metric."""
     specs: list[PlotSpec] = []
 
-    def add(key, title, xlabel, ylabel, series, *, markers, section, integer_x=False):
+    def add(key: str, title: str, xlabel: str, ylabel: str, series: Sequence[Series], *,
+            markers: bool, section: str, integer_x: bool = False) -> None:
         if series:
             specs.append(PlotSpec(key=key, path=f"{PLOT_DIR}/{key}.png", title=title,
                                   xlabel=xlabel, ylabel=ylabel, series=tuple(series),
@@ -178,4 +180,4 @@ def plan_plots(manifest: Manifest, lines: Sequence[Line], logs: Sequence[LogFile
 
 def render_plots(specs: Sequence[PlotSpec]) -> dict[str, bytes]:
     """Relative path -> PNG bytes of each planned plot, drawn in this process."""
-    return _draw.draw([spec.as_data() for spec in specs])
+    return _draw.draw(specs)

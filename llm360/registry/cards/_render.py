@@ -8,13 +8,18 @@ import hashlib
 import importlib.resources
 import re
 import zlib
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llm360.registry import layout
 from llm360.registry.cards._hub_meta import dataset_card_text, model_card_text
 from llm360.registry.cards._view import ReleaseView
 from llm360.registry.installed import installed_version
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = ["environment", "render_markdown", "renderer_version"]
 
@@ -42,12 +47,12 @@ def renderer_version() -> str:
 
 
 @lru_cache(maxsize=1)
-def environment():
+def environment() -> jinja2.Environment:
     """The jinja2 environment every card is rendered with (one per process: it keeps the
     compiled templates)."""
     import jinja2
 
-    def load(name: str):
+    def load(name: str) -> tuple[str, None, Callable[[], bool]] | None:
         res = importlib.resources.files(_PACKAGE).joinpath(name)
         if not res.is_file():
             return None

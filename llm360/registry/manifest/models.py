@@ -364,7 +364,7 @@ class Manifest:
     # __dict__ by cached_property, which writes there directly and so works on a frozen
     # dataclass; they are not fields (not compared, hashed, printed or serialized), and
     # copies and pickles leave them out (a copy builds its own on first use).
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items()
                 if k not in ("artifacts_by_path", "checkpoints_by_name")}
 

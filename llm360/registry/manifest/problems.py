@@ -52,6 +52,6 @@ class Problem:
         where = ": ".join(p for p in (file, self.json_path) if p)
         return InputError(f"{where}: {self.message}" if where else self.message)
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, str | None]:
         return {"code": self.code, "file": self.file, "json_path": self.json_path,
                 "message": self.message}

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import json
 import sys
+import types
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,8 @@ from llm360.registry.installed import installed_version
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
+    from referencing import Registry
+    from referencing._core import Resolver  # not re-exported by the package
 
 __all__ = ["SCHEMAS", "FORMATS", "Validated", "schema", "validate", "iter_errors", "validator"]
 
@@ -45,7 +49,7 @@ _UNUSED_FORMAT_PACKAGES = ("rfc3987_syntax", "isoduration", "webcolors", "uri_te
                            "jsonpointer", "fqdn", "idna")
 
 
-def _jsonschema():
+def _jsonschema() -> types.ModuleType:
     """The jsonschema module, imported without ``_UNUSED_FORMAT_PACKAGES`` (see above)."""
     if "jsonschema" in sys.modules:
         return sys.modules["jsonschema"]
@@ -55,19 +59,19 @@ def _jsonschema():
     for name in blocked:
         sys.modules[name] = None  # type: ignore[assignment]
     try:
-        import jsonschema
+        module = importlib.import_module("jsonschema")
     finally:
         for name in blocked:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
-    return jsonschema
+    return module
 
 
 @functools.cache
-def _load() -> tuple[dict[str, dict], Any]:
+def _load() -> tuple[dict[str, dict[str, Any]], Registry[Any]]:
     from referencing import Registry, Resource
 
-    docs: dict[str, dict] = {}
+    docs: dict[str, dict[str, Any]] = {}
     root = resources.files("llm360.schemas")
     for name in SCHEMAS:
         docs[name] = json.loads(root.joinpath(f"{name}.v1.schema.json").read_text("utf-8"))
@@ -77,7 +81,7 @@ def _load() -> tuple[dict[str, dict], Any]:
     return docs, registry
 
 
-def schema(name: str) -> dict:
+def schema(name: str) -> dict[str, Any]:
     """The schema document called ``name`` (e.g. ``"manifest"``)."""
     return _load()[0][name]
 
@@ -92,7 +96,7 @@ def validator(name: str) -> Draft202012Validator:
 
 
 
-def _resolve_refs(node: Any, resolver) -> Any:
+def _resolve_refs(node: Any, resolver: Resolver[Any]) -> Any:
     """``node`` with every ``$ref`` replaced by its target, looked up once through the
     registry (our schemas are not recursive); validating then needs no lookups at all."""
     if isinstance(node, list):
@@ -130,7 +134,7 @@ def describe(error: ValidationError) -> str:
         return f"{error.instance!r} is not {sub['description']}"
     if error.validator == "const":
         return f"{error.instance!r} should be {error.validator_value!r}"
-    message = error.message
+    message: str = error.message
     return message if len(message) <= 200 else message[:197] + "..."
 
 

@@ -15,9 +15,9 @@ import re
 import stat
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import rfc8785
 import yaml
@@ -94,7 +94,7 @@ def to_data(obj: Any) -> Any:
 
 def from_data(cls: type[T], data: Any) -> T:
     """Build ``cls`` (a dataclass, or a typing form of them) from validated JSON data."""
-    return _convert(cls, data)
+    return cast(T, _convert(cls, data))
 
 
 def _convert(tp: Any, data: Any) -> Any:
@@ -108,7 +108,7 @@ def _convert(tp: Any, data: Any) -> Any:
     if origin in (Mapping, dict, typing.Mapping):
         _, value_type = typing.get_args(tp)
         return {k: _convert(value_type, v) for k, v in data.items()}
-    if dataclasses.is_dataclass(tp):
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         hints = typing.get_type_hints(tp)
         kwargs = {f.name: _convert(hints[f.name], data[f.name])
                   for f in dataclasses.fields(tp) if f.name in data}
@@ -263,6 +263,7 @@ def check_depth(data: Any, *, source: str, limit: int = MAX_DEPTH) -> None:
     stack = [(data, 1)]
     while stack:
         node, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, list):

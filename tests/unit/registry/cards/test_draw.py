@@ -88,7 +88,7 @@ def test_a_line_is_drawn_in_its_colour_and_a_legend_only_for_several(monkeypatch
     legends = []
     real = _draw._draw_legend
     monkeypatch.setattr(_draw, "_draw_legend", lambda pen, legend, *rest: (
-        legends.append([item["label"] for item in legend.items]), real(pen, legend, *rest)))
+        legends.append([item.label for item in legend.items]), real(pen, legend, *rest)))
     one = _image(_spec(_curve()))
     assert _count(one, BLUE) > 300 and _count(one, ORANGE) == 0
     assert one.size == _draw.SIZE and legends == []
@@ -127,7 +127,7 @@ def test_dashes_cover_the_line_in_turns() -> None:
 
 def test_a_colour_that_is_not_one_raises_its_own_error() -> None:
     with pytest.raises(ValueError, match="notacolour"):
-        _draw.draw([asdict(_spec(_curve(color="notacolour")))])
+        _draw.draw([_spec(_curve(color="notacolour"))])
 
 
 def test_a_pillow_without_freetype_is_a_clear_input_error(monkeypatch) -> None:
@@ -139,7 +139,7 @@ def test_a_pillow_without_freetype_is_a_clear_input_error(monkeypatch) -> None:
     _draw._font.cache_clear()
     try:
         with pytest.raises(InputError, match="without FreeType"):
-            _draw.draw([asdict(_spec(_curve()))])
+            _draw.draw([_spec(_curve())])
     finally:
         _draw._font.cache_clear()
 

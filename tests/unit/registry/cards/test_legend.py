@@ -8,14 +8,15 @@ import pytest
 pytest.importorskip("PIL")
 
 from llm360.registry.cards import _draw  # noqa: E402
+from llm360.registry.cards._plots import PlotSpec, Series  # noqa: E402
 
 
-def _spec(*series, markers=True) -> dict:
-    return {"key": "k", "path": "plots/k.png", "title": "t", "xlabel": "x", "ylabel": "y",
-            "markers": markers, "section": "evaluation", "integer_x": False,
-            "series": tuple({"label": label, "x": tuple(p[0] for p in pts),
-                             "y": tuple(p[1] for p in pts), "color": f"C{i}",
-                             "dashed": False} for i, (label, pts) in enumerate(series))}
+def _spec(*series, markers=True) -> PlotSpec:
+    return PlotSpec(key="k", path="plots/k.png", title="t", xlabel="x", ylabel="y",
+                    markers=markers, section="evaluation",
+                    series=tuple(Series(label=label, x=tuple(p[0] for p in pts),
+                                        y=tuple(p[1] for p in pts), color=f"C{i}")
+                                 for i, (label, pts) in enumerate(series)))
 
 
 def _legend_rect(chart: _draw.Layout) -> tuple[float, float, float, float]:
@@ -58,8 +59,8 @@ def test_no_legend_of_the_fork_run_covers_its_data(fork_run):
     from llm360.registry.cards._inputs import read_inputs
 
     manifest, _ = build_manifest(fork_run, created="2026-11-27T00:00:00Z", use_cache=False)
-    specs = [s.as_data() for s in plot_specs(manifest, read_inputs(manifest, fork_run))]
-    multi = [s for s in specs if len(s["series"]) > 1]
+    specs = plot_specs(manifest, read_inputs(manifest, fork_run))
+    multi = [s for s in specs if len(s.series) > 1]
     assert multi
     for spec in multi:
-        assert not _covered(_draw.layout(spec)), spec["key"]
+        assert not _covered(_draw.layout(spec)), spec.key
