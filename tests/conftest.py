@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+#: the Hub test server, its signing keys and a signed release (``hub_server/fixtures.py``),
+#: for every tier that talks to the Hub
+pytest_plugins = ["hub_server.fixtures"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,

@@ -13,7 +13,9 @@ the release lists them as artifacts. The YAML names its data by a path relative 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from llm360.errors import InputError
 from llm360.registry import layout
@@ -31,22 +33,13 @@ ITEMS, CHOICES = 40, 4
 WINDOW = 64
 
 
-def _release_name(run: Path) -> str:
-    path = resolve_inside(run, layout.RUN_METADATA)
-    if path.is_file():
-        meta = parse_yaml(read_bytes(path), source=str(path))
-        if isinstance(meta, dict) and isinstance(meta.get("name"), str):
-            return meta["name"]
-    return run.name
-
-
-def _seed(run: Path) -> int:
-    path = resolve_inside(run, layout.DATA_CONFIG)
-    if path.is_file():
-        config = parse_json(read_bytes(path), source=str(path))
-        if isinstance(config, dict) and isinstance(config.get("seed"), int):
-            return config["seed"]
-    return 0
+def _run_field(run: Path, rel: str, parse: Callable[..., Any], key: str, kind: type,
+               default: Any) -> Any:
+    """``key`` of the mapping in the run's file ``rel`` where it is a ``kind``, else ``default``."""
+    path = resolve_inside(run, rel)
+    data = parse(read_bytes(path), source=str(path)) if path.is_file() else None
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, kind) else default
 
 
 def _items(run: Path) -> list[dict]:
@@ -76,7 +69,8 @@ def _items(run: Path) -> list[dict]:
     texts = [(tokenizer.decode(rows[r, s:s + width - tail].tolist()),
               tokenizer.decode(rows[r, s + width - tail:s + width].tolist()))
              for r, s in windows]
-    rng = np.random.Generator(np.random.PCG64(_seed(run)))
+    seed = _run_field(run, layout.DATA_CONFIG, parse_json, "seed", int, 0)
+    rng = np.random.Generator(np.random.PCG64(seed))
     items = []
     for i, ((row, start), (context, truth)) in enumerate(zip(windows, texts)):
         others = [texts[j][1] for j in rng.permutation(len(texts)).tolist()
@@ -96,7 +90,7 @@ def _items(run: Path) -> list[dict]:
 def _yaml(run: Path, data_rel: str, n: int) -> bytes:
     import yaml
 
-    release = _release_name(run)
+    release = _run_field(run, layout.RUN_METADATA, parse_yaml, "name", str, run.name)
     config = {
         "task": NEXT_SEGMENT, "dataset_path": "json",
         "dataset_kwargs": {"data_files": {"test": data_rel}}, "test_split": "test",

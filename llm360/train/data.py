@@ -13,6 +13,7 @@ import hashlib
 import json
 import platform
 import sysconfig
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from llm360.registry.run.records import DataChunkRecord, DataConfig, DataIndex
 __all__ = ["Document", "prepare_data", "PrepareResult", "RunData", "load_run_data",
            "default_corpus", "read_corpus", "train_tokenizer", "EOS_TOKEN",
            "hf_tokenizer_files", "cut_sequences", "chunk_bytes", "heldout_count",
-           "tokenizer_record"]
+           "tokenizer_record", "jsonl_texts"]
 
 EOS_TOKEN = "<|endoftext|>"
 DEFAULT_MAX_BYTES = 400_000
@@ -112,6 +113,21 @@ def hf_tokenizer_files(tokenizer_json: bytes, *, special_token: str = EOS_TOKEN,
             "special_tokens_map.json": canonical_json(special)}
 
 
+def jsonl_texts(text: str, path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, ``text`` field) of each non-blank line of a JSON Lines file."""
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)["text"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{path}:{lineno}: expected a JSON object with a 'text' string "
+                             f"({exc})") from exc
+        if not isinstance(value, str):
+            raise InputError(f"{path}:{lineno}: 'text' is not a string")
+        yield lineno, value
+
+
 def read_corpus(paths: list[Path]) -> tuple[list[Document], list[dict]]:
     """Documents of ``.txt`` files (whole file) and ``.jsonl`` files (``text`` per line)."""
     docs: list[Document] = []
@@ -123,17 +139,8 @@ def read_corpus(paths: list[Path]) -> tuple[list[Document], list[dict]]:
         except OSError as exc:
             raise InputError(f"{path}: cannot read the corpus file: {exc.strerror}") from exc
         if path.suffix == ".jsonl":
-            for lineno, line in enumerate(raw.decode("utf-8").splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    text = json.loads(line)["text"]
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise InputError(f"{path}:{lineno}: expected a JSON object with a "
-                                     f"'text' string ({exc})") from exc
-                if not isinstance(text, str):
-                    raise InputError(f"{path}:{lineno}: 'text' is not a string")
-                docs.append(Document(id=f"{path.name}:{lineno}", text=text))
+            docs += [Document(id=f"{path.name}:{lineno}", text=text)
+                     for lineno, text in jsonl_texts(raw.decode("utf-8"), path)]
         elif path.suffix == ".txt":
             docs.append(Document(id=path.name, text=raw.decode("utf-8", errors="replace")))
         else:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import json
 import platform
 import warnings
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from llm360.errors import InputError
-from llm360.train.data import Document
+from llm360.train.data import Document, jsonl_texts
 from llm360.train.mixture import STDLIB, MixtureSource
 
 __all__ = ["read_source", "MIN_STRING", "READERS"]
@@ -43,20 +42,7 @@ def _lines(text: str, path: Path) -> list[tuple[str, str]]:
 
 
 def _jsonl(text: str, path: Path) -> list[tuple[str, str]]:
-    out = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)["text"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"{path}:{n}: expected a JSON object with a 'text' string "
-                             f"({exc})") from exc
-        if not isinstance(value, str):
-            raise InputError(f"{path}:{n}: 'text' is not a string")
-        if value.strip():
-            out.append((str(n), value))
-    return out
+    return [(str(n), value) for n, value in jsonl_texts(text, path) if value.strip()]
 
 
 def _tree(text: str) -> ast.AST | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -24,16 +23,6 @@ from llm360.cli.main import cli
 from llm360.registry import layout
 from llm360.registry.run.derived import read_derived_from, write_derived_from
 from llm360.registry.run.writer import RunWriter
-
-_spec = importlib.util.spec_from_file_location(
-    "llm360_tests_hub_fixtures", Path(__file__).resolve().parents[1] / "hub_server" /
-    "fixtures.py")
-_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fixtures)
-hub_server = _fixtures.hub_server
-hub_keys = _fixtures.hub_keys
-signed_release_master = _fixtures.signed_release_master
-signed_release = _fixtures.signed_release
 
 BASE, FT, FT2 = "acme/base", "acme/base-ft", "acme/base-ft2"
 

@@ -4,24 +4,12 @@ server (huggingface_hub switched online and to LFS by the fixture; endpoint by -
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from llm360.cli.main import cli
-
-_spec = importlib.util.spec_from_file_location(
-    "llm360_tests_hub_fixtures", Path(__file__).resolve().parents[1] / "hub_server" /
-    "fixtures.py")
-_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fixtures)
-hub_server = _fixtures.hub_server
-hub_keys = _fixtures.hub_keys
-signed_release_master = _fixtures.signed_release_master
-signed_release = _fixtures.signed_release
 
 
 def _run(*args, env=None):

@@ -1,5 +1,5 @@
-"""Fixtures around the Hub test server and a signed, self-contained release (loaded by path from
-the conftest files of the tiers that use them)."""
+"""Fixtures around the Hub test server and a signed, self-contained release (a plugin of
+``tests/conftest.py``: every tier has them; ``make_release`` is imported from here)."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _imports import imports_none_of
 from click.testing import CliRunner
 from safetensors.numpy import save as st_save
 
@@ -281,15 +282,9 @@ def test_push_puts_croissant_in_the_dataset_repo_and_the_boms_on_main(built) -> 
 
 
 def test_build_and_export_import_none_of_the_validators() -> None:
-    import subprocess
-    import sys
-
-    code = ("import sys, llm360.registry.build.release, llm360.registry.analysis.exports, "
-            "llm360.cli.export_cmd\n"
-            "bad = [m for m in ('cyclonedx', 'spdx_python_model', 'mlcroissant', 'torch') "
-            "if m in sys.modules]\nprint(bad)\nsys.exit(1 if bad else 0)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    imports_none_of("import llm360.registry.build.release, llm360.registry.analysis.exports, "
+                    "llm360.cli.export_cmd",
+                    ("cyclonedx", "spdx_python_model", "mlcroissant", "torch"))
 
 
 def test_the_readme_exports_example_runs(built, tmp_path: Path) -> None:

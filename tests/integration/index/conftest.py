@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib.util
 import shutil
 from pathlib import Path
 
 import pytest
+from hub_server.fixtures import make_release
 
 from llm360.registry.index._writer import Placement, Signer, index_manifest
 from llm360.registry.index.store import utc_now
@@ -23,15 +23,6 @@ from llm360.registry.manifest.models import (
     ParentRelease,
     ParentSigner,
 )
-
-_spec = importlib.util.spec_from_file_location(
-    "llm360_tests_hub_fixtures",
-    Path(__file__).resolve().parents[2] / "hub_server" / "fixtures.py")
-_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fixtures)
-
-hub_server = _fixtures.hub_server
-hub_keys = _fixtures.hub_keys
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +62,7 @@ def build_release(base: Path, *, name: str, version: str = "0.1.0", checkpoints:
     text = text.replace("description: A synthetic run written by llm360's test helpers.",
                         f"description: {description!r}".replace("'", '"'))
     meta.write_text(text)
-    return _fixtures.make_release(run, base / f"{name}-release", key, cards=False)
+    return make_release(run, base / f"{name}-release", key, cards=False)
 
 
 @pytest.fixture(scope="session")

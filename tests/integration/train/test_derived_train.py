@@ -4,20 +4,11 @@ references the parent checkpoint and verifies with its link to the parent checke
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-from pathlib import Path
 
 import pytest
-
-_spec = importlib.util.spec_from_file_location(
-    "llm360_tests_hub_fixtures",
-    Path(__file__).resolve().parents[2] / "hub_server" / "fixtures.py")
-_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fixtures)
-hub_server = _fixtures.hub_server
-hub_keys = _fixtures.hub_keys
+from hub_server.fixtures import make_release
 
 pytestmark = pytest.mark.slow
 REPO = "acme/tiny-parent"
@@ -36,7 +27,7 @@ def test_pull_resume_as_a_fork_and_release_it(trained_run, hub_server, hub_keys,
 
     run = tmp_path / "run"
     shutil.copytree(trained_run[0], run, ignore=shutil.ignore_patterns(".llm360"))
-    parent = _fixtures.make_release(run, tmp_path / "release", hub_keys[0], cards=False)
+    parent = make_release(run, tmp_path / "release", hub_keys[0], cards=False)
     client = connect(endpoint=hub_server.url, token="t", xet=False, backoff=0.01)
     push_release(client, parent, REPO, policy=TrustPolicy(key=hub_keys[1]))
 
@@ -63,4 +54,5 @@ def test_pull_resume_as_a_fork_and_release_it(trained_run, hub_server, hub_keys,
     check = ParentCheck(policy=TrustPolicy(key=hub_keys[1]), hub=hub_parent(client))
     report = verify_release(out, policy=TrustPolicy(key=tmp_path / "k.pub.pem"), parent=check)
     assert report.ok, [p.message for p in report.failures]
-    assert report.parent["checked"] and report.parent["relation"] == "fork"
+    assert report.parent is not None
+    assert report.parent.checked and report.parent.relation == "fork"

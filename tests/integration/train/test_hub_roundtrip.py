@@ -4,7 +4,6 @@ byte; a downloaded branch verifies with the OpenSSF model_signing CLI alone."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -12,16 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from hub_server.fixtures import make_release
 
 from .conftest import llm360_cmd, subprocess_env
-
-_spec = importlib.util.spec_from_file_location(
-    "llm360_tests_hub_fixtures",
-    Path(__file__).resolve().parents[2] / "hub_server" / "fixtures.py")
-_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fixtures)
-hub_server = _fixtures.hub_server
-hub_keys = _fixtures.hub_keys
 
 pytestmark = pytest.mark.slow
 REPO = "acme/tiny-trained"
@@ -39,7 +31,7 @@ def trained_release(trained_run, hub_keys, tmp_path_factory) -> tuple[Path, Path
     shutil.copytree(trained_run[0], run, ignore=shutil.ignore_patterns(".llm360"))
     shutil.copyfile(run / "tokenizer/tokenizer.json", run / "checkpoints/ckpt_002" /
                     CKPT_TOKENIZER)
-    return run, _fixtures.make_release(run, base / "release", hub_keys[0])
+    return run, make_release(run, base / "release", hub_keys[0])
 
 
 @pytest.fixture

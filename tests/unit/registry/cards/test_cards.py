@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from _golden import check_golden
+from _imports import imports_none_of
 from _synthetic import write_synthetic_run
 
 from llm360.errors import VerificationError
@@ -267,12 +268,5 @@ def test_signature_is_described(rendered, tmp_path):
 
 
 def test_cards_module_imports_nothing_heavy():
-    import subprocess
-    import sys
-
-    code = ("import sys, llm360.registry.cards, llm360.cli.card_cmd; "
-            "bad = [m for m in ('torch', 'PIL', 'huggingface_hub', 'jinja2') "
-            "if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    imports_none_of("import llm360.registry.cards, llm360.cli.card_cmd",
+                    ("torch", "PIL", "huggingface_hub", "jinja2"))
