@@ -112,9 +112,9 @@ def render_report(report) -> None:
              f"{sig.checkpoints_verified or 0} checkpoint signatures verified")
     elif sig.unsigned:
         echo("signature: none (the manifest is unsigned)")
-    rel = report.release or {}
-    if rel:
-        echo(f"release: {rel['name']} version {rel['version']}, created {rel['created']}")
+    rel = report.release
+    if rel is not None:
+        echo(f"release: {rel.name} version {rel.version}, created {rel.created}")
     verdict = "VERIFIED" if report.ok else "FAILED"
     echo(f"{verdict}: {report.files_checked} files, {report.bytes_checked} bytes "
          f"checked in {report.root}; manifest sha256 {report.manifest_sha256}")

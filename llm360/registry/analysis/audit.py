@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -72,7 +73,7 @@ class ComponentResult:
             return f"license {self.license} is not an open license"
         return ""
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, Any]:
         return {"key": self.key, "name": self.name, "class": self.mof_class,
                 "required": self.required, "content_type": self.content_type,
                 "present": self.present, "evidence": self.evidence, "location": self.location,
@@ -89,7 +90,7 @@ class SourceLicense:
     sources: tuple[str, ...]
     tokens: int
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, Any]:
         return {"license": self.license, "open": self.open, "sources": list(self.sources),
                 "tokens": self.tokens}
 
@@ -113,7 +114,7 @@ class AuditResult:
     def component(self, key: str) -> ComponentResult:
         return next(c for c in self.components if c.key == key)
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, Any]:
         return {"release": self.release, "version": self.version,
                 "schema_version": self.schema_version, "class": self.mof_class,
                 "label": self.label, "next_class": self.next_class,
@@ -144,11 +145,11 @@ def _presence(manifest: Manifest, release_files: set[str]) -> dict[str, tuple[bo
     no_code = ("no code repository is recorded (code.repository or release.links.code), and "
                "the release holds no source archive of it")
     archive = manifest.code.archive
-    in_release = archive is not None and archive.path in arts
 
     def code(key: str, evidence_ok: bool, what: str, found: str
              ) -> tuple[bool, str, str | None]:
-        if in_release and key in archive.components:  # the code itself, in the release
+        if archive is not None and archive.path in arts and key in archive.components:
+            # the code itself, in the release
             return (True, f"{archive.components[key]} in {archive.path} ({archive.package} "
                     f"{archive.version})", archive.path)
         if not code_at:
@@ -186,7 +187,8 @@ def _presence(manifest: Manifest, release_files: set[str]) -> dict[str, tuple[bo
     final_weights = [f for f in (final.files if final else ())
                      if arts.get(f) is not None and arts[f].kind == "weights"]
     out["model_parameters_final"] = (
-        (True, f"{final.name}: {final_weights[0]}", final_weights[0]) if final_weights
+        (True, f"{final.name}: {final_weights[0]}", final_weights[0])
+        if final is not None and final_weights
         else (False, "the final checkpoint has no weights" if final else "no checkpoints",
               None))
     if len(with_weights) >= 2:
@@ -328,14 +330,14 @@ def _architecture(arch: str) -> str:
     return "transformer decoder" if arch.endswith(("ForCausalLM", "LMHeadModel")) else "other"
 
 
-def mot_record(manifest: Manifest, result: AuditResult) -> dict:
+def mot_record(manifest: Manifest, result: AuditResult) -> dict[str, Any]:
     """The Model Openness Tool's YAML record (lfai/model_openness_tool ``schema/
     mof_schema.json``): ``framework`` and ``release`` with its licenses and the components
     the release includes."""
     release = manifest.release
     links = dict(release.links)
     lic = release.licenses
-    record_release: dict = {
+    record_release: dict[str, Any] = {
         "name": release.name,
         "version": release.version,
         "date": release.created[:10],
@@ -370,7 +372,7 @@ def _description(key: str) -> str:
     return comp.description
 
 
-def write_mot_yaml(path: Path, record: dict) -> Path:
+def write_mot_yaml(path: Path, record: Mapping[str, Any]) -> Path:
     """Write the MOT record as YAML (atomically); a file llm360 did not write is never
     replaced."""
     path = Path(path)

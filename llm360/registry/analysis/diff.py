@@ -11,8 +11,9 @@ manifest says: a file whose bytes differ from its own manifest is named as well.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from llm360.registry import layout
 from llm360.registry.manifest.models import Manifest
@@ -25,6 +26,7 @@ __all__ = ["Side", "FileFacts", "FileChange", "Mismatch", "FieldChange", "Keyed"
 #: the release's records about itself: compared through their content, not as files
 _RECORDS = frozenset({layout.MANIFEST, layout.BUNDLE, layout.RELEASE_FILES_LIST,
                       layout.PUBLICATION})
+K = TypeVar("K", str, int)  # a checkpoint's name, a data chunk's index
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,10 +79,10 @@ class FieldChange:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Keyed:
-    added: tuple = ()
-    removed: tuple = ()
-    changed: tuple = ()
+class Keyed(Generic[K]):
+    added: tuple[K, ...] = ()
+    removed: tuple[K, ...] = ()
+    changed: tuple[K, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.added or self.removed or self.changed)
@@ -97,8 +99,8 @@ class Diff:
     a: str
     b: str
     release: tuple[FieldChange, ...]
-    checkpoints: Keyed
-    data_chunks: Keyed
+    checkpoints: Keyed[str]
+    data_chunks: Keyed[int]
     files: tuple[FileChange, ...]
     mismatches: tuple[Mismatch, ...]
     configs: tuple[ConfigChange, ...]
@@ -109,12 +111,12 @@ class Diff:
         return not (self.release or self.checkpoints or self.data_chunks or self.files
                     or self.mismatches)
 
-    def as_data(self) -> dict:
-        def keyed(k: Keyed) -> dict:
+    def as_data(self) -> dict[str, Any]:
+        def keyed(k: Keyed[str] | Keyed[int]) -> dict[str, Any]:
             return {"added": list(k.added), "removed": list(k.removed),
                     "changed": list(k.changed)}
 
-        def change(c: FieldChange) -> dict:
+        def change(c: FieldChange) -> dict[str, Any]:
             return {"path": c.path, "a": c.a, "b": c.b}
 
         return {
@@ -184,7 +186,7 @@ def _as_listed(facts: FileFacts, listed: tuple[int, str]) -> bool:
 
 # ---- comparing --------------------------------------------------------------------------
 
-def _json_diff(a, b, path: str = "$"):
+def _json_diff(a: object, b: object, path: str = "$") -> Iterator[FieldChange]:
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b)):
             yield from _json_diff(a.get(k), b.get(k), f"{path}.{k}")
@@ -192,7 +194,7 @@ def _json_diff(a, b, path: str = "$"):
         yield FieldChange(path=path, a=a, b=b)
 
 
-def _keyed(items: dict, other: dict) -> Keyed:
+def _keyed(items: Mapping[K, object], other: Mapping[K, object]) -> Keyed[K]:
     return Keyed(added=tuple(sorted(set(other) - set(items))),
                  removed=tuple(sorted(set(items) - set(other))),
                  changed=tuple(sorted(k for k in set(items) & set(other)
@@ -223,7 +225,8 @@ def _file_changes(a: Side, b: Side) -> list[FileChange]:
         fa, fb = have_a.get(path), have_b.get(path)
         if fa is None or fb is None:
             out.append(FileChange(path=path, field="path", a=path if fa else None,
-                                  b=path if fb else None, where=(fb or fa).where))
+                                  b=path if fb else None,
+                                  where=(fb if fb is not None else have_a[path]).where))
             continue
         if fa.size != fb.size:
             out.append(FileChange(path=path, field="size", a=fa.size, b=fb.size,
@@ -249,12 +252,12 @@ def diff_releases(a: Side, b: Side) -> Diff:
                 or layout.artifact_kind(path) == "checkpoint_config"):
             continue
         try:
-            changes = tuple(_json_diff(json.loads(a.read(path)), json.loads(b.read(path))))
-        except (TypeError, ValueError):
+            changes = tuple(_json_diff(_json_of(a.read(path)), _json_of(b.read(path))))
+        except ValueError:
             changes = None  # not readable on one side: the file is listed as changed anyway
         configs.append(ConfigChange(path=path, changes=changes))
 
-    def facts(m: Manifest) -> dict:
+    def facts(m: Manifest) -> dict[str, str]:
         return {"name": m.release.name, "version": m.release.version,
                 "created": m.release.created}
 
@@ -263,3 +266,10 @@ def diff_releases(a: Side, b: Side) -> Diff:
                 checkpoints=_keyed(ck_a, ck_b), data_chunks=_keyed(ch_a, ch_b),
                 files=tuple(files), mismatches=tuple(_mismatches("a", a) + _mismatches("b", b)),
                 configs=tuple(configs), notes=a.notes + b.notes)
+
+
+def _json_of(raw: bytes | None) -> object:
+    """The JSON value of a file's bytes; ValueError when it was not read or is not JSON."""
+    if raw is None:
+        raise ValueError("not read")
+    return json.loads(raw)

@@ -45,19 +45,19 @@ def check(manifest: Manifest) -> list[Problem]:
         seen_names.add(c.name)
         for j, parent_name in enumerate(c.parents):
             parent = ckpts.get(parent_name)
-            outside = parent is None and link is not None \
-                and parent_name == link.checkpoint.name
-            if parent is None and not outside:
+            if parent is not None:
+                step, tokens, named = parent.step, parent.tokens_seen, parent_name
+            elif link is not None and parent_name == link.checkpoint.name:  # outside
+                if link.relation == "finetune":
+                    continue  # a fine-tune counts its steps and tokens from its own start
+                step, tokens = link.checkpoint.step, link.checkpoint.tokens_seen
+                named = link.label
+            else:
                 add("lineage", state(c.name), f"$.parents[{j}].name", f"checkpoint {c.name}: "
                     f"parent {parent_name} is not in the release" + (
                         "" if link is not None else " (a run that continues another release "
                         f"records it in {layout.DERIVED_FROM})"))
                 continue
-            if outside and link.relation == "finetune":
-                continue  # a fine-tune counts its steps and tokens from its own start
-            step, tokens = ((link.checkpoint.step, link.checkpoint.tokens_seen) if outside
-                            else (parent.step, parent.tokens_seen))
-            named = link.label if outside else parent_name
             if c.step <= step:
                 add("lineage", state(c.name), "$.step", f"checkpoint {c.name}: step {c.step} "
                     f"does not grow from parent {named} (step {step})")
@@ -81,10 +81,10 @@ def check(manifest: Manifest) -> list[Problem]:
             add("lineage", layout.MANIFEST, "$.derived_from", f"$.derived_from names "
                 f"{link.label}, but no checkpoint of the release continues it (none has it as a "
                 "parent)")
-    named = manifest.release.final_checkpoint
-    if named is not None and named not in ckpts:
+    final = manifest.release.final_checkpoint
+    if final is not None and final not in ckpts:
         add("reference", layout.MANIFEST, "$.release.final_checkpoint",
-            f"$.release.final_checkpoint names {named}, which is not a checkpoint of the "
+            f"$.release.final_checkpoint names {final}, which is not a checkpoint of the "
             "release")
 
     seen_paths: set[str] = set()
@@ -165,7 +165,7 @@ def ancestors(manifest: Manifest, name: str) -> list[str]:
     seen: set[str] = set()
     frontier = list(ckpts[name].parents) if name in ckpts else []
     while frontier:
-        nxt = []
+        nxt: list[str] = []
         for p in frontier:
             if p not in seen and p in ckpts:
                 seen.add(p)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -76,7 +77,7 @@ class TraceResult:
     def trained(self) -> bool:
         return any(m.trained for m in self.matches)
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, Any]:
         return {"tokens": list(self.tokens), "trained": self.trained,
                 "chunks_searched": self.chunks_searched, "tokens_searched": self.tokens_searched,
                 "truncated": self.truncated,
@@ -242,9 +243,10 @@ def find_tokens(source: OpenedRelease, tokens: Sequence[int], *, check_bytes: bo
         searched += int(flat.size)
         for start in _search(flat, tokens, limit - len(matches) + 1):
             if accept is not None:
-                start = accept(flat, start)
-                if start is None:
+                accepted = accept(flat, start)
+                if accepted is None:
                     continue
+                start = accepted
             if len(matches) >= limit:
                 truncated = True
                 break
@@ -295,7 +297,7 @@ def trace_text(source: OpenedRelease, text: str, *, check_bytes: bool = True,
                        tokens_searched=found.tokens_searched, truncated=found.truncated)
 
 
-def build_proofs(source: OpenedRelease, result: TraceResult) -> dict:
+def build_proofs(source: OpenedRelease, result: TraceResult) -> dict[str, Any]:
     """The proof document of every matched row: tokens and audit path against the chunk's
     Merkle root in the manifest (each root recomputed and compared first)."""
     manifest = source.manifest
@@ -303,7 +305,7 @@ def build_proofs(source: OpenedRelease, result: TraceResult) -> dict:
     wanted: dict[int, set[int]] = {}
     for m in result.matches:
         wanted.setdefault(m.chunk, set()).update(m.rows)
-    proofs = []
+    proofs: list[dict[str, Any]] = []
     for chunk in manifest.data.chunks:
         if chunk.index not in wanted:
             continue
@@ -324,7 +326,17 @@ def build_proofs(source: OpenedRelease, result: TraceResult) -> dict:
             "merkle": fmt, "proofs": proofs}
 
 
-def _proof_list(doc: object, source: str) -> tuple[str, list]:
+@dataclass(frozen=True, kw_only=True)
+class _ProofRow:
+    """One row of a proof document, as checked by ``_proof_list``."""
+
+    chunk: int
+    row: int
+    tokens: tuple[int, ...]
+    audit_path: tuple[bytes, ...]
+
+
+def _proof_list(doc: object, source: str) -> tuple[str, list[_ProofRow]]:
     if isinstance(doc, dict) and isinstance(doc.get("proof"), dict):
         doc = doc["proof"]  # the --json output of `trace --proof`
     if not isinstance(doc, dict) or doc.get("schema_version") != PROOF_VERSION:
@@ -333,21 +345,23 @@ def _proof_list(doc: object, source: str) -> tuple[str, list]:
     digest, proofs = doc.get("manifest_sha256"), doc.get("proofs")
     if not isinstance(digest, str) or not isinstance(proofs, list) or not proofs:
         raise InputError(f"{source}: $.manifest_sha256 and a non-empty $.proofs are required")
+    rows: list[_ProofRow] = []
     for i, p in enumerate(proofs):
         ok = (isinstance(p, dict) and isinstance(p.get("chunk"), int)
               and isinstance(p.get("row"), int) and isinstance(p.get("tokens"), list)
               and all(isinstance(t, int) and not isinstance(t, bool) for t in p["tokens"])
               and isinstance(p.get("audit_path"), list)
               and all(isinstance(h, str) and len(h) == 64 for h in p["audit_path"]))
-        if ok:
-            try:
-                [bytes.fromhex(h) for h in p["audit_path"]]
-            except ValueError:
-                ok = False
-        if not ok:
+        try:
+            audit_path = tuple(bytes.fromhex(h) for h in p["audit_path"]) if ok else None
+        except ValueError:
+            audit_path = None
+        if audit_path is None:
             raise InputError(f"{source}: $.proofs[{i}]: needs integer chunk and row, a list of "
                              "token ids and an audit_path of 64-hex-digit digests")
-    return digest, proofs
+        rows.append(_ProofRow(chunk=p["chunk"], row=p["row"], tokens=tuple(p["tokens"]),
+                              audit_path=audit_path))
+    return digest, rows
 
 
 def check_proofs(manifest: Manifest, manifest_sha256: str, doc: object, *,
@@ -362,21 +376,20 @@ def check_proofs(manifest: Manifest, manifest_sha256: str, doc: object, *,
                 f"({manifest_sha256[:16]}...)"]
     chunks = {c.index: c for c in manifest.data.chunks}
     fmt = manifest.data.merkle_format
-    problems = []
+    problems: list[str] = []
     for i, p in enumerate(proofs):
-        chunk = chunks.get(p["chunk"])
-        where = f"$.proofs[{i}] (chunk {p['chunk']} row {p['row']})"
+        chunk = chunks.get(p.chunk)
+        where = f"$.proofs[{i}] (chunk {p.chunk} row {p.row})"
         if chunk is None:
-            problems.append(f"{where}: the manifest has no chunk {p['chunk']}")
+            problems.append(f"{where}: the manifest has no chunk {p.chunk}")
             continue
-        if len(p["tokens"]) != manifest.data.seq_len or not all(
-                -2**31 <= t < 2**31 for t in p["tokens"]):
-            problems.append(f"{where}: {len(p['tokens'])} tokens, rows hold "
+        if len(p.tokens) != manifest.data.seq_len or not all(
+                -2**31 <= t < 2**31 for t in p.tokens):
+            problems.append(f"{where}: {len(p.tokens)} tokens, rows hold "
                             f"{manifest.data.seq_len}")
             continue
-        leaf = merkle.leaf_hash(merkle.row_bytes(p["tokens"]), fmt)
-        root = merkle.root_from_proof(leaf, p["row"], chunk.sequences,
-                                      [bytes.fromhex(h) for h in p["audit_path"]], fmt)
+        leaf = merkle.leaf_hash(merkle.row_bytes(p.tokens), fmt)
+        root = merkle.root_from_proof(leaf, p.row, chunk.sequences, p.audit_path, fmt)
         if root is None or root.hex() != chunk.merkle_root:
             problems.append(f"{where}: does not lead to the Merkle root of {chunk.path} in "
                             "the manifest")

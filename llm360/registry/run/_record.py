@@ -124,7 +124,7 @@ class Record:
     #: a part of a document its schema leaves open: values of another type go to ``extra``
     LENIENT: ClassVar[bool] = False
 
-    def to_data(self) -> dict:
+    def to_data(self) -> dict[str, Any]:
         """The record as plain JSON data (what its file holds)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
@@ -147,7 +147,8 @@ class Record:
     @classmethod
     def from_data(cls: type[R], data: Mapping[str, Any]) -> R:
         """The record of already validated JSON data (unknown keys go to ``extra``)."""
-        fields, hints = _fields(cls), _hints(cls)
+        plain: type = cls  # the caches' key (mypy takes a type[R] for unhashable)
+        fields, hints = _fields(plain), _hints(plain)
         kwargs: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in data.items():

@@ -87,7 +87,7 @@ class BenchmarkRow(Record):
     extra: Mapping[str, Any] = _extra()
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[str, str, str, str, int | None, float | None]:
         """What a rerun of the same evaluation shares (the newest run's row is kept); a limited
         run is another evaluation than the full one."""
         return (self.checkpoint, self.task, self.metric, self.filter, self.n_shot, self.limit)

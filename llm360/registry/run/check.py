@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llm360.errors import InputError, Llm360Error
 from llm360.registry import layout
@@ -45,7 +46,7 @@ class RunCheck:
     def ok(self) -> bool:
         return not self.problems
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, Any]:
         return {"ok": self.ok, "run": str(self.root), "files": self.files, "bytes": self.bytes,
                 "checkpoints": self.checkpoints, "chunks": self.chunks,
                 "problems": [p.as_data() for p in self.problems]}

@@ -95,7 +95,8 @@ def digest_problems(index: DataIndex | None, states: Mapping[str, TrainerState],
     ``chunks``: the facts read from the chunk files. ``run check`` runs it on the records that
     are valid where the manifest cannot be assembled."""
     problems = []
-    for i, chunk in enumerate(index.chunks if index is not None else ()):
+    chunk_list, seq_len = (index.chunks, index.seq_len) if index is not None else ((), 0)
+    for i, chunk in enumerate(chunk_list):
         where = f"$.chunks[{i}]"
         have = digests.get(chunk.path)
         if have is None:
@@ -117,10 +118,10 @@ def digest_problems(index: DataIndex | None, states: Mapping[str, TrainerState],
                     code="digest" if field == "merkle_root" else "data",
                     file=layout.DATA_INDEX, json_path=f"{where}.{field}",
                     message=f"says {claim!r}, the chunk file {chunk.path} gives {real!r}"))
-        if got.seq_len != index.seq_len:
+        if got.seq_len != seq_len:
             problems.append(Problem(code="data", file=chunk.path, message=(
                 f"rows of {got.seq_len} tokens, {layout.DATA_INDEX} $.seq_len says "
-                f"{index.seq_len}")))
+                f"{seq_len}")))
     for name, state in sorted(states.items()):
         for j, parent in enumerate(state.parents):
             have = roots.get(parent.name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from llm360.errors import InputError
 from llm360.registry import layout
@@ -39,7 +40,7 @@ class ChunkFacts:
     sources: tuple[tuple[int, int, int], ...] | None = None
 
     @classmethod
-    def from_cache(cls, data: dict) -> ChunkFacts:
+    def from_cache(cls, data: dict[str, Any]) -> ChunkFacts:
         found = data.get("sources")
         return cls(**{**data, "sources": None if found is None
                       else tuple(tuple(int(v) for v in row) for row in found)})
@@ -69,7 +70,7 @@ class ChunkCache:
 
     def __init__(self, cache_dir: Path | None) -> None:
         self.dir = cache_dir
-        self._entries: dict = {}
+        self._entries: dict[str, object] = {}
         self._changed = False
         if cache_dir is None:
             return

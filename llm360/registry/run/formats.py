@@ -13,6 +13,7 @@ archive, when it is one (``archive``: .py text files only, never extracted).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from llm360.errors import InputError
@@ -140,7 +141,7 @@ def _sniff_text(path: Path, size: int, source: str) -> str:
     raise _refuse(source, "a large file that is neither safetensors nor JSONL")
 
 
-def _jsonl_error(lines, source: str) -> InputError | None:
+def _jsonl_error(lines: Iterable[bytes], source: str) -> InputError | None:
     """None when every non-blank line is a JSON value (and there is one), else why not."""
     seen = False
     for lineno, line in enumerate(lines, 1):

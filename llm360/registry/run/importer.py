@@ -22,7 +22,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from llm360.errors import InputError, SchemaError, UnsafePathError
 from llm360.registry import layout
@@ -61,6 +61,18 @@ class ImportResult:
     still_needed: tuple[str, ...]         # run records the import could not write
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Plan:
+    """One checkpoint folder to import: its regular files, HF's trainer state, its step and
+    tokens seen."""
+
+    folder: Path
+    names: set[str]
+    hf: dict[str, Any]
+    step: int
+    tokens: int
+
+
 def _regular_files(folder: Path) -> set[str]:
     """The names of the regular files in ``folder``; a symbolic link is refused."""
     names = set()
@@ -76,7 +88,7 @@ def _regular_files(folder: Path) -> set[str]:
     return names
 
 
-def _hf_state(folder: Path, names: set[str]) -> dict:
+def _hf_state(folder: Path, names: set[str]) -> dict[str, Any]:
     """HF's ``trainer_state.json`` (``{}`` without one), its fields of the right types."""
     if layout.TRAINER_STATE not in names:
         return {}
@@ -95,14 +107,14 @@ def _hf_state(folder: Path, names: set[str]) -> dict:
     return data
 
 
-def _object(data: Any, path: Path, json_path: str) -> dict:
+def _object(data: Any, path: Path, json_path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SchemaError(f"expected a JSON object, found {type(data).__name__}",
                           file=str(path), json_path=json_path)
     return data
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -110,9 +122,10 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _step_of(folder: Path, hf: dict) -> int:
-    if _is_int(hf.get("global_step")):
-        return hf["global_step"]
+def _step_of(folder: Path, hf: dict[str, Any]) -> int:
+    step = hf.get("global_step")
+    if _is_int(step):
+        return step
     m = _STEP.search(folder.name)
     if m is None:
         raise InputError(f"{folder}: cannot tell the training step (no trainer_state.json and "
@@ -153,13 +166,13 @@ def import_checkpoints(run_dir: Path, folders: Sequence[Path], *,
     folders = [Path(f) for f in folders]
     if not folders:
         raise InputError("no checkpoint folders given")
-    plans = []
+    plans: list[_Plan] = []
     last_step = -1
     for folder in folders:
         if not folder.is_dir():
             raise InputError(f"{folder}: not a directory")
         names = _regular_files(folder)
-        weights = _weights(folder, names)
+        _weights(folder, names)
         if layout.CHECKPOINT_CONFIG not in names:
             raise InputError(f"{folder}: no config.json",
                              hint="pass Hugging Face checkpoint folders (save_pretrained output)")
@@ -176,9 +189,9 @@ def import_checkpoints(run_dir: Path, folders: Sequence[Path], *,
                                  hint="pass --tokens-per-step N (batch x sequence length x "
                                       "accumulation x processes)")
             tokens = step * tokens_per_step
-        plans.append((folder, names, weights, hf, step, int(tokens)))
+        plans.append(_Plan(folder=folder, names=names, hf=hf, step=step, tokens=int(tokens)))
 
-    first = plans[0][0] / layout.CHECKPOINT_CONFIG
+    first = plans[0].folder / layout.CHECKPOINT_CONFIG
     first_config = _object(read_json(first), first, "$")
     run_dir.mkdir(parents=True, exist_ok=True)
     with lock_run(run_dir, command="llm360 run import-checkpoints"):
@@ -192,10 +205,10 @@ def import_checkpoints(run_dir: Path, folders: Sequence[Path], *,
             writer.close()
 
 
-def _import(run_dir: Path, writer: RunWriter, plans: list, first_config: dict,
-            seq_len: int | None) -> ImportResult:
+def _import(run_dir: Path, writer: RunWriter, plans: list[_Plan],
+            first_config: dict[str, Any], seq_len: int | None) -> ImportResult:
     if not (run_dir / layout.MODEL_CONFIG).exists():
-        source = str(plans[0][0] / layout.CHECKPOINT_CONFIG)
+        source = str(plans[0].folder / layout.CHECKPOINT_CONFIG)
         writer.write_file(layout.MODEL_CONFIG, canonical_json(first_config, source=source))
     if not (run_dir / layout.DATA_INDEX).exists():
         n = seq_len or first_config.get("max_position_embeddings")
@@ -214,10 +227,11 @@ def _import(run_dir: Path, writer: RunWriter, plans: list, first_config: dict,
     origin = writer.derived_from
     parent = (writer.parent_ref(writer.latest) if writer.latest
               else writer.parent_ref(origin.checkpoint.name) if origin is not None else None)
-    for folder, names, _weights_files, hf, step, tokens in plans:
+    for plan in plans:
+        folder, names, hf, step, tokens = plan.folder, plan.names, plan.hf, plan.step, plan.tokens
         name = writer.next_checkpoint_name()
         blobs: dict[str, bytes | Path] = {}
-        skip = []
+        skip: list[str] = []
         for fname in sorted(names):
             if fname == layout.TRAINER_STATE:
                 blobs[HF_TRAINER_STATE] = folder / fname
@@ -249,18 +263,18 @@ def _import(run_dir: Path, writer: RunWriter, plans: list, first_config: dict,
                         still_needed=still)
 
 
-def _train_loss(hf: dict, step: int) -> dict | None:
+def _train_loss(hf: dict[str, Any], step: int) -> dict[str, float] | None:
     for entry in reversed(hf.get("log_history", [])):
         if entry.get("step") == step and _number(entry.get("loss")):
             return {"train_loss": float(entry["loss"])}
     return None
 
 
-def _eval_metrics(hf: dict, step: int) -> tuple[dict, dict]:
+def _eval_metrics(hf: dict[str, Any], step: int) -> tuple[dict[str, float], dict[str, float]]:
     """(evaluation results, runtime and throughput fields) logged by ``Trainer.evaluate`` at
     ``step``: ``eval_runtime``, ``eval_samples_per_second``, ``epoch``, ... are not results."""
-    out: dict = {}
-    runtime: dict = {}
+    out: dict[str, float] = {}
+    runtime: dict[str, float] = {}
     for entry in hf.get("log_history", []):
         if entry.get("step") == step and any(str(k).startswith("eval_") for k in entry):
             results, other = split_eval_log({k: v for k, v in entry.items() if k != "step"})
@@ -269,11 +283,11 @@ def _eval_metrics(hf: dict, step: int) -> tuple[dict, dict]:
     return out, runtime
 
 
-def _write_log(writer: RunWriter, plans: list) -> None:
+def _write_log(writer: RunWriter, plans: list[_Plan]) -> None:
     """``logs/train.jsonl`` from the last folder's log history (it holds the earlier ones)."""
     if (writer.root / writer.log_path).exists():
         return
-    folder, _, _, hf, step, tokens = plans[-1]
+    hf, step, tokens = plans[-1].hf, plans[-1].step, plans[-1].tokens
     per_step = tokens / step if step else 0
     for entry in hf.get("log_history", []):
         if not (_is_int(entry.get("step")) and _number(entry.get("loss"))

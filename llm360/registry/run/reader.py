@@ -249,10 +249,9 @@ def scan_run(root: Path, *, only: set[str] | None = None, listing: RunListing | 
     provenance = load(layout.PROVENANCE, Provenance)
     benchmarks = load(layout.BENCHMARK_ROWS, BenchmarkRows)
     records = None
-    complete = (metadata is not None and model_config is not None and train_config is not None
-                and data_index is not None and provenance is not None
-                and (data_config is not None or layout.DATA_CONFIG not in present))
-    if complete:
+    if (metadata is not None and model_config is not None and train_config is not None
+            and data_index is not None and provenance is not None
+            and (data_config is not None or layout.DATA_CONFIG not in present)):
         records = RunRecords(
             root=root, files=tuple(files), metadata=metadata, model_config=model_config,
             train_config=train_config, data_config=data_config, data_index=data_index,

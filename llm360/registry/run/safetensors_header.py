@@ -15,9 +15,10 @@ import os
 import re
 import struct
 from collections.abc import Iterator
+from dataclasses import dataclass
 from math import prod
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from llm360.errors import InputError
 
@@ -45,8 +46,8 @@ class _Bad(Exception):
     pass
 
 
-def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict:
-    out: dict = {}
+def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
     for key, value in pairs:
         if key in out:
             raise _Bad(f"key {key!r} appears twice in the header")
@@ -54,7 +55,7 @@ def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict:
     return out
 
 
-def read_header(path: Path, *, source: str | None = None) -> tuple[dict, int]:
+def read_header(path: Path, *, source: str | None = None) -> tuple[dict[str, Any], int]:
     """(header dict, offset of the data section) of a safetensors file, checked strictly;
     errors name ``source`` (default: the path)."""
     path = Path(path)
@@ -76,7 +77,7 @@ def read_header(path: Path, *, source: str | None = None) -> tuple[dict, int]:
     return header, 8 + n
 
 
-def check_header(raw: bytes, data_len: int, *, source: str) -> dict:
+def check_header(raw: bytes, data_len: int, *, source: str) -> dict[str, Any]:
     """The parsed header ``raw`` of a file whose data section is ``data_len`` bytes long."""
     try:
         if not raw.startswith(b"{"):
@@ -102,12 +103,12 @@ def check_header(raw: bytes, data_len: int, *, source: str) -> dict:
     return header
 
 
-def _no_constant(name: str):
+def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _check_tensors(header: dict, data_len: int) -> None:
-    spans = []
+def _check_tensors(header: dict[str, Any], data_len: int) -> None:
+    spans: list[tuple[int, int, str]] = []
     for name, info in header.items():
         if name == "__metadata__":
             if not isinstance(info, dict) or not all(
@@ -147,7 +148,7 @@ def _check_tensors(header: dict, data_len: int) -> None:
         raise _Bad(f"the tensors cover {at} bytes but the data section holds {data_len}")
 
 
-def _short(value) -> str:
+def _short(value: object) -> str:
     text = json.dumps(value)
     return text if len(text) <= 40 else text[:37] + "..."
 _SHARD = re.compile(r"^(.+)-(\d{5})-of-(\d{5})\.safetensors$")
@@ -168,28 +169,37 @@ def count_parameters(path: Path) -> int:
     return count
 
 
-def _tensor(path: Path, name: str) -> tuple[dict, int]:
-    """(header entry, offset of the data section) of the 2-D integer tensor ``name``."""
+@dataclass(frozen=True, kw_only=True)
+class _Tensor:
+    """A 2-D integer tensor of a safetensors file; ``at``: the file offset of its bytes."""
+
+    dtype: str
+    rows: int
+    cols: int
+    at: int
+
+
+def _tensor(path: Path, name: str) -> _Tensor:
+    """The 2-D integer tensor ``name`` of the safetensors file ``path``."""
     header, offset = read_header(path)
     if name not in header or name == "__metadata__":
         raise InputError(f"{path}: no tensor called {name!r}")
     info = header[name]
     if info["dtype"] not in _DTYPES or len(info["shape"]) != 2:
         raise InputError(f"{path}: tensor {name!r} is not a 2-D integer tensor")
-    return info, offset
+    (rows, cols), (start, _) = info["shape"], info["data_offsets"]
+    return _Tensor(dtype=info["dtype"], rows=rows, cols=cols, at=offset + start)
 
 
 def read_rows(path: Path, name: str = "tokens") -> np.ndarray:
     """The 2-D tensor ``name`` of a safetensors file as a read-only numpy memmap."""
     import numpy as np
 
-    info, offset = _tensor(path, name)
-    start, _ = info["data_offsets"]
-    rows, cols = info["shape"]
-    if rows * cols == 0:
-        return np.zeros((rows, cols), dtype=_DTYPES[info["dtype"]])
-    return np.memmap(path, dtype=_DTYPES[info["dtype"]], mode="r", offset=offset + start,
-                     shape=(rows, cols))
+    t = _tensor(path, name)
+    if t.rows * t.cols == 0:
+        return np.zeros((t.rows, t.cols), dtype=_DTYPES[t.dtype])
+    return np.memmap(path, dtype=_DTYPES[t.dtype], mode="r", offset=t.at,
+                     shape=(t.rows, t.cols))
 
 
 def read_row_bytes(path: Path, name: str = "tokens", *, block: int = 8 << 20
@@ -199,15 +209,13 @@ def read_row_bytes(path: Path, name: str = "tokens", *, block: int = 8 << 20
     llm360 writes) is read straight from the file, ``block`` bytes at a time, without numpy;
     another dtype is converted row by row through ``read_rows``. A chunk of billions of tokens
     is never held in memory whole."""
-    info, offset = _tensor(path, name)
-    count, cols = info["shape"]
-    if info["dtype"] != "I32":
+    t = _tensor(path, name)
+    if t.dtype != "I32":
         import numpy as np
 
         rows = read_rows(path, name)
-        return count, cols, (np.ascontiguousarray(r, dtype="<i4").tobytes() for r in rows)
-    start, _ = info["data_offsets"]
-    return count, cols, _i32_rows(path, offset + start, count, 4 * cols, block, name)
+        return t.rows, t.cols, (np.ascontiguousarray(r, dtype="<i4").tobytes() for r in rows)
+    return t.rows, t.cols, _i32_rows(path, t.at, t.rows, 4 * t.cols, block, name)
 
 
 def _i32_rows(path: Path, at: int, count: int, width: int, block: int,

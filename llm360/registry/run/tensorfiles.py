@@ -36,7 +36,7 @@ def tensors_to_safetensors(tensors: Mapping[str, Any]) -> bytes:
         for key, value in tensors.items():
             t = value if is_torch(value) else torch.from_numpy(np.ascontiguousarray(value))
             t = t.detach().to("cpu").contiguous()
-            ident = (t.untyped_storage().data_ptr(), t.storage_offset())
+            ident = (int(t.untyped_storage().data_ptr()), int(t.storage_offset()))
             if ident in seen or t.untyped_storage().nbytes() != t.numel() * t.element_size():
                 t = t.clone()  # tied or viewed weights: safetensors refuses shared storage
             seen.add(ident)

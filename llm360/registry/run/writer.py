@@ -69,7 +69,7 @@ class RunWriter:
         self._lock: RunLock | None = None
         self._chunks: list[DataChunkRecord] = []
         self._seq_len: int | None = None
-        self._index_extra: dict = {}
+        self._index_extra: dict[str, Any] = {}
         self._missing: str | None = None              # why the run has no data chunks
         self._mixture: MixtureRecord | None = None    # kept as read
         self._merkle: str | None = merkle.DEFAULT_FORMAT
@@ -77,7 +77,7 @@ class RunWriter:
         self._lines: list[bytes] = []
         self._written: dict[str, WrittenCheckpoint] = {}
         self._last: tuple[str, TrainerState] | None = None
-        self._model_config: dict | None = None
+        self._model_config: dict[str, Any] | None = None
         self._digests: dict[str, FileDigest] = {}
         self._derived: DerivedFrom | None = None
 

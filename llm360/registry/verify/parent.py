@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from llm360.errors import Llm360Error
 from llm360.registry import layout
@@ -34,8 +34,9 @@ from llm360.registry.verify.policy import TrustPolicy
 if TYPE_CHECKING:
     from llm360.registry.verify.verifier import Report
 
-__all__ = ["ParentCheck", "VerifiedParent", "Generation", "MAX_GENERATIONS", "check_link",
-           "parent_chain", "local_manifest", "chain_text", "local_link"]
+__all__ = ["ParentCheck", "VerifiedParent", "LinkSummary", "LinkResult", "Generation",
+           "MAX_GENERATIONS", "check_link", "parent_chain", "local_manifest", "chain_text",
+           "local_link"]
 
 #: how many releases ``parent_chain`` follows up from a release at most
 MAX_GENERATIONS = 32
@@ -69,10 +70,32 @@ class ParentCheck:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LinkSummary:
+    """A derived release's link as the report shows it: the parent checkpoint (``link``), the
+    relation, where the parent is; once ``checked``, where it was verified and who signed it."""
+
+    link: str
+    relation: str
+    parent: str
+    checked: bool = False
+    where: str | None = None
+    signer: str | None = None
+
+    def as_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"link": self.link, "relation": self.relation,
+                                "parent": self.parent, "checked": self.checked}
+        if self.checked:
+            data.update(where=self.where, signer=self.signer)
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
 class LinkResult:
-    problems: list[Problem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
+    """What ``check_link`` found (``summary`` None: the release derives from none)."""
+
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+    summary: LinkSummary | None = None
     opt_outs: tuple[str, ...] = ()
 
 
@@ -142,32 +165,29 @@ def check_link(manifest: Manifest, check: ParentCheck | None) -> LinkResult:
     link = manifest.derived_from
     if link is None:
         return LinkResult()
-    out = LinkResult(summary={"link": link.label, "relation": link.relation,
-                              "parent": link.location, "checked": False})
+    summary = LinkSummary(link=link.label, relation=link.relation, parent=link.location)
     if check is None:
-        out.notes.append(f"derived_from ({link.relation} of {link.label}) was not checked "
-                         "here: `llm360 verify` checks the link")
-        return out
+        return LinkResult(summary=summary, notes=(
+            f"derived_from ({link.relation} of {link.label}) was not checked here: "
+            "`llm360 verify` checks the link",))
     head = f"derived_from {link.label} ({link.location})"
 
-    def fail(message: str) -> LinkResult:
-        out.problems.append(Problem(code="parent", file=layout.MANIFEST,
-                                    json_path="$.derived_from", message=f"{head}: {message}"))
-        return out
+    def fail(*messages: str) -> LinkResult:
+        return LinkResult(summary=summary, problems=tuple(
+            Problem(code="parent", file=layout.MANIFEST, json_path="$.derived_from",
+                    message=f"{head}: {message}") for message in messages))
 
     def cannot(why: str) -> LinkResult:
         if check.allow_unverified:
-            out.notes.append(f"the parent link was NOT checked (--allow-unverified-parent): "
-                             f"{head}: {why}")
-            return LinkResult(notes=out.notes, summary=out.summary,
-                              opt_outs=("--allow-unverified-parent",))
+            return LinkResult(summary=summary, opt_outs=("--allow-unverified-parent",), notes=(
+                f"the parent link was NOT checked (--allow-unverified-parent): {head}: {why}",))
         return fail(f"cannot be checked: {why} (or pass --allow-unverified-parent)")
 
     if check.policy is None:
         return cannot("the parent's signer is not given: pass --parent-key PUB.pem, or "
                       "--parent-identity and --parent-issuer")
     try:
-        found = _find(link, check)
+        found = _find(link, check, check.policy)
     except _NotTheParent as exc:
         return fail(str(exc))
     except Llm360Error as exc:
@@ -176,58 +196,63 @@ def check_link(manifest: Manifest, check: ParentCheck | None) -> LinkResult:
         return cannot("the parent release is not at hand: pass --parent PATH (its release "
                       "folder)" + ("" if link.release.repo else "; it was not published on "
                                "the Hub"))
-    return _compare(link, found, out, fail)
+    mismatches = _mismatches(link, found)
+    if mismatches:
+        return fail(*mismatches)
+    signer = _signer_text(signer_of(found.report.signature))
+    want = link.checkpoint
+    return LinkResult(
+        summary=replace(summary, checked=True, where=found.where, signer=signer),
+        notes=(f"parent link verified: {link.relation} of {link.label} (root digest "
+               f"{want.root_digest[:16]}..., step {want.step}), in {found.where}, signed "
+               f"by {signer}",))
 
 
-def _find(link: DerivedFrom, check: ParentCheck) -> VerifiedParent | None:
+def _find(link: DerivedFrom, check: ParentCheck, policy: TrustPolicy) -> VerifiedParent | None:
     local = _local(link, check.folders)
     if local is not None:
         from llm360.registry.verify.verifier import verify_release
 
         folder, raw = local
-        report = verify_release(folder, policy=check.policy)
+        report = verify_release(folder, policy=policy)
         return VerifiedParent(where=str(folder), manifest_bytes=raw, report=report)
     if link.release.repo and check.hub is not None:
-        return check.hub(link, check.policy)
+        return check.hub(link, policy)
     return None
 
 
-def _compare(link: DerivedFrom, found: VerifiedParent, out: LinkResult, fail) -> LinkResult:
+def _mismatches(link: DerivedFrom, found: VerifiedParent) -> list[str]:
+    """How the parent ``found`` differs from what ``link`` records (empty: it is the one)."""
     sha = hashlib.sha256(found.manifest_bytes).hexdigest()
     if link.release.manifest_sha256 not in (sha, ) or found.report.manifest_sha256 != sha:
-        return fail(f"{found.where} serves a manifest of sha256 {found.report.manifest_sha256}, "
-                    f"not the {link.release.manifest_sha256} derived_from records")
+        return [f"{found.where} serves a manifest of sha256 {found.report.manifest_sha256}, "
+                f"not the {link.release.manifest_sha256} derived_from records"]
     if not found.report.ok:
         first = found.report.failures[0]
         more = len(found.report.failures) - 1
-        return fail(f"the parent release {found.where} does not verify: {first.message}"
-                    + (f" (and {more} more)" if more else ""))
+        return [f"the parent release {found.where} does not verify: {first.message}"
+                + (f" (and {more} more)" if more else "")]
+    out: list[str] = []
     signer = signer_of(found.report.signature)
     if signer != link.release.signer:
-        fail(f"the parent is signed by {_signer_text(signer)}, derived_from records "
-             f"{_signer_text(link.release.signer)}")
+        out.append(f"the parent is signed by {_signer_text(signer)}, derived_from records "
+                   f"{_signer_text(link.release.signer)}")
     parent = manifest_from_bytes(found.manifest_bytes,
                                  source=f"{found.where}/{layout.MANIFEST}")
     rel = parent.release
     if (rel.name, rel.version) != (link.release.name, link.release.version):
-        fail(f"the parent manifest is {rel.name} {rel.version}, derived_from records "
-             f"{link.release.name} {link.release.version}")
+        out.append(f"the parent manifest is {rel.name} {rel.version}, derived_from records "
+                   f"{link.release.name} {link.release.version}")
     ckpt = parent.checkpoint(link.checkpoint.name)
     want = link.checkpoint
     if ckpt is None:
-        return fail(f"the parent release does not list checkpoint {want.name}")
+        return [*out, f"the parent release does not list checkpoint {want.name}"]
     if ckpt.root_digest != want.root_digest:
-        fail(f"the parent lists {want.name} with root digest {ckpt.root_digest}, not the "
-             f"{want.root_digest} derived_from records")
+        out.append(f"the parent lists {want.name} with root digest {ckpt.root_digest}, not "
+                   f"the {want.root_digest} derived_from records")
     if (ckpt.step, ckpt.tokens_seen) != (want.step, want.tokens_seen):
-        fail(f"the parent lists {want.name} at step {ckpt.step} with {ckpt.tokens_seen} tokens "
-             f"seen, derived_from records step {want.step} with {want.tokens_seen}")
-    if out.problems:
-        return out
-    out.summary.update(checked=True, where=found.where, signer=_signer_text(signer))
-    out.notes.append(f"parent link verified: {link.relation} of {link.label} (root digest "
-                     f"{want.root_digest[:16]}..., step {want.step}), in {found.where}, signed "
-                     f"by {_signer_text(signer)}")
+        out.append(f"the parent lists {want.name} at step {ckpt.step} with {ckpt.tokens_seen} "
+                   f"tokens seen, derived_from records step {want.step} with {want.tokens_seen}")
     return out
 
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llm360.errors import InputError, Llm360Error
 from llm360.registry import layout
@@ -38,7 +39,7 @@ from llm360.registry.build.release_dir import (
     ReleaseFiles,
     read_release_files,
 )
-from llm360.registry.manifest.models import Manifest
+from llm360.registry.manifest.models import Manifest, Release
 from llm360.registry.manifest.problems import Problem
 from llm360.registry.manifest.serialize import manifest_from_bytes, parse_json, to_data
 from llm360.registry.run.chunks import ChunkCache
@@ -51,7 +52,7 @@ from llm360.registry.signing import (
     check_manifest_signature,
 )
 from llm360.registry.verify.open import open_release
-from llm360.registry.verify.parent import ParentCheck, check_link
+from llm360.registry.verify.parent import LinkSummary, ParentCheck, check_link
 from llm360.registry.verify.policy import TrustPolicy
 from llm360.registry.verify.sources import ArtifactSource, LocalSource, Located
 
@@ -61,7 +62,10 @@ __all__ = ["Report", "Problem", "TrustPolicy", "verify", "verify_release",
 
 @dataclass(frozen=True, kw_only=True)
 class Report:
-    """What ``verify`` found: problems (each naming its file) and what was checked."""
+    """What ``verify`` found: problems (each naming its file) and what was checked.
+    ``signature``: what the signature check found; ``release``: the manifest's release (None
+    when the signature link is broken: nothing else was read); ``parent``: a derived release's
+    link (``parent.check_link``; None for a release that derives from none)."""
 
     manifest: str
     manifest_sha256: str
@@ -69,12 +73,12 @@ class Report:
     files_checked: int
     bytes_checked: int
     problems: tuple[Problem, ...]
+    signature: SignatureStatus
     allow_extra: bool = False
     notes: tuple[str, ...] = ()
-    signature: SignatureStatus
-    release: dict = field(default_factory=dict)
+    release: Release | None = None
     opt_outs: tuple[str, ...] = ()
-    parent: dict = field(default_factory=dict)   # a derived release's link (parent.check_link)
+    parent: LinkSummary | None = None
 
     def fails(self, problem: Problem) -> bool:
         return not (problem.code == "extra" and self.allow_extra)
@@ -87,13 +91,17 @@ class Report:
     def ok(self) -> bool:
         return not self.failures
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, Any]:
+        rel = self.release
         return {
             "ok": self.ok, "manifest": self.manifest, "manifest_sha256": self.manifest_sha256,
             "root": self.root, "files_checked": self.files_checked,
-            "bytes_checked": self.bytes_checked, "release": self.release,
+            "bytes_checked": self.bytes_checked,
+            "release": {} if rel is None else {"name": rel.name, "version": rel.version,
+                                                "created": rel.created},
             "opt_outs": list(self.opt_outs), "notes": list(self.notes),
-            "signature": self.signature.as_data(), "parent": self.parent,
+            "signature": self.signature.as_data(),
+            "parent": {} if self.parent is None else self.parent.as_data(),
             "problems": [{**p.as_data(), "fails": self.fails(p)} for p in self.problems],
         }
 
@@ -126,25 +134,21 @@ def verify(source: ArtifactSource, policy: TrustPolicy, *, parent: ParentCheck |
     sha = hashlib.sha256(raw).hexdigest()
     sig = check_manifest_signature(raw, source.read_bytes(BUNDLE_FILE), policy)
     notes = [f"{flag} is in force" for flag in policy.opt_outs()]
-    base = dict(manifest=where, manifest_sha256=sha, root=source.description,
-                allow_extra=policy.allow_extra, opt_outs=policy.opt_outs(),
-                signature=sig.info)
     if sig.info.unsigned and sig.ok:
         notes.append("the manifest is unsigned: accepted because of --allow-unsigned")
     if not sig.ok and not sig.info.unsigned:
         notes.append("nothing else was checked: the signature link is broken")
-        return Report(files_checked=0, bytes_checked=0, problems=tuple(sig.problems),
-                      notes=tuple(notes), **base)
+        return Report(manifest=where, manifest_sha256=sha, root=source.description,
+                      files_checked=0, bytes_checked=0, problems=tuple(sig.problems),
+                      signature=sig.info, allow_extra=policy.allow_extra,
+                      notes=tuple(notes), opt_outs=policy.opt_outs())
     manifest = manifest_from_bytes(raw, source=where)
-    release = {"name": manifest.release.name, "version": manifest.release.version,
-               "created": manifest.release.created}
     problems: list[Problem] = list(sig.problems)
     if policy.expect_version is not None and manifest.release.version != policy.expect_version:
         problems.append(Problem(code="version", file=MANIFEST_FILE, message=(
             f"release {manifest.release.name} is version {manifest.release.version} (created "
             f"{manifest.release.created}), expected {policy.expect_version}")))
     ckpt_problems, signature = check_checkpoint_signatures(source.read_bytes, manifest, sig)
-    base["signature"] = signature
     problems += ckpt_problems
     problems += lineage.check(manifest)
     release_files, rf_problems = _release_files(source, sig, sha, notes)
@@ -163,7 +167,7 @@ def verify(source: ArtifactSource, policy: TrustPolicy, *, parent: ParentCheck |
         problems += _publication(source, located, sha, notes)
         checked = [loc for loc in located if loc.path in expected and loc.size is not None]
         files_checked = len(checked)
-        bytes_checked = sum(loc.size for loc in checked)
+        bytes_checked = sum(loc.size or 0 for loc in checked)
         if isinstance(source, LocalSource):
             # an unlisted file (a card of a release-file list that names another manifest)
             # leaves the listed records as they are: their fields are still compared
@@ -177,10 +181,12 @@ def verify(source: ArtifactSource, policy: TrustPolicy, *, parent: ParentCheck |
     link = check_link(manifest, parent)
     problems += link.problems
     notes += link.notes
-    base["opt_outs"] = tuple(base["opt_outs"]) + link.opt_outs
-    return Report(files_checked=files_checked, bytes_checked=bytes_checked,
-                  problems=tuple(problems), notes=tuple(notes), release=release,
-                  parent=link.summary, **base)
+    return Report(manifest=where, manifest_sha256=sha, root=source.description,
+                  files_checked=files_checked, bytes_checked=bytes_checked,
+                  problems=tuple(problems), signature=signature,
+                  allow_extra=policy.allow_extra, notes=tuple(notes),
+                  release=manifest.release, opt_outs=policy.opt_outs() + link.opt_outs,
+                  parent=link.summary)
 
 
 def _release_files(source: ArtifactSource, sig: SignatureCheck, manifest_sha: str,
@@ -292,18 +298,18 @@ def _field_problems(manifest: Manifest, root: Path, notes: list[str]) -> list[Pr
     except (Llm360Error, KeyError) as exc:
         notes.append(f"the run's records could not be read for comparison: {exc}")
         return []
-    problems = []
+    problems: list[Problem] = []
     for path, have, want in _diff(to_data(manifest), to_data(rebuilt), "$"):
         if path.startswith("$.artifacts") and not path.endswith(".kind"):
             continue  # bytes are reported per artifact above
         if want is _ABSENT:  # a file the manifest names that the run lacks
-            problems.append(Problem(code="missing", file=have, json_path=path, message=(
+            problems.append(Problem(code="missing", file=str(have), json_path=path, message=(
                 f"{have}: in the manifest ({path}), missing from the run ({root})")))
             continue
         message = (f"{want}: in the run ({root}), not in the manifest ({path})"
                    if have is _ABSENT else
                    f"{path}: manifest says {_short(have)}, the run says {_short(want)}")
-        problems.append(Problem(code="field", file=want if have is _ABSENT else MANIFEST_FILE,
+        problems.append(Problem(code="field", file=str(want) if have is _ABSENT else MANIFEST_FILE,
                                 json_path=None if have is _ABSENT else path,
                                 message=message))
     return problems
@@ -312,7 +318,7 @@ def _field_problems(manifest: Manifest, root: Path, notes: list[str]) -> list[Pr
 _ABSENT = object()  # one side of a list of names lacks the item
 
 
-def _diff(a, b, path: str):
+def _diff(a: object, b: object, path: str) -> Iterator[tuple[str, object, object]]:
     """(JSON path, manifest value, run value) per difference; lists of names that differ as
     sets give one item per name on one side only (``_ABSENT`` on the other)."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -330,11 +336,11 @@ def _diff(a, b, path: str):
         yield path, a, b
 
 
-def _names(items: list) -> bool:
+def _names(items: list[object]) -> bool:
     return all(isinstance(x, str) for x in items)
 
 
-def _short(value) -> str:
+def _short(value: object) -> str:
     """A value for one line: digests whole, anything longer cut."""
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= 80 else text[:77] + "..."

@@ -200,8 +200,8 @@ def test_naming_a_key_requires_a_signature(key_release: Path, key_pair) -> None:
 
 def test_summary_names_release_and_expect_version(key_release: Path, key_pair) -> None:
     report = verify_release(key_release, policy=TrustPolicy(key=key_pair[1]))
-    assert report.release == {"name": "synthetic-tiny", "version": "0.1.0",
-                              "created": "2026-11-27T00:00:00Z"}
+    assert report.as_data()["release"] == {"name": "synthetic-tiny", "version": "0.1.0",
+                                           "created": "2026-11-27T00:00:00Z"}
     rolled = verify_release(key_release, policy=TrustPolicy(key=key_pair[1],
                                                             expect_version="0.2.0"))
     assert [p.code for p in rolled.failures] == ["version"]
