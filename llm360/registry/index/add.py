@@ -12,8 +12,10 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from llm360.errors import InputError, Llm360Error, VerificationError
 from llm360.registry import layout
@@ -28,15 +30,19 @@ from llm360.registry.index._writer import (
 )
 from llm360.registry.index.records import AddResult, ReleaseRef, ReverifyResult, VerificationEvent
 from llm360.registry.index.store import Store, utc_now
-from llm360.registry.verify.parent import ParentCheck
+from llm360.registry.manifest.models import DerivedFrom
+from llm360.registry.verify.parent import ParentCheck, VerifiedParent
 from llm360.registry.verify.policy import TrustPolicy
 from llm360.registry.verify.verifier import Report
+
+if TYPE_CHECKING:
+    from llm360.registry.hub import HubClient
 
 __all__ = ["HubConnector", "Checked", "check_release", "add_release", "reverify",
            "policy_record", "trust_policy", "parent_check"]
 
 #: endpoint (None: the default) -> a ``llm360.registry.hub.HubClient``
-HubConnector = Callable[[str | None], object]
+HubConnector = Callable[[str | None], "HubClient"]
 
 _SHOWN_PROBLEMS = 5
 
@@ -137,12 +143,14 @@ def parent_check(recorded: Policy, hub: HubConnector | None,
                              offline=recorded.offline, staging=recorded.staging,
                              trust_config=Path(recorded.trust_config) if recorded.trust_config
                              else None)
-    opener = None
+    opener: Callable[[DerivedFrom, TrustPolicy], VerifiedParent] | None = None
     if hub is not None:
-        def opener(link, parent_policy):
+        def open_parent(link: DerivedFrom, parent_policy: TrustPolicy) -> VerifiedParent:
             from llm360.registry.hub import hub_parent
 
             return hub_parent(hub(endpoint))(link, parent_policy)
+
+        opener = open_parent
     return ParentCheck(policy=signer, hub=opener,
                        allow_unverified=recorded.allow_unverified_parent)
 
@@ -156,7 +164,7 @@ def trust_policy(recorded: Policy) -> TrustPolicy:
                        allow_unsigned=recorded.allow_unsigned, allow_extra=recorded.allow_extra)
 
 
-def _ref(conn, release_id: int) -> ReleaseRef:
+def _ref(conn: Connection, release_id: int) -> ReleaseRef:
     r = t.releases.c
     row = conn.execute(select(r.id, r.name, r.version, r.manifest_sha256, r.repo)
                        .where(r.id == release_id)).one()
@@ -171,7 +179,7 @@ def _event(checked: Checked, *, at: str, action: str, ok: bool, allow_unverified
                              policy=policy.label, summary=summary)
 
 
-def _record(conn, release_id: int, event: VerificationEvent, checked: Checked,
+def _record(conn: Connection, release_id: int, event: VerificationEvent, checked: Checked,
             policy: Policy) -> None:
     record_event(conn, release_id=release_id, at=event.at, action=event.action,
                  location=event.location, ok=event.ok, allow_unverified=event.allow_unverified,
@@ -215,7 +223,7 @@ def add_release(store: Store, spec: str, *, policy: TrustPolicy,
     return AddResult(release=ref, new=new, event=event, problems=checked.problems)
 
 
-def _latest_policies(conn, release_ids: list[int]) -> dict[int, Policy]:
+def _latest_policies(conn: Connection, release_ids: list[int]) -> dict[int, Policy]:
     v = t.verifications.c
     newest = select(v.release_id, v.id).where(v.release_id.in_(release_ids)) \
         .order_by(v.release_id, v.id)
@@ -237,7 +245,7 @@ def reverify(store: Store, release_ids: list[int], *, policy: TrustPolicy | None
         rows = conn.execute(select(r.id, r.location, r.endpoint, r.manifest_sha256)
                             .where(r.id.in_(release_ids)).order_by(r.id)).all()
         recorded = _latest_policies(conn, release_ids)
-    outcomes = []
+    outcomes: list[AddResult] = []
     for row in rows:
         used = policy_record(policy, parent) if policy is not None \
             else recorded.get(row.id, Policy())
