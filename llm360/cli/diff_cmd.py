@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from llm360.cli._hub import hub_options, open_ref
 from llm360.cli._render import echo, echo_json, progress_bar
+
+if TYPE_CHECKING:
+    from llm360.registry.analysis.diff import BenchmarkChange
 
 __all__ = ["diff"]
 
@@ -22,14 +27,27 @@ def _value(field: str, value) -> str:
     return f"{value[:16]}..." if field == "sha256" else str(value)
 
 
-@click.command(short_help="Compare releases A and B: checkpoints, data chunks, files and configs.")
+def _benchmark_line(c: BenchmarkChange) -> str:
+    shots = "n-shot unknown" if c.n_shot is None else f"{c.n_shot}-shot"
+    limit = "" if c.limit is None else f", LIMITED --limit {c.limit:g}"
+    what = f"benchmark {c.checkpoint} {c.task} {c.metric} (filter {c.filter}, {shots}{limit})"
+    if c.a is None:
+        return f"+ {what}: {c.b:.6g} (added)"
+    if c.b is None:
+        return f"- {what}: {c.a:.6g} (removed)"
+    return f"~ {what}: {c.a:.6g} -> {c.b:.6g} ({c.delta:+.6g})"
+
+
+@click.command(short_help="Compare releases A and B: checkpoints, data chunks, files, configs "
+                          "and benchmarks.")
 @click.argument("a")
 @click.argument("b")
 @hub_options
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
 def diff(a: str, b: str, endpoint: str | None, no_xet: bool, as_json: bool) -> int:
     """Compare releases A and B: checkpoints, data chunks and files added, removed or changed,
-    and the changed configs key by key.
+    the changed configs key by key, and benchmark rows added, removed or changed in value (per
+    checkpoint, task, metric, filter, n-shot and limit: old -> new and the delta).
 
     Each side is a manifest.json, a release folder, or hub:ORG/NAME[@REV] (a branch, tag or
     commit of a pushed release). Files are compared by what they are: a folder's files are
@@ -81,6 +99,8 @@ def diff(a: str, b: str, endpoint: str | None, no_xet: bool, as_json: bool) -> i
         for cfg in result.configs:
             for ch in cfg.changes or ():
                 echo(f"  {cfg.path} {ch.path}: {ch.a!r} -> {ch.b!r}")
+        for bench in result.benchmarks:
+            echo(_benchmark_line(bench))
         return 0
 
     return body()

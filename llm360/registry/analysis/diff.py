@@ -1,11 +1,13 @@
-"""Two releases side by side: checkpoints, data chunks and files added, removed or changed, and
-the changed configs key by key.
+"""Two releases side by side: checkpoints, data chunks and files added, removed or changed,
+the changed configs key by key, and the benchmark rows added, removed or changed in value.
 
 Each side is a release opened by ``verify.open.open_release`` (a release folder, or the Hub):
 its manifest and ``release-files.json`` say which files the release holds, and the source says
 what each file is (a folder: each file is hashed; the Hub: the sizes and sha256 of its
 metadata, small files read once). Files are compared by what they are, not by what either
-manifest says: a file whose bytes differ from its own manifest is named as well.
+manifest says: a file whose bytes differ from its own manifest is named as well. Benchmark
+rows are read from each side's ``benchmark_rows`` artifacts through the same source and compared
+per evaluation (``BenchmarkRow.key``: checkpoint, task, metric, filter, n-shot, limit).
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from llm360.errors import InputError
 from llm360.registry import layout
 from llm360.registry.manifest.models import Manifest
+from llm360.registry.run.benchmarks import BenchmarkRow, BenchmarkRows
 from llm360.registry.verify.open import OpenedRelease
 from llm360.registry.verify.sources import Located
 
 __all__ = ["Side", "FileFacts", "FileChange", "Mismatch", "FieldChange", "Keyed",
-           "ConfigChange", "Diff", "side", "diff_releases"]
+           "ConfigChange", "BenchmarkChange", "Diff", "side", "diff_releases"]
 
 #: the release's records about itself: compared through their content, not as files
 _RECORDS = frozenset({layout.MANIFEST, layout.BUNDLE, layout.RELEASE_FILES_LIST,
@@ -45,6 +49,7 @@ class Side:
     read: Callable[[str], bytes | None]       # a release file's bytes by release path, or None
     listed: Mapping[str, tuple[int, str]]     # release path -> (size, sha256) as listed
     files: Mapping[str, FileFacts]            # release path -> what the file is
+    benchmarks: tuple[BenchmarkRow, ...] | None = ()   # None: rows listed but not readable
     notes: tuple[str, ...] = ()
 
 
@@ -95,6 +100,30 @@ class ConfigChange:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BenchmarkChange:
+    """One evaluation (``BenchmarkRow.key``) whose row is in one side only, or whose value
+    differs."""
+
+    checkpoint: str
+    task: str
+    metric: str
+    filter: str
+    n_shot: int | None
+    limit: float | None
+    a: float | None            # A's value (None: no such row in A)
+    b: float | None
+
+    @property
+    def change(self) -> str:
+        """"added" (in B only), "removed" (in A only) or "changed"."""
+        return "added" if self.a is None else "removed" if self.b is None else "changed"
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.a is None or self.b is None else self.b - self.a
+
+
+@dataclass(frozen=True, kw_only=True)
 class Diff:
     a: str
     b: str
@@ -104,12 +133,13 @@ class Diff:
     files: tuple[FileChange, ...]
     mismatches: tuple[Mismatch, ...]
     configs: tuple[ConfigChange, ...]
+    benchmarks: tuple[BenchmarkChange, ...]
     notes: tuple[str, ...]
 
     @property
     def identical(self) -> bool:
         return not (self.release or self.checkpoints or self.data_chunks or self.files
-                    or self.mismatches)
+                    or self.mismatches or self.benchmarks)
 
     def as_data(self) -> dict[str, Any]:
         def keyed(k: Keyed[str] | Keyed[int]) -> dict[str, Any]:
@@ -130,6 +160,10 @@ class Diff:
                            for m in self.mismatches],
             "configs": [{"path": c.path, "changes": None if c.changes is None
                          else [change(x) for x in c.changes]} for c in self.configs],
+            "benchmarks": [{"checkpoint": c.checkpoint, "task": c.task, "metric": c.metric,
+                            "filter": c.filter, "n_shot": c.n_shot, "limit": c.limit,
+                            "change": c.change, "a": c.a, "b": c.b, "delta": c.delta}
+                           for c in self.benchmarks],
             "notes": list(self.notes),
         }
 
@@ -160,8 +194,30 @@ def side(release: OpenedRelease, *, progress: Callable[[int], None] | None = Non
     for path in set(listed) - wanted:
         size, sha = listed[path]
         files[path] = FileFacts(size=size, sha256=sha, where=f"{path} (as listed)")
+    benchmarks = _benchmark_rows(release, notes)
     return Side(label=label, manifest=manifest, read=source.read_bytes, listed=listed,
-                files=files, notes=tuple(notes))
+                files=files, benchmarks=benchmarks, notes=tuple(notes))
+
+
+def _benchmark_rows(release: OpenedRelease, notes: list[str]
+                    ) -> tuple[BenchmarkRow, ...] | None:
+    """The rows of the release's ``benchmark_rows`` artifacts as its source holds them (none
+    listed: no rows); None, with a note, where one is not there or not a rows file."""
+    rows: list[BenchmarkRow] = []
+    for path in sorted({a.path for a in release.manifest.artifacts
+                        if a.kind == "benchmark_rows"}):
+        where = f"{release.origin}/{path}"
+        why = f"{where}: not there"
+        try:
+            raw = release.source.read_bytes(path)
+            if raw is not None:
+                rows.extend(BenchmarkRows.from_json(raw, source=where).rows)
+                continue
+        except InputError as exc:
+            why = exc.message
+        notes.append(f"{release.ref}'s benchmarks are not compared: {why}")
+        return None
+    return tuple(rows)
 
 
 def _facts(located: list[Located], listed: Mapping[str, tuple[int, str]]
@@ -237,6 +293,30 @@ def _file_changes(a: Side, b: Side) -> list[FileChange]:
     return out
 
 
+def _benchmark_changes(a: Side, b: Side) -> tuple[BenchmarkChange, ...]:
+    """Per evaluation: rows of B only, of A only, and rows of both whose values differ (none
+    where a side's rows were not read)."""
+    if a.benchmarks is None or b.benchmarks is None:
+        return ()
+    va = {r.key: r.value for r in a.benchmarks}
+    vb = {r.key: r.value for r in b.benchmarks}
+    out = []
+    for key in sorted(set(va) | set(vb), key=_order):
+        old, new = va.get(key), vb.get(key)
+        if old != new:
+            checkpoint, task, metric, filt, n_shot, limit = key
+            out.append(BenchmarkChange(checkpoint=checkpoint, task=task, metric=metric,
+                                       filter=filt, n_shot=n_shot, limit=limit, a=old, b=new))
+    return tuple(out)
+
+
+def _order(key: tuple[str, str, str, str, int | None, float | None]
+           ) -> tuple[str, str, str, str, int, float]:
+    checkpoint, task, metric, filt, n_shot, limit = key
+    return (checkpoint, task, metric, filt, -1 if n_shot is None else n_shot,
+            -1.0 if limit is None else limit)
+
+
 def diff_releases(a: Side, b: Side) -> Diff:
     """What changed from ``a`` to ``b``."""
     ma, mb = a.manifest, b.manifest
@@ -265,7 +345,8 @@ def diff_releases(a: Side, b: Side) -> Diff:
                 release=tuple(_json_diff(facts(ma), facts(mb), "$.release")),
                 checkpoints=_keyed(ck_a, ck_b), data_chunks=_keyed(ch_a, ch_b),
                 files=tuple(files), mismatches=tuple(_mismatches("a", a) + _mismatches("b", b)),
-                configs=tuple(configs), notes=a.notes + b.notes)
+                configs=tuple(configs), benchmarks=_benchmark_changes(a, b),
+                notes=a.notes + b.notes)
 
 
 def _json_of(raw: bytes | None) -> object:
