@@ -11,13 +11,14 @@ expected size and checked field by field (``_listing``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 from llm360.errors import (
@@ -34,6 +35,9 @@ from llm360.errors import (
 from llm360.registry.hub import _http
 from llm360.registry.hub._http import HubTimeouts
 from llm360.registry.hub._listing import RemoteFile, malformed, parse_refs, parse_tree_page
+
+if TYPE_CHECKING:
+    import httpx2
 
 __all__ = ["HubClient", "HubTimeouts", "RemoteFile", "connect", "hub_error",
            "DEFAULT_ENDPOINT"]
@@ -128,7 +132,7 @@ class HubClient:
                  xet: bool = True, retries: int = 4, backoff: float = 0.5,
                  progress_bars: bool = True, timeouts: HubTimeouts = HubTimeouts()) -> None:
         from huggingface_hub import HfApi
-        from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+        from huggingface_hub.utils.tqdm import disable_progress_bars, enable_progress_bars
 
         self.endpoint = (endpoint or DEFAULT_ENDPOINT).rstrip("/")
         self.token = token
@@ -138,7 +142,7 @@ class HubClient:
         (enable_progress_bars if progress_bars else disable_progress_bars)()
         self.api = HfApi(endpoint=self.endpoint, token=token or None,
                          library_name="llm360")
-        self._http = None
+        self._http: httpx2.Client | None = None
         self._http_lock = threading.Lock()
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -173,7 +177,7 @@ class HubClient:
             return self.call(what, fn)
 
     @property
-    def http(self):
+    def http(self) -> httpx2.Client:
         """The HTTP client of the read path (created on first use)."""
         with self._http_lock:
             if self._http is None:
@@ -188,10 +192,11 @@ class HubClient:
                 self._http = None
 
     @contextmanager
-    def _get(self, url: str) -> Iterator[Any]:
+    def _get(self, url: str) -> Iterator[httpx2.Response]:
         """A streamed GET of ``url``; an HTTP error status raises huggingface_hub's typed
         error (its body read up to ``MAX_ERROR_BODY``)."""
-        from huggingface_hub.utils import build_hf_headers
+        # huggingface_hub.utils re-exports lazily (its __all__ is computed): mypy sees no export
+        from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
         headers = build_hf_headers(token=self.token, library_name="llm360")
         with self.http.stream("GET", url, headers=headers) as resp:
@@ -235,9 +240,8 @@ class HubClient:
             if url in seen:
                 raise malformed(where, "its pages link back to an earlier page")
             seen.add(url)
-            page = url
             data, url = self._read(f"list {repo_id}@{revision}",
-                                   lambda: self._json(page, where))
+                                   functools.partial(self._json, url, where))
             for item in parse_tree_page(data, where):
                 if item.path in out:
                     raise malformed(where, f"{item.path} is listed twice")
@@ -293,7 +297,7 @@ class HubClient:
 
         return self._read(f"download {repo_id}@{revision}/{path}", stream)
 
-    def _blocks(self, resp: Any, limit: int, where: str) -> Iterator[bytes]:
+    def _blocks(self, resp: httpx2.Response, limit: int, where: str) -> Iterator[bytes]:
         """The body of ``resp``, block by block: never past ``limit`` bytes (a
         ``VerificationError``: reading stops there). A body that keeps coming at
         ``timeouts.min_bytes`` per ``timeouts.deadline`` is read to its end, one that stalls or
@@ -305,7 +309,7 @@ class HubClient:
                 raise _too_large(where, limit)
             yield block
 
-    def _body(self, resp: Any, limit: int, where: str) -> bytes:
+    def _body(self, resp: httpx2.Response, limit: int, where: str) -> bytes:
         """The body of ``resp`` (at most ``limit`` bytes, as ``_blocks`` reads it)."""
         return b"".join(self._blocks(resp, limit, where))
 
@@ -316,11 +320,11 @@ def _too_large(where: str, limit: int) -> VerificationError:
                                  "the Hub serves other bytes than were signed or listed"))
 
 
-def _raise_for_status(resp: Any) -> None:
+def _raise_for_status(resp: httpx2.Response) -> None:
     """huggingface_hub's typed error for an HTTP error answer, its body cut at
     ``MAX_ERROR_BODY`` (a hostile error page is not read to its end)."""
     import httpx2
-    from huggingface_hub.utils import hf_raise_for_status
+    from huggingface_hub import hf_raise_for_status
 
     body = bytearray()
     for block in resp.iter_bytes():

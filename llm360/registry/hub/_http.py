@@ -17,9 +17,16 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # imported when a client is made
+    import ssl
+
+    import httpcore2
+    import httpx2
 
 __all__ = ["HubTimeouts", "DeadlineExceeded", "bounded", "scoped", "left", "http_client",
            "bound_hf_session"]
@@ -92,7 +99,11 @@ def left() -> float | None:
     return None if scope is None else scope.end - time.monotonic()
 
 
-def _limited(op, timeout: float | None, connect: bool = False):
+_T = TypeVar("_T")
+
+
+def _limited(op: Callable[[float | None], _T], timeout: float | None,
+             connect: bool = False) -> _T:
     """``op(t)``, ``t`` being ``timeout`` capped by this thread's timeouts and what is left to
     its deadline; a timeout at the deadline is ``DeadlineExceeded``."""
     import httpcore2
@@ -121,13 +132,13 @@ def _moved(n: int) -> None:
 
 
 @functools.cache
-def _backend_class():
+def _backend_class() -> Callable[[httpcore2.NetworkBackend], httpcore2.NetworkBackend]:
     import httpcore2
 
     class DeadlineStream(httpcore2.NetworkStream):
         """A network stream whose reads and writes end at the thread's deadline."""
 
-        def __init__(self, inner) -> None:
+        def __init__(self, inner: httpcore2.NetworkStream) -> None:
             self._inner = inner
 
         def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
@@ -142,27 +153,32 @@ def _backend_class():
         def close(self) -> None:
             self._inner.close()
 
-        def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                      timeout: float | None = None) -> httpcore2.NetworkStream:
             return DeadlineStream(_limited(
                 lambda t: self._inner.start_tls(ssl_context, server_hostname, t), timeout,
                 connect=True))
 
-        def get_extra_info(self, info: str):
+        def get_extra_info(self, info: str) -> Any:
             return self._inner.get_extra_info(info)
 
     class DeadlineBackend(httpcore2.NetworkBackend):
         """Connections whose streams end at the thread's deadline."""
 
-        def __init__(self, inner) -> None:
+        def __init__(self, inner: httpcore2.NetworkBackend) -> None:
             self._inner = inner
 
-        def connect_tcp(self, host, port, timeout=None, local_address=None,
-                        socket_options=None):
+        def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                        local_address: str | None = None,
+                        socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None
+                        ) -> httpcore2.NetworkStream:
             return DeadlineStream(_limited(
                 lambda t: self._inner.connect_tcp(host, port, t, local_address,
                                                   socket_options), timeout, connect=True))
 
-        def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None
+                                ) -> httpcore2.NetworkStream:
             return DeadlineStream(_limited(
                 lambda t: self._inner.connect_unix_socket(path, t, socket_options), timeout,
                 connect=True))
@@ -173,7 +189,7 @@ def _backend_class():
     return DeadlineBackend
 
 
-def _bound(client, timeouts: HubTimeouts):
+def _bound(client: httpx2.Client, timeouts: HubTimeouts) -> httpx2.Client:
     """``client`` (an ``httpx2.Client``) with ``timeouts`` and every connection bounded by
     the thread's deadline."""
     import httpx2
@@ -193,7 +209,7 @@ def _bound(client, timeouts: HubTimeouts):
     return client
 
 
-def http_client(timeouts: HubTimeouts):
+def http_client(timeouts: HubTimeouts) -> httpx2.Client:
     """An ``httpx2.Client`` (proxies from the environment, redirects followed) whose every
     connection is bounded by ``timeouts`` and the thread's deadline."""
     import httpx2
@@ -201,8 +217,15 @@ def http_client(timeouts: HubTimeouts):
     return _bound(httpx2.Client(follow_redirects=True, trust_env=True), timeouts)
 
 
+class _HfSession:
+    """huggingface_hub's client factory before ours (``base``) and the ``timeouts`` ours adds."""
+
+    base: Callable[[], httpx2.Client] | None = None
+    timeouts: HubTimeouts | None = None
+
+
 _session_lock = threading.Lock()
-_session: dict = {}  # "base": huggingface_hub's factory before ours, "timeouts": ours
+_session = _HfSession()
 
 
 def bound_hf_session(timeouts: HubTimeouts) -> None:
@@ -211,24 +234,26 @@ def bound_hf_session(timeouts: HubTimeouts) -> None:
     made outside ``bounded`` gets a deadline of its own. The client huggingface_hub's factory
     makes (its default, or the one an application set) is kept, with these bounds added;
     set again only when ``timeouts`` change (that closes huggingface_hub's open connections)."""
+    from huggingface_hub import set_client_factory
     from huggingface_hub.utils import _http as hf_http
-    from huggingface_hub.utils import set_client_factory
 
     with _session_lock:
-        if _session.get("timeouts") == timeouts:
+        if _session.timeouts == timeouts:
             return
-        base = _session.setdefault("base", getattr(  # the factory in place, else hf's default
-            hf_http, "_GLOBAL_CLIENT_FACTORY", hf_http.default_client_factory))
+        if _session.base is None:  # the factory in place, else hf's default
+            _session.base = getattr(hf_http, "_GLOBAL_CLIENT_FACTORY",
+                                    hf_http.default_client_factory)
+        base = _session.base
 
-        def start(_request) -> None:  # an httpx2 request hook
+        def start(_request: httpx2.Request) -> None:  # an httpx2 request hook
             if not scoped():
                 _state.request = _Clock(timeouts)
 
-        def factory():
+        def factory() -> httpx2.Client:
             client = _bound(base(), timeouts)
             client.event_hooks = {**client.event_hooks,
                                   "request": [start, *client.event_hooks["request"]]}
             return client
 
         set_client_factory(factory)
-        _session["timeouts"] = timeouts
+        _session.timeouts = timeouts

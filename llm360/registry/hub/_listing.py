@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from llm360.errors import UnsafePathError, VerificationError
 from llm360.registry._files import check_relpath
@@ -41,7 +41,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _plain(text: Any, pattern: re.Pattern[str]) -> bool:
+def _plain(text: object, pattern: re.Pattern[str]) -> TypeGuard[str]:
     return isinstance(text, str) and pattern.fullmatch(text) is not None
 
 

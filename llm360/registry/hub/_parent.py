@@ -10,6 +10,7 @@ the same manifest when ``main`` moves on.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from llm360.errors import InputError
 from llm360.registry import layout
@@ -74,12 +75,14 @@ def hub_link(client: HubClient, repo: str, checkpoint: str, *, policy: TrustPoli
     return link, source
 
 
-def hub_parent(client: HubClient):
+def hub_parent(client: HubClient) -> Callable[[DerivedFrom, TrustPolicy], VerifiedParent]:
     """How ``verify`` verifies a parent published on the Hub: ``verify --hub`` of the recorded
     repo at the recorded commit, under the parent's own policy."""
     from llm360.registry.hub._verify import verify_hub
 
     def open_parent(link: DerivedFrom, policy: TrustPolicy) -> VerifiedParent:
+        if not link.release.repo:  # verify asks only for a parent published on the Hub
+            raise InputError(f"{link.label}: the parent names no Hub repository")
         report, source = verify_hub(client, link.release.repo, policy=policy,
                                     revision=link.release.revision or MAIN,
                                     data_repo=link.release.data_repo)
@@ -89,7 +92,7 @@ def hub_parent(client: HubClient):
     return open_parent
 
 
-def hub_manifest(client: HubClient):
+def hub_manifest(client: HubClient) -> Callable[[DerivedFrom], tuple[bytes, str] | None]:
     """How ``lineage`` reads a parent's manifest from the Hub (unverified: the chain checks
     each manifest's sha256 against the link that names it)."""
 

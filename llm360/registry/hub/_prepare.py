@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llm360.errors import HubNotFoundError, InputError, Llm360Error, VerificationError
 from llm360.registry import layout
@@ -40,6 +41,9 @@ from llm360.registry.signing import BUNDLE_FILE
 from llm360.registry.verify.open import open_release
 from llm360.registry.verify.parent import ParentCheck
 from llm360.registry.verify.policy import TrustPolicy
+
+if TYPE_CHECKING:
+    from llm360.registry.verify.verifier import Report
 
 __all__ = ["VerifiedRelease", "verified_release", "foreign", "xet_fallback", "through_lfs",
            "IGNORED_REMOTE"]
@@ -117,7 +121,7 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _release_files(release: Path, raw: bytes, report) -> ReleaseFiles:
+def _release_files(release: Path, raw: bytes, report: Report) -> ReleaseFiles:
     """``release-files.json`` as verified: the signed bytes (when the signature covers them)
     naming the verified manifest."""
     signed = report.signature.release_files_sha256
@@ -172,7 +176,9 @@ def xet_fallback(client: HubClient, repo: str, kind: str) -> str | None:
     """Where huggingface_hub would upload through Xet but the server has no Xet storage (its
     Xet write token answers 404): a note saying this push uploads through Git LFS (None: the
     server has Xet, or Xet is not used anyway)."""
-    from huggingface_hub.utils import build_hf_headers, get_session
+    # huggingface_hub.utils re-exports lazily (its __all__ is computed): mypy sees no export
+    from huggingface_hub import get_session
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
     from huggingface_hub.utils._runtime import is_xet_available
 
     if not client.xet or not is_xet_available():

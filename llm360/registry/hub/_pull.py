@@ -184,7 +184,8 @@ def _wanted(manifest: Manifest, ckpt: Checkpoint, data: bool, *, where: str
     return wanted
 
 
-def _not_in_place(out: Path, wanted):
+def _not_in_place(out: Path, wanted: list[tuple[str, str, str, Artifact]]
+                  ) -> list[tuple[str, str, str, Artifact]]:
     present = [a.path for _, _, _, a in wanted if resolve_inside(out, a.path).is_file()]
     digests = {d.path: d for d in hash_files(out, present)} if present else {}
     todo = []

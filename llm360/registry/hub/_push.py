@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from llm360.errors import HubError, InputError, VerificationError
 from llm360.registry._files import write_atomic
@@ -72,7 +73,7 @@ class PushResult:
     def uploaded_bytes(self) -> int:
         return sum(b.uploaded_bytes for b in self.branches)
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "repo": self.repo, "data_repo": self.data_repo,
                 "tag": self.tag, "commits": self.commits, "uploaded_bytes": self.uploaded_bytes,
                 "publication": str(self.publication), "notes": list(self.notes),
@@ -232,7 +233,8 @@ def _root_commit(client: HubClient, repo: str, kind: str, roots: dict[str, str])
 
 def _push_branch(client: HubClient, repo: str, kind: str, branch: str,
                  files: dict[str, _Local], branches: dict[str, str], roots: dict[str, str],
-                 manifest: Manifest, say, *, lfs: bool) -> BranchResult:
+                 manifest: Manifest, say: Callable[[str], None], *,
+                 lfs: bool) -> BranchResult:
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
     for attempt in range(client.retries + 1):
@@ -253,7 +255,7 @@ def _push_branch(client: HubClient, repo: str, kind: str, branch: str,
             branches[branch] = start
         adds = [CommitOperationAdd(path_in_repo=hub, path_or_fileobj=str(f.file))
                 for hub, f in sorted(todo.items())]
-        for op, (hub, f) in zip(adds, sorted(todo.items())):
+        for op, (_hub, f) in zip(adds, sorted(todo.items())):
             if op.upload_info.sha256.hex() != f.sha256 or op.upload_info.size != f.size:
                 raise VerificationError(f"{f.file}: changed since the release was verified "
                                         "(its sha256 is not the signed one); refusing to "
@@ -304,9 +306,9 @@ def _tag(client: HubClient, repo: str, kind: str, tag: str, head: str,
 
 def _write_publication(release: Path, endpoint: str, manifest: Manifest, manifest_raw: bytes,
                        repos: dict[str, str], tag: str, results: list[BranchResult]) -> Path:
-    branches = {}
+    branches: dict[str, dict[str, str | int]] = {}
     for r in results:
-        entry: dict = {"repo": r.repo, "repo_type": r.repo_type, "commit": r.commit}
+        entry: dict[str, str | int] = {"repo": r.repo, "repo_type": r.repo_type, "commit": r.commit}
         ckpt = manifest.checkpoint(r.branch) if r.repo_type == MODEL else None
         if r.repo_type == MODEL and r.branch == MAIN:
             ckpt = final_checkpoint(manifest)

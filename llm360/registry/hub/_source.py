@@ -145,11 +145,13 @@ class HubSource:
                                     limit=limit, progress=self._count)
 
     # ---- internals ------------------------------------------------------------------------
-    def _trees(self, plan) -> dict[tuple[str, str], dict[str, RemoteFile] | None]:
+    def _trees(self, plan: dict[tuple[str, str], dict[str, str]]
+               ) -> dict[tuple[str, str], dict[str, RemoteFile] | None]:
         branches = {kind: self.client.refs(self._repo(kind), kind)[0]
                     for kind in {k for k, _ in plan}}
 
-        def one(key):
+        def one(key: tuple[str, str]
+                ) -> tuple[tuple[str, str], dict[str, RemoteFile] | None]:
             kind, branch = key
             rev = self._rev(kind, branch)
             if rev == branch and branch not in branches[kind]:
@@ -159,8 +161,8 @@ class HubSource:
         with ThreadPoolExecutor(self.workers) as pool:
             return dict(pool.map(one, list(plan)))
 
-    def _digests(self, jobs: list[tuple[Place, RemoteFile]], progress
-                 ) -> dict[Place, str | None]:
+    def _digests(self, jobs: list[tuple[Place, RemoteFile]],
+                 progress: Callable[[int], None] | None) -> dict[Place, str | None]:
         """The sha256 of each file: the Hub's (LFS/Xet) unless ``download``; else of its
         bytes, fetched from its own branch (never from another branch's copy of a blob)."""
         out: dict[Place, str | None] = {}
@@ -185,7 +187,7 @@ class HubSource:
             (kind, branch, hub), remote = item
             args = (self._repo(kind), kind, self._rev(kind, branch), hub)
             if self.download:
-                _, sha = self.client.download(*args, os.devnull, limit=remote.size,
+                _, sha = self.client.download(*args, Path(os.devnull), limit=remote.size,
                                               progress=self._count)
             else:
                 data = self.client.read_bytes(*args, limit=remote.size)

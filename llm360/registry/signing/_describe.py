@@ -11,9 +11,13 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llm360.errors import InputError
 from llm360.registry.manifest.serialize import parse_json
+
+if TYPE_CHECKING:  # imported only to read a certificate
+    from cryptography.x509 import Certificate
 
 __all__ = ["SignatureInfo", "describe_bundle", "describe_signature", "certificate_identity"]
 
@@ -65,7 +69,8 @@ def describe_bundle(data: bytes, *, name: str, source: str) -> SignatureInfo:
     return SignatureInfo(method="sigstore", identity=identity, issuer=issuer, bundle=name)
 
 
-def _get(data, *keys):
+def _get(data: object, *keys: str) -> object:
+    """data[k1][k2]... where each step is a JSON object holding the key, else None."""
     for key in keys:
         if not isinstance(data, dict):
             return None
@@ -84,7 +89,7 @@ def _certificate_identity(der: bytes) -> tuple[str | None, str | None]:
     return (identities[0] if identities else None), issuer
 
 
-def certificate_identity(cert) -> tuple[list[str], str | None]:
+def certificate_identity(cert: Certificate) -> tuple[list[str], str | None]:
     """(SAN identities, OIDC issuer) of a Fulcio certificate (``cryptography`` x509)."""
     from cryptography import x509
 

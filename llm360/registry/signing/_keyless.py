@@ -7,14 +7,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llm360.errors import InputError, SigningError
 from llm360.registry.signing._describe import certificate_identity
 
+if TYPE_CHECKING:  # sigstore is imported when keyless signing or verification runs
+    from sigstore.models import ClientTrustConfig
+    from sigstore.verify import Verifier
+
 __all__ = ["sign_statements", "KeylessResult", "KeylessVerifyError", "verify_keyless_bundle",
            "make_verifier"]
 
-def _trust_config(trust_config: Path | None, staging: bool, offline: bool):
+def _trust_config(trust_config: Path | None, staging: bool, offline: bool
+                  ) -> ClientTrustConfig:
     from sigstore.models import ClientTrustConfig
 
     if trust_config is not None:
@@ -76,7 +82,7 @@ def sign_statements(statements: Sequence[bytes], *, identity_token: str | None,
 
 
 def make_verifier(*, offline: bool = False, trust_config: Path | None = None,
-                  staging: bool = False):
+                  staging: bool = False) -> Verifier:
     """A sigstore ``Verifier`` for the chosen trust root."""
     from sigstore.verify import Verifier
 
@@ -108,7 +114,7 @@ class KeylessVerifyError(Exception):
 
 
 def verify_keyless_bundle(bundle_json: bytes, *, identity: str, issuer: str,
-                          verifier) -> KeylessResult:
+                          verifier: Verifier) -> KeylessResult:
     """Verify a certificate bundle's DSSE envelope against an explicit identity and issuer."""
     from sigstore.errors import Error as SigstoreError
     from sigstore.models import Bundle

@@ -12,8 +12,10 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -28,7 +30,8 @@ __all__ = ["BUNDLE_MEDIA_TYPE", "generate_key_pair", "write_key_pair", "load_pri
            "verify_key_bundle", "KeyVerifyError"]
 
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
-_CURVES = {"secp256r1": hashes.SHA256, "secp384r1": hashes.SHA384, "secp521r1": hashes.SHA512}
+_CURVES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "secp256r1": hashes.SHA256, "secp384r1": hashes.SHA384, "secp521r1": hashes.SHA512}
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -164,7 +167,7 @@ class KeyVerifyError(Exception):
         self.kind = kind
 
 
-def _bundle_parts(bundle) -> tuple[str | None, str, bytes, list[bytes]]:
+def _bundle_parts(bundle: object) -> tuple[str | None, str, bytes, list[bytes]]:
     """(publicKey hint, payloadType, payload, signatures) of a publicKey bundle, every field
     shape-checked before use: a wrong type anywhere is a malformed bundle, never a crash."""
     def bad(what: str) -> KeyVerifyError:
@@ -208,7 +211,8 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
-def verify_key_bundle(bundle: dict, public_key: ec.EllipticCurvePublicKey) -> KeyBundleResult:
+def verify_key_bundle(bundle: dict[str, Any], public_key: ec.EllipticCurvePublicKey
+                      ) -> KeyBundleResult:
     """Check the DSSE signature of a parsed publicKey bundle with ``public_key``."""
     fingerprint = key_fingerprint(public_key)
     hint, payload_type, payload, sigs = _bundle_parts(bundle)
