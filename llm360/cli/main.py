@@ -67,7 +67,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pull": ("llm360.cli.pull_cmd:pull",
              "Download CHECKPOINT of the release at ORG/NAME into a run directory."),
     "diff": ("llm360.cli.diff_cmd:diff",
-             "Compare releases A and B: checkpoints, data chunks, files and configs."),
+             "Compare releases A and B: checkpoints, data chunks, files, configs and benchmarks."),
     "export": ("llm360.cli.export_cmd:export",
                "Write RELEASE as Croissant 1.1, SPDX 3.0.1 or CycloneDX 1.6 JSON."),
     "run": ("llm360.cli.run_cmd:run", "Check a run directory written by any trainer; import "
