@@ -145,11 +145,14 @@ class Store:
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
         """A database that cannot be reached or refuses is one line naming it (exit 2)."""
-        from sqlalchemy.exc import OperationalError, ProgrammingError
+        from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 
         try:
             yield
-        except (OperationalError, ProgrammingError) as exc:
+        except DatabaseError as exc:  # plain DatabaseError: "file is not a database"
+            if not isinstance(exc, (OperationalError, ProgrammingError)) \
+                    and type(exc) is not DatabaseError:
+                raise
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] or type(exc).__name__
             raise InputError(f"registry database {_safe(self.url)}: {reason}",
                              hint="check --db (or LLM360_REGISTRY) and that the database "

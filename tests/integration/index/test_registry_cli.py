@@ -168,3 +168,12 @@ def test_unreachable_database_is_one_line(tmp_path):
         in result.output
     result = run("registry", "list", "--db", "mysql://x/y")
     assert result.exit_code == 2 and "unsupported database" in result.output
+
+
+def test_a_file_that_is_not_a_database_is_one_line_and_kept(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n")
+    result = run("registry", "list", "--db", f"sqlite:///{notes}")
+    assert result.exit_code == 2 and f"registry database sqlite:///{notes}" in result.output
+    assert "not a database" in result.output
+    assert notes.read_text() == "not a database\n"
