@@ -24,6 +24,9 @@ import stat
 from functools import cache
 from pathlib import Path
 
+from llm360.errors import StorageError
+from llm360.registry._files import write_atomic
+
 __all__ = ["seal", "local_key", "user_cache_dir", "KEY_BYTES"]
 
 KEY_BYTES = 32
@@ -54,22 +57,12 @@ def _key_at(path: Path) -> bytes:
         return os.urandom(KEY_BYTES)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                     0o600)
-        try:
-            os.write(fd, os.urandom(KEY_BYTES))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)  # never replaces a key another process made meanwhile
+        try:  # exclusive: never replaces a key another process made meanwhile
+            write_atomic(path, os.urandom(KEY_BYTES), mode=0o600, exclusive=True)
         except FileExistsError:
             pass
-        finally:
-            os.unlink(tmp)
         return _read(path)
-    except OSError:
+    except (OSError, StorageError):
         return os.urandom(KEY_BYTES)
 
 
