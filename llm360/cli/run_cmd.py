@@ -8,6 +8,7 @@ import click
 
 from llm360.cli._render import echo, echo_json, progress_bar
 from llm360.errors import InputError
+from llm360.registry.manifest.models import RELATIONS
 
 __all__ = ["run"]
 
@@ -74,8 +75,7 @@ def check(run_dir: Path, no_cache: bool, allow_missing_records: bool, as_json: b
                    "fine-tune made elsewhere): hub:ORG/NAME@ckpt_XXX, or RELEASE_FOLDER@ckpt_XXX; "
                    "its signature is checked with --parent-key (or --parent-identity and "
                    "--parent-issuer) and the run records it in config/derived_from.json.")
-@click.option("--relation", type=click.Choice(["finetune", "continuation", "fork",
-                                                "new-stage"]),
+@click.option("--relation", type=click.Choice(RELATIONS),
               default="finetune", show_default=True,
               help="How the imported checkpoints derive from --derived-from.")
 @click.option("--parent-key", type=click.Path(path_type=Path),
