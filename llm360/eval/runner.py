@@ -203,6 +203,7 @@ def evaluate_run(run: Path, options: EvalOptions, *,
             needs_catalog = any(isinstance(t, str) for t in tasks)
             with _quiet():
                 manager = TaskManager(include_defaults=needs_catalog)
+            rows = load_rows(run)  # as it is now that the run is ours
             for ckpt in todo:
                 with _quiet():
                     results = _evaluate_one(lm_eval, run, ckpt, tasks, manager, options, device)
@@ -212,7 +213,7 @@ def evaluate_run(run: Path, options: EvalOptions, *,
                 parsed = parse_results(data, source=source)
                 rel, digest = store_raw(run, ckpt.name, raw_bytes(data, source=source))
                 new = rows_for(parsed, ckpt, raw=rel, raw_sha256=digest, origin="llm360 eval")
-                rows = merge_rows(load_rows(run), new)
+                rows = merge_rows(rows, new)
                 write_rows(run, rows)
                 outcomes[ckpt.name] = CheckpointOutcome(
                     checkpoint=ckpt.name, step=ckpt.step, tokens_seen=ckpt.tokens_seen,
