@@ -56,6 +56,19 @@ def test_rerender_is_identical_and_finds_the_run(synthetic_run: Path, tmp_path: 
         assert (tmp_path / "again" / rel).read_bytes() == (out / rel).read_bytes(), rel
 
 
+def test_a_link_inside_out_is_never_written_through(synthetic_run: Path, tmp_path: Path):
+    out = tmp_path / "rel"
+    build_release(synthetic_run, out, options=BuildOptions(created=CREATED))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "plots").symlink_to(elsewhere)
+    result = CliRunner().invoke(cli, ["card", str(out), "--out", str(tmp_path / "again"),
+                                      "--allow-unsigned"])
+    assert result.exit_code == 2 and "symbolic link" in result.output, result.output
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_build_step_uses_the_builds_records_without_hashing_again(fork_run: Path, tmp_path,
                                                                   monkeypatch):
     def no_reread(*args, **kwargs):

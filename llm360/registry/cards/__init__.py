@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from llm360.errors import InputError, VerificationError
 from llm360.registry import layout
-from llm360.registry._files import write_atomic
+from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry.cards._assemble import build_view as _build_view
 from llm360.registry.cards._assemble import plot_specs, signed_checkpoints
 from llm360.registry.cards._cache import RenderCache, link_into
@@ -145,8 +145,8 @@ def write_cards(manifest: Manifest, manifest_bytes: bytes, root: Path | None, ou
 
 
 def _write(files: dict[str, bytes], out_dir: Path) -> list[str]:
-    for rel, data in files.items():
-        write_atomic(out_dir / rel, data)
+    for rel, data in files.items():  # never through a link (out of the folder named)
+        write_atomic(resolve_inside(out_dir, rel, where="--out"), data)
     plots = out_dir / layout.PLOTS_DIR
     if plots.is_dir():
         for path in plots.glob("*.png"):
@@ -186,7 +186,7 @@ def render_cards(release: str | Path | OpenedRelease, out_dir: Path, *,
                                      "verifies")
     manifest = opened.manifest
     unsigned = info.unsigned or bundle is None
-    signature = (SignatureInfo(method="unsigned") if info.unsigned or bundle is None
+    signature = (SignatureInfo(method="unsigned") if unsigned
                  else describe_bundle(bundle, name=layout.BUNDLE, source=f"{opened.origin}/"
                                       f"{layout.BUNDLE}"))
     signed = frozenset() if unsigned else frozenset(
