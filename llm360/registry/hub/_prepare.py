@@ -99,8 +99,7 @@ def verified_release(release: Path, policy: TrustPolicy, *,
     expected = {a.path: (a.size, a.sha256) for a in manifest.artifacts}
     expected[MANIFEST_FILE] = (len(raw), report.manifest_sha256)
     own = [MANIFEST_FILE]
-    rf_raw = _read(release / RELEASE_FILES)
-    if rf_raw is not None:
+    if rf_raw is not None:  # read once, before verifying; its bytes are checked against it below
         rf = _release_files(release, rf_raw, report)
         expected.update({f.path: (f.size, f.sha256) for f in rf.files})
         expected[RELEASE_FILES] = (len(rf_raw), hashlib.sha256(rf_raw).hexdigest())
