@@ -186,7 +186,7 @@ def render_cards(release: str | Path | OpenedRelease, out_dir: Path, *,
                                      "verifies")
     manifest = opened.manifest
     unsigned = info.unsigned or bundle is None
-    signature = (SignatureInfo(method="unsigned") if unsigned
+    signature = (SignatureInfo(method="unsigned") if info.unsigned or bundle is None
                  else describe_bundle(bundle, name=layout.BUNDLE, source=f"{opened.origin}/"
                                       f"{layout.BUNDLE}"))
     signed = frozenset() if unsigned else frozenset(
