@@ -130,10 +130,11 @@ def task_config(run: Path, name: str) -> dict:
     yaml_rel, _ = ensure_task(run, name)
     path = resolve_inside(run, yaml_rel)
     config = parse_yaml(read_bytes(path), source=str(path))
-    files = config.get("dataset_kwargs", {}).get("data_files", {}) if isinstance(config, dict) \
-        else None
-    if not isinstance(files, dict):
-        raise InputError(f"{path}: $.dataset_kwargs.data_files: expected a mapping")
+    kwargs = config.get("dataset_kwargs") if isinstance(config, dict) else None
+    files = kwargs.get("data_files") if isinstance(kwargs, dict) else None
+    if not (isinstance(files, dict) and all(isinstance(v, str) for v in files.values())):
+        raise InputError(f"{path}: $.dataset_kwargs.data_files: expected a mapping of split "
+                         "to file")
     config["dataset_kwargs"]["data_files"] = {
         split: str(resolve_inside(run, rel, where=f"{path} data file"))
         for split, rel in files.items()}
