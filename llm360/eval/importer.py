@@ -95,7 +95,7 @@ def import_results(run: Path, files: Sequence[Path], *,
     for path in map(Path, files):
         source = str(path)
         if not path.is_file():
-            raise InputError(f"{source}: no such file")
+            raise InputError(f"{source}: {'not a file' if path.exists() else 'no such file'}")
         data = load_document(read_bytes(path, source, limit=MAX_DOCUMENT_BYTES), source=source)
         parsed = parse_results(data, source=source)
         ckpt = checkpoint_of(parsed, option=checkpoint, checkpoints=checkpoints, source=source)

@@ -246,3 +246,9 @@ def test_run_check_refuses_a_row_its_checkpoint_contradicts(synthetic_run: Path,
     res = invoke("run", "check", synthetic_run)
     assert res.exit_code == 1, res.output
     assert "differ from checkpoint ckpt_001's trainer state" in res.output
+
+
+def test_a_folder_given_as_a_results_file_is_named_as_such(synthetic_run: Path, tmp_path: Path):
+    res = invoke("eval", "import", tmp_path, "--run", synthetic_run)
+    assert res.exit_code == 2, res.output
+    assert f"error: {tmp_path}: not a file" in res.output and "Traceback" not in res.output
