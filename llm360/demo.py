@@ -121,9 +121,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="folder for the run, key and release (replaced when an earlier "
                              "demo made it; any other existing folder is refused)")
     args = parser.parse_args(argv)
+    if args.out.is_symlink():
+        sys.exit(f"demo: {args.out} is a symbolic link; refusing to replace what it points to "
+                 "(pass --out with a new folder)")
     out = args.out.resolve()
     if out.exists():
-        if not (out / STAMP).is_file():
+        stamp = out / STAMP
+        if stamp.is_symlink() or not stamp.is_file():
             sys.exit(f"demo: {out} exists and was not made by the demo; refusing to replace it "
                      "(pass --out with a new folder)")
         shutil.rmtree(out)
