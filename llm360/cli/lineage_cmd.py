@@ -88,7 +88,7 @@ def lineage(release: str, name: str | None, parents: tuple[Path, ...], endpoint:
             for g in chain:
                 rel = g.manifest.release if g.manifest is not None else None
                 what = (f"{rel.name} {rel.version} in {g.where}" if rel is not None
-                        else f"not read: {g.note}")
+                        else g.note)  # the note says why it was not read
                 echo(f"  {g.link.label}: {g.link.relation} of step {g.link.checkpoint.step:,}, "
                      f"{g.link.checkpoint.tokens_seen:,} tokens ({what})")
         for line in tree_lines(manifest):

@@ -235,6 +235,7 @@ def test_three_generations_show_the_whole_chain(published, hub_server, hub_keys,
     partial = _run("lineage", rel3, "--offline")
     assert partial.exit_code == 0
     assert "[its manifest is not at hand" in partial.output
+    assert "tokens (its manifest is not at hand" in partial.output  # no "not read: " twice
     ok = _run("verify", rel3, "--key", second_key[1], "--parent-key", second_key[1],
               "--endpoint", url)
     assert ok.exit_code == 0, ok.output
