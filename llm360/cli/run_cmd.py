@@ -8,7 +8,7 @@ import click
 
 from llm360.cli._render import echo, echo_json, progress_bar
 from llm360.errors import InputError
-from llm360.registry.manifest.models import RELATIONS
+from llm360.registry.manifest.models import RELATIONS, DerivedFrom
 
 __all__ = ["run"]
 
@@ -139,7 +139,7 @@ def import_checkpoints(folders: tuple[Path, ...], run_dir: Path, tokens_per_step
 
 
 def _derived_link(spec: str, relation: str, key: Path | None, identity: str | None,
-                  issuer: str | None, endpoint: str | None):
+                  issuer: str | None, endpoint: str | None) -> DerivedFrom:
     """The ``DerivedFrom`` of ``--derived-from``, its parent's signature checked."""
     from llm360.cli._hub import client_from
     from llm360.cli._trust import parent_check_from
