@@ -87,18 +87,13 @@ def parent_check_from(parent: Mapping[str, Any], trust: Mapping[str, Any], hub=N
     """The ``ParentCheck`` of a command's ``parent_options`` values; the parent's Sigstore
     trust root is the one ``trust`` names for the release (--offline, --trust-config,
     --staging); ``hub``: a callable making the Hub client, when the Hub may be read."""
-    from llm360.errors import InputError
+    from llm360.registry.signing import check_usage
     from llm360.registry.verify.parent import ParentCheck
     from llm360.registry.verify.policy import TrustPolicy
 
     key, identity, issuer = (parent["parent_key"], parent["parent_identity"],
                              parent["parent_issuer"])
-    if key is not None and (identity or issuer):
-        raise InputError("pass either --parent-key or --parent-identity/--parent-issuer, "
-                         "not both")
-    if bool(identity) != bool(issuer):
-        raise InputError("the parent's keyless signature needs both --parent-identity and "
-                         "--parent-issuer")
+    check_usage(key=key, identity=identity, issuer=issuer, option="--parent-")
     policy = None
     if key is not None or identity:
         policy = TrustPolicy(key=key, identity=identity, issuer=issuer,

@@ -82,14 +82,16 @@ class SignatureCheck:
         return not self.problems
 
 
-def check_usage(*, key: Path | None, identity: str | None, issuer: str | None) -> None:
-    """Usage errors (exit 2): a key and an identity at once, an identity without an issuer."""
+def check_usage(*, key: Path | None, identity: str | None, issuer: str | None,
+                option: str = "--") -> None:
+    """Usage errors (exit 2): a key and an identity at once, an identity without an issuer;
+    ``option`` prefixes the option names (``--parent-`` for a parent release's)."""
     if key is not None and (identity or issuer):
-        raise InputError("pass either --key or --identity/--issuer, not both")
+        raise InputError(f"pass either {option}key or {option}identity/{option}issuer, not both")
     if bool(identity) != bool(issuer):
-        raise InputError("keyless verification needs both --identity and --issuer",
-                         hint="e.g. --identity https://github.com/ORG/REPO/.github/workflows/"
-                              "release.yml@refs/tags/v1 --issuer "
+        raise InputError(f"keyless verification needs both {option}identity and {option}issuer",
+                         hint=f"e.g. {option}identity https://github.com/ORG/REPO/.github/"
+                              f"workflows/release.yml@refs/tags/v1 {option}issuer "
                               "https://token.actions.githubusercontent.com")
 
 

@@ -237,3 +237,18 @@ def test_every_file_the_release_writes_is_synced_before_the_swap(synthetic_run: 
         folders |= {str(parent) for parent in Path(p).parents}
     assert set(synced) == set(files) | folders
     assert all(synced.values())  # each before the folder became the release
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"parent_identity": "a@b.c"}, "both --parent-identity and --parent-issuer"),
+    ({"parent_key": Path("k.pub"), "parent_issuer": "https://x"},
+     "either --parent-key or --parent-identity/--parent-issuer, not both"),
+])
+def test_parent_usage_errors(kwargs, words) -> None:
+    from llm360.cli._trust import parent_check_from
+
+    parent = {"parent_key": None, "parent_identity": None, "parent_issuer": None,
+              "parent_folders": (), "allow_unverified_parent": False, **kwargs}
+    trust = {"offline": False, "trust_config": None, "staging": False}
+    with pytest.raises(InputError, match=words):
+        parent_check_from(parent, trust)
