@@ -136,9 +136,7 @@ def parse_json(raw: bytes, *, source: str, int64: bool = True) -> Any:
     except _NotFinite:
         data = _ABSENT  # found again below, with its JSON path
     except json.JSONDecodeError as exc:
-        what = "truncated JSON" if exc.pos >= len(text.rstrip()) else "malformed JSON"
-        raise InputError(f"{source}: {what}: {exc.msg} at line {exc.lineno} column {exc.colno}") \
-            from exc
+        raise _decode_error(exc, text, source) from exc
     except RecursionError:
         raise InputError(f"{source}: malformed JSON: nested more than {MAX_DEPTH} levels deep"
                          ) from None
@@ -154,11 +152,18 @@ def parse_json(raw: bytes, *, source: str, int64: bool = True) -> Any:
     return data
 
 
+def _decode_error(exc: json.JSONDecodeError, text: str, source: str) -> InputError:
+    what = "truncated JSON" if exc.pos >= len(text.rstrip()) else "malformed JSON"
+    return InputError(f"{source}: {what}: {exc.msg} at line {exc.lineno} column {exc.colno}")
+
+
 def _check_numbers_of(text: str, source: str, int64: bool) -> None:
     """Parse ``text`` again keeping refused numbers as their text, and name the first."""
     try:
         marked = json.loads(text, parse_constant=_Number, parse_float=_marked_float,
                             parse_int=_marked_int if int64 else _marked_long_int)
+    except json.JSONDecodeError as exc:  # a refused number before a syntax error
+        raise _decode_error(exc, text, source) from exc
     except RecursionError:
         raise InputError(f"{source}: malformed JSON: nested more than {MAX_DEPTH} levels deep"
                          ) from None

@@ -120,3 +120,9 @@ def test_int64_bounds_records_not_the_third_party_files_a_run_carries() -> None:
                        (b"1e999", r"1e999 is out of range \(not a finite number\) at \$\.n")):
         with pytest.raises(InputError, match=r"t.json: malformed JSON: .*" + words):
             parse_json(b'{"n": ' + bad + b"}", source="t.json", int64=False)
+
+
+def test_a_refused_number_before_a_syntax_error_is_one_error() -> None:
+    # found by the fuzz test: the second parse, which names the number, met the syntax error
+    with pytest.raises(InputError, match=r"x\.json: malformed JSON: Expecting value"):
+        parse_json(b"[1e999, }", source="x.json")
