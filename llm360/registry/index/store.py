@@ -118,10 +118,12 @@ class Store:
 
         statements = (["PRAGMA optimize"] if self.dialect == "sqlite" else
                       ["ANALYZE lineage_edges, checkpoints, chunks, trainings"])
-        with self._errors(), self.engine.connect() as conn:
+        # a write transaction: SQLite's optimize may write its statistics, and a deferred
+        # transaction that turns into a write while another process commits fails at once
+        # ("database is locked") instead of waiting for the busy timeout
+        with self.write() as conn:
             for statement in statements:
                 conn.execute(text(statement))
-            conn.commit()
 
     def insert(self, table: Table) -> PostgresInsert | SqliteInsert:
         """An INSERT for ``table`` in this database's dialect (``.on_conflict_do_nothing``)."""
