@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from llm360.cli._render import echo, echo_json, progress_bar
 from llm360.errors import InputError
 from llm360.registry.build.release import BuildOptions, build_release, format_created
-from llm360.registry.signing import make_signer
+
+if TYPE_CHECKING:
+    from llm360.registry.signing import Signer
 
 __all__ = ["release"]
 
@@ -103,9 +106,15 @@ def build(run_dir: Path, out_dir: Path, created: str | None, no_cache: bool, sig
         options = BuildOptions(created=_created(created), use_cache=not no_cache,
                                metadata_only=metadata_only,
                                allow_missing_records=allow_missing_records, cards=not no_cards)
-        signer = make_signer(sign, key_path=key_path, passphrase=_passphrase(passphrase_file),
-                             identity_token=identity_token if sign == "sigstore" else None,
-                             trust_config=trust_config, staging=staging)
+        passphrase = _passphrase(passphrase_file)
+
+        def signer() -> Signer | None:  # made once the files hash (cryptography loads meanwhile)
+            from llm360.registry.signing import make_signer
+
+            return make_signer(sign, key_path=key_path, passphrase=passphrase,
+                               identity_token=identity_token if sign == "sigstore" else None,
+                               trust_config=trust_config, staging=staging)
+
         with progress_bar("hashing", enabled=not as_json) as (advance, set_total):
             result = build_release(run_dir, out_dir, options=options, signer=signer,
                                    progress=advance, on_total=set_total)

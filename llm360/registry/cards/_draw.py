@@ -135,6 +135,12 @@ def _font(size: int) -> _Font:
     return ImageFont.load_default(size=size * SCALE)
 
 
+def load_fonts() -> None:
+    """Import Pillow and load the fonts every plot uses (``draw`` would on its first plot)."""
+    for size in _FONT.values():
+        _font(size)
+
+
 def _color(name: str) -> str:
     if len(name) == 2 and name[0] == "C" and name[1].isdigit():
         return COLORS[int(name[1])]

@@ -270,3 +270,25 @@ def test_signature_is_described(rendered, tmp_path):
 def test_cards_module_imports_nothing_heavy():
     imports_none_of("import llm360.registry.cards, llm360.cli.card_cmd",
                     ("torch", "PIL", "huggingface_hub", "jinja2"))
+
+
+@pytest.mark.parametrize("value", [
+    "x " * 70,  # folded past 80 columns
+    "日本語のモデル — ünïcödé", "key: value # not a comment", "  leading and trailing  ",
+    "two\nlines", "'quoted' \"both\"", "yes", "null", "1e3", "", "-", "{braces}", "\t tab",
+])
+def test_the_libyaml_header_is_the_one_huggingface_hub_writes(value):
+    """The header comes from libyaml's emitter (``_yaml_text``), byte for byte what
+    huggingface_hub's ``to_yaml`` writes, for strings that need quoting, folding or escapes."""
+    from huggingface_hub import EvalResult, ModelCardData
+
+    from llm360.registry.cards._hub_meta import _yaml_text
+
+    assert yaml.__with_libyaml__  # the fast path is the one tested
+    data = ModelCardData(
+        license="other", license_name=value, tags=["llm360", value], model_name=value or "m",
+        eval_results=[EvalResult(task_type="text-generation", dataset_type="d",
+                                 dataset_name=value or "d", metric_type="acc", metric_value=0.25,
+                                 dataset_args={"n": 5})],
+        llm360_step=3, llm360_parents=[value], llm360_tokens_seen=2**40)
+    assert _yaml_text(data) == data.to_yaml()
