@@ -2,7 +2,8 @@
 
 * ``run/``: the run-directory contract: typed records, reading, writing, checking a run;
 * ``manifest/``: the release manifest as frozen dataclasses, canonical JSON, schemas, findings;
-* ``build/``: run directory -> release: hashing, Merkle trees, assembly, the release folder;
+* ``build/``: run directory -> release: hashing (started first), the pipeline run while the
+  files hash, Merkle trees, assembly, the release folder;
 * ``verify/``: one verifier over several sources, the trust policy, opening a release;
 * ``analysis/``: lineage, the openness audit, trace, diff and exports of a release;
 * ``signing/``: signing and signature verification (OpenSSF Model Signing, Sigstore);
