@@ -90,3 +90,34 @@ def test_card_verifies_the_signature_before_rendering(synthetic_run: Path, tmp_p
     tampered = _run("card", manifest, "--out", tmp_path / "c4", "--key", public)
     assert tampered.exit_code == 1 and "changed after it was signed" in tampered.output
     assert not (tmp_path / "c3").exists() and not (tmp_path / "c4").exists()
+
+
+def test_card_out_replaces_only_what_llm360_rendered(synthetic_run: Path, tmp_path: Path):
+    """Into a folder it rendered before, `card` writes again and removes its own stale
+    plots; a user's README.md or plot in the way is refused before anything is written, and
+    their other files stay."""
+    assert _build(synthetic_run, tmp_path / "rel", "--no-cards").exit_code == 0
+    out = tmp_path / "cards"
+    args = ("card", tmp_path / "rel", "--out", out, "--allow-unsigned")
+    assert _run(*args).exit_code == 0
+    mine = out / "plots" / "mine.png"
+    mine.write_bytes(b"\x89PNG\r\n\x1a\n not llm360's")
+    stale = out / "plots" / "eval_gone.png"
+    stale.write_bytes((out / "plots" / "train_loss.png").read_bytes())  # drawn here, now gone
+    again = _run(*args)
+    assert again.exit_code == 0, again.output
+    assert not stale.exists() and mine.is_file()
+    user_readme = b"# my project\n"
+    (out / "README.md").write_bytes(user_readme)
+    before = (out / "DATA_CARD.md").read_bytes()
+    (out / "DATA_CARD.md").write_bytes(before.replace(b"llm360_release", b"x"))
+    refused = _run(*args)
+    assert refused.exit_code == 2, refused.output
+    assert "README.md: exists and is not a card or plot llm360 rendered" in refused.output
+    assert "Traceback" not in refused.output
+    assert (out / "README.md").read_bytes() == user_readme  # nothing written
+    (out / "README.md").unlink()
+    (out / "DATA_CARD.md").write_bytes(before)
+    (out / "plots" / "train_loss.png").write_bytes(b"a user's plot")
+    assert _run(*args).exit_code == 2
+    assert (out / "plots" / "train_loss.png").read_bytes() == b"a user's plot"

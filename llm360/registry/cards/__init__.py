@@ -26,7 +26,7 @@ from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry.cards._assemble import build_view as _build_view
 from llm360.registry.cards._assemble import plot_specs, signed_checkpoints
 from llm360.registry.cards._cache import RenderCache, link_into
-from llm360.registry.cards._draw import load_fonts
+from llm360.registry.cards._draw import drawn_here, load_fonts
 from llm360.registry.cards._inputs import (
     RunInputs,
     canonical_key,
@@ -56,10 +56,6 @@ if TYPE_CHECKING:
 __all__ = ["CardResult", "CardSignature", "CardsStep", "ReleaseView", "RunInputs", "SignatureInfo",
            "MAIN", "Line", "build_view", "describe_signature", "lines",
            "render_cards", "render_files", "write_cards"]
-
-_PLOT_STEMS = ("train_loss", "learning_rate", "grad_norm", "throughput", "heldout_perplexity",
-               "memorization_score", "memorization")
-
 
 @dataclass(frozen=True, kw_only=True)
 class CardSignature:
@@ -146,16 +142,38 @@ def write_cards(manifest: Manifest, manifest_bytes: bytes, root: Path | None, ou
 
 
 def _write(files: dict[str, bytes], out_dir: Path) -> list[str]:
-    for rel, data in files.items():  # never through a link (out of the folder named)
-        write_atomic(resolve_inside(out_dir, rel, where="--out"), data)
+    """Write ``files`` into ``out_dir`` (atomically, file by file, never through a link out of
+    the folder named) and remove the plots an earlier render left there that are gone now.
+    Nothing this tool did not render is overwritten or removed: a file in the way is
+    refused before anything is written."""
+    targets = {rel: resolve_inside(out_dir, rel, where="--out") for rel in files}
+    for path in targets.values():
+        if (path.exists() or path.is_symlink()) and not _rendered_here(path):
+            raise InputError(f"{path}: exists and is not a card or plot llm360 rendered; "
+                             "it is not overwritten",
+                             hint="render into a new or empty folder (--out), or move it")
+    for rel, data in files.items():
+        write_atomic(targets[rel], data)
     plots = out_dir / layout.PLOTS_DIR
-    if plots.is_dir():
+    if plots.is_dir() and not plots.is_symlink():
         for path in plots.glob("*.png"):
-            rel = layout.plot_path(path.stem)
-            ours = path.stem in _PLOT_STEMS or path.stem.startswith("eval_")
-            if ours and rel not in files and path.is_file() and not path.is_symlink():
+            if layout.plot_path(path.stem) not in files and _rendered_here(path):
                 path.unlink()
     return sorted(files)
+
+
+def _rendered_here(path: Path) -> bool:
+    """Whether ``path`` is a plain file llm360 rendered: a card whose Hub header names its
+    release (``llm360_release``), or a plot whose PNG says it was drawn here."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(64 << 10)
+    if path.suffix == ".png":
+        return drawn_here(head)
+    header = head.split(b"\n---\n", 1)[0]
+    return (path.suffix == ".md" and head.startswith(b"---\n")
+            and b"\nllm360_release: " in b"\n" + header[4:])
 
 
 def render_cards(release: str | Path | OpenedRelease, out_dir: Path, *,

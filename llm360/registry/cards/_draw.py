@@ -353,7 +353,28 @@ def _png(spec: PlotSpec) -> bytes:
     if chart.legend is not None and chart.legend_at is not None:
         _draw_legend(pen, chart.legend, chart.legend_at, f_legend)
 
-    return encode_png(image.reduce(s), {"Title": spec.title})
+    return encode_png(image.reduce(s), {"Title": spec.title, **_DRAWN_HERE})
+
+
+#: the tEXt entry that marks a plot as drawn by llm360 (``llm360 card --out`` replaces only those)
+_DRAWN_HERE = {"Software": "llm360"}
+
+
+def drawn_here(head: bytes) -> bool:
+    """Whether ``head`` (the first bytes of a file) is a PNG that ``_png`` drew: its tEXt
+    chunks, before the image data, include ``_DRAWN_HERE``."""
+    mark = b"".join(k.encode() + b"\0" + v.encode() for k, v in _DRAWN_HERE.items())
+    if not head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return False
+    at = 8
+    while at + 8 <= len(head):
+        length, kind = struct.unpack(">I4s", head[at:at + 8])
+        if kind == b"IDAT":
+            return False
+        if kind == b"tEXt" and head[at + 8:at + 8 + length] == mark:
+            return True
+        at += 12 + length
+    return False
 
 
 def encode_png(image: Image.Image, text: Mapping[str, str] | None = None) -> bytes:

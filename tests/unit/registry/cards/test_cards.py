@@ -14,7 +14,7 @@ from _synthetic import write_synthetic_run
 
 from llm360.errors import VerificationError
 from llm360.registry.build.release import build_manifest
-from llm360.registry.cards import describe_signature, render_files
+from llm360.registry.cards import _draw, describe_signature, render_files
 from llm360.registry.manifest.serialize import canonical_json, manifest_to_bytes
 
 GOLDEN = Path(__file__).resolve().parents[3] / "golden" / "cards"
@@ -223,7 +223,9 @@ def test_plots_are_png_and_byte_identical(rendered):
     again = render_files(manifest, raw, None)
     for rel, data in plots.items():
         assert data.startswith(PNG_MAGIC)
-        assert b"Software" not in data and b"Creation Time" not in data
+        # no library version or time in the bytes; the one mark says llm360 drew it
+        assert data.count(b"Software") == 1 and _draw.drawn_here(data)
+        assert b"Creation Time" not in data
         if rel in again:
             assert again[rel] == data, f"{rel} differs between two renders"
     import io
@@ -232,8 +234,9 @@ def test_plots_are_png_and_byte_identical(rendered):
 
     with Image.open(io.BytesIO(plots["plots/train_loss.png"])) as image:
         assert image.format == "PNG" and image.size == (800, 500)
-        # no time, no software name
-        assert image.text == {"Title": "Training loss per step (mean over its batch)"}
+        # no time, no library version: the title and the mark that llm360 drew it
+        assert image.text == {"Title": "Training loss per step (mean over its batch)",
+                              "Software": "llm360"}
 
 
 def test_hub_links_give_repo_commands(rendered):

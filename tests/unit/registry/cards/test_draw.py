@@ -177,7 +177,8 @@ def test_a_plot_carries_its_title_and_is_a_valid_png() -> None:
     data = render_plots([_spec(_curve())])["plots/k.png"]
     Image.open(io.BytesIO(data)).verify()
     image = Image.open(io.BytesIO(data))
-    assert image.size == _draw.SIZE and image.text == {"Title": "Training loss"}
+    assert image.size == _draw.SIZE
+    assert image.text == {"Title": "Training loss", "Software": "llm360"}
 
 
 def test_a_spec_as_data_is_what_asdict_gives_without_copies() -> None:
@@ -185,3 +186,17 @@ def test_a_spec_as_data_is_what_asdict_gives_without_copies() -> None:
     data = spec.as_data()
     assert data == asdict(spec)
     assert data["series"][0]["x"] is spec.series[0].x  # the points are shared, not copied
+
+
+def test_only_a_plot_drawn_here_is_recognised_as_ours():
+    """``drawn_here`` finds the mark among the tEXt chunks before the image data; a PNG
+    without it, with it after the data, or cut short is not ours."""
+    from PIL import Image
+
+    image = Image.new("RGB", (4, 3), (255, 255, 255))
+    ours = _draw.encode_png(image, {"Title": "t", **_draw._DRAWN_HERE})
+    assert _draw.drawn_here(ours)
+    assert not _draw.drawn_here(_draw.encode_png(image, {"Title": "t"}))
+    assert not _draw.drawn_here(_draw.encode_png(image, {"Software": "llm360 2"}))
+    assert not _draw.drawn_here(ours[:20])
+    assert not _draw.drawn_here(b"GIF89a" + ours[8:])
