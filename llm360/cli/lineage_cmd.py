@@ -9,6 +9,7 @@ import click
 
 from llm360.cli._hub import client_from, open_ref
 from llm360.cli._render import echo, echo_json
+from llm360.errors import InputError
 
 __all__ = ["lineage"]
 
@@ -39,7 +40,6 @@ def lineage(release: str, name: str | None, parents: tuple[Path, ...], endpoint:
     release)): each parent's manifest is read from a --parent folder or from the Hub at the
     recorded commit (unless --offline) and accepted only with the sha256 its child records.
     """
-    from llm360.errors import InputError
     from llm360.registry.analysis import lineage as lin
 
     def body() -> int:
@@ -105,12 +105,11 @@ def _chain(manifest, parents: tuple[Path, ...], endpoint: str | None, offline: b
 
     from llm360.registry.verify.parent import local_manifest, parent_chain
 
-    if manifest.derived_from is None:
-        return []
-    local = {}
+    local, given = {}, {}
     for folder in parents:
         path, raw = local_manifest(folder)
-        local[hashlib.sha256(raw).hexdigest()] = (raw, str(path.parent))
+        sha = hashlib.sha256(raw).hexdigest()
+        local[sha], given[sha] = (raw, str(path.parent)), folder
     client: list = []
 
     def fetch(link):
@@ -124,7 +123,18 @@ def _chain(manifest, parents: tuple[Path, ...], endpoint: str | None, offline: b
             client.append(client_from(endpoint, False, quiet=True))
         return hub_manifest(client[0])(link)
 
-    return parent_chain(manifest, fetch)
+    chain = parent_chain(manifest, fetch) if manifest.derived_from is not None else []
+    used = {g.link.release.manifest_sha256 for g in chain if g.manifest is not None}
+    for sha, folder in given.items():  # a --parent that is no ancestor is a mistake, said so
+        if sha not in used:
+            stop = chain[-1].note if chain and chain[-1].manifest is None else None
+            raise InputError(
+                f"--parent {folder}: its manifest (sha256 {sha[:16]}...) is not one this "
+                "release descends from" + (f" (the chain stops before it: {stop})" if stop
+                                           else ""),
+                hint="pass the release folders of its parent, grandparent, ...: each is "
+                     "matched by the manifest sha256 its child records")
+    return chain
 
 
 def _chain_data(chain: list) -> list[dict]:

@@ -232,6 +232,14 @@ def test_three_generations_show_the_whole_chain(published, hub_server, hub_keys,
     assert [g["link"] for g in data["derived_from"]] == [f"{FT}@ckpt_002", f"{BASE}@ckpt_001"]
     assert [g["release"]["name"] for g in data["derived_from"]] == \
         ["derived-ckpt-002", "synthetic-tiny"]
+    wrong = _run("lineage", rel3, "--offline", "--parent", rel3)  # itself: no ancestor
+    assert wrong.exit_code == 2, wrong.output
+    assert f"--parent {rel3}: its manifest (sha256 " in wrong.output
+    assert "is not one this release descends from" in wrong.output
+    skipped = _run("lineage", rel3, "--offline", "--parent", parent)  # a grandparent alone
+    assert skipped.exit_code == 2 and "the chain stops before it" in skipped.output
+    underived = _run("lineage", parent, "--offline", "--parent", release)  # derives from none
+    assert underived.exit_code == 2 and "is not one this release descends" in underived.output
     partial = _run("lineage", rel3, "--offline")
     assert partial.exit_code == 0
     assert "[its manifest is not at hand" in partial.output
