@@ -221,6 +221,18 @@ def test_export_prints_the_signed_file_byte_for_byte(built, tmp_path: Path) -> N
     assert again.exit_code == 2 and "refusing to overwrite" in again.output
 
 
+def test_export_is_the_release_own_file_not_a_new_render(built, monkeypatch) -> None:
+    """A release built by another llm360 version holds the document it signed: export prints
+    that one, even where this version would render other bytes."""
+    from llm360.registry.analysis.exports import _export
+
+    release, public, _ = built
+    monkeypatch.setattr(_export, "render", lambda facts, fmt: b"{}")
+    for fmt in FORMATS:
+        result = export_release(release, fmt, policy=TrustPolicy(key=public))
+        assert result.data == (release / FILES[fmt]).read_bytes()
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_chunk_digest_changed_in_an_export_fails_verify(release_copy, fmt: str) -> None:
     release, public = release_copy

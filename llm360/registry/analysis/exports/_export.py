@@ -3,7 +3,9 @@
 The release is verified first, as ``llm360 verify`` does under the same ``TrustPolicy``: a
 release whose signature or bytes fail is refused, and the records the export reads are checked
 against the manifest's sha256 as they are read. The document is the one ``release build``
-wrote into the release (same facts, same bytes).
+wrote into the release (``croissant.json``, ``bom.spdx.json``, ``bom.cdx.json``: signed through
+``release-files.json``), its bytes checked against that list; only a release built before the
+exports existed has it rendered from its verified manifest and records.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from llm360.registry.analysis.exports._common import (
     dumps,
     release_facts,
 )
+from llm360.registry.build.release_dir import RELEASE_FILES, read_release_files
 from llm360.registry.run.records import DataConfig, DataIndex, EvalRecord, Record
 from llm360.registry.signing import SignatureStatus
 from llm360.registry.verify.open import OpenedRelease, open_release
@@ -106,13 +109,35 @@ def export_release(release: Path, fmt: str, *, root: Path | None = None,
                                 hint="a release is exported only when it verifies; run "
                                      "`llm360 verify` for the full report")
     source = open_release(release, root=root)
-    data = render(facts_of_release(source), fmt)
+    data = _signed_export(source, fmt)
+    if data is None:  # a release built before exports existed
+        data = render(facts_of_release(source), fmt)
     if out is not None:
         write_export(Path(out), data)
     m = source.manifest
     return ExportResult(format=fmt, release=m.release.name, version=m.release.version,
                         data=data, out=Path(out) if out is not None else None,
                         signature=report.signature, opt_outs=report.opt_outs)
+
+
+def _signed_export(source: OpenedRelease, fmt: str) -> bytes | None:
+    """The release's own document of ``fmt``, its sha256 checked against the signed
+    ``release-files.json`` (which ``verify_release`` has just checked); None when the release
+    lists none."""
+    name = FILES[fmt]
+    listed = source.release_file(RELEASE_FILES)
+    if listed is None:
+        return None
+    entry = next((f for f in read_release_files(listed, source=RELEASE_FILES).files
+                  if f.path == name), None)
+    if entry is None:
+        return None
+    data = source.release_file(name)
+    if data is None or hashlib.sha256(data).hexdigest() != entry.sha256:
+        raise VerificationError(f"{name}: not the bytes release-files.json lists (changed "
+                                "since the release was verified?)", artifact=name,
+                                hint="run `llm360 verify` on the release")
+    return data
 
 
 def write_export(path: Path, data: bytes) -> None:
