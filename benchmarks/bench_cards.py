@@ -43,7 +43,7 @@ def main() -> None:
             for kind in ("cold", "warm"):
                 out = Path(tmp) / f"out-{kind}-{i}"
                 out.mkdir()
-                step = CardsStep()
+                step = CardsStep(run)
                 started = time.perf_counter()
                 step.run(BuildContext(run_dir=run, release_dir=out, manifest=manifest,
                                       manifest_bytes=raw, records=records,

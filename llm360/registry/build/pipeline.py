@@ -108,7 +108,7 @@ def build(hashing: Hashing, out_dir: Path, *, options: BuildOptions,
     """``build_release`` from the moment its files are being hashed."""
     if callable(signer):  # a wrong key or passphrase fails here, long before the hashing ends
         signer = signer()
-    cards = CardsStep() if options.cards else None
+    cards = CardsStep(hashing.root) if options.cards else None
     try:
         return _build(hashing, out_dir, options=options, signer=signer, cards=cards,
                       started_ns=started_ns)

@@ -58,6 +58,11 @@ class RenderCache:
         if isinstance(groups, dict):
             self._groups = groups
 
+    def has(self, group: str) -> bool:
+        """Whether an earlier render left files of ``group`` (of whatever key)."""
+        with self._lock:
+            return self.dir is not None and isinstance(self._groups.get(group), dict)
+
     def get(self, group: str, key: str) -> dict[str, bytes] | None:
         """The files of ``group`` rendered from ``key``, or None."""
         with self._lock:
