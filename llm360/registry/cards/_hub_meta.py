@@ -136,17 +136,17 @@ def _benchmark_results(found: Sequence[IndexResult]) -> list[EvalResult]:
                        metric_value=r.value) for r in found]
 
 
-def _yaml_text(data: CardData) -> str:
-    """What ``data.to_yaml()`` writes (huggingface_hub's ``yaml.dump`` of ``to_dict()``, keys in
-    their order, Unicode kept), through libyaml's emitter where PyYAML has it: the same text
-    (a test compares them) for a tenth of the time, which counts on a release's 40-odd cards."""
+def _yaml_text(data: CardData, fields: dict[str, Any]) -> str:
+    """What ``data.to_yaml()`` writes (huggingface_hub's ``yaml.dump`` of ``to_dict()``, given
+    as ``fields``, keys in their order, Unicode kept), through libyaml's emitter where PyYAML
+    has it: the same text (a test compares them) for a tenth of the time, which counts on a
+    release's 40-odd cards."""
     import yaml
 
     dumper = getattr(yaml, "CSafeDumper", None)
     if dumper is None:
         return data.to_yaml()
-    text: str = yaml.dump(data.to_dict(), Dumper=dumper,  # type: ignore[no-untyped-call]
-                          sort_keys=False, allow_unicode=True)
+    text: str = yaml.dump(fields, Dumper=dumper, sort_keys=False, allow_unicode=True)
     return text.strip()
 
 
@@ -156,12 +156,13 @@ def _with_header(data: CardData, body: str, where: str, kind: str) -> bytes:
     metadata."""
     import yaml
 
+    fields: dict[str, Any] = data.to_dict()  # type: ignore[no-untyped-call]  # unannotated
     try:
-        header = _yaml_text(data)
+        header = _yaml_text(data, fields)
         again = yaml.load(header, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise Llm360Error(f"{where}: the {kind} card metadata is invalid YAML: {exc}") from exc
-    if again != data.to_dict():  # type: ignore[no-untyped-call]  # unannotated in huggingface_hub
+    if again != fields:
         raise Llm360Error(f"{where}: the {kind} card metadata does not read back as written")
     return f"---\n{header}\n---\n\n{body.lstrip()}".encode()
 

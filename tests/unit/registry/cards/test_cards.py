@@ -294,4 +294,4 @@ def test_the_libyaml_header_is_the_one_huggingface_hub_writes(value):
                                  dataset_name=value or "d", metric_type="acc", metric_value=0.25,
                                  dataset_args={"n": 5})],
         llm360_step=3, llm360_parents=[value], llm360_tokens_seen=2**40)
-    assert _yaml_text(data) == data.to_yaml()
+    assert _yaml_text(data, data.to_dict()) == data.to_yaml()
