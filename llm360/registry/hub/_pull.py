@@ -7,7 +7,8 @@ config/, tokenizer/, code/provenance.json, logs/) and, with ``data``, everything
 from the dataset repository. Each file is streamed to a temporary name inside ``OUT/.llm360``,
 its size and sha256 checked against the manifest, then moved into place; a file already in
 place with the right bytes is kept (a rerun resumes), one with other bytes is an error (nothing
-llm360 did not write is overwritten).
+llm360 did not write is overwritten). The pull holds the run's writer lock (``run.lock``: no
+trainer writes it meanwhile) and removes the temporary files a killed pull left.
 
 The manifest and every file of ``main`` are read at the commit the revision names when the pull
 starts, and the pulled run records where it comes from in ``config/derived_from.json`` (the
@@ -38,6 +39,7 @@ from llm360.registry.hub._source import HubSource
 from llm360.registry.hub._verify import signed_manifest
 from llm360.registry.manifest.models import Artifact, Checkpoint, DerivedFrom, Manifest
 from llm360.registry.run.derived import link_to, read_derived_from, write_derived_from
+from llm360.registry.run.lock import lock_run
 from llm360.registry.signing import SignatureStatus
 from llm360.registry.verify.policy import TrustPolicy
 
@@ -103,6 +105,18 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
                    revision=source.revision, data_repo=source.data_repo)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    with lock_run(out, command="llm360 pull"):  # one writer per run, a trainer included
+        return _pull_into(client, out, manifest, raw, ckpt, link, wanted, sig,
+                          source=source, on_total=on_total, progress=progress)
+
+
+def _pull_into(client: HubClient, out: Path, manifest: Manifest, raw: bytes, ckpt: Checkpoint,
+               link: DerivedFrom, wanted: list[tuple[str, str, str, Artifact]],
+               sig: SignatureStatus, *, source: HubSource,
+               on_total: Callable[[int], None] | None,
+               progress: Callable[[int], None] | None) -> PullResult:
+    """The files of ``wanted`` into ``out`` (whose writer lock is held), then the records of
+    where they come from."""
     had = read_derived_from(out)
     if had is not None:
         if (had.release, had.checkpoint) != (link.release, link.checkpoint):
@@ -111,6 +125,9 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
                              hint="pull into a new --out folder")
         link = had  # a rerun: keep what a resume recorded since (a fork)
     tmp_dir = _own_folder(out, f"{run_layout.CACHE_DIR}/pull")
+    for stale in tmp_dir.glob("*.part"):  # a pull killed midway (no writer holds the run now)
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink()
     todo = _not_in_place(out, wanted)
     if on_total is not None:
         on_total(sum(a.size for _, _, _, a in todo))
@@ -118,7 +135,7 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
     for kind, branch, hub, art in todo:
         dest = resolve_inside(out, art.path, where="manifest artifact")
         part = _new_part(tmp_dir)
-        repo_id = repo if kind == MODEL else source.data_repo
+        repo_id = source.repo if kind == MODEL else source.data_repo
         rev = source.revision if (kind, branch) == (MODEL, MAIN) else branch
         try:
             size, sha = client.download(repo_id, kind, rev, hub, part, limit=art.size,

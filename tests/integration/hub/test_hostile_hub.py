@@ -263,6 +263,36 @@ def test_an_endless_body_stops_at_its_signed_size(published, hostile, client, tr
     assert hostile.sent < cap // 2  # the client hung up: the rest was never sent
 
 
+def test_a_pull_clears_what_a_killed_pull_left_and_never_beside_another_writer(
+        published, client, trust, tmp_path):
+    """A pull killed midway leaves its download under OUT/.llm360/pull; the next pull removes
+    it. While another llm360 process writes the run (a trainer), a pull is refused at once,
+    naming it, and touches nothing."""
+    import subprocess
+
+    from llm360.errors import RunLockedError
+
+    out = tmp_path / "pulled"
+    stale = out / run_layout.CACHE_DIR / "pull" / "tmpkilled.part"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"x" * 4096)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom llm360.registry.run.lock import lock_run\n"
+         "lock = lock_run(sys.argv[1], command='llm360 train')\nprint('held', flush=True)\n"
+         "time.sleep(60)", str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunLockedError, match="llm360 train"):
+            pull_checkpoint(client, REPO, "ckpt_001", out, policy=trust)
+        assert stale.exists() and not (out / "checkpoints").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    pulled = pull_checkpoint(client, REPO, "ckpt_001", out, policy=trust)
+    assert pulled.downloaded_files > 0
+    assert not list(stale.parent.glob("*.part"))
+
+
 # ---- item 12: what the server sends is never exit 3 -------------------------------------
 
 def _files(change):
