@@ -36,7 +36,12 @@ from llm360.registry.cards._inputs import (
 )
 from llm360.registry.cards._lines import MAIN, Line, lines
 from llm360.registry.cards._plots import PlotSpec, render_plots
-from llm360.registry.cards._render import TEMPLATES, environment, render_markdown, renderer_version
+from llm360.registry.cards._render import (
+    card_templates,
+    environment,
+    render_markdown,
+    renderer_version,
+)
 from llm360.registry.cards._view import ReleaseView
 from llm360.registry.manifest.models import Manifest
 from llm360.registry.signing import (
@@ -238,8 +243,9 @@ class CardsStep:
         if self._cache.has("cards"):
             return
         from huggingface_hub import DatasetCardData, ModelCardData  # noqa: F401
+        from packaging.licenses import canonicalize_license_expression  # noqa: F401
 
-        for name in TEMPLATES:
+        for name in card_templates():  # the pages and what they include
             environment().get_template(name)
         load_fonts()
 

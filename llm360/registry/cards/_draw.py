@@ -136,7 +136,10 @@ def _font(size: int) -> _Font:
 
 
 def load_fonts() -> None:
-    """Import Pillow and load the fonts every plot uses (``draw`` would on its first plot)."""
+    """Import what drawing uses and load the fonts of every plot (``draw`` would on its first
+    plot)."""
+    from PIL import ImageDraw  # noqa: F401
+
     for size in _FONT.values():
         _font(size)
 
