@@ -135,14 +135,16 @@ def read_tokens_file(path: Path) -> list[int]:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text") from exc
     stripped = text.strip()
-    try:
-        if stripped.startswith("["):
-            ids = parse_json(raw, source=str(path))  # depth and numbers bounded
-        else:
-            ids = [int(t) for t in stripped.replace(",", " ").split()]
-    except ValueError as exc:
-        raise InputError(f"{path}: expected token ids (a JSON list of integers or integers "
-                         f"separated by spaces): {exc}") from exc
+    if stripped.startswith("["):
+        ids = parse_json(raw, source=str(path))  # depth and numbers bounded
+    else:
+        words = stripped.replace(",", " ").split()
+        bad = next((i for i, w in enumerate(words) if not w.isascii() or not w.isdigit()), None)
+        if bad is not None:
+            shown = words[bad] if len(words[bad]) <= 24 else words[bad][:24] + "..."
+            raise InputError(f"{path}: expected token ids (a JSON list of integers or integers "
+                             f"separated by spaces); item {bad + 1} is {shown!r}")
+        ids = [int(w) for w in words]
     if not isinstance(ids, list) or not ids or not all(
             isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**31 for i in ids):
         raise InputError(f"{path}: expected a non-empty list of non-negative integer token ids")

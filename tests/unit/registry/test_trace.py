@@ -125,10 +125,14 @@ def test_tokens_files(tmp_path: Path) -> None:
     assert read_tokens_file(f) == [1, 2, 3]
     f.write_text("4 5,6\n7")
     assert read_tokens_file(f) == [4, 5, 6, 7]
-    for bad in ("", "a b", "[1.5]", "[-1]"):
+    for bad in ("", "a b", "[1.5]", "[-1]", "-1", "1 ٣"):
         f.write_text(bad)
         with pytest.raises(InputError):
             read_tokens_file(f)
+    f.write_text("1 2 " + "x" * 100_000)  # a text that is no token list: named, not echoed
+    with pytest.raises(InputError) as caught:
+        read_tokens_file(f)
+    assert caught.value.message.endswith("item 3 is 'xxxxxxxxxxxxxxxxxxxxxxxx...'")
 
 
 def test_a_v1_manifest_still_verifies_and_proves_in_the_legacy_format() -> None:
