@@ -12,19 +12,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from llm360.errors import InputError
+from llm360.errors import InputError, VerificationError
 from llm360.registry import layout
 from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import MAIN, MODEL
 from llm360.registry.hub._repo_id import validate_repo_id
 from llm360.registry.hub._source import HubSource
-from llm360.registry.manifest.models import DerivedFrom
+from llm360.registry.manifest.models import DerivedFrom, Manifest
 from llm360.registry.run.derived import link_to
+from llm360.registry.signing import SignatureStatus
 from llm360.registry.verify.parent import VerifiedParent
 from llm360.registry.verify.policy import TrustPolicy
 from llm360.registry.verify.sources import MAX_RELEASE_FILE
 
-__all__ = ["commit_of", "parse_hub_checkpoint", "hub_link", "hub_parent", "hub_manifest"]
+__all__ = ["commit_of", "parse_hub_checkpoint", "hub_link", "hub_parent", "hub_manifest",
+           "signed_release"]
 
 _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _CHECKPOINT = re.compile(r"hub:([^@]+)@([^@]+)")
@@ -59,7 +61,20 @@ def hub_link(client: HubClient, repo: str, checkpoint: str, *, policy: TrustPoli
     """The link to ``checkpoint`` of the release at ``repo`` (its manifest read at the commit
     ``revision`` names, its signature checked under ``policy``), and the source it was read
     from (at that commit)."""
-    from llm360.errors import VerificationError
+    source, raw, manifest, sig = signed_release(
+        client, repo, revision=revision, data_repo=data_repo, policy=policy,
+        refused="the parent release's signature does not hold")
+    link = link_to(manifest, raw, checkpoint, signature=sig, relation=relation, repo=repo,
+                   revision=source.revision, data_repo=source.data_repo)
+    return link, source
+
+
+def signed_release(client: HubClient, repo: str, *, revision: str, data_repo: str | None,
+                   policy: TrustPolicy, refused: str
+                   ) -> tuple[HubSource, bytes, Manifest, SignatureStatus]:
+    """The release at ``repo``, read at the commit ``revision`` names: (its source at that
+    commit, manifest bytes, manifest, what the signature check found). A signature that does
+    not hold under ``policy`` is a ``VerificationError`` whose hint is ``refused``."""
     from llm360.registry.hub._verify import signed_manifest
 
     source = HubSource(client, repo, revision=commit_of(client, repo, revision),
@@ -69,10 +84,8 @@ def hub_link(client: HubClient, repo: str, checkpoint: str, *, policy: TrustPoli
     if manifest is None or failing:
         first = (failing or problems)[0]
         raise VerificationError(f"{source.description}: {first.message}", artifact=first.file,
-                                hint="the parent release's signature does not hold")
-    link = link_to(manifest, raw, checkpoint, signature=sig, relation=relation, repo=repo,
-                   revision=source.revision, data_repo=source.data_repo)
-    return link, source
+                                hint=refused)
+    return source, raw, manifest, sig
 
 
 def hub_parent(client: HubClient) -> Callable[[DerivedFrom, TrustPolicy], VerifiedParent]:

@@ -33,10 +33,9 @@ from llm360.registry._files import resolve_inside, write_atomic
 from llm360.registry.build.hashing import hash_files
 from llm360.registry.hub._client import HubClient
 from llm360.registry.hub._layout import DATASET, MAIN, MODEL, layout
-from llm360.registry.hub._parent import commit_of
+from llm360.registry.hub._parent import signed_release
 from llm360.registry.hub._repo_id import validate_repo_id
 from llm360.registry.hub._source import HubSource
-from llm360.registry.hub._verify import signed_manifest
 from llm360.registry.manifest.models import Artifact, Checkpoint, DerivedFrom, Manifest
 from llm360.registry.run.derived import link_to, read_derived_from, write_derived_from
 from llm360.registry.run.lock import lock_run
@@ -86,15 +85,9 @@ def pull_checkpoint(client: HubClient, repo: str, checkpoint: str, out: Path, *,
     """See the module docstring; ``policy`` says whom the signature must name, as for
     ``verify``."""
     repo = validate_repo_id(repo, what="repository")
-    source = HubSource(client, repo, revision=commit_of(client, repo, revision),
-                       data_repo=data_repo)
-    raw, manifest, sig, problems = signed_manifest(source, policy)
-    failing = [p for p in problems if p.code == "signature"]
-    if manifest is None or failing:
-        first = (failing or problems)[0]
-        raise VerificationError(f"{source.description}: {first.message}", artifact=first.file,
-                                hint="nothing was pulled: the release's signature does not "
-                                     "hold")
+    source, raw, manifest, sig = signed_release(
+        client, repo, revision=revision, data_repo=data_repo, policy=policy,
+        refused="nothing was pulled: the release's signature does not hold")
     ckpt = manifest.checkpoint(checkpoint)
     if ckpt is None:
         names = ", ".join(c.name for c in manifest.checkpoints[:6])
