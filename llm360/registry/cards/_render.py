@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llm360.registry import layout
+from llm360.registry._files import write_atomic
 from llm360.registry.cards._hub_meta import dataset_card_text, model_card_text
 from llm360.registry.cards._view import ReleaseView
 from llm360.registry.installed import installed_version
@@ -98,12 +99,13 @@ def card_templates() -> list[str]:
 
 
 def write_compiled() -> list[Path]:
-    """Write the compiled module of every card template (``make templates``)."""
+    """Write the compiled module of every card template (``make templates``), each atomically:
+    a killed run leaves the module before it, never half of one."""
     folder = Path(str(importlib.resources.files(_COMPILED)))
     written = []
     for name in card_templates():
         path = folder / f"{_module_name(name)}.py"
-        path.write_text(compiled_module(name) or "", "utf-8")
+        write_atomic(path, (compiled_module(name) or "").encode("utf-8"))
         written.append(path)
     return written
 
